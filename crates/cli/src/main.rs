@@ -1,0 +1,455 @@
+//! The `opsdesk` command: serve the desk, and administer it directly against its database.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn, OrgOut, TeamOut, UserOut};
+use opsdesk_server::error::ApiError;
+use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::{seed, AppState};
+use opsdesk_store::Store;
+
+/// opsdesk — the operations support desk in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "opsdesk", version, about, propagate_version = true)]
+struct Cli {
+    /// Data directory (SQLite database, later the search index and attachments).
+    #[arg(
+        long,
+        global = true,
+        env = "OPSDESK_DATA",
+        default_value = "./opsdesk-data"
+    )]
+    data: PathBuf,
+    /// Database URL: `postgres://…` or `sqlite://…` (default: SQLite in the data directory).
+    #[arg(long, global = true, env = "OPSDESK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Address the server listens on.
+    #[arg(
+        long,
+        global = true,
+        env = "OPSDESK_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    listen: SocketAddr,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (migrates the database first).
+    Serve {
+        /// Seed demo organisations, teams, agents and ~200 tickets into an empty database.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Users: staff and customers.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Teams: queues at a tier.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Customer organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input, or generated and printed once.
+    Create(UserCreate),
+    /// List users.
+    List(FormatArg),
+}
+
+#[derive(Debug, Args)]
+struct UserCreate {
+    /// E-mail address (the sign-in name).
+    #[arg(long)]
+    email: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// admin, manager, agent, customer or auditor.
+    #[arg(long)]
+    role: String,
+    /// Agent tier, L0 to L4.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Team to join (repeatable).
+    #[arg(long = "team")]
+    teams: Vec<String>,
+    /// Customer organisation.
+    #[arg(long)]
+    org: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCommand {
+    /// Create a team.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Tier the team works at, L0 to L4.
+        #[arg(long)]
+        tier: String,
+        /// Team that tickets escalate to.
+        #[arg(long)]
+        escalates_to: Option<String>,
+    },
+    /// List teams.
+    List(FormatArg),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List organisations.
+    List(FormatArg),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it once (only its hash is stored).
+    Create {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Seed demo data into an empty database.
+    Seed {
+        /// Number of tickets.
+        #[arg(long, default_value_t = 200)]
+        tickets: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// A failure to report on one line and exit with 1.
+#[derive(Debug)]
+struct Failure(String);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure(e.detail)
+    }
+}
+
+impl From<opsdesk_store::StoreError> for Failure {
+    fn from(e: opsdesk_store::StoreError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPSDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,opsdesk=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("opsdesk: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(reason)) => {
+            eprintln!("opsdesk: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn open(cli: &Cli) -> Result<Store, Failure> {
+    let url = match &cli.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&cli.data).map_err(|e| {
+                Failure(format!(
+                    "cannot create data directory {}: {e}",
+                    cli.data.display()
+                ))
+            })?;
+            Store::default_url(&cli.data)
+        }
+    };
+    Store::open(&url)
+        .await
+        .map_err(|e| Failure(format!("cannot open the database: {e}")))
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let store = open(&cli).await?;
+    let now = Timestamp::now();
+    let result = command(&cli, &store, now).await;
+    store.close().await;
+    result
+}
+
+async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Serve { demo } => serve(cli, store, *demo).await,
+        Command::Migrate => {
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let (password, generated) = read_or_generate_password()?;
+            let input = CreateUserIn {
+                email: args.email.clone(),
+                name: args.name.clone(),
+                role: args.role.clone(),
+                tier: args.tier.clone(),
+                teams: Some(args.teams.clone()),
+                organization: args.org.clone(),
+                password: Some(password.clone()),
+            };
+            let user = ops::create_user(store, Operator::Console, &input, now).await?;
+            println!(
+                "created {} {} (id {})",
+                user.role.as_str(),
+                user.email,
+                user.id
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List(f)) => {
+            let users = store.users(None, None, 0, i64::MAX).await?;
+            let rows: Vec<UserOut> = users.iter().map(UserOut::from).collect();
+            print_rows(
+                f.format,
+                &rows,
+                &["id", "email", "name", "role", "tier"],
+                |u| {
+                    vec![
+                        u.id.to_string(),
+                        u.email.clone(),
+                        u.name.clone(),
+                        u.role.clone(),
+                        u.tier.clone().unwrap_or_default(),
+                    ]
+                },
+            )
+        }
+        Command::Team(TeamCommand::Create {
+            name,
+            tier,
+            escalates_to,
+        }) => {
+            let input = CreateTeamIn {
+                name: name.clone(),
+                tier: tier.clone(),
+                escalates_to: escalates_to.clone(),
+            };
+            let team = ops::create_team(store, Operator::Console, &input, now).await?;
+            println!(
+                "created team {} at {} (id {})",
+                team.name, team.tier, team.id
+            );
+            Ok(())
+        }
+        Command::Team(TeamCommand::List(f)) => {
+            let teams = store.teams().await?;
+            let rows: Vec<TeamOut> = teams.iter().map(TeamOut::from).collect();
+            print_rows(
+                f.format,
+                &rows,
+                &["id", "name", "tier", "escalates_to"],
+                |t| {
+                    vec![
+                        t.id.to_string(),
+                        t.name.clone(),
+                        t.tier.clone(),
+                        t.escalates_to.map(|e| e.to_string()).unwrap_or_default(),
+                    ]
+                },
+            )
+        }
+        Command::Org(OrgCommand::Create { name }) => {
+            let org = ops::create_org(store, Operator::Console, name, now).await?;
+            println!("created organisation {} (id {})", org.name, org.id);
+            Ok(())
+        }
+        Command::Org(OrgCommand::List(f)) => {
+            let orgs = store.orgs().await?;
+            let rows: Vec<OrgOut> = orgs.iter().map(OrgOut::from).collect();
+            print_rows(f.format, &rows, &["id", "name"], |o| {
+                vec![o.id.to_string(), o.name.clone()]
+            })
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let (_, token) =
+                ops::create_token(store, Operator::Console, email, name.as_deref(), now).await?;
+            println!("{token}");
+            eprintln!("(shown once; send it as 'Authorization: Bearer {token}')");
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed { tickets }) => match seed::demo(store, *tickets, now)
+            .await?
+        {
+            Some(seeded) => {
+                println!(
+                    "seeded {} demo tickets; sign in with password '{}'",
+                    seeded.tickets,
+                    seed::DEMO_PASSWORD
+                );
+                Ok(())
+            }
+            None => Err(Failure(
+                "the database already has users; demo data goes only into an empty database".into(),
+            )),
+        },
+    }
+}
+
+async fn serve(cli: &Cli, store: &Store, demo: bool) -> Result<(), Failure> {
+    if demo {
+        if let Some(seeded) = seed::demo(store, 200, Timestamp::now()).await? {
+            println!("seeded demo data: {} tickets", seeded.tickets);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .map_err(|e| Failure(format!("cannot listen on {}: {e}", cli.listen)))?;
+    let address = listener.local_addr()?;
+    let empty = store.users(None, None, 0, 1).await?.is_empty();
+    println!("opsdesk is running at http://{address}/");
+    if empty {
+        println!("No users yet. Create the first administrator with:");
+        println!("  opsdesk user create --email you@example.com --name 'Your Name' --role admin");
+    } else if demo {
+        println!("Demo sign-ins (password '{}'):", seed::DEMO_PASSWORD);
+        println!("  agent workspace: liam.l1@opsdesk.example (L1), noah.l2@opsdesk.example (L2), admin@opsdesk.example");
+        println!("  customer portal: carol@acme.example (Acme Logistics), gary@globex.example (Globex Retail)");
+    }
+    let _ = std::io::stdout().flush();
+    opsdesk_server::serve(listener, AppState::new(store.clone())).await?;
+    Ok(())
+}
+
+fn read_or_generate_password() -> Result<(String, bool), Failure> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        if !password.is_empty() {
+            return Ok((password, false));
+        }
+    }
+    Ok((opsdesk_server::auth::new_secret()[..20].to_owned(), true))
+}
+
+fn print_rows<T: serde::Serialize>(
+    format: Format,
+    rows: &[T],
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> Result<(), Failure> {
+    match format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(rows).map_err(|e| Failure(e.to_string()))?;
+            println!("{text}");
+        }
+        Format::Csv => {
+            println!("{}", header.join(","));
+            for row in rows {
+                let line: Vec<String> = cells(row)
+                    .into_iter()
+                    .map(|c| {
+                        if c.contains([',', '"', '\n']) {
+                            format!("\"{}\"", c.replace('"', "\"\""))
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                println!("{}", line.join(","));
+            }
+        }
+        Format::Table => {
+            let table: Vec<Vec<String>> = rows.iter().map(&cells).collect();
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    table
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([header[i].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cols: Vec<String>| {
+                cols.iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_owned()
+            };
+            println!("{}", line(header.iter().map(|h| h.to_string()).collect()));
+            for row in table {
+                println!("{}", line(row));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Authorization: the one place that decides whether an actor may take an action.
+//!
+//! Every HTTP route and UI form asks [`Actor::authorize`] before it touches the store; nothing
+//! else in the program compares roles. A customer only ever sees tickets of their own
+//! organisation (or, without one, their own tickets), and never sees internal notes.
+
+use crate::{Role, Tier};
+
+/// The signed-in user, as the rules need to know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user's id.
+    pub user_id: i64,
+    /// The user's role.
+    pub role: Role,
+    /// The customer's organisation, if any.
+    pub org_id: Option<i64>,
+    /// The agent's tier, if any.
+    pub tier: Option<Tier>,
+}
+
+/// The ticket facts that decide who may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketScope {
+    /// The organisation the ticket belongs to.
+    pub org_id: Option<i64>,
+    /// The person who raised it.
+    pub requester_id: i64,
+}
+
+/// Something an actor wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read a ticket, its public messages and public events.
+    ReadTicket(TicketScope),
+    /// Read internal notes and internal events of a ticket.
+    ReadInternal,
+    /// Raise a ticket as oneself.
+    CreateTicket,
+    /// Raise a ticket on someone else's behalf, or set triage fields on creation.
+    CreateTicketOnBehalf,
+    /// Reply publicly on a ticket.
+    Reply(TicketScope),
+    /// Add an internal note.
+    AddInternalNote,
+    /// Change triage fields: status, priority, assignee, team, tags, links.
+    Triage,
+    /// Mark one's own ticket resolved, or reopen it.
+    CustomerSetStatus(TicketScope),
+    /// Escalate or de-escalate between tiers.
+    Escalate,
+    /// File a structured bug report for engineering (L3 and up).
+    FileBugReport,
+    /// See team queues and search all tickets.
+    ListQueues,
+    /// Read users, teams and organisations.
+    ReadDirectory,
+    /// Create and change users, teams, organisations and tokens.
+    Administer,
+}
+
+/// Why an action is refused; `Hidden` means the caller must not learn that the thing exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The actor may not know the object exists (answer as not found).
+    #[error("not found")]
+    Hidden,
+    /// The actor may see the object but not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+}
+
+impl Actor {
+    /// Decides whether this actor may take `action`.
+    pub fn authorize(&self, action: Action) -> Result<(), Denied> {
+        use Action::*;
+        use Role::*;
+        let role = self.role;
+        match action {
+            ReadTicket(scope) | Reply(scope) | CustomerSetStatus(scope) if role == Customer => {
+                if self.owns(scope) {
+                    Ok(())
+                } else {
+                    Err(Denied::Hidden)
+                }
+            }
+            ReadTicket(_) => Ok(()),
+            Reply(_) | AddInternalNote | Triage => self.staff_writer(),
+            CustomerSetStatus(_) => self.staff_writer(),
+            ReadInternal | ListQueues | ReadDirectory => match role {
+                Customer => Err(Denied::Forbidden("only the desk's staff can see this")),
+                _ => Ok(()),
+            },
+            CreateTicket => match role {
+                Auditor => Err(Denied::Forbidden("auditors have read-only access")),
+                _ => Ok(()),
+            },
+            CreateTicketOnBehalf => self.staff_writer(),
+            Escalate => self.staff_writer(),
+            FileBugReport => match role {
+                Admin | Manager => Ok(()),
+                Agent if self.tier.is_some_and(|t| t >= Tier::L3) => Ok(()),
+                Agent => Err(Denied::Forbidden(
+                    "bug reports are filed by L3 agents and above",
+                )),
+                Customer | Auditor => Err(Denied::Forbidden(
+                    "bug reports are filed by L3 agents and above",
+                )),
+            },
+            Administer => match role {
+                Admin => Ok(()),
+                _ => Err(Denied::Forbidden("only administrators can do this")),
+            },
+        }
+    }
+
+    /// Whether this actor sees internal notes and internal events.
+    pub fn sees_internal(&self) -> bool {
+        self.authorize(Action::ReadInternal).is_ok()
+    }
+
+    /// The organisation a customer is confined to; staff are confined to none.
+    pub fn confined_to(&self) -> Confinement {
+        match (self.role, self.org_id) {
+            (Role::Customer, Some(org)) => Confinement::Organisation(org),
+            (Role::Customer, None) => Confinement::Requester(self.user_id),
+            _ => Confinement::None,
+        }
+    }
+
+    fn owns(&self, scope: TicketScope) -> bool {
+        match self.confined_to() {
+            Confinement::Organisation(org) => scope.org_id == Some(org),
+            Confinement::Requester(user) => scope.requester_id == user,
+            Confinement::None => true,
+        }
+    }
+
+    fn staff_writer(&self) -> Result<(), Denied> {
+        match self.role {
+            Role::Admin | Role::Manager | Role::Agent => Ok(()),
+            Role::Auditor => Err(Denied::Forbidden("auditors have read-only access")),
+            Role::Customer => Err(Denied::Forbidden("only the desk's staff can do this")),
+        }
+    }
+}
+
+/// Which tickets a listing may return for an actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confinement {
+    /// Any ticket.
+    None,
+    /// Only this organisation's tickets.
+    Organisation(i64),
+    /// Only tickets this user raised.
+    Requester(i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, org_id: Option<i64>, tier: Option<Tier>) -> Actor {
+        Actor {
+            user_id: 10,
+            role,
+            org_id,
+            tier,
+        }
+    }
+
+    const ACME_TICKET: TicketScope = TicketScope {
+        org_id: Some(1),
+        requester_id: 99,
+    };
+
+    #[test]
+    fn customers_see_only_their_organisation() {
+        let acme = actor(Role::Customer, Some(1), None);
+        let globex = actor(Role::Customer, Some(2), None);
+        assert_eq!(acme.authorize(Action::ReadTicket(ACME_TICKET)), Ok(()));
+        assert_eq!(
+            globex.authorize(Action::ReadTicket(ACME_TICKET)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            globex.authorize(Action::Reply(ACME_TICKET)),
+            Err(Denied::Hidden)
+        );
+        let loner = actor(Role::Customer, None, None);
+        assert_eq!(
+            loner.authorize(Action::ReadTicket(ACME_TICKET)),
+            Err(Denied::Hidden)
+        );
+        let own = TicketScope {
+            org_id: None,
+            requester_id: 10,
+        };
+        assert_eq!(loner.authorize(Action::ReadTicket(own)), Ok(()));
+    }
+
+    #[test]
+    fn internal_notes_are_staff_only() {
+        assert!(!actor(Role::Customer, Some(1), None).sees_internal());
+        for role in [Role::Admin, Role::Manager, Role::Agent, Role::Auditor] {
+            assert!(
+                actor(role, None, Some(Tier::L1)).sees_internal(),
+                "{role:?}"
+            );
+        }
+        assert!(actor(Role::Customer, Some(1), None)
+            .authorize(Action::AddInternalNote)
+            .is_err());
+    }
+
+    #[test]
+    fn auditors_read_but_never_write() {
+        let auditor = actor(Role::Auditor, None, None);
+        assert_eq!(auditor.authorize(Action::ReadTicket(ACME_TICKET)), Ok(()));
+        for action in [
+            Action::Triage,
+            Action::Escalate,
+            Action::CreateTicket,
+            Action::Reply(ACME_TICKET),
+            Action::Administer,
+        ] {
+            assert!(auditor.authorize(action).is_err(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn bug_reports_need_l3() {
+        assert!(actor(Role::Agent, None, Some(Tier::L2))
+            .authorize(Action::FileBugReport)
+            .is_err());
+        assert!(actor(Role::Agent, None, Some(Tier::L3))
+            .authorize(Action::FileBugReport)
+            .is_ok());
+        assert!(actor(Role::Agent, None, Some(Tier::L4))
+            .authorize(Action::FileBugReport)
+            .is_ok());
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        for role in Role::ALL {
+            assert_eq!(
+                actor(role, None, None)
+                    .authorize(Action::Administer)
+                    .is_ok(),
+                role == Role::Admin
+            );
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The pure rules of opsdesk.
+//!
+//! This crate does no I/O, reads no clock and knows no wire format: callers pass `now` in and
+//! persist what the functions decide. Every value type here is built by a `parse` constructor,
+//! so an invalid subject, e-mail address, tag or tier cannot exist in the rest of the program.
+
+pub mod access;
+pub mod error;
+pub mod escalation;
+pub mod priority;
+pub mod role;
+pub mod ticket;
+pub mod values;
+
+pub use access::{Action, Actor, Denied};
+pub use error::Invalid;
+pub use escalation::{BugReport, Escalation, TeamRoute};
+pub use priority::{Impact, Priority, Urgency};
+pub use role::{Role, Tier};
+pub use ticket::{LinkKind, Status};
+pub use values::{Body, Category, Email, ExternalUrl, Name, Subject, Tag};

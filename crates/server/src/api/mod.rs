@@ -1,0 +1,560 @@
+//! The JSON API under `/api/v1`, authenticated by bearer tokens, described by OpenAPI.
+
+pub mod wire;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use opsdesk_domain::Action;
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Code, Problem};
+use crate::input::ApiJson;
+use crate::ops::{self, Operator, TicketQuery};
+use crate::AppState;
+use wire::*;
+
+/// The routes of `/api/v1`, `/api/openapi.json` and `/healthz`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tickets", get(list_tickets).post(create_ticket))
+        .route("/api/v1/tickets/{id}", get(get_ticket).patch(patch_ticket))
+        .route(
+            "/api/v1/tickets/{id}/messages",
+            get(list_messages).post(create_message),
+        )
+        .route("/api/v1/tickets/{id}/events", get(list_events))
+        .route("/api/v1/tickets/{id}/escalate", post(escalate))
+        .route("/api/v1/tickets/{id}/deescalate", post(deescalate))
+        .route(
+            "/api/v1/tickets/{id}/links",
+            get(list_links).post(create_link),
+        )
+        .route(
+            "/api/v1/tickets/{id}/bug-reports",
+            get(list_bug_reports).post(create_bug_report),
+        )
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/teams", get(list_teams).post(create_team))
+        .route("/api/v1/teams/{id}", get(get_team))
+        .route("/api/v1/orgs", get(list_orgs).post(create_org))
+        .route("/api/v1/orgs/{id}", get(get_org))
+        .route("/api/v1/tokens", post(create_token))
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no such route")
+}
+
+/// The OpenAPI 3 document, generated from the handlers and wire types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "opsdesk API", description = "The operations support desk: tickets, tiers, escalation."),
+    paths(
+        health, me, list_tickets, create_ticket, get_ticket, patch_ticket, list_messages, create_message,
+        list_events, escalate, deescalate, list_links, create_link, list_bug_reports, create_bug_report,
+        list_users, create_user, get_user, list_teams, create_team, get_team, list_orgs, create_org, get_org,
+        create_token
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Health of the server and its database.
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, body = HealthOut), (status = 503, body = Problem)))]
+async fn health(State(state): State<AppState>) -> Result<Json<HealthOut>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(HealthOut {
+        status: "ok".into(),
+        database: match state.store.backend() {
+            opsdesk_store::Backend::Sqlite => "sqlite".into(),
+            opsdesk_store::Backend::Postgres => "postgres".into(),
+        },
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}
+
+/// The user behind the token.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
+async fn me(caller: ApiCaller) -> Json<UserOut> {
+    Json((&caller.user).into())
+}
+
+/// Tickets the caller may see: staff see every queue, customers their organisation's tickets.
+#[utoipa::path(get, path = "/api/v1/tickets", params(TicketQuery), responses((status = 200, body = Page<TicketOut>), (status = 422, body = Problem)))]
+async fn list_tickets(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<TicketOut>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+    let page = ops::list_tickets(&state.store, &caller.actor, &query).await?;
+    Ok(Json(Page {
+        items: page.items.iter().map(TicketOut::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Raise a ticket. With an `Idempotency-Key` header, a retry returns the first result.
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateTicketIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the first result")),
+    responses((status = 201, body = TicketOut), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CreateTicketIn>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "Idempotency-Key",
+                        "must be 1 to 200 visible ASCII characters",
+                    )
+                })?;
+            Some(key.to_owned())
+        }
+        None => None,
+    };
+    let (ticket, created) = ops::create_ticket(
+        &state.store,
+        &caller.user,
+        &input,
+        "api",
+        key.as_deref(),
+        Timestamp::now(),
+    )
+    .await?;
+    let mut response = (StatusCode::CREATED, Json(TicketOut::from(&ticket))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{}", ticket.id)) {
+        response.headers_mut().insert("location", location);
+    }
+    if !created {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// One ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path)), responses((status = 200, body = TicketOut), (status = 404, body = Problem)))]
+async fn get_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let ticket = ops::ticket_for(&state.store, &caller.actor, id).await?;
+    Ok(Json((&ticket).into()))
+}
+
+/// Change status, priority, impact, urgency, assignee, team, category or tags.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path)), request_body = PatchTicketIn,
+    responses((status = 200, body = TicketOut), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn patch_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<PatchTicketIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let ticket =
+        ops::patch_ticket(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    Ok(Json((&ticket).into()))
+}
+
+/// Messages of a ticket; internal notes only for staff.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", params(("id" = i64, Path)), responses((status = 200, body = Page<MessageOut>)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<MessageOut>>, ApiError> {
+    ops::ticket_for(&state.store, &caller.actor, id).await?;
+    let messages = state
+        .store
+        .messages(id, caller.actor.sees_internal())
+        .await?;
+    Ok(Json(Page {
+        items: messages.iter().map(MessageOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Reply publicly, or (staff) add an internal note.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", params(("id" = i64, Path)), request_body = CreateMessageIn,
+    responses((status = 201, body = MessageOut), (status = 422, body = Problem)))]
+async fn create_message(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CreateMessageIn>,
+) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
+    let message_id =
+        ops::add_message(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let messages = state.store.messages(id, true).await?;
+    let message = messages
+        .iter()
+        .find(|m| m.id == message_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::Internal,
+                "the message was stored but cannot be read back",
+            )
+        })?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+/// The ticket's timeline from the event log; internal events only for staff.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", params(("id" = i64, Path)), responses((status = 200, body = Page<EventOut>)))]
+async fn list_events(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<EventOut>>, ApiError> {
+    ops::ticket_for(&state.store, &caller.actor, id).await?;
+    let events = state
+        .store
+        .events_of("ticket", id, caller.actor.sees_internal())
+        .await?;
+    Ok(Json(Page {
+        items: events.iter().map(EventOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Escalate to the next tier's team; a reason and what was tried are required.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/escalate", params(("id" = i64, Path)), request_body = EscalateIn,
+    responses((status = 200, body = TicketOut), (status = 422, body = Problem)))]
+async fn escalate(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<EscalateIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let ticket = ops::escalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    Ok(Json((&ticket).into()))
+}
+
+/// Hand the ticket back down a tier with a note.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/deescalate", params(("id" = i64, Path)), request_body = DeescalateIn,
+    responses((status = 200, body = TicketOut), (status = 422, body = Problem)))]
+async fn deescalate(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<DeescalateIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let ticket = ops::deescalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    Ok(Json((&ticket).into()))
+}
+
+/// Links of a ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/links", params(("id" = i64, Path)), responses((status = 200, body = Page<LinkOut>)))]
+async fn list_links(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<LinkOut>>, ApiError> {
+    ops::ticket_for(&state.store, &caller.actor, id).await?;
+    caller.actor.authorize(Action::ReadInternal)?;
+    let links = state.store.links(id).await?;
+    Ok(Json(Page {
+        items: links.iter().map(LinkOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Link to another ticket or an external bug URL.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", params(("id" = i64, Path)), request_body = CreateLinkIn,
+    responses((status = 201, body = LinkOut), (status = 422, body = Problem)))]
+async fn create_link(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CreateLinkIn>,
+) -> Result<(StatusCode, Json<LinkOut>), ApiError> {
+    let link = ops::add_link(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json((&link).into())))
+}
+
+/// Bug reports filed from a ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/bug-reports", params(("id" = i64, Path)), responses((status = 200, body = Page<BugReportOut>)))]
+async fn list_bug_reports(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<BugReportOut>>, ApiError> {
+    ops::ticket_for(&state.store, &caller.actor, id).await?;
+    caller.actor.authorize(Action::ReadInternal)?;
+    let reports = state.store.bug_reports(id).await?;
+    Ok(Json(Page {
+        items: reports.iter().map(BugReportOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// File a structured bug report for engineering (L3 agents and above).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/bug-reports", params(("id" = i64, Path)), request_body = BugReportIn,
+    responses((status = 201, body = BugReportOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_bug_report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<BugReportIn>,
+) -> Result<(StatusCode, Json<BugReportOut>), ApiError> {
+    let report =
+        ops::file_bug_report(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json((&report).into())))
+}
+
+/// Paging and filters of the user list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct UserQuery {
+    /// Only this role.
+    role: Option<String>,
+    /// Only members of this team (name).
+    team: Option<String>,
+    /// Cursor from the previous page.
+    cursor: Option<String>,
+    /// Page size, 1–200.
+    limit: Option<i64>,
+}
+
+/// Users (staff only).
+#[utoipa::path(get, path = "/api/v1/users", params(UserQuery), responses((status = 200, body = Page<UserOut>), (status = 403, body = Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Result<Query<UserQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<UserOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+    let role = query
+        .role
+        .as_deref()
+        .map(|r| opsdesk_domain::Role::parse("role", r))
+        .transpose()?;
+    let team = match query.team.as_deref() {
+        Some(name) => Some(
+            state
+                .store
+                .team_by_name(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "team",
+                        format!("no team named '{name}'"),
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let after = match query.cursor.as_deref() {
+        Some(c) => c.parse::<i64>().map_err(|_| {
+            ApiError::field(
+                Code::InvalidInput,
+                "cursor",
+                "is not a cursor this list gave out",
+            )
+        })?,
+        None => 0,
+    };
+    let limit = query.limit.unwrap_or(ops::DEFAULT_PAGE);
+    if !(1..=ops::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "limit",
+            format!("must be between 1 and {}", ops::MAX_PAGE),
+        ));
+    }
+    let mut users = state.store.users(role, team, after, limit + 1).await?;
+    let more = users.len() as i64 > limit;
+    users.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(Json(Page {
+        next_cursor: if more {
+            users.last().map(|u| u.id.to_string())
+        } else {
+            None
+        },
+        items: users.iter().map(UserOut::from).collect(),
+    }))
+}
+
+/// Create a user (admins only).
+#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUserIn, responses((status = 201, body = UserOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<CreateUserIn>,
+) -> Result<(StatusCode, Json<UserOut>), ApiError> {
+    let user = ops::create_user(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json((&user).into())))
+}
+
+/// One user (staff, or the user themself).
+#[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = i64, Path)), responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
+async fn get_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserOut>, ApiError> {
+    if id != caller.user.id {
+        caller.actor.authorize(Action::ReadDirectory)?;
+    }
+    Ok(Json((&state.store.user(id).await?).into()))
+}
+
+/// Teams (staff only).
+#[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = Page<TeamOut>), (status = 403, body = Problem)))]
+async fn list_teams(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Page<TeamOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let teams = state.store.teams().await?;
+    Ok(Json(Page {
+        items: teams.iter().map(TeamOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Create a team (admins only).
+#[utoipa::path(post, path = "/api/v1/teams", request_body = CreateTeamIn, responses((status = 201, body = TeamOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_team(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<CreateTeamIn>,
+) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
+    let team = ops::create_team(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json((&team).into())))
+}
+
+/// One team (staff only).
+#[utoipa::path(get, path = "/api/v1/teams/{id}", params(("id" = i64, Path)), responses((status = 200, body = TeamOut), (status = 404, body = Problem)))]
+async fn get_team(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<TeamOut>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    Ok(Json((&state.store.team(id).await?).into()))
+}
+
+/// Organisations (staff only).
+#[utoipa::path(get, path = "/api/v1/orgs", responses((status = 200, body = Page<OrgOut>), (status = 403, body = Problem)))]
+async fn list_orgs(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Page<OrgOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let orgs = state.store.orgs().await?;
+    Ok(Json(Page {
+        items: orgs.iter().map(OrgOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Create an organisation (admins only).
+#[utoipa::path(post, path = "/api/v1/orgs", request_body = CreateOrgIn, responses((status = 201, body = OrgOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_org(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<CreateOrgIn>,
+) -> Result<(StatusCode, Json<OrgOut>), ApiError> {
+    let org = ops::create_org(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input.name,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json((&org).into())))
+}
+
+/// One organisation (staff, or its own customers).
+#[utoipa::path(get, path = "/api/v1/orgs/{id}", params(("id" = i64, Path)), responses((status = 200, body = OrgOut), (status = 404, body = Problem)))]
+async fn get_org(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<OrgOut>, ApiError> {
+    if caller.user.org_id != Some(id) {
+        caller
+            .actor
+            .authorize(Action::ReadDirectory)
+            .map_err(|_| ApiError::new(Code::NotFound, "no such organisation"))?;
+    }
+    Ok(Json((&state.store.org(id).await?).into()))
+}
+
+/// Create an API token for a user (admins only); the secret is shown once.
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = CreateTokenIn, responses((status = 201, body = TokenOut), (status = 422, body = Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<CreateTokenIn>,
+) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
+    let (id, token) = ops::create_token(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input.email,
+        input.name.as_deref(),
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(TokenOut { id, token })))
+}

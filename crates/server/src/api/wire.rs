@@ -1,0 +1,515 @@
+//! The JSON shapes of the API. These types exist only at the edge: handlers convert them to
+//! domain values on the way in and from store records on the way out.
+
+use opsdesk_store::{BugReportRecord, Event, Link, Message, Org, Team, Ticket, User, UserRef};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+/// RFC 3339 UTC text of a timestamp.
+pub fn rfc3339(ts: jiff::Timestamp) -> String {
+    ts.to_string()
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// A page of items and the cursor of the next page (`null` on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A person next to a ticket or message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonOut {
+    /// User id.
+    pub id: i64,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+impl From<&UserRef> for PersonOut {
+    fn from(u: &UserRef) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+        }
+    }
+}
+
+/// A ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketOut {
+    /// Id.
+    pub id: i64,
+    /// The number people quote (`#number`).
+    pub number: i64,
+    /// Subject.
+    pub subject: String,
+    /// `new`, `open`, `pending`, `resolved` or `closed`.
+    pub status: String,
+    /// `urgent`, `high`, `normal` or `low`.
+    pub priority: String,
+    /// `low`, `medium` or `high`.
+    pub impact: String,
+    /// `low`, `medium` or `high`.
+    pub urgency: String,
+    /// `L0` to `L4`.
+    pub tier: String,
+    /// Team name.
+    pub team: String,
+    /// Team id.
+    pub team_id: i64,
+    /// Organisation name.
+    pub organization: Option<String>,
+    /// Organisation id.
+    pub organization_id: Option<i64>,
+    /// Who raised it.
+    pub requester: PersonOut,
+    /// Who works it.
+    pub assignee: Option<PersonOut>,
+    /// Category.
+    pub category: Option<String>,
+    /// `portal`, `api` or `email`.
+    pub channel: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<&Ticket> for TicketOut {
+    fn from(t: &Ticket) -> Self {
+        Self {
+            id: t.id,
+            number: t.id,
+            subject: t.subject.clone(),
+            status: t.status.as_str().to_owned(),
+            priority: t.priority.as_str().to_owned(),
+            impact: t.impact.as_str().to_owned(),
+            urgency: t.urgency.as_str().to_owned(),
+            tier: t.tier.to_string(),
+            team: t.team_name.clone(),
+            team_id: t.team_id,
+            organization: t.org_name.clone(),
+            organization_id: t.org_id,
+            requester: (&t.requester).into(),
+            assignee: t.assignee.as_ref().map(PersonOut::from),
+            category: t.category.clone(),
+            channel: t.channel.clone(),
+            tags: t.tags.clone(),
+            created_at: rfc3339(t.created_at),
+            updated_at: rfc3339(t.updated_at),
+        }
+    }
+}
+
+/// Raise a ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketIn {
+    /// One-line summary, 1–200 characters.
+    pub subject: String,
+    /// The first message, up to 64 KiB.
+    pub body: String,
+    /// Staff only: raise on behalf of this customer.
+    pub requester_email: Option<String>,
+    /// Staff only: team name (default: the intake team).
+    pub team: Option<String>,
+    /// Staff only: explicit priority, overriding impact × urgency.
+    pub priority: Option<String>,
+    /// `low`, `medium` (default) or `high`.
+    pub impact: Option<String>,
+    /// `low`, `medium` (default) or `high`.
+    pub urgency: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Staff only: tags.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Change a ticket; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTicketIn {
+    /// New subject.
+    pub subject: Option<String>,
+    /// New status; customers may only set `resolved` or `open` (reopen).
+    pub status: Option<String>,
+    /// Explicit priority.
+    pub priority: Option<String>,
+    /// Impact; recomputes priority unless one is given.
+    pub impact: Option<String>,
+    /// Urgency; recomputes priority unless one is given.
+    pub urgency: Option<String>,
+    /// Assignee e-mail, `me`, or `null` to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+    /// Team name, same tier (use escalate to change tier).
+    pub team: Option<String>,
+    /// Category, or `null` to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    /// Tags to add.
+    pub add_tags: Option<Vec<String>>,
+    /// Tags to remove.
+    pub remove_tags: Option<Vec<String>>,
+}
+
+/// A reply or internal note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessageIn {
+    /// Text, up to 64 KiB.
+    pub body: String,
+    /// Staff only: an internal note customers never see.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// A message on a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    /// Id.
+    pub id: i64,
+    /// Ticket id.
+    pub ticket_id: i64,
+    /// Author.
+    pub author: PersonOut,
+    /// Internal note (staff only).
+    pub internal: bool,
+    /// Text.
+    pub body: String,
+    /// Written (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&Message> for MessageOut {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id,
+            ticket_id: m.ticket_id,
+            author: (&m.author).into(),
+            internal: m.internal,
+            body: m.body.clone(),
+            created_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+/// Escalate to the next tier: a reason and what was tried are required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateIn {
+    /// Why the ticket needs the next tier.
+    pub reason: String,
+    /// What was tried before escalating.
+    pub tried: String,
+    /// Team name; default: the team's escalation target.
+    pub team: Option<String>,
+}
+
+/// Hand a ticket back down a tier with a note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeescalateIn {
+    /// What the lower tier should do now.
+    pub note: String,
+    /// Team name; default: the team it was escalated from.
+    pub team: Option<String>,
+}
+
+/// Link a ticket.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLinkIn {
+    /// `related`, `duplicate_of`, `caused_by` or `external_bug`.
+    pub kind: String,
+    /// Target ticket number (ticket links).
+    pub target: Option<i64>,
+    /// Target URL (`external_bug`).
+    pub url: Option<String>,
+}
+
+/// A link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkOut {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Target ticket number.
+    pub target: Option<i64>,
+    /// Target URL.
+    pub url: Option<String>,
+    /// Made (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&Link> for LinkOut {
+    fn from(l: &Link) -> Self {
+        Self {
+            id: l.id,
+            kind: l.kind.as_str().to_owned(),
+            target: l.target_ticket_id,
+            url: l.url.clone(),
+            created_at: rfc3339(l.created_at),
+        }
+    }
+}
+
+/// File a bug report for engineering (L3 and above).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BugReportIn {
+    /// Steps to reproduce.
+    pub steps: String,
+    /// Expected behaviour.
+    pub expected: String,
+    /// Actual behaviour.
+    pub actual: String,
+    /// Version, platform, configuration.
+    pub environment: String,
+    /// Engineering's issue URL.
+    pub external_url: Option<String>,
+}
+
+/// A bug report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BugReportOut {
+    /// Id.
+    pub id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// Steps to reproduce.
+    pub steps: String,
+    /// Expected.
+    pub expected: String,
+    /// Actual.
+    pub actual: String,
+    /// Environment.
+    pub environment: String,
+    /// Engineering's issue.
+    pub external_url: Option<String>,
+    /// Filed by (user id).
+    pub created_by: i64,
+    /// Filed (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&BugReportRecord> for BugReportOut {
+    fn from(b: &BugReportRecord) -> Self {
+        Self {
+            id: b.id,
+            ticket_id: b.ticket_id,
+            steps: b.steps.clone(),
+            expected: b.expected.clone(),
+            actual: b.actual.clone(),
+            environment: b.environment.clone(),
+            external_url: b.external_url.clone(),
+            created_by: b.created_by,
+            created_at: rfc3339(b.created_at),
+        }
+    }
+}
+
+/// An entry of a ticket's timeline, from the event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Position in the log.
+    pub seq: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who.
+    pub actor: Option<PersonOut>,
+    /// What happened, such as `ticket.escalated`.
+    pub kind: String,
+    /// Staff-only event.
+    pub internal: bool,
+    /// Details, such as `before` and `after`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<&Event> for EventOut {
+    fn from(e: &Event) -> Self {
+        Self {
+            seq: e.seq,
+            at: rfc3339(e.at),
+            actor: e.actor.as_ref().map(PersonOut::from),
+            kind: e.kind.clone(),
+            internal: e.internal,
+            data: e.data.clone(),
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Id.
+    pub id: i64,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Agent tier.
+    pub tier: Option<String>,
+    /// Customer organisation id.
+    pub organization_id: Option<i64>,
+    /// Team ids.
+    pub team_ids: Vec<i64>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&User> for UserOut {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+            tier: u.tier.map(|t| t.to_string()),
+            organization_id: u.org_id,
+            team_ids: u.team_ids.clone(),
+            created_at: rfc3339(u.created_at),
+        }
+    }
+}
+
+/// Create a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserIn {
+    /// E-mail address (sign-in name).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// `admin`, `manager`, `agent`, `customer` or `auditor`.
+    pub role: String,
+    /// Agent tier `L0`–`L4`.
+    pub tier: Option<String>,
+    /// Team names to join.
+    pub teams: Option<Vec<String>>,
+    /// Customer organisation name.
+    pub organization: Option<String>,
+    /// Password (at least 10 characters); without it the user cannot sign in to the UI.
+    pub password: Option<String>,
+}
+
+/// A team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Tier `L0`–`L4`.
+    pub tier: String,
+    /// Team id tickets escalate to.
+    pub escalates_to: Option<i64>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&Team> for TeamOut {
+    fn from(t: &Team) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            tier: t.tier.to_string(),
+            escalates_to: t.escalates_to,
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
+/// Create a team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamIn {
+    /// Name.
+    pub name: String,
+    /// Tier `L0`–`L4`.
+    pub tier: String,
+    /// Name of the team tickets escalate to.
+    pub escalates_to: Option<String>,
+}
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&Org> for OrgOut {
+    fn from(o: &Org) -> Self {
+        Self {
+            id: o.id,
+            name: o.name.clone(),
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
+/// Create an organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrgIn {
+    /// Name.
+    pub name: String,
+}
+
+/// Create an API token for a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenIn {
+    /// The user's e-mail address.
+    pub email: String,
+    /// What the token is for.
+    pub name: Option<String>,
+}
+
+/// A new API token; the secret is shown only in this response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    /// Token id.
+    pub id: i64,
+    /// The secret to send as `Authorization: Bearer …`.
+    pub token: String,
+}
+
+/// Server health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    /// `ok` when the database answers.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// opsdesk version.
+    pub version: String,
+}

@@ -1,0 +1,80 @@
+//! The opsdesk server: the JSON API, the HTML UI and the state they share.
+//!
+//! Handlers are thin: they read input, call [`ops`] (which authorizes and validates once for
+//! both the API and the UI), and render the result. The clock is read here, at the edge.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod ops;
+pub mod seed;
+pub mod ui;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use opsdesk_store::Store;
+use tokio::net::TcpListener;
+
+/// What every request handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Failed sign-in counter.
+    pub login_limiter: Arc<auth::LoginLimiter>,
+}
+
+impl AppState {
+    /// State over `store` with the default sign-in limit (10 failures per 15 minutes).
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
+        }
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until ctrl-c or SIGTERM.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

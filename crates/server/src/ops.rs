@@ -1,0 +1,657 @@
+//! The actions of the desk, each authorized and validated in exactly one place.
+//!
+//! The JSON API and the HTML UI both call these functions with the same input types, so a rule
+//! added here holds on every path. Input arrives as plain strings and leaves as domain values.
+
+use jiff::Timestamp;
+use opsdesk_domain::access::TicketScope;
+use opsdesk_domain::{
+    Action, Actor, Body, BugReport, Category, Email, ExternalUrl, Impact, LinkKind, Name, Priority,
+    Role, Status, Subject, Tag, Tier, Urgency,
+};
+use opsdesk_store::{
+    BugReportRecord, EscalationRequest, Link, NewTicket, NewUser, Org, Page, QueueFilter,
+    QueueSort, Store, Team, Ticket, TicketChanges, User,
+};
+use serde::Deserialize;
+
+use crate::api::wire::{
+    BugReportIn, CreateLinkIn, CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn,
+    DeescalateIn, EscalateIn, PatchTicketIn,
+};
+use crate::auth;
+use crate::error::{ApiError, Checks, Code};
+
+/// Most items one page of a list returns.
+pub const MAX_PAGE: i64 = 200;
+/// Items per page when the caller does not say.
+pub const DEFAULT_PAGE: i64 = 50;
+
+/// Filters, order and page of a ticket list, as query parameters.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    /// Team name.
+    pub team: Option<String>,
+    /// Comma-separated statuses, or `active` (new, open, pending) or `all`.
+    pub status: Option<String>,
+    /// `urgent`, `high`, `normal` or `low`.
+    pub priority: Option<String>,
+    /// `L0`–`L4`.
+    pub tier: Option<String>,
+    /// Assignee e-mail, `me` or `none`.
+    pub assignee: Option<String>,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Organisation name.
+    pub organization: Option<String>,
+    /// Text the subject contains.
+    pub q: Option<String>,
+    /// `priority` (default), `oldest`, `newest` or `updated`.
+    pub sort: Option<String>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+fn nonblank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Loads a ticket the actor may read; another organisation's ticket is "not found".
+pub async fn ticket_for(store: &Store, actor: &Actor, id: i64) -> Result<Ticket, ApiError> {
+    let ticket = store.ticket(id).await?;
+    actor.authorize(Action::ReadTicket(ticket.scope()))?;
+    Ok(ticket)
+}
+
+async fn team_named(store: &Store, field: &'static str, name: &str) -> Result<Team, ApiError> {
+    store.team_by_name(name).await?.ok_or_else(|| {
+        ApiError::field(Code::InvalidInput, field, format!("no team named '{name}'"))
+    })
+}
+
+/// Raises a ticket for `caller`, or on a customer's behalf when staff name one.
+pub async fn create_ticket(
+    store: &Store,
+    caller: &User,
+    input: &CreateTicketIn,
+    channel: &'static str,
+    idempotency_key: Option<&str>,
+    now: Timestamp,
+) -> Result<(Ticket, bool), ApiError> {
+    let actor = auth::actor_of(caller);
+    actor.authorize(Action::CreateTicket)?;
+    let staff_only = [
+        (
+            "requester_email",
+            nonblank(&input.requester_email).is_some(),
+        ),
+        ("team", nonblank(&input.team).is_some()),
+        ("priority", nonblank(&input.priority).is_some()),
+        ("tags", input.tags.as_ref().is_some_and(|t| !t.is_empty())),
+    ];
+    if let Some((field, _)) = staff_only.iter().find(|(_, set)| *set) {
+        if actor.authorize(Action::CreateTicketOnBehalf).is_err() {
+            return Err(ApiError::field(
+                Code::Forbidden,
+                field,
+                "only the desk's staff can set this",
+            ));
+        }
+    }
+    let mut checks = Checks::default();
+    let subject = checks.check(Subject::parse("subject", &input.subject));
+    let body = checks.check(Body::parse("body", &input.body));
+    let impact = match nonblank(&input.impact) {
+        Some(raw) => checks.check(Impact::parse(raw)),
+        None => Some(Impact::Medium),
+    };
+    let urgency = match nonblank(&input.urgency) {
+        Some(raw) => checks.check(Urgency::parse(raw)),
+        None => Some(Urgency::Medium),
+    };
+    let priority = match nonblank(&input.priority) {
+        Some(raw) => checks.check(Priority::parse("priority", raw)).map(Some),
+        None => Some(None),
+    };
+    let category = match nonblank(&input.category) {
+        Some(raw) => checks.check(Category::parse("category", raw)).map(Some),
+        None => Some(None),
+    };
+    let tags = checks.check(Tag::parse_list(
+        "tags",
+        input.tags.iter().flatten().map(String::as_str),
+    ));
+    let requester = match nonblank(&input.requester_email) {
+        Some(raw) => match checks.check(Email::parse("requester_email", raw)) {
+            Some(email) => match store.user_by_email(email.as_str()).await? {
+                Some(user) => Some(user),
+                None => {
+                    checks.fail("requester_email", format!("no user with e-mail {email}"));
+                    None
+                }
+            },
+            None => None,
+        },
+        None => Some(caller.clone()),
+    };
+    let team = match nonblank(&input.team) {
+        Some(name) => match store.team_by_name(name).await? {
+            Some(team) => Some(Some(team.id)),
+            None => {
+                checks.fail("team", format!("no team named '{name}'"));
+                None
+            }
+        },
+        None => Some(None),
+    };
+    checks.finish()?;
+    let (
+        Some(subject),
+        Some(body),
+        Some(impact),
+        Some(urgency),
+        Some(priority),
+        Some(category),
+        Some(tags),
+        Some(requester),
+        Some(team_id),
+    ) = (
+        subject, body, impact, urgency, priority, category, tags, requester, team,
+    )
+    else {
+        return Err(ApiError::new(
+            Code::Internal,
+            "validation passed with a missing value",
+        ));
+    };
+    let new = NewTicket {
+        subject,
+        body,
+        requester_id: requester.id,
+        team_id,
+        impact,
+        urgency,
+        priority,
+        category,
+        tags,
+        channel,
+    };
+    Ok(store
+        .create_ticket(&new, caller.id, now, idempotency_key)
+        .await?)
+}
+
+/// Lists the tickets the actor may see, filtered and ordered as asked.
+pub async fn list_tickets(
+    store: &Store,
+    actor: &Actor,
+    query: &TicketQuery,
+) -> Result<Page<Ticket>, ApiError> {
+    let mut checks = Checks::default();
+    let mut filter = QueueFilter::default();
+    if let Some(name) = nonblank(&query.team) {
+        match store.team_by_name(name).await? {
+            Some(team) => filter.team_id = Some(team.id),
+            None => checks.fail("team", format!("no team named '{name}'")),
+        }
+    }
+    match nonblank(&query.status) {
+        None | Some("all") => {}
+        Some("active") => filter.statuses = vec![Status::New, Status::Open, Status::Pending],
+        Some(list) => {
+            for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if let Some(status) = checks.check(Status::parse("status", raw)) {
+                    filter.statuses.push(status);
+                }
+            }
+        }
+    }
+    if let Some(raw) = nonblank(&query.priority) {
+        filter.priority = checks.check(Priority::parse("priority", raw));
+    }
+    if let Some(raw) = nonblank(&query.tier) {
+        filter.tier = checks.check(Tier::parse("tier", raw));
+    }
+    match nonblank(&query.assignee) {
+        None => {}
+        Some("none") => filter.assignee = Some(None),
+        Some("me") => filter.assignee = Some(Some(actor.user_id)),
+        Some(email) => match store.user_by_email(email).await? {
+            Some(user) => filter.assignee = Some(Some(user.id)),
+            None => checks.fail("assignee", format!("no user with e-mail {email}")),
+        },
+    }
+    if let Some(raw) = nonblank(&query.tag) {
+        filter.tag = checks.check(Tag::parse("tag", raw)).map(Tag::into_string);
+    }
+    if let Some(name) = nonblank(&query.organization) {
+        match store.org_by_name(name).await? {
+            Some(org) => filter.org_id = Some(org.id),
+            None => checks.fail("organization", format!("no organisation named '{name}'")),
+        }
+    }
+    filter.text = nonblank(&query.q).map(str::to_owned);
+    let sort = checks
+        .check(QueueSort::parse(
+            "sort",
+            query.sort.as_deref().unwrap_or(""),
+        ))
+        .unwrap_or_default();
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        checks.fail("limit", format!("must be between 1 and {MAX_PAGE}"));
+    }
+    checks.finish()?;
+    Ok(store
+        .tickets(
+            &filter,
+            actor.confined_to(),
+            sort,
+            query.cursor.as_deref(),
+            limit,
+        )
+        .await?)
+}
+
+/// Applies triage changes, or for a customer, resolving or reopening their own ticket.
+pub async fn patch_ticket(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &PatchTicketIn,
+    now: Timestamp,
+) -> Result<Ticket, ApiError> {
+    let ticket = ticket_for(store, actor, id).await?;
+    if actor.role == Role::Customer {
+        return customer_status(store, actor, &ticket, input, now).await;
+    }
+    actor.authorize(Action::Triage)?;
+    let mut checks = Checks::default();
+    let mut changes = TicketChanges::default();
+    if let Some(raw) = &input.subject {
+        changes.subject = checks.check(Subject::parse("subject", raw));
+    }
+    if let Some(raw) = &input.status {
+        changes.status = checks.check(Status::parse("status", raw));
+    }
+    if let Some(raw) = &input.priority {
+        changes.priority = checks.check(Priority::parse("priority", raw));
+    }
+    if let Some(raw) = &input.impact {
+        changes.impact = checks.check(Impact::parse(raw));
+    }
+    if let Some(raw) = &input.urgency {
+        changes.urgency = checks.check(Urgency::parse(raw));
+    }
+    if let Some(assignee) = &input.assignee {
+        changes.assignee = match assignee.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some("me") => Some(Some(actor.user_id)),
+            Some(email) => match store.user_by_email(email).await? {
+                Some(user) => Some(Some(user.id)),
+                None => {
+                    checks.fail("assignee", format!("no user with e-mail {email}"));
+                    None
+                }
+            },
+        };
+    }
+    if let Some(name) = nonblank(&input.team) {
+        match store.team_by_name(name).await? {
+            Some(team) => changes.team_id = Some(team.id),
+            None => checks.fail("team", format!("no team named '{name}'")),
+        }
+    }
+    if let Some(category) = &input.category {
+        changes.category = match category.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(raw) => checks.check(Category::parse("category", raw)).map(Some),
+        };
+    }
+    if let Some(tags) = &input.add_tags {
+        changes.add_tags = checks
+            .check(Tag::parse_list("add_tags", tags.iter().map(String::as_str)))
+            .unwrap_or_default();
+    }
+    if let Some(tags) = &input.remove_tags {
+        changes.remove_tags = checks
+            .check(Tag::parse_list(
+                "remove_tags",
+                tags.iter().map(String::as_str),
+            ))
+            .unwrap_or_default();
+    }
+    checks.finish()?;
+    Ok(store
+        .update_ticket(id, &changes, actor.user_id, now)
+        .await?)
+}
+
+async fn customer_status(
+    store: &Store,
+    actor: &Actor,
+    ticket: &Ticket,
+    input: &PatchTicketIn,
+    now: Timestamp,
+) -> Result<Ticket, ApiError> {
+    actor.authorize(Action::CustomerSetStatus(ticket.scope()))?;
+    let others = [
+        ("subject", input.subject.is_some()),
+        ("priority", input.priority.is_some()),
+        ("impact", input.impact.is_some()),
+        ("urgency", input.urgency.is_some()),
+        ("assignee", input.assignee.is_some()),
+        ("team", input.team.is_some()),
+        ("category", input.category.is_some()),
+        ("add_tags", input.add_tags.is_some()),
+        ("remove_tags", input.remove_tags.is_some()),
+    ];
+    if let Some((field, _)) = others.iter().find(|(_, set)| *set) {
+        return Err(ApiError::field(
+            Code::Forbidden,
+            field,
+            "only the desk's staff can change this",
+        ));
+    }
+    let Some(raw) = &input.status else {
+        return Ok(ticket.clone());
+    };
+    let status = Status::parse("status", raw)?;
+    if !matches!(status, Status::Resolved | Status::Open) {
+        return Err(ApiError::field(
+            Code::Forbidden,
+            "status",
+            "customers can mark a ticket resolved or reopen it",
+        ));
+    }
+    let changes = TicketChanges {
+        status: Some(status),
+        ..TicketChanges::default()
+    };
+    Ok(store
+        .update_ticket(ticket.id, &changes, actor.user_id, now)
+        .await?)
+}
+
+/// Adds a public reply, or for staff an internal note.
+pub async fn add_message(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &CreateMessageIn,
+    now: Timestamp,
+) -> Result<i64, ApiError> {
+    let ticket = ticket_for(store, actor, id).await?;
+    if input.internal {
+        actor.authorize(Action::AddInternalNote).map_err(|_| {
+            ApiError::field(
+                Code::Forbidden,
+                "internal",
+                "only the desk's staff can add internal notes",
+            )
+        })?;
+    } else {
+        actor.authorize(Action::Reply(ticket.scope()))?;
+    }
+    let body = Body::parse("body", &input.body)?;
+    Ok(store
+        .add_message(id, actor.user_id, actor.role, &body, input.internal, now)
+        .await?)
+}
+
+/// Escalates a ticket to the next tier's team.
+pub async fn escalate(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &EscalateIn,
+    now: Timestamp,
+) -> Result<Ticket, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::Escalate)?;
+    let team = match nonblank(&input.team) {
+        Some(name) => Some(team_named(store, "team", name).await?.id),
+        None => None,
+    };
+    let request = EscalationRequest {
+        up: true,
+        to_team: team,
+        reason: &input.reason,
+        tried: &input.tried,
+    };
+    Ok(store.escalate(id, &request, actor.user_id, now).await?)
+}
+
+/// Hands a ticket back down a tier with a note.
+pub async fn deescalate(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &DeescalateIn,
+    now: Timestamp,
+) -> Result<Ticket, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::Escalate)?;
+    let team = match nonblank(&input.team) {
+        Some(name) => Some(team_named(store, "team", name).await?.id),
+        None => None,
+    };
+    let request = EscalationRequest {
+        up: false,
+        to_team: team,
+        reason: &input.note,
+        tried: "",
+    };
+    Ok(store.escalate(id, &request, actor.user_id, now).await?)
+}
+
+/// Links a ticket to another ticket or an external bug URL.
+pub async fn add_link(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &CreateLinkIn,
+    now: Timestamp,
+) -> Result<Link, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::Triage)?;
+    let kind = LinkKind::parse("kind", &input.kind)?;
+    let url = match nonblank(&input.url) {
+        Some(raw) => Some(ExternalUrl::parse("url", raw)?),
+        None => None,
+    };
+    Ok(store
+        .add_link(id, kind, input.target, url.as_ref(), actor.user_id, now)
+        .await?)
+}
+
+/// Files a bug report for engineering from a ticket.
+pub async fn file_bug_report(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &BugReportIn,
+    now: Timestamp,
+) -> Result<BugReportRecord, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::FileBugReport)?;
+    let report = BugReport::parse(
+        &input.steps,
+        &input.expected,
+        &input.actual,
+        &input.environment,
+        input.external_url.as_deref(),
+    )?;
+    Ok(store
+        .file_bug_report(id, &report, actor.user_id, now)
+        .await?)
+}
+
+/// Who acts on the directory: a signed-in administrator, or the operator at the CLI.
+#[derive(Debug, Clone, Copy)]
+pub enum Operator<'a> {
+    /// A user through the API or UI; must be allowed to administer.
+    User(&'a Actor),
+    /// The CLI, working directly on the database.
+    Console,
+}
+
+impl Operator<'_> {
+    fn authorize(&self) -> Result<Option<i64>, ApiError> {
+        match self {
+            Operator::User(actor) => {
+                actor.authorize(Action::Administer)?;
+                Ok(Some(actor.user_id))
+            }
+            Operator::Console => Ok(None),
+        }
+    }
+}
+
+/// Creates an organisation.
+pub async fn create_org(
+    store: &Store,
+    by: Operator<'_>,
+    name: &str,
+    now: Timestamp,
+) -> Result<Org, ApiError> {
+    let actor = by.authorize()?;
+    let name = Name::parse("name", name)?;
+    Ok(store.create_org(&name, actor, now).await?)
+}
+
+/// Creates a team.
+pub async fn create_team(
+    store: &Store,
+    by: Operator<'_>,
+    input: &CreateTeamIn,
+    now: Timestamp,
+) -> Result<Team, ApiError> {
+    let actor = by.authorize()?;
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    let tier = checks.check(Tier::parse("tier", &input.tier));
+    let mut escalates_to = None;
+    if let Some(target) = nonblank(&input.escalates_to) {
+        match store.team_by_name(target).await? {
+            Some(team) => escalates_to = Some(team.id),
+            None => checks.fail("escalates_to", format!("no team named '{target}'")),
+        }
+    }
+    checks.finish()?;
+    let (Some(name), Some(tier)) = (name, tier) else {
+        return Err(ApiError::new(
+            Code::Internal,
+            "validation passed with a missing value",
+        ));
+    };
+    Ok(store
+        .create_team(&name, tier, escalates_to, actor, now)
+        .await?)
+}
+
+/// Creates a user; the password, if any, is stored as an argon2id hash.
+pub async fn create_user(
+    store: &Store,
+    by: Operator<'_>,
+    input: &CreateUserIn,
+    now: Timestamp,
+) -> Result<User, ApiError> {
+    let actor = by.authorize()?;
+    let mut checks = Checks::default();
+    let email = checks.check(Email::parse("email", &input.email));
+    let name = checks.check(Name::parse("name", &input.name));
+    let role = checks.check(Role::parse("role", &input.role));
+    let tier = match nonblank(&input.tier) {
+        Some(raw) => checks.check(Tier::parse("tier", raw)),
+        None => None,
+    };
+    if role == Some(Role::Agent) && tier.is_none() && nonblank(&input.tier).is_none() {
+        checks.fail("tier", "an agent needs a tier (L0 to L4)");
+    }
+    if tier.is_some() && role.is_some_and(|r| matches!(r, Role::Customer | Role::Auditor)) {
+        checks.fail("tier", "only staff who work tickets have a tier");
+    }
+    let mut org_id = None;
+    if let Some(org) = nonblank(&input.organization) {
+        if role.is_some_and(|r| r != Role::Customer) {
+            checks.fail("organization", "only customers belong to an organisation");
+        }
+        match store.org_by_name(org).await? {
+            Some(found) => org_id = Some(found.id),
+            None => checks.fail("organization", format!("no organisation named '{org}'")),
+        }
+    }
+    let mut team_ids = Vec::new();
+    for team in input.teams.iter().flatten() {
+        if role == Some(Role::Customer) {
+            checks.fail("teams", "customers do not belong to teams");
+            break;
+        }
+        match store.team_by_name(team).await? {
+            Some(found) => team_ids.push(found.id),
+            None => checks.fail("teams", format!("no team named '{team}'")),
+        }
+    }
+    if let Some(password) = &input.password {
+        checks.check(auth::check_new_password(password));
+    }
+    checks.finish()?;
+    let (Some(email), Some(name), Some(role)) = (email, name, role) else {
+        return Err(ApiError::new(
+            Code::Internal,
+            "validation passed with a missing value",
+        ));
+    };
+    let password_hash = match input.password.clone() {
+        Some(password) => Some(
+            tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .map_err(|e| ApiError::new(Code::Internal, e.to_string()))??,
+        ),
+        None => None,
+    };
+    let new = NewUser {
+        email,
+        name,
+        role,
+        tier,
+        org_id,
+        team_ids,
+        password_hash,
+    };
+    Ok(store.create_user(&new, actor, now).await?)
+}
+
+/// Creates an API token for the user with `email`; returns its id and the secret, shown once.
+pub async fn create_token(
+    store: &Store,
+    by: Operator<'_>,
+    email: &str,
+    name: Option<&str>,
+    now: Timestamp,
+) -> Result<(i64, String), ApiError> {
+    let actor = by.authorize()?;
+    let email = Email::parse("email", email)?;
+    let user = store.user_by_email(email.as_str()).await?.ok_or_else(|| {
+        ApiError::field(
+            Code::InvalidInput,
+            "email",
+            format!("no user with e-mail {email}"),
+        )
+    })?;
+    let name = Name::parse("name", name.unwrap_or("api"))?;
+    let secret = auth::new_api_token();
+    let id = store
+        .create_token(user.id, &name, &auth::secret_hash(&secret), actor, now)
+        .await?;
+    Ok((id, secret))
+}
+
+/// Whether `scope` belongs to the actor's view; used where listing already confines.
+pub fn visible(actor: &Actor, scope: TicketScope) -> bool {
+    actor.authorize(Action::ReadTicket(scope)).is_ok()
+}

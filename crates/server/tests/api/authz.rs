@@ -1,0 +1,308 @@
+//! The authorization matrix: every API route × every role, including a customer of another
+//! organisation and an anonymous caller, asserting exactly which are allowed.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+/// Callers in the order of each row's expected statuses.
+const ROLES: [&str; 7] = [
+    "admin", "manager", "l1", "auditor", "acme", "globex", "nobody",
+];
+
+struct Case {
+    method: Method,
+    /// `{t}` is a fresh ticket raised by Acme's customer, `{u}` the admin's user id, `{o}` Acme's id.
+    path: &'static str,
+    body: Option<Value>,
+    /// Escalate the fresh ticket once before the call (for de-escalation).
+    escalated: bool,
+    expect: [u16; 7],
+}
+
+fn case(method: Method, path: &'static str, body: Option<Value>, expect: [u16; 7]) -> Case {
+    Case {
+        method,
+        path,
+        body,
+        escalated: false,
+        expect,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    use Method as M;
+    let bug = json!({"steps": "s", "expected": "e", "actual": "a", "environment": "v1"});
+    let mut all = vec![
+        case(
+            M::GET,
+            "/api/v1/me",
+            None,
+            [200, 200, 200, 200, 200, 200, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets",
+            None,
+            [200, 200, 200, 200, 200, 200, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets",
+            Some(json!({"subject": "s", "body": "b"})),
+            [201, 201, 201, 403, 201, 201, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::PATCH,
+            "/api/v1/tickets/{t}",
+            Some(json!({"add_tags": ["x"]})),
+            [200, 200, 200, 403, 403, 404, 401],
+        ),
+        case(
+            M::PATCH,
+            "/api/v1/tickets/{t}",
+            Some(json!({"status": "resolved"})),
+            [200, 200, 200, 403, 200, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/messages",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/messages",
+            Some(json!({"body": "hi"})),
+            [201, 201, 201, 403, 201, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/messages",
+            Some(json!({"body": "n", "internal": true})),
+            [201, 201, 201, 403, 403, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/events",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/escalate",
+            Some(json!({"reason": "r", "tried": "t"})),
+            [200, 200, 200, 403, 403, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/links",
+            None,
+            [200, 200, 200, 200, 403, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/links",
+            Some(json!({"kind": "external_bug", "url": "https://x.example/1"})),
+            [201, 201, 201, 403, 403, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/bug-reports",
+            None,
+            [200, 200, 200, 200, 403, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/bug-reports",
+            Some(bug),
+            [201, 201, 403, 403, 403, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/users",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/users/{u}",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/teams",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/teams/1",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/orgs",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/orgs/{o}",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/orgs",
+            Some(json!({"name": "New Org {r}"})),
+            [201, 403, 403, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/teams",
+            Some(json!({"name": "New Team {r}", "tier": "L1"})),
+            [201, 403, 403, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/users",
+            Some(json!({"email": "new-{r}@desk.test", "name": "N", "role": "auditor"})),
+            [201, 403, 403, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tokens",
+            Some(json!({"email": "l1@desk.test"})),
+            [201, 403, 403, 403, 403, 403, 401],
+        ),
+    ];
+    all.push(Case {
+        method: M::POST,
+        path: "/api/v1/tickets/{t}/deescalate",
+        body: Some(json!({"note": "back to you"})),
+        escalated: true,
+        expect: [200, 200, 200, 403, 403, 404, 401],
+    });
+    all
+}
+
+async fn fresh_ticket(app: &TestApp, escalated: bool) -> i64 {
+    let id = app.ticket("acme", "matrix").await;
+    if escalated {
+        let up = app
+            .post(
+                "admin",
+                &format!("/api/v1/tickets/{id}/escalate"),
+                json!({"reason": "r", "tried": "t"}),
+            )
+            .await;
+        assert_eq!(up.status.as_u16(), 200);
+    }
+    id
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    let app = spawn_app().await;
+    let admin_id = app.get("admin", "/api/v1/me").await.body["id"]
+        .as_i64()
+        .unwrap();
+    let acme_id = app.store.org_by_name("Acme").await.unwrap().unwrap().id;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases() {
+        for (role, expected) in ROLES.iter().zip(case.expect) {
+            let ticket = fresh_ticket(&app, case.escalated).await;
+            let path = case
+                .path
+                .replace("{t}", &ticket.to_string())
+                .replace("{u}", &admin_id.to_string())
+                .replace("{o}", &acme_id.to_string());
+            let body = case
+                .body
+                .as_ref()
+                .map(|b| serde_json::from_str(&b.to_string().replace("{r}", role)).unwrap());
+            let reply = app.call(role, case.method.clone(), &path, body).await;
+            checked += 1;
+            if reply.status.as_u16() != expected {
+                failures.push(format!(
+                    "{} {} as {role}: expected {expected}, got {} {}",
+                    case.method, case.path, reply.status, reply.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked >= 180);
+}
+
+#[tokio::test]
+async fn a_customer_never_sees_another_organisations_tickets() {
+    let app = spawn_app().await;
+    let acme_ticket = app.ticket("acme", "acme secret").await;
+    let own = app.ticket("globex", "globex own").await;
+    let list = app
+        .get("globex", "/api/v1/tickets?status=all&limit=200")
+        .await;
+    let ids: Vec<i64> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [own]);
+    let filtered = app.get("globex", "/api/v1/tickets?organization=Acme").await;
+    assert_eq!(filtered.body["items"].as_array().map(Vec::len), Some(0));
+    let searched = app.get("globex", "/api/v1/tickets?q=secret").await;
+    assert_eq!(searched.body["items"].as_array().map(Vec::len), Some(0));
+    for path in ["", "/messages", "/events"] {
+        let reply = app
+            .get("globex", &format!("/api/v1/tickets/{acme_ticket}{path}"))
+            .await;
+        assert_eq!(reply.status.as_u16(), 404, "{path}");
+        assert!(!reply.body.to_string().contains("acme secret"));
+    }
+    let colleague = app.get("acme2", "/api/v1/tickets").await;
+    assert_eq!(colleague.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_token_is_unauthenticated() {
+    let app = spawn_app().await;
+    let mut with_bad = reqwest::Client::new()
+        .get(format!("{}/api/v1/tickets", app.base))
+        .bearer_auth("odk_not-a-real-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bad.status().as_u16(), 401);
+    assert_eq!(
+        with_bad
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    with_bad = reqwest::Client::new()
+        .get(format!("{}/api/v1/tickets", app.base))
+        .header("authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bad.status().as_u16(), 401);
+}

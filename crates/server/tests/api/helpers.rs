@@ -1,0 +1,337 @@
+//! The one way tests start opsdesk: a real server on a free port over a fresh database.
+//!
+//! `OPSDESK_TEST_BACKEND=postgres` runs the suite on PostgreSQL (a new database per test on
+//! `OPSDESK_TEST_PG`, default `postgres://postgres@127.0.0.1:5432`); otherwise SQLite in a
+//! temporary directory. Each test gets the same small desk: a team ladder, two customer
+//! organisations and one user per role, each with an API token.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
+use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::AppState;
+use opsdesk_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// A running server and the people who use it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The store the server runs on, for looking behind the API.
+    pub store: Store,
+    /// API token per person key (see [`PEOPLE`]).
+    pub tokens: HashMap<&'static str, String>,
+    client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// (key, email, role, tier, team, organisation) of everyone in the test desk.
+pub const PEOPLE: [(&str, &str, &str, Option<&str>, Option<&str>, Option<&str>); 10] = [
+    ("admin", "admin@desk.test", "admin", None, None, None),
+    ("manager", "manager@desk.test", "manager", None, None, None),
+    (
+        "l0",
+        "l0@desk.test",
+        "agent",
+        Some("L0"),
+        Some("Intake"),
+        None,
+    ),
+    (
+        "l1",
+        "l1@desk.test",
+        "agent",
+        Some("L1"),
+        Some("Support L1"),
+        None,
+    ),
+    (
+        "l2",
+        "l2@desk.test",
+        "agent",
+        Some("L2"),
+        Some("Experts L2"),
+        None,
+    ),
+    (
+        "l3",
+        "l3@desk.test",
+        "agent",
+        Some("L3"),
+        Some("Liaison L3"),
+        None,
+    ),
+    ("auditor", "auditor@desk.test", "auditor", None, None, None),
+    (
+        "acme",
+        "carol@acme.test",
+        "customer",
+        None,
+        None,
+        Some("Acme"),
+    ),
+    (
+        "acme2",
+        "dan@acme.test",
+        "customer",
+        None,
+        None,
+        Some("Acme"),
+    ),
+    (
+        "globex",
+        "gary@globex.test",
+        "customer",
+        None,
+        None,
+        Some("Globex"),
+    ),
+];
+
+/// A response: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The field names of a problem+json error.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The database URL of a fresh, empty database for one test.
+pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
+    if std::env::var("OPSDESK_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let server = std::env::var("OPSDESK_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("opsdesk_t_{:016x}", fastrand::u64(..));
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} is not reachable: {e}"));
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+        (format!("{server}/{name}"), None)
+    } else {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temp dir: {e}"));
+        (Store::default_url(dir.path()), Some(dir))
+    }
+}
+
+/// Starts opsdesk on a free port over a fresh database with the test desk in it.
+pub async fn spawn_app() -> TestApp {
+    let (url, dir) = fresh_database_url().await;
+    let store = Store::open(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    let tokens = seed_desk(&store).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("cannot bind: {e}"));
+    let base = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let state = AppState::new(store.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, opsdesk_server::router(state)).await;
+    });
+    TestApp {
+        base,
+        store,
+        tokens,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
+        _dir: dir,
+    }
+}
+
+async fn seed_desk(store: &Store) -> HashMap<&'static str, String> {
+    let now = Timestamp::now();
+    let by = Operator::Console;
+    for (name, tier) in [
+        ("Intake", "L0"),
+        ("Support L1", "L1"),
+        ("Experts L2", "L2"),
+        ("Liaison L3", "L3"),
+    ] {
+        let team = CreateTeamIn {
+            name: name.into(),
+            tier: tier.into(),
+            escalates_to: None,
+        };
+        ops::create_team(store, by, &team, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    for (from, to) in [
+        ("Intake", "Support L1"),
+        ("Support L1", "Experts L2"),
+        ("Experts L2", "Liaison L3"),
+    ] {
+        let from = store
+            .team_by_name(from)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.id)
+            .unwrap_or_default();
+        let to = store.team_by_name(to).await.ok().flatten().map(|t| t.id);
+        store
+            .set_team_escalation(from, to, None, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for org in ["Acme", "Globex"] {
+        ops::create_org(store, by, org, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let mut tokens = HashMap::new();
+    for (key, email, role, tier, team, org) in PEOPLE {
+        let user = CreateUserIn {
+            email: email.into(),
+            name: key.to_uppercase(),
+            role: role.into(),
+            tier: tier.map(Into::into),
+            teams: team.map(|t| vec![t.to_owned()]),
+            organization: org.map(Into::into),
+            password: None,
+        };
+        ops::create_user(store, by, &user, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (_, token) = ops::create_token(store, by, email, None, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        tokens.insert(key, token);
+    }
+    tokens
+}
+
+impl TestApp {
+    /// Sends `method path` as `who` with an optional JSON body.
+    pub async fn call(&self, who: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = self.tokens.get(who) {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        Self::reply(response).await
+    }
+
+    /// Sends a raw body with a chosen content type as `who`.
+    pub async fn call_raw(
+        &self,
+        who: &str,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = self.tokens.get(who) {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        Self::reply(response).await
+    }
+
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// GET as `who`.
+    pub async fn get(&self, who: &str, path: &str) -> Reply {
+        self.call(who, Method::GET, path, None).await
+    }
+
+    /// POST JSON as `who`.
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> Reply {
+        self.call(who, Method::POST, path, Some(body)).await
+    }
+
+    /// PATCH JSON as `who`.
+    pub async fn patch(&self, who: &str, path: &str, body: Value) -> Reply {
+        self.call(who, Method::PATCH, path, Some(body)).await
+    }
+
+    /// Raises a ticket as `who` and returns its id, failing the test if it is refused.
+    pub async fn ticket(&self, who: &str, subject: &str) -> i64 {
+        let reply = self
+            .post(
+                who,
+                "/api/v1/tickets",
+                json!({"subject": subject, "body": "Details."}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {:?}", reply.body))
+    }
+
+    /// How many tickets the database holds, looking behind the API.
+    pub async fn ticket_count(&self) -> usize {
+        self.store
+            .tickets(
+                &Default::default(),
+                opsdesk_domain::access::Confinement::None,
+                Default::default(),
+                None,
+                10_000,
+            )
+            .await
+            .map(|p| p.items.len())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// How many events the log holds.
+    pub async fn event_count(&self) -> usize {
+        self.store
+            .events_after(0, 1_000_000)
+            .await
+            .map(|e| e.len())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}

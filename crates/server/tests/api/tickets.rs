@@ -1,0 +1,600 @@
+//! Tickets through the API: creation, validation, idempotency, queues, triage, messages.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn customer_raises_a_ticket_and_gets_the_documented_reply() {
+    let app = spawn_app().await;
+    let reply = app
+        .post(
+            "acme",
+            "/api/v1/tickets",
+            json!({"subject": "VPN down", "body": "Since 9:00.", "category": "Network"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let t = &reply.body;
+    for field in [
+        "id",
+        "number",
+        "status",
+        "priority",
+        "tier",
+        "team",
+        "organization",
+    ] {
+        assert!(!t[field].is_null(), "{field} missing in {t}");
+    }
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["priority"], "normal");
+    assert_eq!(t["tier"], "L0");
+    assert_eq!(t["team"], "Intake");
+    assert_eq!(t["organization"], "Acme");
+    assert_eq!(t["category"], "network");
+    assert_eq!(t["requester"]["email"], "carol@acme.test");
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(
+        reply.headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/api/v1/tickets/{id}").as_str())
+    );
+    let got = app.get("acme", &format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["subject"], "VPN down");
+    let events = app.get("l1", &format!("/api/v1/tickets/{id}/events")).await;
+    let kinds: Vec<&str> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ticket.created", "message.added"]);
+    assert_eq!(events.body["items"][0]["actor"]["email"], "carol@acme.test");
+}
+
+#[tokio::test]
+async fn staff_raise_on_behalf_with_triage_fields_and_priority_matrix() {
+    let app = spawn_app().await;
+    let reply = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "Orders API 502", "body": "Peak traffic.", "requester_email": "gary@globex.test",
+                   "team": "Support L1", "impact": "high", "urgency": "high", "tags": ["API", "api", "peak"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["priority"], "urgent");
+    assert_eq!(reply.body["tier"], "L1");
+    assert_eq!(reply.body["organization"], "Globex");
+    assert_eq!(reply.body["requester"]["email"], "gary@globex.test");
+    assert_eq!(reply.body["tags"], json!(["api", "peak"]));
+    let explicit = app
+        .post("l1", "/api/v1/tickets", json!({"subject": "s", "body": "b", "impact": "high", "urgency": "high", "priority": "low"}))
+        .await;
+    assert_eq!(explicit.body["priority"], "low");
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let tickets_before = app.ticket_count().await;
+    let events_before = app.event_count().await;
+    let cases = [
+        (
+            json!({"subject": "", "body": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            json!({"subject": "   ", "body": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            json!({"subject": "x".repeat(201), "body": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            json!({"subject": "ok", "body": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
+        (
+            json!({"subject": "ok", "body": "x".repeat(70_000)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+        ),
+        (
+            json!({"subject": "ok", "body": "x", "team": "Nowhere"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "team",
+        ),
+        (
+            json!({"subject": "ok", "body": "x", "colour": "red"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "colour",
+        ),
+        (
+            json!({"body": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            json!({"subject": 7, "body": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "subject",
+        ),
+        (
+            json!({"subject": "ok", "body": "x", "impact": "huge"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "impact",
+        ),
+        (
+            json!({"subject": "ok", "body": "x", "requester_email": "nobody@x.test"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "requester_email",
+        ),
+        (
+            json!({"subject": "ok", "body": "x", "tags": ["two words"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tags",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let reply = app.post("l1", "/api/v1/tickets", body.clone()).await;
+        assert_eq!(reply.status, status, "{body}: {:?}", reply.body);
+        assert_eq!(
+            reply
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert!(
+            reply.error_fields().iter().any(|f| f == field),
+            "{field} not named in {:?}",
+            reply.body
+        );
+        assert_eq!(reply.body["status"], status.as_u16());
+        assert_eq!(reply.body["code"], "invalid_input");
+    }
+    let several = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "", "body": "", "team": "Nowhere"}),
+        )
+        .await;
+    assert_eq!(several.error_fields(), ["subject", "body", "team"]);
+
+    let malformed = app
+        .call_raw(
+            "l1",
+            Method::POST,
+            "/api/v1/tickets",
+            "application/json",
+            b"{\"subject\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.body["code"], "malformed_json");
+    let wrong_type = app
+        .call_raw(
+            "l1",
+            Method::POST,
+            "/api/v1/tickets",
+            "text/plain",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = app
+        .call_raw(
+            "l1",
+            Method::POST,
+            "/api/v1/tickets",
+            "application/json",
+            vec![b' '; 400 * 1024],
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert_eq!(app.ticket_count().await, tickets_before);
+    assert_eq!(app.event_count().await, events_before);
+}
+
+#[tokio::test]
+async fn customers_cannot_set_staff_fields() {
+    let app = spawn_app().await;
+    for field in ["team", "priority", "requester_email"] {
+        let mut body = json!({"subject": "s", "body": "b"});
+        body[field] = json!(match field {
+            "team" => "Support L1",
+            "priority" => "urgent",
+            _ => "gary@globex.test",
+        });
+        let reply = app.post("acme", "/api/v1/tickets", body).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{field}");
+        assert_eq!(reply.error_fields(), [field]);
+    }
+    assert_eq!(app.ticket_count().await, 0);
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_first_result() {
+    let app = spawn_app().await;
+    let send = |key: &'static str, subject: &'static str| {
+        let app = &app;
+        async move {
+            let request = reqwest::Client::new()
+                .post(format!("{}/api/v1/tickets", app.base))
+                .bearer_auth(&app.tokens["l1"])
+                .header("idempotency-key", key)
+                .json(&json!({"subject": subject, "body": "b"}));
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            (
+                response.status(),
+                replayed,
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (s1, r1, first) = send("order-17", "first").await;
+    let (s2, r2, second) = send("order-17", "second").await;
+    assert_eq!((s1, r1), (StatusCode::CREATED, false));
+    assert_eq!((s2, r2), (StatusCode::CREATED, true));
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(second["subject"], "first");
+    let (_, _, other) = send("order-18", "third").await;
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(app.ticket_count().await, 2);
+}
+
+#[tokio::test]
+async fn queue_filters_sorts_and_pages_with_a_cursor() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (i, (impact, urgency)) in [
+        ("low", "low"),
+        ("high", "high"),
+        ("medium", "medium"),
+        ("high", "medium"),
+        ("low", "low"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = app
+            .post(
+                "l1",
+                "/api/v1/tickets",
+                json!({"subject": format!("t{i}"), "body": "b", "team": "Support L1", "impact": impact, "urgency": urgency,
+                       "tags": if i % 2 == 0 { vec!["even"] } else { vec!["odd"] }}),
+            )
+            .await;
+        ids.push(reply.body["id"].as_i64().unwrap());
+    }
+    app.ticket("l1", "in intake").await;
+
+    let queue = app
+        .get(
+            "l1",
+            "/api/v1/tickets?team=Support%20L1&status=new&sort=priority&limit=2",
+        )
+        .await;
+    assert_eq!(queue.status, StatusCode::OK, "{:?}", queue.body);
+    let page1: Vec<&str> = queue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(page1, ["t1", "t3"]);
+    let cursor = queue.body["next_cursor"].as_str().unwrap().to_owned();
+    let next = app.get("l1", &format!("/api/v1/tickets?team=Support%20L1&status=new&sort=priority&limit=2&cursor={cursor}")).await;
+    let page2: Vec<&str> = next.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(page2, ["t2", "t0"]);
+    let cursor = next.body["next_cursor"].as_str().unwrap().to_owned();
+    let last = app.get("l1", &format!("/api/v1/tickets?team=Support%20L1&status=new&sort=priority&limit=2&cursor={cursor}")).await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    assert!(last.body["next_cursor"].is_null());
+
+    let newest = app.get("l1", "/api/v1/tickets?sort=newest&limit=1").await;
+    assert_eq!(newest.body["items"][0]["subject"], "in intake");
+    let tagged = app.get("l1", "/api/v1/tickets?tag=odd").await;
+    assert_eq!(tagged.body["items"].as_array().unwrap().len(), 2);
+    let tier = app.get("l1", "/api/v1/tickets?tier=L0").await;
+    assert_eq!(tier.body["items"].as_array().unwrap().len(), 1);
+    let urgent = app.get("l1", "/api/v1/tickets?priority=urgent").await;
+    assert_eq!(urgent.body["items"][0]["id"], ids[1]);
+    let unassigned = app.get("l1", "/api/v1/tickets?assignee=none").await;
+    assert_eq!(unassigned.body["items"].as_array().unwrap().len(), 6);
+    let search = app.get("l1", "/api/v1/tickets?q=INTAKE").await;
+    assert_eq!(search.body["items"].as_array().unwrap().len(), 1);
+
+    let bad = app
+        .get(
+            "l1",
+            "/api/v1/tickets?status=done&tier=L9&sort=random&limit=0&team=Nope",
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.error_fields(),
+        ["team", "status", "tier", "sort", "limit"]
+    );
+    let bad_cursor = app.get("l1", "/api/v1/tickets?cursor=garbage").await;
+    assert_eq!(bad_cursor.error_fields(), ["cursor"]);
+}
+
+#[tokio::test]
+async fn status_moves_follow_the_lifecycle() {
+    let app = spawn_app().await;
+    let id = app.ticket("acme", "printer").await;
+    let path = format!("/api/v1/tickets/{id}");
+    let refused = app.patch("l0", &path, json!({"status": "closed"})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.error_fields(), ["status"]);
+    for status in ["open", "pending", "resolved", "closed", "open"] {
+        let reply = app.patch("l0", &path, json!({"status": status})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{status}: {:?}", reply.body);
+        assert_eq!(reply.body["status"], status);
+    }
+    let back_to_new = app.patch("l0", &path, json!({"status": "new"})).await;
+    assert_eq!(back_to_new.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let events = app.get("l0", &format!("{path}/events")).await;
+    let moves: Vec<String> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ticket.updated")
+        .map(|e| {
+            format!(
+                "{}>{}",
+                e["data"]["before"]["status"].as_str().unwrap(),
+                e["data"]["after"]["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            "new>open",
+            "open>pending",
+            "pending>resolved",
+            "resolved>closed",
+            "closed>open"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn triage_assigns_tags_and_recomputes_priority() {
+    let app = spawn_app().await;
+    let id = app.ticket("acme", "slow app").await;
+    let path = format!("/api/v1/tickets/{id}");
+    let assigned = app
+        .patch(
+            "l0",
+            &path,
+            json!({"assignee": "me", "impact": "high", "urgency": "high", "add_tags": ["VIP"]}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{:?}", assigned.body);
+    assert_eq!(assigned.body["assignee"]["email"], "l0@desk.test");
+    assert_eq!(assigned.body["priority"], "urgent");
+    assert_eq!(assigned.body["tags"], json!(["vip"]));
+    let not_member = app
+        .patch("l0", &path, json!({"assignee": "l2@desk.test"}))
+        .await;
+    assert_eq!(not_member.error_fields(), ["assignee"]);
+    let customer = app
+        .patch("l0", &path, json!({"assignee": "carol@acme.test"}))
+        .await;
+    assert_eq!(customer.error_fields(), ["assignee"]);
+    let manager = app
+        .patch(
+            "l0",
+            &path,
+            json!({"assignee": "manager@desk.test", "remove_tags": ["vip"]}),
+        )
+        .await;
+    assert_eq!(manager.body["assignee"]["email"], "manager@desk.test");
+    assert_eq!(manager.body["tags"], json!([]));
+    let unassigned = app.patch("l0", &path, json!({"assignee": null})).await;
+    assert!(unassigned.body["assignee"].is_null());
+    let wrong_tier = app.patch("l0", &path, json!({"team": "Experts L2"})).await;
+    assert_eq!(wrong_tier.error_fields(), ["team"]);
+    let updates = app.get("l0", &format!("{path}/events")).await;
+    let first_update = updates.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ticket.updated")
+        .unwrap();
+    assert_eq!(first_update["data"]["before"]["priority"], "normal");
+    assert_eq!(first_update["data"]["after"]["priority"], "urgent");
+    assert_eq!(first_update["data"]["after"]["assignee"], "l0@desk.test");
+}
+
+#[tokio::test]
+async fn replies_and_notes_move_status_and_notes_stay_internal() {
+    let app = spawn_app().await;
+    let id = app.ticket("acme", "login loop").await;
+    let messages = format!("/api/v1/tickets/{id}/messages");
+    let note = app
+        .post(
+            "l0",
+            &messages,
+            json!({"body": "Customer is on the old SSO config", "internal": true}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED);
+    assert_eq!(
+        app.get("l0", &format!("/api/v1/tickets/{id}")).await.body["status"],
+        "new"
+    );
+    let reply = app
+        .post(
+            "l0",
+            &messages,
+            json!({"body": "Please clear cookies and retry."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(
+        app.get("l0", &format!("/api/v1/tickets/{id}")).await.body["status"],
+        "open"
+    );
+    app.patch(
+        "l0",
+        &format!("/api/v1/tickets/{id}"),
+        json!({"status": "pending"}),
+    )
+    .await;
+    let answer = app
+        .post("acme2", &messages, json!({"body": "Still looping."}))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(
+        app.get("l0", &format!("/api/v1/tickets/{id}")).await.body["status"],
+        "open"
+    );
+
+    let customer_view = app.get("acme", &messages).await;
+    let bodies: Vec<&str> = customer_view.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "Details.",
+            "Please clear cookies and retry.",
+            "Still looping."
+        ]
+    );
+    let staff_view = app.get("l0", &messages).await;
+    assert_eq!(staff_view.body["items"].as_array().unwrap().len(), 4);
+
+    let customer_events = app
+        .get("acme", &format!("/api/v1/tickets/{id}/events"))
+        .await;
+    let text = customer_events.body.to_string();
+    assert!(!text.contains("\"internal\":true"), "{text}");
+    let staff_events = app.get("l0", &format!("/api/v1/tickets/{id}/events")).await;
+    assert!(staff_events.body.to_string().contains("\"internal\":true"));
+
+    let sneaky = app
+        .post("acme", &messages, json!({"body": "psst", "internal": true}))
+        .await;
+    assert_eq!(sneaky.status, StatusCode::FORBIDDEN);
+    assert_eq!(sneaky.error_fields(), ["internal"]);
+    let empty = app.post("acme", &messages, json!({"body": " "})).await;
+    assert_eq!(empty.error_fields(), ["body"]);
+}
+
+#[tokio::test]
+async fn customers_resolve_and_reopen_their_own_tickets_only() {
+    let app = spawn_app().await;
+    let id = app.ticket("acme", "question").await;
+    let path = format!("/api/v1/tickets/{id}");
+    let resolved = app
+        .patch("acme2", &path, json!({"status": "resolved"}))
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
+    let reopened = app.patch("acme", &path, json!({"status": "open"})).await;
+    assert_eq!(reopened.body["status"], "open");
+    let pending = app.patch("acme", &path, json!({"status": "pending"})).await;
+    assert_eq!(pending.status, StatusCode::FORBIDDEN);
+    let priority = app
+        .patch("acme", &path, json!({"priority": "urgent"}))
+        .await;
+    assert_eq!(priority.status, StatusCode::FORBIDDEN);
+    assert_eq!(priority.error_fields(), ["priority"]);
+    let other = app
+        .patch("globex", &path, json!({"status": "resolved"}))
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn links_connect_tickets_and_external_bugs() {
+    let app = spawn_app().await;
+    let a = app.ticket("acme", "a").await;
+    let b = app.ticket("acme", "b").await;
+    let links = format!("/api/v1/tickets/{b}/links");
+    let dup = app
+        .post("l1", &links, json!({"kind": "duplicate_of", "target": a}))
+        .await;
+    assert_eq!(dup.status, StatusCode::CREATED, "{:?}", dup.body);
+    let bug = app
+        .post(
+            "l1",
+            &links,
+            json!({"kind": "external_bug", "url": "https://tracker.example/ENG-7"}),
+        )
+        .await;
+    assert_eq!(bug.status, StatusCode::CREATED);
+    let related = app
+        .post("l1", &links, json!({"kind": "related", "target": a}))
+        .await;
+    assert_eq!(related.status, StatusCode::CREATED);
+    for (body, field) in [
+        (json!({"kind": "related", "target": b}), "target"),
+        (json!({"kind": "related", "target": 99999}), "target"),
+        (
+            json!({"kind": "external_bug", "url": "javascript:alert(1)"}),
+            "url",
+        ),
+        (json!({"kind": "external_bug"}), "url"),
+        (json!({"kind": "sibling", "target": a}), "kind"),
+    ] {
+        let reply = app.post("l1", &links, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(reply.error_fields(), [field], "{body}");
+    }
+    let listed = app.get("l1", &links).await;
+    let kinds: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["duplicate_of", "external_bug", "related"]);
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_route_and_health_answers() {
+    let app = spawn_app().await;
+    let doc = app.get("nobody", "/api/openapi.json").await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/tickets",
+        "/api/v1/tickets/{id}",
+        "/api/v1/tickets/{id}/messages",
+        "/api/v1/tickets/{id}/escalate",
+        "/api/v1/tickets/{id}/events",
+        "/api/v1/users",
+        "/api/v1/teams",
+        "/api/v1/orgs",
+        "/healthz",
+    ] {
+        assert!(doc.body["paths"].get(path).is_some(), "{path} missing");
+    }
+    let health = app.get("nobody", "/healthz").await;
+    assert_eq!(health.body["status"], "ok");
+}

@@ -1,0 +1,134 @@
+//! Opening the database: URL parsing, pools, pragmas, migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::{migrate, StoreError};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in WAL mode: the embedded default, one process.
+    Sqlite,
+    /// PostgreSQL: any number of processes on one database.
+    Postgres,
+}
+
+/// The handle every part of opsdesk uses to read and write data. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Connections for writing. On SQLite a single connection, so writers queue in the
+    /// process instead of failing with "database is locked".
+    pub(crate) write: AnyPool,
+    /// Connections for reading; on PostgreSQL the same pool as `write`.
+    pub(crate) read: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://PATH` or `postgres://…`) and migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database at `url` without migrating it.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid(opsdesk_domain::Invalid::new(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?;
+        match backend {
+            Backend::Sqlite => {
+                let pool = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .min_connections(1)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                     PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+                                )
+                                .await
+                                .map(|_| ())
+                            })
+                        })
+                        .connect_with(options.clone())
+                };
+                let write = pool(1).await?;
+                let read = pool(8).await?;
+                Ok(Self {
+                    write,
+                    read,
+                    backend,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    write: pool.clone(),
+                    read: pool,
+                    backend,
+                })
+            }
+        }
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        migrate::run(&self.write, self.backend).await
+    }
+
+    /// The engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for queries in flight.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.write.begin().await?)
+    }
+}
+
+/// The SQLite URL for a database file inside the data directory `dir`.
+pub fn sqlite_url_in(dir: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("opsdesk.db").display())
+}
+
+impl Store {
+    /// The default database URL for the data directory `dir`.
+    pub fn default_url(dir: &std::path::Path) -> String {
+        sqlite_url_in(dir)
+    }
+}

@@ -1,0 +1,422 @@
+//! Organisations, teams, users, API tokens and sign-in sessions.
+
+use jiff::Timestamp;
+use opsdesk_domain::{Name, Role, Tier};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::corrupt;
+use crate::model::ts;
+use crate::{NewUser, Org, Store, StoreError, Team, User};
+
+const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at";
+
+impl Store {
+    /// Creates an organisation.
+    pub async fn create_org(
+        &self,
+        name: &Name,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Org, StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO orgs (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name.as_str())
+                .bind(w.now())
+                .fetch_one(&mut *w.tx)
+                .await
+                .map_err(StoreError::unique(
+                    "name",
+                    format!("an organisation named '{name}' exists"),
+                ))?;
+        w.event(
+            "org",
+            id,
+            "org.created",
+            false,
+            json!({"after": {"name": name.as_str()}}),
+        )
+        .await?;
+        w.commit().await?;
+        self.org(id).await
+    }
+
+    /// Every organisation, by name.
+    pub async fn orgs(&self) -> Result<Vec<Org>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY lower(name)")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    /// One organisation by id.
+    pub async fn org(&self, id: i64) -> Result<Org, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound("organisation"))?;
+        org_from_row(&row)
+    }
+
+    /// One organisation by name, ignoring case.
+    pub async fn org_by_name(&self, name: &str) -> Result<Option<Org>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, name, created_at FROM orgs WHERE lower(name) = lower($1)")
+                .bind(name.trim())
+                .fetch_optional(&self.read)
+                .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    /// Creates a team working at `tier` that escalates to `escalates_to`.
+    pub async fn create_team(
+        &self,
+        name: &Name,
+        tier: Tier,
+        escalates_to: Option<i64>,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO teams (name, tier, escalates_to, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(i64::from(tier.level()))
+        .bind(escalates_to)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::unique("name", format!("a team named '{name}' exists")))?;
+        w.event(
+            "team",
+            id,
+            "team.created",
+            false,
+            json!({"after": {"name": name.as_str(), "tier": tier.to_string(), "escalates_to": escalates_to}}),
+        )
+        .await?;
+        w.commit().await?;
+        self.team(id).await
+    }
+
+    /// Sets where a team escalates to.
+    pub async fn set_team_escalation(
+        &self,
+        team_id: i64,
+        escalates_to: Option<i64>,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
+        let before = self.team(team_id).await?;
+        let mut w = self.write(actor, now).await?;
+        sqlx::query("UPDATE teams SET escalates_to = $1 WHERE id = $2")
+            .bind(escalates_to)
+            .bind(team_id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "team",
+            team_id,
+            "team.updated",
+            false,
+            json!({"before": {"escalates_to": before.escalates_to}, "after": {"escalates_to": escalates_to}}),
+        )
+        .await?;
+        w.commit().await?;
+        self.team(team_id).await
+    }
+
+    /// Every team, lowest tier first.
+    pub async fn teams(&self) -> Result<Vec<Team>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, tier, escalates_to, created_at FROM teams ORDER BY tier, lower(name)",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(team_from_row).collect()
+    }
+
+    /// One team by id.
+    pub async fn team(&self, id: i64) -> Result<Team, StoreError> {
+        let row =
+            sqlx::query("SELECT id, name, tier, escalates_to, created_at FROM teams WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or(StoreError::NotFound("team"))?;
+        team_from_row(&row)
+    }
+
+    /// One team by name, ignoring case.
+    pub async fn team_by_name(&self, name: &str) -> Result<Option<Team>, StoreError> {
+        let row = sqlx::query("SELECT id, name, tier, escalates_to, created_at FROM teams WHERE lower(name) = lower($1)")
+            .bind(name.trim())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(team_from_row).transpose()
+    }
+
+    /// Creates a user and their team memberships.
+    pub async fn create_user(
+        &self,
+        new: &NewUser,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, name, role, tier, org_id, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(new.email.as_str())
+        .bind(new.name.as_str())
+        .bind(new.role.as_str())
+        .bind(new.tier.map(|t| i64::from(t.level())))
+        .bind(new.org_id)
+        .bind(new.password_hash.as_deref())
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::unique(
+            "email",
+            format!("a user with e-mail {} exists", new.email),
+        ))?;
+        for team_id in &new.team_ids {
+            sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                .bind(team_id)
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.event(
+            "user",
+            id,
+            "user.created",
+            false,
+            json!({"after": {
+                "email": new.email.as_str(), "name": new.name.as_str(), "role": new.role.as_str(),
+                "tier": new.tier.map(|t| t.to_string()), "org_id": new.org_id, "team_ids": new.team_ids,
+            }}),
+        )
+        .await?;
+        w.commit().await?;
+        self.user(id).await
+    }
+
+    /// One user by id.
+    pub async fn user(&self, id: i64) -> Result<User, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+        self.with_teams(user_from_row(&row)?).await
+    }
+
+    /// One user by e-mail address (any case).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.email = lower($1)"
+        ))
+        .bind(email.trim())
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.with_teams(user_from_row(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored password hash of a user, for sign-in.
+    pub async fn password_hash(&self, email: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(row) => {
+                let hash: Option<String> = row.try_get(1)?;
+                let id: i64 = row.try_get(0)?;
+                Ok(hash.map(|h| (id, h)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Users, by name, optionally of one role or one team; at most `limit` after id `after`.
+    pub async fn users(
+        &self,
+        role: Option<Role>,
+        team_id: Option<i64>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id > $1 AND ($2 = '' OR u.role = $2) \
+             AND ($3 = 0 OR EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = u.id AND m.team_id = $3)) \
+             ORDER BY u.id LIMIT $4"
+        ))
+        .bind(after)
+        .bind(role.map(Role::as_str).unwrap_or(""))
+        .bind(team_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in &rows {
+            users.push(self.with_teams(user_from_row(row)?).await?);
+        }
+        Ok(users)
+    }
+
+    async fn with_teams(&self, mut user: User) -> Result<User, StoreError> {
+        user.team_ids = sqlx::query_scalar(
+            "SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id",
+        )
+        .bind(user.id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(user)
+    }
+
+    /// Stores a new API token for `user_id`; only the hash of the secret is kept.
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        name: &Name,
+        token_hash: &str,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(name.as_str())
+        .bind(token_hash)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.event(
+            "token",
+            id,
+            "token.created",
+            false,
+            json!({"after": {"user_id": user_id, "name": name.as_str()}}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(id)
+    }
+
+    /// The user an API token hash belongs to.
+    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.with_teams(user_from_row(&row)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a sign-in session (the hash of its cookie value) with its CSRF token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(now.as_microsecond())
+        .bind(expires_at.as_microsecond())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The user and CSRF token of a live session.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2"
+        ))
+        .bind(token_hash)
+        .bind(now.as_microsecond())
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some(row) => {
+                let csrf: String = row.try_get(7)?;
+                Ok(Some((self.with_teams(user_from_row(&row)?).await?, csrf)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}
+
+fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
+    Ok(Org {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        created_at: ts(row.try_get(2)?)?,
+    })
+}
+
+fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
+    Ok(Team {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        tier: Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?,
+        escalates_to: row.try_get(3)?,
+        created_at: ts(row.try_get(4)?)?,
+    })
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+    let role: String = row.try_get(3)?;
+    Ok(User {
+        id: row.try_get(0)?,
+        email: row.try_get(1)?,
+        name: row.try_get(2)?,
+        role: Role::parse("role", &role).map_err(corrupt)?,
+        tier: row
+            .try_get::<Option<i64>, _>(4)?
+            .map(|l| Tier::from_level("tier", l))
+            .transpose()
+            .map_err(corrupt)?,
+        org_id: row.try_get(5)?,
+        team_ids: Vec::new(),
+        created_at: ts(row.try_get(6)?)?,
+    })
+}

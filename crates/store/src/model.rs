@@ -1,0 +1,225 @@
+//! What the store hands back: rows as typed records, built from validated domain values.
+
+use jiff::Timestamp;
+use opsdesk_domain::{Impact, LinkKind, Priority, Role, Status, Tier, Urgency};
+
+/// A customer organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Id.
+    pub id: i64,
+    /// Display name, unique regardless of case.
+    pub name: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A team: a queue of tickets worked at one tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// Id.
+    pub id: i64,
+    /// Display name, unique regardless of case.
+    pub name: String,
+    /// The tier the team works at.
+    pub tier: Tier,
+    /// The team tickets escalate to.
+    pub escalates_to: Option<i64>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A person who signs in: staff or customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Sign-in address, lower-case.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The agent's tier.
+    pub tier: Option<Tier>,
+    /// The customer's organisation.
+    pub org_id: Option<i64>,
+    /// Teams the user works in.
+    pub team_ids: Vec<i64>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// A user as shown next to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    /// Id.
+    pub id: i64,
+    /// Address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A ticket with the names of everything it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// Id, also the ticket number people quote.
+    pub id: i64,
+    /// One-line summary.
+    pub subject: String,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Priority.
+    pub priority: Priority,
+    /// Impact.
+    pub impact: Impact,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Tier the ticket sits at.
+    pub tier: Tier,
+    /// Team (queue).
+    pub team_id: i64,
+    /// Team name.
+    pub team_name: String,
+    /// Customer organisation.
+    pub org_id: Option<i64>,
+    /// Organisation name.
+    pub org_name: Option<String>,
+    /// Who raised it.
+    pub requester: UserRef,
+    /// Who works it.
+    pub assignee: Option<UserRef>,
+    /// Category.
+    pub category: Option<String>,
+    /// Intake channel: portal, api, email.
+    pub channel: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+impl Ticket {
+    /// The facts authorization needs.
+    pub fn scope(&self) -> opsdesk_domain::access::TicketScope {
+        opsdesk_domain::access::TicketScope {
+            org_id: self.org_id,
+            requester_id: self.requester.id,
+        }
+    }
+}
+
+/// A reply or internal note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Id.
+    pub id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// Author.
+    pub author: UserRef,
+    /// Whether only staff may read it.
+    pub internal: bool,
+    /// Text.
+    pub body: String,
+    /// Written.
+    pub created_at: Timestamp,
+}
+
+/// A link from a ticket to another ticket or an external URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: LinkKind,
+    /// Target ticket.
+    pub target_ticket_id: Option<i64>,
+    /// Target URL.
+    pub url: Option<String>,
+    /// Made.
+    pub created_at: Timestamp,
+}
+
+/// A bug report filed for engineering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BugReportRecord {
+    /// Id.
+    pub id: i64,
+    /// Ticket it came from.
+    pub ticket_id: i64,
+    /// Steps to reproduce.
+    pub steps: String,
+    /// Expected.
+    pub expected: String,
+    /// Actual.
+    pub actual: String,
+    /// Environment.
+    pub environment: String,
+    /// Engineering's issue.
+    pub external_url: Option<String>,
+    /// Filed by.
+    pub created_by: i64,
+    /// Filed.
+    pub created_at: Timestamp,
+}
+
+/// One page of a list, with the cursor for the next page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// Items on this page.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// The input to create a ticket, already validated by the domain.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// Subject.
+    pub subject: opsdesk_domain::Subject,
+    /// First message.
+    pub body: opsdesk_domain::Body,
+    /// Requester's user id.
+    pub requester_id: i64,
+    /// Team; `None` picks the lowest-tier team.
+    pub team_id: Option<i64>,
+    /// Impact.
+    pub impact: Impact,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Explicit priority overriding the matrix.
+    pub priority: Option<Priority>,
+    /// Category.
+    pub category: Option<opsdesk_domain::Category>,
+    /// Tags.
+    pub tags: Vec<opsdesk_domain::Tag>,
+    /// Intake channel.
+    pub channel: &'static str,
+}
+
+/// The input to create a user, already validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Address.
+    pub email: opsdesk_domain::Email,
+    /// Display name.
+    pub name: opsdesk_domain::Name,
+    /// Role.
+    pub role: Role,
+    /// Agent tier.
+    pub tier: Option<Tier>,
+    /// Customer organisation.
+    pub org_id: Option<i64>,
+    /// Teams to join.
+    pub team_ids: Vec<i64>,
+    /// argon2id PHC string, if the user signs in with a password.
+    pub password_hash: Option<String>,
+}
+
+pub(crate) fn ts(micros: i64) -> Result<Timestamp, crate::StoreError> {
+    Timestamp::from_microsecond(micros).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+}

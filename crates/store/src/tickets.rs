@@ -1,0 +1,1059 @@
+//! Tickets: creation, queues, replies and notes, triage changes, escalation, links, bug reports.
+//!
+//! Each mutation loads what it changes inside its transaction, asks the domain whether the
+//! change is allowed, writes it and appends the matching events before committing.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use opsdesk_domain::access::Confinement;
+use opsdesk_domain::{
+    Body, BugReport, Category, Escalation, ExternalUrl, Impact, Invalid, LinkKind, Priority, Role,
+    Status, Subject, Tag, TeamRoute, Tier, Urgency,
+};
+use serde_json::{json, Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::corrupt;
+use crate::events::Write;
+use crate::model::ts;
+use crate::sql::{Param, Sql};
+use crate::{BugReportRecord, Link, Message, NewTicket, Page, Store, StoreError, Ticket, UserRef};
+
+const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
+    t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
+    t.category, t.channel, t.created_at, t.updated_at \
+    FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
+    JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id";
+
+/// Which tickets a queue or list shows. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only this team's queue.
+    pub team_id: Option<i64>,
+    /// Only these statuses.
+    pub statuses: Vec<Status>,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only this tier.
+    pub tier: Option<Tier>,
+    /// `Some(None)`: unassigned only; `Some(Some(id))`: assigned to this user.
+    pub assignee: Option<Option<i64>>,
+    /// Only tickets with this tag.
+    pub tag: Option<String>,
+    /// Only this organisation's tickets.
+    pub org_id: Option<i64>,
+    /// Subject contains this text (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// The order of a queue. Every order ends on the ticket id, so pages never overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    /// Most urgent first, then oldest first: the order work is taken in.
+    #[default]
+    Priority,
+    /// Oldest first.
+    Oldest,
+    /// Newest first.
+    Newest,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl QueueSort {
+    /// Parses a sort name for `field`.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+        match raw.trim() {
+            "" | "priority" => Ok(Self::Priority),
+            "oldest" => Ok(Self::Oldest),
+            "newest" => Ok(Self::Newest),
+            "updated" => Ok(Self::Updated),
+            other => Err(Invalid::new(
+                field,
+                format!("'{other}' is not a sort (priority, oldest, newest, updated)"),
+            )),
+        }
+    }
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Priority => "priority",
+            Self::Oldest => "oldest",
+            Self::Newest => "newest",
+            Self::Updated => "updated",
+        }
+    }
+
+    /// Columns of the order, and whether it runs descending.
+    fn keys(self) -> (&'static [&'static str], bool) {
+        match self {
+            Self::Priority => (&["t.priority", "t.created_at", "t.id"], false),
+            Self::Oldest => (&["t.created_at", "t.id"], false),
+            Self::Newest => (&["t.created_at", "t.id"], true),
+            Self::Updated => (&["t.updated_at", "t.id"], true),
+        }
+    }
+
+    fn cursor_of(self, ticket: &Ticket) -> String {
+        let keys: Vec<i64> = match self {
+            Self::Priority => vec![
+                ticket.priority.rank(),
+                ticket.created_at.as_microsecond(),
+                ticket.id,
+            ],
+            Self::Oldest | Self::Newest => vec![ticket.created_at.as_microsecond(), ticket.id],
+            Self::Updated => vec![ticket.updated_at.as_microsecond(), ticket.id],
+        };
+        let keys: Vec<String> = keys.iter().map(i64::to_string).collect();
+        format!("{}.{}", self.as_str(), keys.join("."))
+    }
+
+    fn parse_cursor(self, cursor: &str) -> Result<Vec<i64>, Invalid> {
+        let bad = || {
+            Invalid::new(
+                "cursor",
+                "is not a cursor this list gave out (was the sort changed?)",
+            )
+        };
+        let mut parts = cursor.split('.');
+        if parts.next() != Some(self.as_str()) {
+            return Err(bad());
+        }
+        let values: Vec<i64> = parts
+            .map(|p| p.parse::<i64>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?;
+        if values.len() != self.keys().0.len() {
+            return Err(bad());
+        }
+        Ok(values)
+    }
+}
+
+/// A move between tiers: up (escalation) needs a reason and what was tried; down needs a note,
+/// passed as `reason`.
+#[derive(Debug, Clone, Copy)]
+pub struct EscalationRequest<'a> {
+    /// Up a tier (escalate) or down (de-escalate).
+    pub up: bool,
+    /// The team to move to; default: the escalation target, or the team it came from.
+    pub to_team: Option<i64>,
+    /// Why (or, going down, the note).
+    pub reason: &'a str,
+    /// What was tried (ignored going down).
+    pub tried: &'a str,
+}
+
+/// Triage changes to a ticket; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TicketChanges {
+    /// New subject.
+    pub subject: Option<Subject>,
+    /// New status (checked against the lifecycle).
+    pub status: Option<Status>,
+    /// Explicit priority.
+    pub priority: Option<Priority>,
+    /// New impact; recomputes priority unless one is given.
+    pub impact: Option<Impact>,
+    /// New urgency; recomputes priority unless one is given.
+    pub urgency: Option<Urgency>,
+    /// `Some(None)` unassigns; `Some(Some(id))` assigns.
+    pub assignee: Option<Option<i64>>,
+    /// Move to another team of the same tier.
+    pub team_id: Option<i64>,
+    /// New category; `Some(None)` clears it.
+    pub category: Option<Option<Category>>,
+    /// Tags to add.
+    pub add_tags: Vec<Tag>,
+    /// Tags to remove.
+    pub remove_tags: Vec<Tag>,
+}
+
+impl Store {
+    /// Creates a ticket with its first message. With an idempotency key, a retry by the same
+    /// actor returns the ticket the first request created, and `false` for "created now".
+    pub async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        actor: i64,
+        now: Timestamp,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Ticket, bool), StoreError> {
+        if let Some(key) = idempotency_key {
+            if let Some(id) = self.idempotent_ticket(actor, key).await? {
+                return Ok((self.ticket(id).await?, false));
+            }
+        }
+        let team_id = match new.team_id {
+            Some(id) => id,
+            None => self.intake_team().await?,
+        };
+        let team = self.team(team_id).await?;
+        let requester = self.user(new.requester_id).await?;
+        let priority = new
+            .priority
+            .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
+        let mut w = self.write(Some(actor), now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
+             requester_id, category, channel, created_at, updated_at) \
+             VALUES ($1, 'new', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        )
+        .bind(new.subject.as_str())
+        .bind(priority.rank())
+        .bind(new.impact.as_str())
+        .bind(new.urgency.as_str())
+        .bind(i64::from(team.tier.level()))
+        .bind(team.id)
+        .bind(requester.org_id)
+        .bind(requester.id)
+        .bind(new.category.as_ref().map(Category::as_str))
+        .bind(new.channel)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if let Some(key) = idempotency_key {
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, key, ticket_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, key) DO NOTHING",
+            )
+            .bind(actor)
+            .bind(key)
+            .bind(id)
+            .bind(w.now())
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                // A concurrent request with the same key won; answer with its ticket.
+                w.tx.rollback().await?;
+                let first = self
+                    .idempotent_ticket(actor, key)
+                    .await?
+                    .ok_or(StoreError::NotFound("ticket"))?;
+                return Ok((self.ticket(first).await?, false));
+            }
+        }
+        for tag in &new.tags {
+            insert_tag(&mut w, id, tag).await?;
+        }
+        let message_id = insert_message(&mut w, id, requester.id, false, &new.body).await?;
+        let tags: Vec<&str> = new.tags.iter().map(Tag::as_str).collect();
+        w.event(
+            "ticket",
+            id,
+            "ticket.created",
+            false,
+            json!({"after": {
+                "subject": new.subject.as_str(), "status": "new", "priority": priority.as_str(),
+                "impact": new.impact.as_str(), "urgency": new.urgency.as_str(), "tier": team.tier.to_string(),
+                "team": team.name, "requester": requester.email, "category": new.category.as_ref().map(Category::as_str),
+                "tags": tags, "channel": new.channel,
+            }}),
+        )
+        .await?;
+        w.event(
+            "ticket",
+            id,
+            "message.added",
+            false,
+            json!({"message_id": message_id, "internal": false}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok((self.ticket(id).await?, true))
+    }
+
+    async fn idempotent_ticket(&self, actor: i64, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT ticket_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind(actor)
+        .bind(key)
+        .fetch_optional(&self.write)
+        .await?)
+    }
+
+    /// The team new tickets land in when none is named: the lowest tier's first team.
+    async fn intake_team(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT id FROM teams ORDER BY tier, id LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Invalid(Invalid::new(
+                    "team",
+                    "no team exists yet; an administrator must create one",
+                ))
+            })
+    }
+
+    /// One ticket.
+    pub async fn ticket(&self, id: i64) -> Result<Ticket, StoreError> {
+        let row = sqlx::query(&format!("{TICKET_SELECT} WHERE t.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound("ticket"))?;
+        let mut ticket = ticket_from_row(&row)?;
+        ticket.tags =
+            sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(ticket)
+    }
+
+    /// A page of tickets matching `filter` within `confinement`, in `sort` order.
+    pub async fn tickets(
+        &self,
+        filter: &QueueFilter,
+        confinement: Confinement,
+        sort: QueueSort,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<Ticket>, StoreError> {
+        let mut sql = Sql::new(TICKET_SELECT);
+        sql.push(" WHERE 1 = 1");
+        match confinement {
+            Confinement::None => {}
+            Confinement::Organisation(org) => {
+                sql.push(" AND t.org_id = ").bind(Param::Int(org));
+            }
+            Confinement::Requester(user) => {
+                sql.push(" AND t.requester_id = ").bind(Param::Int(user));
+            }
+        }
+        if let Some(team) = filter.team_id {
+            sql.push(" AND t.team_id = ").bind(Param::Int(team));
+        }
+        if !filter.statuses.is_empty() {
+            sql.push(" AND t.status IN ").bind_list(
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| Param::Text(s.as_str().to_owned())),
+            );
+        }
+        if let Some(priority) = filter.priority {
+            sql.push(" AND t.priority = ")
+                .bind(Param::Int(priority.rank()));
+        }
+        if let Some(tier) = filter.tier {
+            sql.push(" AND t.tier = ")
+                .bind(Param::Int(i64::from(tier.level())));
+        }
+        match filter.assignee {
+            None => {}
+            Some(None) => {
+                sql.push(" AND t.assignee_id IS NULL");
+            }
+            Some(Some(user)) => {
+                sql.push(" AND t.assignee_id = ").bind(Param::Int(user));
+            }
+        }
+        if let Some(org) = filter.org_id {
+            sql.push(" AND t.org_id = ").bind(Param::Int(org));
+        }
+        if let Some(tag) = &filter.tag {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ",
+            )
+            .bind(Param::Text(tag.clone()))
+            .push(")");
+        }
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            let pattern = format!("%{}%", text.trim().to_lowercase().replace(['%', '_'], ""));
+            sql.push(" AND lower(t.subject) LIKE ")
+                .bind(Param::Text(pattern));
+        }
+        let (keys, descending) = sort.keys();
+        if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
+            let values = sort.parse_cursor(cursor)?;
+            sql.push(&format!(
+                " AND ({}) {} ",
+                keys.join(", "),
+                if descending { "<" } else { ">" }
+            ))
+            .bind_list(values.into_iter().map(Param::Int));
+        }
+        let direction = if descending { " DESC" } else { "" };
+        let order: Vec<String> = keys.iter().map(|k| format!("{k}{direction}")).collect();
+        sql.push(&format!(" ORDER BY {} LIMIT ", order.join(", ")))
+            .bind(Param::Int(limit + 1));
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut items: Vec<Ticket> = rows.iter().map(ticket_from_row).collect::<Result<_, _>>()?;
+        let more = items.len() as i64 > limit;
+        items.truncate(usize::try_from(limit).unwrap_or(0));
+        self.load_tags(&mut items).await?;
+        let next_cursor = if more {
+            items.last().map(|t| sort.cursor_of(t))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn load_tags(&self, tickets: &mut [Ticket]) -> Result<(), StoreError> {
+        if tickets.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ");
+        sql.bind_list(tickets.iter().map(|t| Param::Int(t.id)));
+        sql.push(" ORDER BY tag");
+        let mut by_ticket: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            by_ticket
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(row.try_get(1)?);
+        }
+        for ticket in tickets {
+            ticket.tags = by_ticket.remove(&ticket.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    /// Counts of active tickets per team and status, for queue navigation.
+    pub async fn queue_counts(&self) -> Result<Vec<(i64, Status, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT team_id, status, COUNT(*) FROM tickets WHERE status IN ('new', 'open', 'pending') \
+             GROUP BY team_id, status",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get(1)?;
+                Ok((
+                    row.try_get(0)?,
+                    Status::parse("status", &status).map_err(corrupt)?,
+                    row.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The messages of a ticket in order; internal notes only when `include_internal`.
+    pub async fn messages(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.id, m.ticket_id, m.author_id, u.email, u.name, m.internal, m.body, m.created_at \
+             FROM messages m JOIN users u ON u.id = m.author_id \
+             WHERE m.ticket_id = $1 AND (m.internal = 0 OR $2 = 1) ORDER BY m.id",
+        )
+        .bind(ticket_id)
+        .bind(i64::from(include_internal))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Message {
+                    id: row.try_get(0)?,
+                    ticket_id: row.try_get(1)?,
+                    author: UserRef {
+                        id: row.try_get(2)?,
+                        email: row.try_get(3)?,
+                        name: row.try_get(4)?,
+                    },
+                    internal: row.try_get::<i64, _>(5)? != 0,
+                    body: row.try_get(6)?,
+                    created_at: ts(row.try_get(7)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a public reply or internal note by `author` and moves the status as replies do.
+    pub async fn add_message(
+        &self,
+        ticket_id: i64,
+        author: i64,
+        author_role: Role,
+        body: &Body,
+        internal: bool,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let mut w = self.write(Some(author), now).await?;
+        let status = current_status(&mut w, ticket_id).await?;
+        let message_id = insert_message(&mut w, ticket_id, author, internal, body).await?;
+        w.event(
+            "ticket",
+            ticket_id,
+            "message.added",
+            internal,
+            json!({"message_id": message_id, "internal": internal}),
+        )
+        .await?;
+        if let Some(next) = status.after_reply(author_role == Role::Customer, internal) {
+            set_status(&mut w, ticket_id, status, next).await?;
+        }
+        touch(&mut w, ticket_id).await?;
+        w.commit().await?;
+        Ok(message_id)
+    }
+
+    /// Applies triage changes, each checked by the domain, as one event of before/after values.
+    pub async fn update_ticket(
+        &self,
+        ticket_id: i64,
+        changes: &TicketChanges,
+        actor: i64,
+        now: Timestamp,
+    ) -> Result<Ticket, StoreError> {
+        let ticket = self.ticket(ticket_id).await?;
+        let mut before = Map::new();
+        let mut after = Map::new();
+        let mut w = self.write(Some(actor), now).await?;
+        let mut sets: Vec<(&str, Param)> = Vec::new();
+
+        if let Some(subject) = &changes.subject {
+            if subject.as_str() != ticket.subject {
+                before.insert("subject".into(), json!(ticket.subject));
+                after.insert("subject".into(), json!(subject.as_str()));
+                sets.push(("subject", Param::Text(subject.as_str().to_owned())));
+            }
+        }
+        if let Some(status) = changes.status {
+            if status != ticket.status {
+                ticket.status.move_to(status)?;
+                before.insert("status".into(), json!(ticket.status.as_str()));
+                after.insert("status".into(), json!(status.as_str()));
+                sets.push(("status", Param::Text(status.as_str().to_owned())));
+                push_status_times(&mut sets, status, w.now());
+            }
+        }
+        let impact = changes.impact.unwrap_or(ticket.impact);
+        let urgency = changes.urgency.unwrap_or(ticket.urgency);
+        if impact != ticket.impact {
+            before.insert("impact".into(), json!(ticket.impact.as_str()));
+            after.insert("impact".into(), json!(impact.as_str()));
+            sets.push(("impact", Param::Text(impact.as_str().to_owned())));
+        }
+        if urgency != ticket.urgency {
+            before.insert("urgency".into(), json!(ticket.urgency.as_str()));
+            after.insert("urgency".into(), json!(urgency.as_str()));
+            sets.push(("urgency", Param::Text(urgency.as_str().to_owned())));
+        }
+        let priority = match changes.priority {
+            Some(p) => p,
+            None if changes.impact.is_some() || changes.urgency.is_some() => {
+                Priority::from_matrix(impact, urgency)
+            }
+            None => ticket.priority,
+        };
+        if priority != ticket.priority {
+            before.insert("priority".into(), json!(ticket.priority.as_str()));
+            after.insert("priority".into(), json!(priority.as_str()));
+            sets.push(("priority", Param::Int(priority.rank())));
+        }
+        if let Some(team_id) = changes.team_id {
+            if team_id != ticket.team_id {
+                let team = self.team(team_id).await?;
+                if team.tier != ticket.tier {
+                    return Err(Invalid::new(
+                        "team",
+                        format!(
+                            "'{}' works at {} and the ticket is at {}; use escalate or de-escalate to change tier",
+                            team.name, team.tier, ticket.tier
+                        ),
+                    )
+                    .into());
+                }
+                before.insert("team".into(), json!(ticket.team_name));
+                after.insert("team".into(), json!(team.name));
+                sets.push(("team_id", Param::Int(team.id)));
+            }
+        }
+        if let Some(assignee) = changes.assignee {
+            let current = ticket.assignee.as_ref().map(|a| a.id);
+            if assignee != current {
+                let target_team = changes.team_id.unwrap_or(ticket.team_id);
+                let email = match assignee {
+                    Some(user_id) => Some(self.check_assignee(user_id, target_team).await?),
+                    None => None,
+                };
+                before.insert(
+                    "assignee".into(),
+                    json!(ticket.assignee.as_ref().map(|a| a.email.clone())),
+                );
+                after.insert("assignee".into(), json!(email));
+                sets.push(("assignee_id", assignee.map_or(Param::Null, Param::Int)));
+            }
+        }
+        if let Some(category) = &changes.category {
+            let new = category.as_ref().map(|c| c.as_str().to_owned());
+            if new != ticket.category {
+                before.insert("category".into(), json!(ticket.category));
+                after.insert("category".into(), json!(new));
+                sets.push(("category", new.map_or(Param::Null, Param::Text)));
+            }
+        }
+        let mut tags = ticket.tags.clone();
+        for tag in &changes.add_tags {
+            if !tags.iter().any(|t| t == tag.as_str()) {
+                insert_tag(&mut w, ticket_id, tag).await?;
+                tags.push(tag.as_str().to_owned());
+            }
+        }
+        for tag in &changes.remove_tags {
+            if tags.iter().any(|t| t == tag.as_str()) {
+                sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2")
+                    .bind(ticket_id)
+                    .bind(tag.as_str())
+                    .execute(&mut *w.tx)
+                    .await?;
+                tags.retain(|t| t != tag.as_str());
+            }
+        }
+        tags.sort();
+        if tags != ticket.tags {
+            before.insert("tags".into(), json!(ticket.tags));
+            after.insert("tags".into(), json!(tags));
+        }
+        if before.is_empty() && after.is_empty() {
+            return Ok(ticket);
+        }
+        sets.push(("updated_at", Param::Int(w.now())));
+        let mut sql = Sql::new("UPDATE tickets SET ");
+        for (i, (column, value)) in sets.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push(column).push(" = ").bind(value);
+        }
+        sql.push(" WHERE id = ").bind(Param::Int(ticket_id));
+        sql.query().execute(&mut *w.tx).await?;
+        w.event(
+            "ticket",
+            ticket_id,
+            "ticket.updated",
+            false,
+            json!({"before": Value::Object(before), "after": Value::Object(after)}),
+        )
+        .await?;
+        w.commit().await?;
+        self.ticket(ticket_id).await
+    }
+
+    async fn check_assignee(&self, user_id: i64, team_id: i64) -> Result<String, StoreError> {
+        let user = self.user(user_id).await.map_err(|e| match e {
+            StoreError::NotFound(_) => Invalid::new("assignee", "no such user").into(),
+            other => other,
+        })?;
+        match user.role {
+            Role::Customer | Role::Auditor => Err(Invalid::new(
+                "assignee",
+                format!(
+                    "{} is a {} and cannot work tickets",
+                    user.email,
+                    user.role.as_str()
+                ),
+            )
+            .into()),
+            Role::Agent if !user.team_ids.contains(&team_id) => Err(Invalid::new(
+                "assignee",
+                format!("{} is not a member of the ticket's team", user.email),
+            )
+            .into()),
+            _ => Ok(user.email),
+        }
+    }
+
+    /// Escalates a ticket to its team's escalation target (or the named team), or de-escalates
+    /// it back down (to the named team, or the team it last came from).
+    pub async fn escalate(
+        &self,
+        ticket_id: i64,
+        request: &EscalationRequest<'_>,
+        actor: i64,
+        now: Timestamp,
+    ) -> Result<Ticket, StoreError> {
+        let EscalationRequest {
+            up,
+            to_team,
+            reason,
+            tried,
+        } = *request;
+        let ticket = self.ticket(ticket_id).await?;
+        let from = self.team(ticket.team_id).await?;
+        let from_route = route(&from);
+        let target_id = match (to_team, up) {
+            (Some(id), _) => Some(id),
+            (None, true) => from.escalates_to,
+            (None, false) => self.escalated_from(ticket_id, from.id).await?,
+        };
+        let target = match target_id {
+            Some(id) => Some(self.team(id).await.map_err(|e| match e {
+                StoreError::NotFound(_) => Invalid::new("team", "no such team").into(),
+                other => other,
+            })?),
+            None => None,
+        };
+        let target_route = target.as_ref().map(route);
+        let plan = if up {
+            Escalation::up(
+                ticket.tier,
+                &from_route,
+                target_route.as_ref(),
+                reason,
+                tried,
+            )?
+        } else {
+            Escalation::down(ticket.tier, target_route.as_ref(), reason)?
+        };
+        let to_name = target.map(|t| t.name).unwrap_or_default();
+        let mut w = self.write(Some(actor), now).await?;
+        sqlx::query("UPDATE tickets SET team_id = $1, tier = $2, assignee_id = NULL, updated_at = $3 WHERE id = $4")
+            .bind(plan.to_team)
+            .bind(i64::from(plan.to_tier.level()))
+            .bind(w.now())
+            .bind(ticket_id)
+            .execute(&mut *w.tx)
+            .await?;
+        let kind = if up {
+            "ticket.escalated"
+        } else {
+            "ticket.deescalated"
+        };
+        w.event(
+            "ticket",
+            ticket_id,
+            kind,
+            false,
+            json!({
+                "before": {"team": ticket.team_name, "team_id": ticket.team_id, "tier": ticket.tier.to_string(),
+                           "assignee": ticket.assignee.as_ref().map(|a| a.email.clone())},
+                "after": {"team": to_name, "team_id": plan.to_team, "tier": plan.to_tier.to_string(), "assignee": null},
+                "reason": plan.reason.as_str(),
+                "tried": plan.tried.as_ref().map(Body::as_str),
+            }),
+        )
+        .await?;
+        w.commit().await?;
+        self.ticket(ticket_id).await
+    }
+
+    /// The team the most recent escalation into `team_id` came from.
+    async fn escalated_from(
+        &self,
+        ticket_id: i64,
+        team_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let events = self.events_of("ticket", ticket_id, false).await?;
+        Ok(events
+            .iter()
+            .rev()
+            .filter(|e| e.kind == "ticket.escalated")
+            .find(|e| e.data["after"]["team_id"].as_i64() == Some(team_id))
+            .and_then(|e| e.data["before"]["team_id"].as_i64()))
+    }
+
+    /// Links a ticket to another ticket or, for `external_bug`, to a URL.
+    pub async fn add_link(
+        &self,
+        ticket_id: i64,
+        kind: LinkKind,
+        target_ticket: Option<i64>,
+        url: Option<&ExternalUrl>,
+        actor: i64,
+        now: Timestamp,
+    ) -> Result<Link, StoreError> {
+        self.ticket(ticket_id).await?;
+        let (target_ticket, url) = if kind.targets_url() {
+            let url = url.ok_or_else(|| Invalid::new("url", "an external_bug link needs a url"))?;
+            (None, Some(url.as_str().to_owned()))
+        } else {
+            let target = target_ticket
+                .ok_or_else(|| Invalid::new("target", "this link needs a target ticket number"))?;
+            if target == ticket_id {
+                return Err(Invalid::new("target", "a ticket cannot link to itself").into());
+            }
+            self.ticket(target).await.map_err(|e| match e {
+                StoreError::NotFound(_) => {
+                    Invalid::new("target", format!("ticket #{target} does not exist")).into()
+                }
+                other => other,
+            })?;
+            (Some(target), None)
+        };
+        let mut w = self.write(Some(actor), now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_links (ticket_id, kind, target_ticket_id, url, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(kind.as_str())
+        .bind(target_ticket)
+        .bind(url.as_deref())
+        .bind(actor)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        w.event(
+            "ticket",
+            ticket_id,
+            "link.added",
+            false,
+            json!({"after": {"kind": kind.as_str(), "target": target_ticket, "url": url}}),
+        )
+        .await?;
+        touch(&mut w, ticket_id).await?;
+        w.commit().await?;
+        Ok(Link {
+            id,
+            kind,
+            target_ticket_id: target_ticket,
+            url,
+            created_at: now,
+        })
+    }
+
+    /// The links of a ticket.
+    pub async fn links(&self, ticket_id: i64) -> Result<Vec<Link>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, target_ticket_id, url, created_at FROM ticket_links WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(1)?;
+                Ok(Link {
+                    id: row.try_get(0)?,
+                    kind: LinkKind::parse("kind", &kind).map_err(corrupt)?,
+                    target_ticket_id: row.try_get(2)?,
+                    url: row.try_get(3)?,
+                    created_at: ts(row.try_get(4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Files a bug report for engineering from a ticket; with a URL it also links the issue.
+    pub async fn file_bug_report(
+        &self,
+        ticket_id: i64,
+        report: &BugReport,
+        actor: i64,
+        now: Timestamp,
+    ) -> Result<BugReportRecord, StoreError> {
+        self.ticket(ticket_id).await?;
+        let url = report.external_url.as_ref().map(|u| u.as_str().to_owned());
+        let mut w = self.write(Some(actor), now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO bug_reports (ticket_id, steps, expected, actual, environment, external_url, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(report.steps.as_str())
+        .bind(report.expected.as_str())
+        .bind(report.actual.as_str())
+        .bind(report.environment.as_str())
+        .bind(url.as_deref())
+        .bind(actor)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if let Some(url) = &url {
+            sqlx::query(
+                "INSERT INTO ticket_links (ticket_id, kind, url, created_by, created_at) VALUES ($1, 'external_bug', $2, $3, $4)",
+            )
+            .bind(ticket_id)
+            .bind(url.as_str())
+            .bind(actor)
+            .bind(w.now())
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        w.event(
+            "ticket",
+            ticket_id,
+            "bug_report.filed",
+            false,
+            json!({"bug_report_id": id, "after": {
+                "steps": report.steps.as_str(), "expected": report.expected.as_str(), "actual": report.actual.as_str(),
+                "environment": report.environment.as_str(), "external_url": url,
+            }}),
+        )
+        .await?;
+        touch(&mut w, ticket_id).await?;
+        w.commit().await?;
+        Ok(BugReportRecord {
+            id,
+            ticket_id,
+            steps: report.steps.as_str().to_owned(),
+            expected: report.expected.as_str().to_owned(),
+            actual: report.actual.as_str().to_owned(),
+            environment: report.environment.as_str().to_owned(),
+            external_url: url,
+            created_by: actor,
+            created_at: now,
+        })
+    }
+
+    /// The bug reports filed from a ticket.
+    pub async fn bug_reports(&self, ticket_id: i64) -> Result<Vec<BugReportRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, ticket_id, steps, expected, actual, environment, external_url, created_by, created_at \
+             FROM bug_reports WHERE ticket_id = $1 ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BugReportRecord {
+                    id: row.try_get(0)?,
+                    ticket_id: row.try_get(1)?,
+                    steps: row.try_get(2)?,
+                    expected: row.try_get(3)?,
+                    actual: row.try_get(4)?,
+                    environment: row.try_get(5)?,
+                    external_url: row.try_get(6)?,
+                    created_by: row.try_get(7)?,
+                    created_at: ts(row.try_get(8)?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn route(team: &crate::Team) -> TeamRoute {
+    TeamRoute {
+        id: team.id,
+        tier: team.tier,
+        escalates_to: team.escalates_to,
+    }
+}
+
+async fn current_status(w: &mut Write, ticket_id: i64) -> Result<Status, StoreError> {
+    let status: String = sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .ok_or(StoreError::NotFound("ticket"))?;
+    Status::parse("status", &status).map_err(corrupt)
+}
+
+async fn set_status(
+    w: &mut Write,
+    ticket_id: i64,
+    from: Status,
+    to: Status,
+) -> Result<(), StoreError> {
+    from.move_to(to)?;
+    let mut sets = vec![("status", Param::Text(to.as_str().to_owned()))];
+    push_status_times(&mut sets, to, w.now());
+    let mut sql = Sql::new("UPDATE tickets SET ");
+    for (i, (column, value)) in sets.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(column).push(" = ").bind(value);
+    }
+    sql.push(" WHERE id = ").bind(Param::Int(ticket_id));
+    sql.query().execute(&mut *w.tx).await?;
+    w.event(
+        "ticket",
+        ticket_id,
+        "ticket.updated",
+        false,
+        json!({"before": {"status": from.as_str()}, "after": {"status": to.as_str()}}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Keeps `resolved_at` and `closed_at` in step with the status.
+fn push_status_times(sets: &mut Vec<(&str, Param)>, status: Status, now: i64) {
+    match status {
+        Status::Resolved => sets.push(("resolved_at", Param::Int(now))),
+        Status::Closed => sets.push(("closed_at", Param::Int(now))),
+        Status::Open => {
+            sets.push(("resolved_at", Param::Null));
+            sets.push(("closed_at", Param::Null));
+        }
+        Status::New | Status::Pending => {}
+    }
+}
+
+async fn touch(w: &mut Write, ticket_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+        .bind(w.now())
+        .bind(ticket_id)
+        .execute(&mut *w.tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_message(
+    w: &mut Write,
+    ticket_id: i64,
+    author: i64,
+    internal: bool,
+    body: &Body,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(author)
+    .bind(i64::from(internal))
+    .bind(body.as_str())
+    .bind(w.now())
+    .fetch_one(&mut *w.tx)
+    .await?)
+}
+
+async fn insert_tag(w: &mut Write, ticket_id: i64, tag: &Tag) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(ticket_id)
+        .bind(tag.as_str())
+        .execute(&mut *w.tx)
+        .await?;
+    Ok(())
+}
+
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
+    let status: String = row.try_get(2)?;
+    let impact: String = row.try_get(4)?;
+    let urgency: String = row.try_get(5)?;
+    let assignee_id: Option<i64> = row.try_get(14)?;
+    Ok(Ticket {
+        id: row.try_get(0)?,
+        subject: row.try_get(1)?,
+        status: Status::parse("status", &status).map_err(corrupt)?,
+        priority: Priority::from_rank(row.try_get(3)?).map_err(corrupt)?,
+        impact: Impact::parse(&impact).map_err(corrupt)?,
+        urgency: Urgency::parse(&urgency).map_err(corrupt)?,
+        tier: Tier::from_level("tier", row.try_get(6)?).map_err(corrupt)?,
+        team_id: row.try_get(7)?,
+        team_name: row.try_get(8)?,
+        org_id: row.try_get(9)?,
+        org_name: row.try_get(10)?,
+        requester: UserRef {
+            id: row.try_get(11)?,
+            email: row.try_get(12)?,
+            name: row.try_get(13)?,
+        },
+        assignee: match assignee_id {
+            Some(id) => Some(UserRef {
+                id,
+                email: row.try_get::<Option<String>, _>(15)?.unwrap_or_default(),
+                name: row.try_get::<Option<String>, _>(16)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
+        category: row.try_get(17)?,
+        channel: row.try_get(18)?,
+        tags: Vec::new(),
+        created_at: ts(row.try_get(19)?)?,
+        updated_at: ts(row.try_get(20)?)?,
+    })
+}
