@@ -127,6 +127,8 @@ pub struct Message {
     pub body: String,
     /// Written.
     pub created_at: Timestamp,
+    /// Whether the author works on the desk's side.
+    pub author_is_staff: bool,
 }
 
 /// A link from a ticket to another ticket or an external URL.

@@ -442,7 +442,7 @@ impl Store {
         include_internal: bool,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.id, m.ticket_id, m.author_id, u.email, u.name, m.internal, m.body, m.created_at \
+            "SELECT m.id, m.ticket_id, m.author_id, u.email, u.name, m.internal, m.body, m.created_at, u.role \
              FROM messages m JOIN users u ON u.id = m.author_id \
              WHERE m.ticket_id = $1 AND (m.internal = 0 OR $2 = 1) ORDER BY m.id",
         )
@@ -463,6 +463,7 @@ impl Store {
                     internal: row.try_get::<i64, _>(5)? != 0,
                     body: row.try_get(6)?,
                     created_at: ts(row.try_get(7)?)?,
+                    author_is_staff: row.try_get::<String, _>(8)? != Role::Customer.as_str(),
                 })
             })
             .collect()
@@ -541,7 +542,7 @@ impl Store {
         }
         let priority = match changes.priority {
             Some(p) => p,
-            None if changes.impact.is_some() || changes.urgency.is_some() => {
+            None if impact != ticket.impact || urgency != ticket.urgency => {
                 Priority::from_matrix(impact, urgency)
             }
             None => ticket.priority,

@@ -1,10 +1,103 @@
-//! The HTML UI: the customer portal and the agent workspace.
+//! The HTML UI: sign-in, the customer portal, the agent workspace and administration.
+//!
+//! Pages are askama templates (compile-time checked) rendered from view models in [`views`];
+//! forms post back with a CSRF token checked by [`session::SignedForm`] and call the same
+//! [`crate::ops`] functions as the API. Assets are embedded in the binary.
 
+mod admin;
+mod desk;
+mod portal;
+pub mod session;
+pub mod views;
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
 
+use crate::error::{ApiError, Code};
 use crate::AppState;
+use session::Session;
+use views::{Chrome, MessagePage};
 
 /// The routes of the UI.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route(
+            "/assets/app.css",
+            get(|| asset("text/css", include_str!("../../assets/app.css"))),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| asset("text/javascript", include_str!("../../assets/app.js"))),
+        )
+        .route(
+            "/assets/htmx.min.js",
+            get(|| asset("text/javascript", include_str!("../../assets/htmx.min.js"))),
+        )
+        .merge(portal::routes())
+        .merge(desk::routes())
+        .merge(admin::routes())
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn home(session: Result<Session, Response>) -> Response {
+    match session {
+        Ok(s) if s.user.role.is_staff() => Redirect::to("/desk").into_response(),
+        Ok(_) => Redirect::to("/portal").into_response(),
+        Err(_) => Redirect::to("/login").into_response(),
+    }
+}
+
+/// Renders a template, or a plain error page if rendering fails.
+pub fn render<T: Template>(page: &T) -> Html<String> {
+    match page.render() {
+        Ok(html) => Html(html),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            Html("<!doctype html><title>Error</title><p>The page could not be rendered.</p>".into())
+        }
+    }
+}
+
+/// An error as a page: its status, and a heading and sentence for people.
+pub fn page_error(err: ApiError, chrome: Chrome) -> Response {
+    let (status, _, title) = err.code.describe();
+    let page = MessagePage {
+        chrome,
+        heading: title.into(),
+        text: err.detail,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// The status a form error is answered with: the problem's own.
+fn status_of(err: &ApiError) -> StatusCode {
+    err.code.describe().0
+}
+
+/// Refuses a page to customers (`staff`) or to staff (`!staff`).
+fn require_staff(session: &Session) -> Result<(), Response> {
+    if session.user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(page_error(
+            ApiError::new(Code::Forbidden, "This page is for the desk's staff."),
+            session.chrome(),
+        ))
+    }
 }

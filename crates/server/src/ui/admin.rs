@@ -1,0 +1,210 @@
+//! Administration: teams, organisations, users and API tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::Timestamp;
+use opsdesk_domain::{Action, Role, Tier};
+use serde::Deserialize;
+
+use super::session::{Session, SignedForm};
+use super::views::{AdminPage, FormErrors, UserRow};
+use super::{page_error, render, status_of};
+use crate::api::wire::{CreateOrgIn, CreateTeamIn, CreateUserIn};
+use crate::error::ApiError;
+use crate::ops::{self, Operator};
+use crate::AppState;
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    Router::new()
+        .route("/admin", get(page))
+        .route("/admin/teams", post(create_team))
+        .route("/admin/orgs", post(create_org))
+        .route("/admin/users", post(create_user))
+        .route("/admin/tokens", post(create_token))
+}
+
+async fn page(State(state): State<AppState>, session: Session) -> Response {
+    admin_page(
+        &state,
+        &session,
+        FormErrors::default(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn admin_page(
+    state: &AppState,
+    session: &Session,
+    form: FormErrors,
+    new_token: String,
+    status: StatusCode,
+) -> Response {
+    if let Err(e) = session.actor.authorize(Action::Administer) {
+        return page_error(e.into(), session.chrome());
+    }
+    let result: Result<_, ApiError> = async {
+        let teams = state.store.teams().await?;
+        let orgs = state.store.orgs().await?;
+        let users = state.store.users(None, None, 0, 1000).await?;
+        Ok((teams, orgs, users))
+    }
+    .await;
+    let (teams, orgs, users) = match result {
+        Ok(found) => found,
+        Err(e) => return page_error(e, session.chrome()),
+    };
+    let team_rows = teams
+        .iter()
+        .map(|t| {
+            let target = t
+                .escalates_to
+                .and_then(|id| teams.iter().find(|x| x.id == id))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| "—".into());
+            (t.name.clone(), t.tier.to_string(), target)
+        })
+        .collect();
+    let page = AdminPage {
+        chrome: session.chrome(),
+        form,
+        new_token,
+        teams: team_rows,
+        orgs: orgs.into_iter().map(|o| o.name).collect(),
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                email: u.email,
+                name: u.name,
+                role: u.role.as_str().into(),
+                tier: u.tier.map(|t| t.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        tiers: Tier::ALL.iter().map(Tier::to_string).collect(),
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
+    match result {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(err) => {
+            let status = status_of(&err);
+            let errors = if err.errors.is_empty() {
+                vec![crate::error::FieldError {
+                    field: "request".into(),
+                    reason: err.detail,
+                }]
+            } else {
+                err.errors
+            };
+            admin_page(state, session, FormErrors { errors }, String::new(), status).await
+        }
+    }
+}
+
+async fn create_team(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<CreateTeamIn>,
+) -> Response {
+    let result = ops::create_team(
+        &state.store,
+        Operator::User(&session.actor),
+        &form,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, result).await
+}
+
+async fn create_org(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<CreateOrgIn>,
+) -> Response {
+    let result = ops::create_org(
+        &state.store,
+        Operator::User(&session.actor),
+        &form.name,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct UserForm {
+    email: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<UserForm>,
+) -> Response {
+    let input = CreateUserIn {
+        email: form.email,
+        name: form.name,
+        role: form.role,
+        tier: Some(form.tier),
+        teams: Some(form.team).filter(|t| !t.is_empty()).map(|t| vec![t]),
+        organization: Some(form.organization),
+        password: Some(form.password).filter(|p| !p.is_empty()),
+    };
+    let result = ops::create_user(
+        &state.store,
+        Operator::User(&session.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    email: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<TokenForm>,
+) -> Response {
+    match ops::create_token(
+        &state.store,
+        Operator::User(&session.actor),
+        &form.email,
+        Some("ui"),
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok((_, token)) => {
+            admin_page(
+                &state,
+                &session,
+                FormErrors::default(),
+                token,
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(err) => after(&state, &session, Err(err)).await,
+    }
+}

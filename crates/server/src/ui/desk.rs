@@ -1,0 +1,524 @@
+//! The agent workspace: queues, the ticket page and its actions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::Timestamp;
+use opsdesk_domain::{Action, LinkKind, Priority, Status, Tier};
+use serde::Deserialize;
+
+use super::session::{Session, SignedForm};
+use super::views::{
+    self, DeskNew, DeskQueue, DeskTicket, FormErrors, LinkView, NewTicketValues, QueueFilters,
+    QueueLink, QueueRows, TicketView,
+};
+use super::{page_error, render, require_staff, status_of};
+use crate::api::wire::{
+    BugReportIn, CreateLinkIn, CreateMessageIn, CreateTicketIn, DeescalateIn, EscalateIn,
+    PatchTicketIn,
+};
+use crate::error::ApiError;
+use crate::ops::{self, TicketQuery};
+use crate::AppState;
+
+const LEVELS: [&str; 3] = ["low", "medium", "high"];
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    Router::new()
+        .route("/desk", get(queue))
+        .route("/desk/new", get(new_form))
+        .route("/desk/tickets", post(create))
+        .route("/desk/tickets/{id}", get(show))
+        .route("/desk/tickets/{id}/messages", post(add_message))
+        .route("/desk/tickets/{id}/update", post(update))
+        .route("/desk/tickets/{id}/escalate", post(escalate))
+        .route("/desk/tickets/{id}/deescalate", post(deescalate))
+        .route("/desk/tickets/{id}/links", post(add_link))
+        .route("/desk/tickets/{id}/bug-reports", post(file_bug_report))
+}
+
+fn priorities() -> Vec<&'static str> {
+    Priority::ALL.iter().map(|p| p.as_str()).collect()
+}
+
+fn tiers() -> Vec<String> {
+    Tier::ALL.iter().map(Tier::to_string).collect()
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(mut query): Query<TicketQuery>,
+) -> Response {
+    if let Err(r) = require_staff(&session) {
+        return r;
+    }
+    if query.status.is_none() {
+        query.status = Some("active".into());
+    }
+    let now = Timestamp::now();
+    let (tickets, next_cursor, error) =
+        match ops::list_tickets(&state.store, &session.actor, &query).await {
+            Ok(page) => (page.items, page.next_cursor, String::new()),
+            Err(e) => (Vec::new(), None, e.detail),
+        };
+    let filters = QueueFilters {
+        team: query.team.clone().unwrap_or_default(),
+        status: query.status.clone().unwrap_or_default(),
+        priority: query.priority.clone().unwrap_or_default(),
+        tier: query.tier.clone().unwrap_or_default(),
+        assignee: query.assignee.clone().unwrap_or_default(),
+        tag: query.tag.clone().unwrap_or_default(),
+        q: query.q.clone().unwrap_or_default(),
+        sort: query.sort.clone().unwrap_or_else(|| "priority".into()),
+    };
+    let next_url = next_cursor.map(|cursor| {
+        let mut next = query.clone();
+        next.cursor = Some(cursor);
+        format!("/desk?{}", query_string(&next))
+    });
+    let rows = QueueRows {
+        tickets: tickets.iter().map(|t| TicketView::of(t, now)).collect(),
+        next_url,
+    };
+    if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
+        return render(&rows).into_response();
+    }
+    let (queues, total_active) = match queue_links(&state).await {
+        Ok(found) => found,
+        Err(e) => return page_error(e, session.chrome()),
+    };
+    let title = if filters.team.is_empty() {
+        "Queues".to_owned()
+    } else {
+        filters.team.clone()
+    };
+    render(&DeskQueue {
+        chrome: session.chrome(),
+        title,
+        queues,
+        total_active,
+        filters,
+        error,
+        rows,
+        status_options: vec![
+            ("active", "Active (new, open, pending)"),
+            ("new", "New"),
+            ("open", "Open"),
+            ("pending", "Pending"),
+            ("resolved", "Resolved"),
+            ("closed", "Closed"),
+            ("all", "Any status"),
+        ],
+        sort_options: vec![
+            ("priority", "Priority, then oldest"),
+            ("oldest", "Oldest first"),
+            ("newest", "Newest first"),
+            ("updated", "Recently updated"),
+        ],
+        priorities: priorities(),
+        tiers: tiers(),
+    })
+    .into_response()
+}
+
+fn query_string(query: &TicketQuery) -> String {
+    let pairs: Vec<(&str, String)> = [
+        ("team", &query.team),
+        ("status", &query.status),
+        ("priority", &query.priority),
+        ("tier", &query.tier),
+        ("assignee", &query.assignee),
+        ("tag", &query.tag),
+        ("organization", &query.organization),
+        ("q", &query.q),
+        ("sort", &query.sort),
+        ("cursor", &query.cursor),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+    .collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+async fn queue_links(state: &AppState) -> Result<(Vec<QueueLink>, i64), ApiError> {
+    let teams = state.store.teams().await?;
+    let counts = state.store.queue_counts().await?;
+    let total = counts.iter().map(|(_, _, n)| n).sum();
+    let queues = teams
+        .iter()
+        .map(|t| QueueLink {
+            name: t.name.clone(),
+            tier: t.tier.to_string(),
+            count: counts
+                .iter()
+                .filter(|(team, _, _)| *team == t.id)
+                .map(|(_, _, n)| n)
+                .sum(),
+        })
+        .collect();
+    Ok((queues, total))
+}
+
+async fn new_form(State(state): State<AppState>, session: Session) -> Response {
+    if let Err(r) = require_staff(&session) {
+        return r;
+    }
+    let values = NewTicketValues {
+        impact: "medium".into(),
+        urgency: "medium".into(),
+        ..NewTicketValues::default()
+    };
+    new_page(
+        &state,
+        &session,
+        values,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn new_page(
+    state: &AppState,
+    session: &Session,
+    values: NewTicketValues,
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let teams = match state.store.teams().await {
+        Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
+        Err(e) => return page_error(e.into(), session.chrome()),
+    };
+    (
+        status,
+        render(&DeskNew {
+            chrome: session.chrome(),
+            form,
+            values,
+            teams,
+            levels: LEVELS.to_vec(),
+        }),
+    )
+        .into_response()
+}
+
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<NewTicketValues>,
+) -> Response {
+    let input = CreateTicketIn {
+        subject: form.subject.clone(),
+        body: form.body.clone(),
+        requester_email: Some(form.requester_email.clone()),
+        team: Some(form.team.clone()),
+        priority: None,
+        impact: Some(form.impact.clone()),
+        urgency: Some(form.urgency.clone()),
+        category: Some(form.category.clone()),
+        tags: Some(comma_list(&form.tags)),
+    };
+    match ops::create_ticket(
+        &state.store,
+        &session.user,
+        &input,
+        "portal",
+        None,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok((ticket, _)) => Redirect::to(&format!("/desk/tickets/{}", ticket.id)).into_response(),
+        Err(err) if !err.errors.is_empty() => {
+            let status = status_of(&err);
+            new_page(
+                &state,
+                &session,
+                form,
+                FormErrors { errors: err.errors },
+                status,
+            )
+            .await
+        }
+        Err(err) => page_error(err, session.chrome()),
+    }
+}
+
+async fn show(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    ticket_page(&state, &session, id, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn ticket_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    if let Err(r) = require_staff(session) {
+        return r;
+    }
+    match build_ticket_page(state, session, id, form).await {
+        Ok(page) => (status, render(&page)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn build_ticket_page(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    form: FormErrors,
+) -> Result<DeskTicket, ApiError> {
+    let store = &state.store;
+    let ticket = ops::ticket_for(store, &session.actor, id).await?;
+    let messages = store.messages(id, true).await?;
+    let events = store.events_of("ticket", id, true).await?;
+    let links = store.links(id).await?;
+    let bug_reports = store.bug_reports(id).await?;
+    let teams = store.teams().await?;
+    let team = teams.iter().find(|t| t.id == ticket.team_id);
+    let escalates_to = team
+        .and_then(|t| t.escalates_to)
+        .and_then(|target| teams.iter().find(|t| t.id == target))
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let mut assignees: Vec<(String, String)> = store
+        .users(None, Some(ticket.team_id), 0, 500)
+        .await?
+        .into_iter()
+        .map(|u| (u.email, u.name))
+        .collect();
+    if !assignees
+        .iter()
+        .any(|(email, _)| *email == session.user.email)
+        && !matches!(session.user.role, opsdesk_domain::Role::Auditor)
+    {
+        assignees.push((
+            session.user.email.clone(),
+            format!("{} (me)", session.user.name),
+        ));
+    }
+    let can_write = session.actor.authorize(Action::Triage).is_ok();
+    let now = Timestamp::now();
+    Ok(DeskTicket {
+        chrome: session.chrome(),
+        form,
+        timeline: views::timeline(&events, &messages, now),
+        can_write,
+        can_escalate: can_write && !escalates_to.is_empty(),
+        can_deescalate: can_write && ticket.tier > Tier::L0,
+        can_file_bug: session.actor.authorize(Action::FileBugReport).is_ok(),
+        escalates_to,
+        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
+        levels: LEVELS.to_vec(),
+        priorities: priorities(),
+        assignees,
+        same_tier_teams: teams
+            .iter()
+            .filter(|t| t.tier == ticket.tier)
+            .map(|t| t.name.clone())
+            .collect(),
+        links: links
+            .iter()
+            .map(|l| match (l.target_ticket_id, &l.url) {
+                (Some(target), _) => LinkView {
+                    kind: l.kind.as_str().into(),
+                    label: format!("#{target}"),
+                    href: format!("/desk/tickets/{target}"),
+                },
+                (None, Some(url)) => LinkView {
+                    kind: l.kind.as_str().into(),
+                    label: url.clone(),
+                    href: url.clone(),
+                },
+                (None, None) => LinkView {
+                    kind: l.kind.as_str().into(),
+                    label: "—".into(),
+                    href: String::new(),
+                },
+            })
+            .collect(),
+        link_kinds: LinkKind::ALL.iter().map(|k| k.as_str()).collect(),
+        bug_reports,
+        t: TicketView::of(&ticket, now),
+    })
+}
+
+/// After an action: back to the ticket, or the ticket page with the errors next to the fields.
+async fn done(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    result: Result<(), ApiError>,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/desk/tickets/{id}")).into_response(),
+        Err(err) => {
+            let status = status_of(&err);
+            let errors = if err.errors.is_empty() {
+                vec![crate::error::FieldError {
+                    field: "request".into(),
+                    reason: err.detail,
+                }]
+            } else {
+                err.errors
+            };
+            ticket_page(state, session, id, FormErrors { errors }, status).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    internal: bool,
+}
+
+async fn add_message(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<MessageForm>,
+) -> Response {
+    let input = CreateMessageIn {
+        body: form.body,
+        internal: form.internal,
+    };
+    let result = ops::add_message(&state.store, &session.actor, id, &input, Timestamp::now())
+        .await
+        .map(|_| ());
+    done(&state, &session, id, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct TriageForm {
+    status: Option<String>,
+    impact: Option<String>,
+    urgency: Option<String>,
+    #[serde(default)]
+    priority: String,
+    assignee: Option<String>,
+    team: Option<String>,
+    category: Option<String>,
+    tags: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<TriageForm>,
+) -> Response {
+    let result = async {
+        let current = ops::ticket_for(&state.store, &session.actor, id).await?;
+        let wanted: Vec<String> = form
+            .tags
+            .as_deref()
+            .map(comma_list)
+            .unwrap_or_else(|| current.tags.clone());
+        let patch = PatchTicketIn {
+            subject: None,
+            status: form.status,
+            priority: Some(form.priority).filter(|p| !p.is_empty()),
+            impact: form.impact,
+            urgency: form.urgency,
+            assignee: form.assignee.map(Some),
+            team: form.team,
+            category: form.category.map(Some),
+            add_tags: Some(
+                wanted
+                    .iter()
+                    .filter(|t| !current.tags.contains(&t.to_lowercase()))
+                    .cloned()
+                    .collect(),
+            ),
+            remove_tags: Some(
+                current
+                    .tags
+                    .iter()
+                    .filter(|t| !wanted.iter().any(|w| w.to_lowercase() == **t))
+                    .cloned()
+                    .collect(),
+            ),
+        };
+        ops::patch_ticket(&state.store, &session.actor, id, &patch, Timestamp::now())
+            .await
+            .map(|_| ())
+    }
+    .await;
+    done(&state, &session, id, result).await
+}
+
+async fn escalate(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<EscalateIn>,
+) -> Response {
+    let result = ops::escalate(&state.store, &session.actor, id, &form, Timestamp::now())
+        .await
+        .map(|_| ());
+    done(&state, &session, id, result).await
+}
+
+async fn deescalate(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<DeescalateIn>,
+) -> Response {
+    let result = ops::deescalate(&state.store, &session.actor, id, &form, Timestamp::now())
+        .await
+        .map(|_| ());
+    done(&state, &session, id, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkForm {
+    kind: String,
+    #[serde(default)]
+    target_or_url: String,
+}
+
+async fn add_link(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<LinkForm>,
+) -> Response {
+    let raw = form.target_or_url.trim();
+    let target = raw.trim_start_matches('#').parse::<i64>().ok();
+    let input = CreateLinkIn {
+        kind: form.kind,
+        target,
+        url: if target.is_none() && !raw.is_empty() {
+            Some(raw.to_owned())
+        } else {
+            None
+        },
+    };
+    let result = ops::add_link(&state.store, &session.actor, id, &input, Timestamp::now())
+        .await
+        .map(|_| ());
+    done(&state, &session, id, result).await
+}
+
+async fn file_bug_report(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<BugReportIn>,
+) -> Response {
+    let result = ops::file_bug_report(&state.store, &session.actor, id, &form, Timestamp::now())
+        .await
+        .map(|_| ());
+    done(&state, &session, id, result).await
+}

@@ -1,0 +1,337 @@
+//! Signing in and out, the session extractor, and CSRF-checked form submissions.
+//!
+//! The session cookie holds a random secret; the database keeps only its SHA-256 hash, the
+//! user, an expiry and the session's CSRF token. Every state-changing form posts that token
+//! back, and [`SignedForm`] refuses the request before any handler runs if it does not match.
+
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::{Cookie, SameSite};
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::Actor;
+use opsdesk_store::User;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::render;
+use super::views::{Chrome, LoginPage, Me, MessagePage};
+use crate::auth::{self, actor_of};
+use crate::input::MAX_BODY_BYTES;
+use crate::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "opsdesk_session";
+/// Name of the cookie that protects the sign-in form itself.
+const LOGIN_COOKIE: &str = "opsdesk_login";
+/// How long a session lasts.
+const SESSION_HOURS: i64 = 12;
+
+/// A signed-in user of the UI.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user.
+    pub user: User,
+    /// The user as the rules see them.
+    pub actor: Actor,
+    /// The CSRF token forms must post back.
+    pub csrf: String,
+}
+
+impl Session {
+    /// The page frame for this session.
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            me: Some(Me::of(&self.user)),
+            csrf: self.csrf.clone(),
+            notice: String::new(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let to_login = || {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+            Redirect::to(&format!("/login?{query}")).into_response()
+        };
+        let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match state
+            .store
+            .session(&auth::secret_hash(&secret), Timestamp::now())
+            .await
+        {
+            Ok(Some((user, csrf))) => {
+                let actor = actor_of(&user);
+                Ok(Self { user, actor, csrf })
+            }
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(super::page_error(e.into(), Chrome::default())),
+        }
+    }
+}
+
+/// A form submission from a signed-in user whose CSRF token matched.
+#[derive(Debug)]
+pub struct SignedForm<T> {
+    /// Who submitted it.
+    pub session: Session,
+    /// The form's fields (without `csrf`).
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                message(
+                    &session.chrome(),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too large",
+                    "The form is larger than the server accepts.",
+                )
+            })?;
+        let (token, fields) = split_csrf(&bytes);
+        if !constant_time_eq(token.as_bytes(), session.csrf.as_bytes()) {
+            return Err(message(
+                &session.chrome(),
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form was not issued by this session. Go back, reload the page and try again.",
+            ));
+        }
+        let form = serde_urlencoded::from_str::<T>(&fields).map_err(|e| {
+            message(
+                &session.chrome(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid form",
+                &e.to_string(),
+            )
+        })?;
+        Ok(Self { session, form })
+    }
+}
+
+/// Splits a urlencoded body into its `csrf` value and the other fields, re-encoded.
+fn split_csrf(bytes: &Bytes) -> (String, String) {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).unwrap_or_default();
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "csrf").collect();
+    (token, serde_urlencoded::to_string(rest).unwrap_or_default())
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() || a.is_empty() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn message(chrome: &Chrome, status: StatusCode, heading: &str, text: &str) -> Response {
+    let page = MessagePage {
+        chrome: chrome.clone(),
+        heading: heading.into(),
+        text: text.into(),
+    };
+    (status, render(&page)).into_response()
+}
+
+/// Query of the sign-in page.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    /// Where to go after signing in.
+    #[serde(default)]
+    next: String,
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+fn cookie(name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// GET /login
+pub async fn login_page(Query(query): Query<LoginQuery>) -> Response {
+    login_form(String::new(), String::new(), query.next, StatusCode::OK)
+}
+
+fn login_form(error: String, email: String, next: String, status: StatusCode) -> Response {
+    let token = auth::new_secret();
+    let page = LoginPage {
+        chrome: Chrome {
+            me: None,
+            csrf: token.clone(),
+            notice: String::new(),
+        },
+        error,
+        email,
+        next,
+    };
+    let mut response = (status, render(&page)).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(LOGIN_COOKIE, token, 3600));
+    response
+}
+
+/// A hash to verify against when the address is unknown, so timing does not reveal accounts.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        auth::hash_password("decoy password that never matches").unwrap_or_default()
+    })
+}
+
+/// POST /login
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+        return login_form(
+            "The sign-in form expired; please try again.".into(),
+            form.email,
+            form.next,
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let key = form.email.trim().to_lowercase();
+    if !state.login_limiter.allowed(&key) {
+        return login_form(
+            "Too many failed sign-ins for this address; wait 15 minutes and try again.".into(),
+            form.email,
+            form.next,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let stored = match state.store.password_hash(&key).await {
+        Ok(stored) => stored,
+        Err(e) => return super::page_error(e.into(), Chrome::default()),
+    };
+    let password = form.password.clone();
+    let (user_id, hash) = stored.unwrap_or((0, decoy_hash().to_owned()));
+    let valid = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
+        .await
+        .unwrap_or(false);
+    if !valid || user_id == 0 {
+        state.login_limiter.failed(&key);
+        return login_form(
+            "Wrong e-mail address or password.".into(),
+            form.email,
+            form.next,
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    state.login_limiter.succeeded(&key);
+    let secret = auth::new_secret();
+    let now = Timestamp::now();
+    let expires = now
+        .checked_add(SignedDuration::from_hours(SESSION_HOURS))
+        .unwrap_or(now);
+    if let Err(e) = state
+        .store
+        .create_session(
+            &auth::secret_hash(&secret),
+            user_id,
+            &auth::new_secret(),
+            now,
+            expires,
+        )
+        .await
+    {
+        return super::page_error(e.into(), Chrome::default());
+    }
+    let next = if form.next.starts_with('/') && !form.next.starts_with("//") {
+        form.next
+    } else {
+        "/".into()
+    };
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(SESSION_COOKIE, secret, SESSION_HOURS * 3600),
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(LOGIN_COOKIE, String::new(), 0));
+    response
+}
+
+/// POST /logout
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SignedForm { .. }: SignedForm<Empty>,
+) -> Response {
+    if let Some(secret) = cookie_value(&headers, SESSION_COOKIE) {
+        if let Err(e) = state
+            .store
+            .delete_session(&auth::secret_hash(&secret))
+            .await
+        {
+            return super::page_error(e.into(), Chrome::default());
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, String::new(), 0));
+    response
+}
+
+/// A form with no fields but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct Empty {}

@@ -1,0 +1,574 @@
+//! Page templates (askama, checked at compile time) and the view models they render.
+
+use askama::Template;
+use jiff::Timestamp;
+use opsdesk_store::{Event, Message, Ticket, User};
+
+use crate::error::FieldError;
+
+/// What every page's frame shows: who is signed in, the CSRF token for its forms, a notice.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// The signed-in user, if any.
+    pub me: Option<Me>,
+    /// CSRF token every form posts back.
+    pub csrf: String,
+    /// A one-line notice at the top of the page.
+    pub notice: String,
+}
+
+/// The signed-in user as the frame shows them.
+#[derive(Debug, Clone)]
+pub struct Me {
+    /// Display name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Role, with tier for agents (`agent L1`).
+    pub label: String,
+    /// Works on the staff side.
+    pub is_staff: bool,
+    /// May administer.
+    pub is_admin: bool,
+}
+
+impl Me {
+    /// The frame's view of `user`.
+    pub fn of(user: &User) -> Self {
+        let label = match user.tier {
+            Some(tier) => format!("{} {tier}", user.role.as_str()),
+            None => user.role.as_str().to_owned(),
+        };
+        Self {
+            name: user.name.clone(),
+            email: user.email.clone(),
+            label,
+            is_staff: user.role.is_staff(),
+            is_admin: user.role == opsdesk_domain::Role::Admin,
+        }
+    }
+}
+
+/// Field errors of a submitted form, to show next to the fields.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors {
+    /// The errors.
+    pub errors: Vec<FieldError>,
+}
+
+impl FormErrors {
+    /// The reason for `field`, or an empty string.
+    pub fn err(&self, field: &str) -> &str {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.reason.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Short age of `at` relative to `now`: `45s`, `12m`, `3h`, `5d`.
+pub fn age(at: Timestamp, now: Timestamp) -> String {
+    let secs = now.as_second().saturating_sub(at.as_second()).max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// `2026-11-23 20:45 UTC`.
+pub fn exact(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A ticket as a row or header shows it.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    /// Id.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Status name.
+    pub status: String,
+    /// Priority name.
+    pub priority: String,
+    /// Impact name.
+    pub impact: String,
+    /// Urgency name.
+    pub urgency: String,
+    /// Tier.
+    pub tier: String,
+    /// Team name.
+    pub team: String,
+    /// Organisation name or `—`.
+    pub org: String,
+    /// Requester's name.
+    pub requester: String,
+    /// Assignee's name or `—`.
+    pub assignee: String,
+    /// Assignee's e-mail or empty.
+    pub assignee_email: String,
+    /// Category or empty.
+    pub category: String,
+    /// Intake channel.
+    pub channel: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Tags as one editable line.
+    pub tags_text: String,
+    /// Age since creation.
+    pub age: String,
+    /// Created, exact.
+    pub created: String,
+    /// Created, exact, for tooltips.
+    pub created_exact: String,
+    /// Updated, relative.
+    pub updated: String,
+    /// Updated, exact.
+    pub updated_exact: String,
+}
+
+impl TicketView {
+    /// The view of `t` at `now`.
+    pub fn of(t: &Ticket, now: Timestamp) -> Self {
+        Self {
+            id: t.id,
+            subject: t.subject.clone(),
+            status: t.status.as_str().to_owned(),
+            priority: t.priority.as_str().to_owned(),
+            impact: t.impact.as_str().to_owned(),
+            urgency: t.urgency.as_str().to_owned(),
+            tier: t.tier.to_string(),
+            team: t.team_name.clone(),
+            org: t.org_name.clone().unwrap_or_else(|| "—".into()),
+            requester: t.requester.name.clone(),
+            assignee: t
+                .assignee
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| "—".into()),
+            assignee_email: t
+                .assignee
+                .as_ref()
+                .map(|a| a.email.clone())
+                .unwrap_or_default(),
+            category: t.category.clone().unwrap_or_default(),
+            channel: t.channel.clone(),
+            tags: t.tags.clone(),
+            tags_text: t.tags.join(", "),
+            age: age(t.created_at, now),
+            created: format!("{} ago", age(t.created_at, now)),
+            created_exact: exact(t.created_at),
+            updated: format!("{} ago", age(t.updated_at, now)),
+            updated_exact: exact(t.updated_at),
+        }
+    }
+}
+
+/// A message as the portal shows it.
+#[derive(Debug, Clone)]
+pub struct MessageView {
+    /// Author's name.
+    pub author: String,
+    /// Written by the desk.
+    pub from_staff: bool,
+    /// Text.
+    pub body: String,
+    /// Relative time.
+    pub at: String,
+    /// Exact time.
+    pub at_exact: String,
+}
+
+/// One entry of a ticket's timeline on the desk: a message or an event from the log.
+#[derive(Debug, Clone)]
+pub struct TimelineItem {
+    /// CSS class: `msg`, `note` or `event`.
+    pub class: &'static str,
+    /// Who.
+    pub who: String,
+    /// What happened, after the name.
+    pub title: String,
+    /// Details lines.
+    pub lines: Vec<String>,
+    /// Message text, or empty.
+    pub body: String,
+    /// Staff-only.
+    pub internal: bool,
+    /// Relative time.
+    pub at: String,
+    /// Exact time.
+    pub at_exact: String,
+}
+
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// The desk timeline: events from the log, with message bodies joined in.
+pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<TimelineItem> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let who = e
+                .actor
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| "opsdesk".into());
+            let mut item = TimelineItem {
+                class: "event",
+                who,
+                title: String::new(),
+                lines: Vec::new(),
+                body: String::new(),
+                internal: e.internal,
+                at: format!("{} ago", age(e.at, now)),
+                at_exact: exact(e.at),
+            };
+            let data = &e.data;
+            match e.kind.as_str() {
+                "ticket.created" => {
+                    item.title =
+                        format!("raised the ticket via {}", text(&data["after"]["channel"]))
+                }
+                "message.added" => {
+                    let id = data["message_id"].as_i64();
+                    let message = messages.iter().find(|m| Some(m.id) == id)?;
+                    item.class = if message.internal { "note" } else { "msg" };
+                    item.title = if message.internal {
+                        "added a note".into()
+                    } else {
+                        "replied".into()
+                    };
+                    item.body = message.body.clone();
+                }
+                "ticket.updated" => {
+                    item.title = "changed".into();
+                    if let Some(after) = data["after"].as_object() {
+                        for (field, value) in after {
+                            item.lines.push(format!(
+                                "{field}: {} → {}",
+                                text(&data["before"][field]),
+                                text(value)
+                            ));
+                        }
+                    }
+                }
+                "ticket.escalated" | "ticket.deescalated" => {
+                    let up = e.kind == "ticket.escalated";
+                    item.class = if up { "event escalation" } else { "event" };
+                    item.title = format!(
+                        "{} from {} ({}) to {} ({})",
+                        if up { "escalated" } else { "handed back" },
+                        text(&data["before"]["team"]),
+                        text(&data["before"]["tier"]),
+                        text(&data["after"]["team"]),
+                        text(&data["after"]["tier"])
+                    );
+                    item.lines.push(format!(
+                        "{}: {}",
+                        if up { "Reason" } else { "Note" },
+                        text(&data["reason"])
+                    ));
+                    if up {
+                        item.lines.push(format!("Tried: {}", text(&data["tried"])));
+                    }
+                }
+                "link.added" => {
+                    let target = match data["after"]["target"].as_i64() {
+                        Some(id) => format!("#{id}"),
+                        None => text(&data["after"]["url"]),
+                    };
+                    item.title = format!("linked {} {target}", text(&data["after"]["kind"]));
+                }
+                "bug_report.filed" => {
+                    item.title = "filed a bug report for engineering".into();
+                    item.lines
+                        .push(format!("Actual: {}", text(&data["after"]["actual"])));
+                }
+                other => item.title = other.to_owned(),
+            }
+            Some(item)
+        })
+        .collect()
+}
+
+/// Sign-in page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Error to show.
+    pub error: String,
+    /// Address typed so far.
+    pub email: String,
+    /// Where to go after signing in.
+    pub next: String,
+}
+
+/// A page with a heading and a sentence (errors, confirmations).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Heading.
+    pub heading: String,
+    /// Sentence.
+    pub text: String,
+}
+
+/// The customer's ticket list.
+#[derive(Template)]
+#[template(path = "portal_list.html")]
+pub struct PortalList {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Organisation name.
+    pub org: Option<String>,
+    /// Tickets.
+    pub tickets: Vec<TicketView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The customer's new-request form.
+#[derive(Template)]
+#[template(path = "portal_new.html")]
+pub struct PortalNew {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// Subject typed.
+    pub subject: String,
+    /// Body typed.
+    pub body: String,
+    /// Category chosen.
+    pub category: String,
+    /// Categories offered.
+    pub categories: Vec<&'static str>,
+}
+
+/// A ticket in the portal.
+#[derive(Template)]
+#[template(path = "portal_ticket.html")]
+pub struct PortalTicket {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// The ticket.
+    pub t: TicketView,
+    /// Public messages.
+    pub messages: Vec<MessageView>,
+}
+
+/// A queue entry in the sidebar.
+#[derive(Debug, Clone)]
+pub struct QueueLink {
+    /// Team name.
+    pub name: String,
+    /// Tier.
+    pub tier: String,
+    /// Active tickets.
+    pub count: i64,
+}
+
+/// The queue filters as the URL carries them.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilters {
+    /// Team.
+    pub team: String,
+    /// Status selection.
+    pub status: String,
+    /// Priority.
+    pub priority: String,
+    /// Tier.
+    pub tier: String,
+    /// Assignee.
+    pub assignee: String,
+    /// Tag.
+    pub tag: String,
+    /// Text.
+    pub q: String,
+    /// Order.
+    pub sort: String,
+}
+
+/// The rows of a queue: rendered inside the page, or alone for htmx.
+#[derive(Template)]
+#[template(path = "desk_queue_rows.html")]
+pub struct QueueRows {
+    /// Tickets.
+    pub tickets: Vec<TicketView>,
+    /// URL of the next page.
+    pub next_url: Option<String>,
+}
+
+/// The agent workspace: queues and a filtered, sorted ticket table.
+#[derive(Template)]
+#[template(path = "desk_queue.html")]
+pub struct DeskQueue {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Page title.
+    pub title: String,
+    /// Sidebar queues.
+    pub queues: Vec<QueueLink>,
+    /// Active tickets in all queues.
+    pub total_active: i64,
+    /// Current filters.
+    pub filters: QueueFilters,
+    /// A filter error to show.
+    pub error: String,
+    /// The table.
+    pub rows: QueueRows,
+    /// (value, label) of status choices.
+    pub status_options: Vec<(&'static str, &'static str)>,
+    /// (value, label) of sort choices.
+    pub sort_options: Vec<(&'static str, &'static str)>,
+    /// Priority names.
+    pub priorities: Vec<&'static str>,
+    /// Tier names.
+    pub tiers: Vec<String>,
+}
+
+/// Values typed into the desk's new-ticket form.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewTicketValues {
+    /// Requester.
+    #[serde(default)]
+    pub requester_email: String,
+    /// Subject.
+    #[serde(default)]
+    pub subject: String,
+    /// Team.
+    #[serde(default)]
+    pub team: String,
+    /// Impact.
+    #[serde(default)]
+    pub impact: String,
+    /// Urgency.
+    #[serde(default)]
+    pub urgency: String,
+    /// Category.
+    #[serde(default)]
+    pub category: String,
+    /// Tags, comma-separated.
+    #[serde(default)]
+    pub tags: String,
+    /// Description.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// The desk's new-ticket form.
+#[derive(Template)]
+#[template(path = "desk_new.html")]
+pub struct DeskNew {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// Values typed.
+    pub values: NewTicketValues,
+    /// Team names.
+    pub teams: Vec<String>,
+    /// Impact/urgency levels.
+    pub levels: Vec<&'static str>,
+}
+
+/// A link as the ticket page lists it.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// Kind.
+    pub kind: String,
+    /// Text.
+    pub label: String,
+    /// Where it goes, or empty.
+    pub href: String,
+}
+
+/// A ticket in the agent workspace.
+#[derive(Template)]
+#[template(path = "desk_ticket.html")]
+pub struct DeskTicket {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// The ticket.
+    pub t: TicketView,
+    /// Messages and events.
+    pub timeline: Vec<TimelineItem>,
+    /// May reply and triage.
+    pub can_write: bool,
+    /// Has a team to escalate to.
+    pub can_escalate: bool,
+    /// Sits above L0 and can be handed back.
+    pub can_deescalate: bool,
+    /// May file bug reports.
+    pub can_file_bug: bool,
+    /// Name of the escalation target.
+    pub escalates_to: String,
+    /// Status names.
+    pub statuses: Vec<&'static str>,
+    /// Impact/urgency levels.
+    pub levels: Vec<&'static str>,
+    /// Priority names.
+    pub priorities: Vec<&'static str>,
+    /// (email, name) of people who can be assigned.
+    pub assignees: Vec<(String, String)>,
+    /// Teams at the ticket's tier.
+    pub same_tier_teams: Vec<String>,
+    /// Links.
+    pub links: Vec<LinkView>,
+    /// Link kinds.
+    pub link_kinds: Vec<&'static str>,
+    /// Bug reports.
+    pub bug_reports: Vec<opsdesk_store::BugReportRecord>,
+}
+
+/// A user row on the admin page.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// E-mail.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Tier or empty.
+    pub tier: String,
+}
+
+/// The administration page.
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// A token just created, shown once.
+    pub new_token: String,
+    /// (name, tier, escalates-to name).
+    pub teams: Vec<(String, String, String)>,
+    /// Organisation names.
+    pub orgs: Vec<String>,
+    /// Users.
+    pub users: Vec<UserRow>,
+    /// Role names.
+    pub roles: Vec<&'static str>,
+    /// Tier names.
+    pub tiers: Vec<String>,
+}
