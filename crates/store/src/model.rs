@@ -203,6 +203,25 @@ pub struct NewTicket {
     pub channel: &'static str,
 }
 
+/// A ticket brought in from elsewhere with its own state and times.
+#[derive(Debug, Clone)]
+pub struct ImportedTicket {
+    /// The ticket as it would be created (its `team_id` must be set).
+    pub ticket: NewTicket,
+    /// Its organisation.
+    pub org_id: Option<i64>,
+    /// Its current status.
+    pub status: opsdesk_domain::Status,
+    /// Its tier.
+    pub tier: Tier,
+    /// Who works it.
+    pub assignee_id: Option<i64>,
+    /// When it was raised.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
 /// The input to create a user, already validated.
 #[derive(Debug, Clone)]
 pub struct NewUser {

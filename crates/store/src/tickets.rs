@@ -19,7 +19,10 @@ use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
 use crate::sql::{Param, Sql};
-use crate::{BugReportRecord, Link, Message, NewTicket, Page, Store, StoreError, Ticket, UserRef};
+use crate::{
+    BugReportRecord, ImportedTicket, Link, Message, NewTicket, Page, Store, StoreError, Ticket,
+    UserRef,
+};
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
     t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
@@ -264,6 +267,72 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok((self.ticket(id).await?, true))
+    }
+
+    /// Loads tickets in bulk, as an import from another desk (or the benchmark generator) does:
+    /// each row keeps its own status and times, gets its first message and a `ticket.imported`
+    /// event, and the whole batch commits as one transaction.
+    pub async fn import_tickets(
+        &self,
+        rows: &[ImportedTicket],
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut w = self.write(actor, now).await?;
+        for row in rows {
+            let new = &row.ticket;
+            let priority = new
+                .priority
+                .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
+            let created = row.created_at.as_microsecond();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
+                 requester_id, assignee_id, category, channel, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            )
+            .bind(new.subject.as_str())
+            .bind(row.status.as_str())
+            .bind(priority.rank())
+            .bind(new.impact.as_str())
+            .bind(new.urgency.as_str())
+            .bind(i64::from(row.tier.level()))
+            .bind(new.team_id.ok_or(StoreError::NotFound("team"))?)
+            .bind(row.org_id)
+            .bind(new.requester_id)
+            .bind(row.assignee_id)
+            .bind(new.category.as_ref().map(Category::as_str))
+            .bind(new.channel)
+            .bind(created)
+            .bind(row.updated_at.as_microsecond())
+            .fetch_one(&mut *w.tx)
+            .await?;
+            for tag in &new.tags {
+                insert_tag(&mut w, id, tag).await?;
+            }
+            let message_id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ($1, $2, 0, $3, $4) RETURNING id",
+            )
+            .bind(id)
+            .bind(new.requester_id)
+            .bind(new.body.as_str())
+            .bind(created)
+            .fetch_one(&mut *w.tx)
+            .await?;
+            w.event(
+                "ticket",
+                id,
+                "ticket.imported",
+                false,
+                json!({"message_id": message_id, "after": {
+                    "subject": new.subject.as_str(), "status": row.status.as_str(), "priority": priority.as_str(),
+                    "tier": row.tier.to_string(), "team_id": new.team_id, "channel": new.channel,
+                    "created_at": row.created_at.to_string(),
+                }}),
+            )
+            .await?;
+        }
+        w.commit().await?;
+        Ok(rows.len())
     }
 
     async fn idempotent_ticket(&self, actor: i64, key: &str) -> Result<Option<i64>, StoreError> {

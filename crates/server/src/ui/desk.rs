@@ -14,7 +14,7 @@ use super::views::{
     self, DeskNew, DeskQueue, DeskTicket, FormErrors, LinkView, NewTicketValues, QueueFilters,
     QueueLink, QueueRows, TicketView,
 };
-use super::{page_error, render, require_staff, status_of};
+use super::{page_error, refuse_customers, render, status_of};
 use crate::api::wire::{
     BugReportIn, CreateLinkIn, CreateMessageIn, CreateTicketIn, DeescalateIn, EscalateIn,
     PatchTicketIn,
@@ -53,7 +53,7 @@ async fn queue(
     headers: HeaderMap,
     Query(mut query): Query<TicketQuery>,
 ) -> Response {
-    if let Err(r) = require_staff(&session) {
+    if let Some(r) = refuse_customers(&session) {
         return r;
     }
     if query.status.is_none() {
@@ -164,7 +164,7 @@ async fn queue_links(state: &AppState) -> Result<(Vec<QueueLink>, i64), ApiError
 }
 
 async fn new_form(State(state): State<AppState>, session: Session) -> Response {
-    if let Err(r) = require_staff(&session) {
+    if let Some(r) = refuse_customers(&session) {
         return r;
     }
     let values = NewTicketValues {
@@ -266,7 +266,7 @@ async fn ticket_page(
     form: FormErrors,
     status: StatusCode,
 ) -> Response {
-    if let Err(r) = require_staff(session) {
+    if let Some(r) = refuse_customers(session) {
         return r;
     }
     match build_ticket_page(state, session, id, form).await {

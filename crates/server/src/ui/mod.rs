@@ -90,14 +90,12 @@ fn status_of(err: &ApiError) -> StatusCode {
     err.code.describe().0
 }
 
-/// Refuses a page to customers (`staff`) or to staff (`!staff`).
-fn require_staff(session: &Session) -> Result<(), Response> {
-    if session.user.role.is_staff() {
-        Ok(())
-    } else {
-        Err(page_error(
+/// The refusal page for a customer who opens a staff page, or `None` for staff.
+fn refuse_customers(session: &Session) -> Option<Response> {
+    (!session.user.role.is_staff()).then(|| {
+        page_error(
             ApiError::new(Code::Forbidden, "This page is for the desk's staff."),
             session.chrome(),
-        ))
-    }
+        )
+    })
 }

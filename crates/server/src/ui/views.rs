@@ -234,6 +234,14 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
             };
             let data = &e.data;
             match e.kind.as_str() {
+                "ticket.imported" => {
+                    item.class = "msg";
+                    item.title = "raised the ticket (imported)".into();
+                    let id = data["message_id"].as_i64();
+                    if let Some(message) = messages.iter().find(|m| Some(m.id) == id) {
+                        item.body = message.body.clone();
+                    }
+                }
                 "ticket.created" => {
                     item.title =
                         format!("raised the ticket via {}", text(&data["after"]["channel"]))

@@ -27,8 +27,18 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// (key, email, role, tier, team, organisation) of everyone in the test desk.
-pub const PEOPLE: [(&str, &str, &str, Option<&str>, Option<&str>, Option<&str>); 10] = [
+/// (key, email, role, tier, team, organisation) of one person in the test desk.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// Everyone in the test desk.
+pub const PEOPLE: [Person; 10] = [
     ("admin", "admin@desk.test", "admin", None, None, None),
     ("manager", "manager@desk.test", "manager", None, None, None),
     (

@@ -1,0 +1,382 @@
+//! The `opsdesk` binary as a user runs it: admin verbs and their exit codes, serving, crash
+//! safety of accepted data, and two processes on one PostgreSQL database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opsdesk");
+
+fn opsdesk(data: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("OPSDESK_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running `opsdesk serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "serve"])
+        .env("OPSDESK_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    let mut base = None;
+    for _ in 0..20 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("opsdesk is running at ") {
+            base = Some(url.trim_end_matches('/').to_owned());
+            // Read the hint lines that follow without blocking on a live server.
+            break;
+        }
+    }
+    let base = base.unwrap_or_else(|| panic!("no URL in: {banner}"));
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+    });
+    Server {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn setup_admin(data: &Path) -> String {
+    assert!(opsdesk(
+        data,
+        &["team", "create", "--name", "Desk", "--tier", "L1"],
+        ""
+    )
+    .status
+    .success());
+    let created = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+        ],
+        "correct-horse-battery\n",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let token = opsdesk(data, &["token", "create", "--email", "ada@example.com"], "");
+    assert!(token.status.success());
+    text(&token.stdout).trim().to_owned()
+}
+
+async fn create_ticket(base: &str, token: &str, subject: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/tickets"))
+        .bearer_auth(token)
+        .json(&json!({"subject": subject, "body": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().await.unwrap()
+}
+
+async fn list_subjects(base: &str, token: &str) -> Vec<String> {
+    let page: Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/tickets?status=all&sort=oldest&limit=200"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn admin_verbs_succeed_and_refuse_bad_input_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let org = opsdesk(data, &["org", "create", "--name", "Acme"], "");
+    assert!(org.status.success(), "{}", text(&org.stderr));
+    let customer = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "carol@acme.example",
+            "--name",
+            "Carol",
+            "--role",
+            "customer",
+            "--org",
+            "Acme",
+        ],
+        "",
+    );
+    assert!(customer.status.success());
+    assert!(
+        text(&customer.stdout).contains("password (shown once): "),
+        "a generated password is printed once"
+    );
+
+    let duplicate = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "CAROL@acme.example",
+            "--name",
+            "C",
+            "--role",
+            "customer",
+        ],
+        "x-long-password\n",
+    );
+    assert_eq!(duplicate.status.code(), Some(1));
+    let stderr = text(&duplicate.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("email"), "{stderr}");
+
+    let bad_role = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@y.example",
+            "--name",
+            "X",
+            "--role",
+            "root",
+        ],
+        "x-long-password\n",
+    );
+    assert_eq!(bad_role.status.code(), Some(1));
+    assert!(text(&bad_role.stderr).contains("role"));
+    let agent_without_tier = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@y.example",
+            "--name",
+            "A",
+            "--role",
+            "agent",
+        ],
+        "x-long-password\n",
+    );
+    assert_eq!(agent_without_tier.status.code(), Some(1));
+    assert!(text(&agent_without_tier.stderr).contains("tier"));
+    let unknown_team = opsdesk(
+        data,
+        &[
+            "team",
+            "create",
+            "--name",
+            "L2",
+            "--tier",
+            "L2",
+            "--escalates-to",
+            "Nowhere",
+        ],
+        "",
+    );
+    assert_eq!(unknown_team.status.code(), Some(1));
+    let usage = opsdesk(data, &["user", "create"], "");
+    assert_eq!(usage.status.code(), Some(2));
+
+    let list = opsdesk(data, &["user", "list", "--format", "json"], "");
+    let users: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(users[0]["email"], "carol@acme.example");
+    let csv = opsdesk(data, &["org", "list", "--format", "csv"], "");
+    assert_eq!(text(&csv.stdout), "id,name\n1,Acme\n");
+    let migrate = opsdesk(data, &["migrate"], "");
+    assert!(migrate.status.success());
+}
+
+#[tokio::test]
+async fn empty_server_says_how_to_create_the_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&["--data", dir.path().to_str().unwrap()]);
+    let health: Value = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["database"], "sqlite");
+    assert!(dir.path().join("opsdesk.db").exists());
+    drop(server);
+    let data = dir.path().to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--data", data, "--listen", "127.0.0.1:0", "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = String::new();
+    for _ in 0..3 {
+        reader.read_line(&mut lines).unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines.contains("No users yet"), "{lines}");
+    assert!(lines.contains("opsdesk user create --email"), "{lines}");
+}
+
+#[tokio::test]
+async fn accepted_tickets_survive_a_killed_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = setup_admin(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let mut server = serve(&["--data", data]);
+    assert!(!server.banner.contains("No users yet"));
+    let mut accepted = Vec::new();
+    for i in 0..25 {
+        let ticket = create_ticket(&server.base, &token, &format!("durable {i}")).await;
+        accepted.push(ticket["subject"].as_str().unwrap().to_owned());
+    }
+    // SIGKILL: no shutdown hook, no checkpoint; only what was committed survives.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let restarted = serve(&["--data", data]);
+    assert_eq!(list_subjects(&restarted.base, &token).await, accepted);
+}
+
+#[tokio::test]
+async fn environment_variables_configure_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["org", "create", "--name", "Env Org"])
+        .env("OPSDESK_DATA", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = opsdesk(dir.path(), &["org", "list"], "");
+    assert!(text(&listed.stdout).contains("Env Org"));
+}
+
+async fn fresh_postgres_url() -> String {
+    use sqlx::{Connection, Executor};
+    let server = std::env::var("OPSDESK_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("opsdesk_t_{:016x}", fastrand::u64(..));
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    format!("{server}/{name}")
+}
+
+#[tokio::test]
+async fn two_processes_serve_one_postgres_database() {
+    let url = fresh_postgres_url().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let setup = |args: &[&str], stdin: &str| {
+        let mut all = vec!["--database-url", url.as_str()];
+        all.extend_from_slice(args);
+        opsdesk(Path::new(data), &all, stdin)
+    };
+    assert!(
+        setup(&["team", "create", "--name", "Desk", "--tier", "L1"], "")
+            .status
+            .success()
+    );
+    assert!(setup(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin"
+        ],
+        "correct-horse-battery\n"
+    )
+    .status
+    .success());
+    let token = text(&setup(&["token", "create", "--email", "ada@example.com"], "").stdout)
+        .trim()
+        .to_owned();
+    let a = serve(&["--database-url", &url]);
+    let b = serve(&["--database-url", &url]);
+    let health: Value = reqwest::get(format!("{}/healthz", b.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["database"], "postgres");
+    create_ticket(&a.base, &token, "from a").await;
+    create_ticket(&b.base, &token, "from b").await;
+    assert_eq!(list_subjects(&a.base, &token).await, ["from a", "from b"]);
+    assert_eq!(list_subjects(&b.base, &token).await, ["from a", "from b"]);
+    assert!(
+        !dir.path().join("opsdesk.db").exists(),
+        "PostgreSQL mode must not create a SQLite file"
+    );
+}
