@@ -4,7 +4,6 @@
 //! added here holds on every path. Input arrives as plain strings and leaves as domain values.
 
 use jiff::Timestamp;
-use opsdesk_domain::access::TicketScope;
 use opsdesk_domain::{
     Action, Actor, Body, BugReport, Category, Email, ExternalUrl, Impact, LinkKind, Name, Priority,
     Role, Status, Subject, Tag, Tier, Urgency,
@@ -649,9 +648,4 @@ pub async fn create_token(
         .create_token(user.id, &name, &auth::secret_hash(&secret), actor, now)
         .await?;
     Ok((id, secret))
-}
-
-/// Whether `scope` belongs to the actor's view; used where listing already confines.
-pub fn visible(actor: &Actor, scope: TicketScope) -> bool {
-    actor.authorize(Action::ReadTicket(scope)).is_ok()
 }

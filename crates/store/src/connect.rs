@@ -121,14 +121,9 @@ impl Store {
     }
 }
 
-/// The SQLite URL for a database file inside the data directory `dir`.
-pub fn sqlite_url_in(dir: &std::path::Path) -> String {
-    format!("sqlite://{}?mode=rwc", dir.join("opsdesk.db").display())
-}
-
 impl Store {
-    /// The default database URL for the data directory `dir`.
+    /// The default database URL: SQLite in `opsdesk.db` inside the data directory `dir`.
     pub fn default_url(dir: &std::path::Path) -> String {
-        sqlite_url_in(dir)
+        format!("sqlite://{}?mode=rwc", dir.join("opsdesk.db").display())
     }
 }

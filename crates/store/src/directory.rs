@@ -8,9 +8,13 @@ use sqlx::Row;
 
 use crate::error::corrupt;
 use crate::model::ts;
+use crate::sql::{Param, Sql};
 use crate::{NewUser, Org, Store, StoreError, Team, User};
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at";
+/// The user columns plus one team id per row; [`one_user`] folds the rows into one user.
+const USER_WITH_TEAMS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, m.team_id";
+const TEAMS_JOIN: &str = "LEFT JOIN team_members m ON m.user_id = u.id";
 
 impl Store {
     /// Creates an organisation.
@@ -209,28 +213,24 @@ impl Store {
 
     /// One user by id.
     pub async fn user(&self, id: i64) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_WITH_TEAMS} FROM users u {TEAMS_JOIN} WHERE u.id = $1 ORDER BY m.team_id"
         ))
         .bind(id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-        self.with_teams(user_from_row(&row)?).await
+        .fetch_all(&self.read)
+        .await?;
+        one_user(&rows)?.ok_or(StoreError::NotFound("user"))
     }
 
     /// One user by e-mail address (any case).
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users u WHERE u.email = lower($1)"
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_WITH_TEAMS} FROM users u {TEAMS_JOIN} WHERE u.email = lower($1) ORDER BY m.team_id"
         ))
         .bind(email.trim())
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        match row {
-            Some(row) => Ok(Some(self.with_teams(user_from_row(&row)?).await?)),
-            None => Ok(None),
-        }
+        one_user(&rows)
     }
 
     /// The stored password hash of a user, for sign-in.
@@ -268,21 +268,21 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let mut users = Vec::with_capacity(rows.len());
-        for row in &rows {
-            users.push(self.with_teams(user_from_row(row)?).await?);
+        let mut users: Vec<User> = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
+        if users.is_empty() {
+            return Ok(users);
+        }
+        let mut sql = Sql::new("SELECT user_id, team_id FROM team_members WHERE user_id IN ");
+        sql.bind_list(users.iter().map(|u| Param::Int(u.id)));
+        sql.push(" ORDER BY team_id");
+        for row in sql.query().fetch_all(&self.read).await? {
+            let user_id: i64 = row.try_get(0)?;
+            let team_id: i64 = row.try_get(1)?;
+            if let Some(user) = users.iter_mut().find(|u| u.id == user_id) {
+                user.team_ids.push(team_id);
+            }
         }
         Ok(users)
-    }
-
-    async fn with_teams(&self, mut user: User) -> Result<User, StoreError> {
-        user.team_ids = sqlx::query_scalar(
-            "SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id",
-        )
-        .bind(user.id)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(user)
     }
 
     /// Stores a new API token for `user_id`; only the hash of the secret is kept.
@@ -318,16 +318,14 @@ impl Store {
 
     /// The user an API token hash belongs to.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_WITH_TEAMS} FROM api_tokens t JOIN users u ON u.id = t.user_id {TEAMS_JOIN} \
+             WHERE t.token_hash = $1 ORDER BY m.team_id"
         ))
         .bind(token_hash)
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        match row {
-            Some(row) => Ok(Some(self.with_teams(user_from_row(&row)?).await?)),
-            None => Ok(None),
-        }
+        one_user(&rows)
     }
 
     /// Records a sign-in session (the hash of its cookie value) with its CSRF token.
@@ -358,21 +356,16 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2"
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_WITH_TEAMS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id {TEAMS_JOIN} \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY m.team_id"
         ))
         .bind(token_hash)
         .bind(now.as_microsecond())
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        match row {
-            Some(row) => {
-                let csrf: String = row.try_get(7)?;
-                Ok(Some((self.with_teams(user_from_row(&row)?).await?, csrf)))
-            }
-            None => Ok(None),
-        }
+        let csrf: Option<String> = rows.first().map(|row| row.try_get(8)).transpose()?;
+        Ok(one_user(&rows)?.zip(csrf))
     }
 
     /// Ends a session.
@@ -401,6 +394,20 @@ fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
         escalates_to: row.try_get(3)?,
         created_at: ts(row.try_get(4)?)?,
     })
+}
+
+/// Folds the rows of one user joined with their team memberships (one row per team).
+fn one_user(rows: &[AnyRow]) -> Result<Option<User>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut user = user_from_row(first)?;
+    for row in rows {
+        if let Some(team_id) = row.try_get::<Option<i64>, _>(7)? {
+            user.team_ids.push(team_id);
+        }
+    }
+    Ok(Some(user))
 }
 
 fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {

@@ -189,12 +189,31 @@ impl Store {
                 return Ok((self.ticket(id).await?, false));
             }
         }
-        let team_id = match new.team_id {
-            Some(id) => id,
-            None => self.intake_team().await?,
+        // One read for everything the new row needs: the team (or the intake team) and the
+        // requester with their organisation.
+        let row = sqlx::query(
+            "SELECT tm.id, tm.name, tm.tier, u.email, u.name, u.org_id, o.name \
+             FROM users u LEFT JOIN orgs o ON o.id = u.org_id, teams tm \
+             WHERE u.id = $1 AND (tm.id = $2 OR ($2 = 0 AND tm.id = (SELECT id FROM teams ORDER BY tier, id LIMIT 1)))",
+        )
+        .bind(new.requester_id)
+        .bind(new.team_id.unwrap_or(0))
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| match new.team_id {
+            Some(_) => StoreError::NotFound("team or requester"),
+            None => StoreError::Invalid(Invalid::new("team", "no team exists yet; an administrator must create one")),
+        })?;
+        let team_id: i64 = row.try_get(0)?;
+        let team_name: String = row.try_get(1)?;
+        let tier = Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?;
+        let requester = UserRef {
+            id: new.requester_id,
+            email: row.try_get(3)?,
+            name: row.try_get(4)?,
         };
-        let team = self.team(team_id).await?;
-        let requester = self.user(new.requester_id).await?;
+        let org_id: Option<i64> = row.try_get(5)?;
+        let org_name: Option<String> = row.try_get(6)?;
         let priority = new
             .priority
             .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
@@ -208,9 +227,9 @@ impl Store {
         .bind(priority.rank())
         .bind(new.impact.as_str())
         .bind(new.urgency.as_str())
-        .bind(i64::from(team.tier.level()))
-        .bind(team.id)
-        .bind(requester.org_id)
+        .bind(i64::from(tier.level()))
+        .bind(team_id)
+        .bind(org_id)
         .bind(requester.id)
         .bind(new.category.as_ref().map(Category::as_str))
         .bind(new.channel)
@@ -243,30 +262,44 @@ impl Store {
             insert_tag(&mut w, id, tag).await?;
         }
         let message_id = insert_message(&mut w, id, requester.id, false, &new.body).await?;
-        let tags: Vec<&str> = new.tags.iter().map(Tag::as_str).collect();
+        let mut tags: Vec<String> = new.tags.iter().map(|t| t.as_str().to_owned()).collect();
         w.event(
             "ticket",
             id,
             "ticket.created",
             false,
-            json!({"after": {
+            json!({"message_id": message_id, "after": {
                 "subject": new.subject.as_str(), "status": "new", "priority": priority.as_str(),
-                "impact": new.impact.as_str(), "urgency": new.urgency.as_str(), "tier": team.tier.to_string(),
-                "team": team.name, "requester": requester.email, "category": new.category.as_ref().map(Category::as_str),
+                "impact": new.impact.as_str(), "urgency": new.urgency.as_str(), "tier": tier.to_string(),
+                "team": team_name, "requester": requester.email, "category": new.category.as_ref().map(Category::as_str),
                 "tags": tags, "channel": new.channel,
             }}),
         )
         .await?;
-        w.event(
-            "ticket",
-            id,
-            "message.added",
-            false,
-            json!({"message_id": message_id, "internal": false}),
-        )
-        .await?;
+        let created_at = ts(w.now())?;
         w.commit().await?;
-        Ok((self.ticket(id).await?, true))
+        tags.sort();
+        let ticket = Ticket {
+            id,
+            subject: new.subject.as_str().to_owned(),
+            status: Status::New,
+            priority,
+            impact: new.impact,
+            urgency: new.urgency,
+            tier,
+            team_id,
+            team_name,
+            org_id,
+            org_name,
+            requester,
+            assignee: None,
+            category: new.category.as_ref().map(|c| c.as_str().to_owned()),
+            channel: new.channel.to_owned(),
+            tags,
+            created_at,
+            updated_at: created_at,
+        };
+        Ok((ticket, true))
     }
 
     /// Loads tickets in bulk, as an import from another desk (or the benchmark generator) does:
@@ -343,19 +376,6 @@ impl Store {
         .bind(key)
         .fetch_optional(&self.write)
         .await?)
-    }
-
-    /// The team new tickets land in when none is named: the lowest tier's first team.
-    async fn intake_team(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT id FROM teams ORDER BY tier, id LIMIT 1")
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Invalid(Invalid::new(
-                    "team",
-                    "no team exists yet; an administrator must create one",
-                ))
-            })
     }
 
     /// One ticket.

@@ -234,17 +234,17 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
             };
             let data = &e.data;
             match e.kind.as_str() {
-                "ticket.imported" => {
+                "ticket.imported" | "ticket.created" => {
                     item.class = "msg";
-                    item.title = "raised the ticket (imported)".into();
+                    item.title = if e.kind == "ticket.imported" {
+                        "raised the ticket (imported)".into()
+                    } else {
+                        format!("raised the ticket via {}", text(&data["after"]["channel"]))
+                    };
                     let id = data["message_id"].as_i64();
                     if let Some(message) = messages.iter().find(|m| Some(m.id) == id) {
                         item.body = message.body.clone();
                     }
-                }
-                "ticket.created" => {
-                    item.title =
-                        format!("raised the ticket via {}", text(&data["after"]["channel"]))
                 }
                 "message.added" => {
                     let id = data["message_id"].as_i64();

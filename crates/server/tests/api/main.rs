@@ -5,3 +5,4 @@ mod authz;
 mod escalation;
 mod helpers;
 mod tickets;
+mod ui;
