@@ -56,6 +56,9 @@ impl Store {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .min_connections(1)
+                        // A local file cannot go stale; a ping per checkout would double the
+                        // thread hand-offs to sqlx's SQLite worker (measured: the main cost).
+                        .test_before_acquire(false)
                         .acquire_timeout(Duration::from_secs(30))
                         .after_connect(|conn, _meta| {
                             Box::pin(async move {
@@ -70,8 +73,14 @@ impl Store {
                         })
                         .connect_with(options.clone())
                 };
+                // One reader per core: more readers only add thread hand-offs to sqlx's
+                // per-connection SQLite worker threads (measured in BENCHMARKS.md).
+                let readers = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+                    .clamp(2, 8) as u32;
                 let write = pool(1).await?;
-                let read = pool(8).await?;
+                let read = pool(readers).await?;
                 Ok(Self {
                     write,
                     read,

@@ -13,7 +13,8 @@ use crate::{NewUser, Org, Store, StoreError, Team, User};
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at";
 /// The user columns plus one team id per row; [`one_user`] folds the rows into one user.
-const USER_WITH_TEAMS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, m.team_id";
+const USER_WITH_TEAMS: &str =
+    "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, m.team_id";
 const TEAMS_JOIN: &str = "LEFT JOIN team_members m ON m.user_id = u.id";
 
 impl Store {

@@ -5,11 +5,18 @@ use sqlx::{AnyPool, Row};
 use crate::{Backend, StoreError};
 
 /// (version, SQLite text, PostgreSQL text). DDL is the one place the dialects differ.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_ticket_counts.sql"),
+        include_str!("../migrations/postgres/0002_ticket_counts.sql"),
+    ),
+];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6f70_7364_6d69;

@@ -504,11 +504,11 @@ impl Store {
         Ok(())
     }
 
-    /// Counts of active tickets per team and status, for queue navigation.
+    /// Counts of active tickets per team and status, for queue navigation. Read from
+    /// `ticket_counts`, which triggers keep in step with every ticket change.
     pub async fn queue_counts(&self) -> Result<Vec<(i64, Status, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT team_id, status, COUNT(*) FROM tickets WHERE status IN ('new', 'open', 'pending') \
-             GROUP BY team_id, status",
+            "SELECT team_id, status, n FROM ticket_counts WHERE status IN ('new', 'open', 'pending') AND n > 0",
         )
         .fetch_all(&self.read)
         .await?;

@@ -51,8 +51,13 @@ async fn customer_raises_a_ticket_and_gets_the_documented_reply() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["ticket.created"]);
-    let first_message = app.get("l1", &format!("/api/v1/tickets/{id}/messages")).await;
-    assert_eq!(events.body["items"][0]["data"]["message_id"], first_message.body["items"][0]["id"]);
+    let first_message = app
+        .get("l1", &format!("/api/v1/tickets/{id}/messages"))
+        .await;
+    assert_eq!(
+        events.body["items"][0]["data"]["message_id"],
+        first_message.body["items"][0]["id"]
+    );
     assert_eq!(events.body["items"][0]["actor"]["email"], "carol@acme.test");
 }
 
@@ -599,4 +604,49 @@ async fn openapi_document_lists_every_route_and_health_answers() {
     }
     let health = app.get("nobody", "/healthz").await;
     assert_eq!(health.body["status"], "ok");
+}
+
+#[tokio::test]
+async fn queue_counts_follow_creates_moves_and_status_changes() {
+    let app = spawn_app().await;
+    let a = app.ticket("acme", "a").await;
+    let b = app.ticket("acme", "b").await;
+    app.ticket("globex", "c").await;
+    app.patch(
+        "l0",
+        &format!("/api/v1/tickets/{a}"),
+        json!({"status": "open"}),
+    )
+    .await;
+    app.post(
+        "l0",
+        &format!("/api/v1/tickets/{b}/escalate"),
+        json!({"reason": "r", "tried": "t"}),
+    )
+    .await;
+    app.patch(
+        "l1",
+        &format!("/api/v1/tickets/{b}"),
+        json!({"status": "resolved"}),
+    )
+    .await;
+    let mut counts: Vec<(String, String, i64)> = Vec::new();
+    let teams = app.store.teams().await.unwrap();
+    for (team, status, n) in app.store.queue_counts().await.unwrap() {
+        let name = teams.iter().find(|t| t.id == team).unwrap().name.clone();
+        counts.push((name, status.as_str().to_owned(), n));
+    }
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("Intake".to_owned(), "new".to_owned(), 1),
+            ("Intake".to_owned(), "open".to_owned(), 1)
+        ]
+    );
+    // The same numbers as counting the tickets themselves.
+    let active = app
+        .get("l0", "/api/v1/tickets?status=active&limit=200")
+        .await;
+    assert_eq!(active.body["items"].as_array().unwrap().len(), 2);
 }

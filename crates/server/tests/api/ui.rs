@@ -11,7 +11,13 @@ use crate::helpers::{spawn_app, TestApp};
 const PASSWORD: &str = "correct-horse-battery";
 
 /// Gives `email` a password (test desk users have only API tokens).
-async fn with_password(app: &TestApp, email: &str, role: &str, org: Option<&str>, team: Option<&str>) {
+async fn with_password(
+    app: &TestApp,
+    email: &str,
+    role: &str,
+    org: Option<&str>,
+    team: Option<&str>,
+) {
     let input = CreateUserIn {
         email: email.into(),
         name: email.split('@').next().unwrap_or("user").into(),
@@ -21,7 +27,9 @@ async fn with_password(app: &TestApp, email: &str, role: &str, org: Option<&str>
         organization: org.map(Into::into),
         password: Some(PASSWORD.into()),
     };
-    ops::create_user(&app.store, Operator::Console, &input, Timestamp::now()).await.unwrap();
+    ops::create_user(&app.store, Operator::Console, &input, Timestamp::now())
+        .await
+        .unwrap();
 }
 
 fn browser() -> reqwest::Client {
@@ -33,15 +41,36 @@ fn browser() -> reqwest::Client {
 }
 
 fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned()
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned()
 }
 
 /// Signs in through the form; returns the response to the POST.
-async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-    let page = client.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
+async fn sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     client
         .post(format!("{}/login", app.base))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("email", email), ("password", password), ("next", "")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", ""),
+        ])
         .send()
         .await
         .unwrap()
@@ -64,7 +93,11 @@ async fn sign_in_sets_a_protected_session_cookie_and_sign_out_ends_it() {
         .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    let desk = client.get(format!("{}/desk", app.base)).send().await.unwrap();
+    let desk = client
+        .get(format!("{}/desk", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(desk.status(), StatusCode::OK);
     let html = desk.text().await.unwrap();
     assert!(html.contains("Queues"));
@@ -75,9 +108,16 @@ async fn sign_in_sets_a_protected_session_cookie_and_sign_out_ends_it() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    let after = client.get(format!("{}/desk", app.base)).send().await.unwrap();
+    let after = client
+        .get(format!("{}/desk", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
-    assert!(after.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(after.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
 }
 
 #[tokio::test]
@@ -89,17 +129,34 @@ async fn forms_without_the_session_csrf_token_are_refused_and_change_nothing() {
     for token in ["", "forged-token"] {
         let response = client
             .post(format!("{}/portal/tickets", app.base))
-            .form(&[("csrf", token), ("subject", "Forged"), ("body", "b"), ("category", "")])
+            .form(&[
+                ("csrf", token),
+                ("subject", "Forged"),
+                ("body", "b"),
+                ("category", ""),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
     assert_eq!(app.ticket_count().await, 0);
-    let page = client.get(format!("{}/portal/new", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{}/portal/new", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let created = client
         .post(format!("{}/portal/tickets", app.base))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("subject", "Real"), ("body", "b"), ("category", "bug")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("subject", "Real"),
+            ("body", "b"),
+            ("category", "bug"),
+        ])
         .send()
         .await
         .unwrap();
@@ -113,16 +170,31 @@ async fn the_portal_form_shows_the_field_error_and_keeps_what_was_typed() {
     with_password(&app, "carla@acme.test", "customer", Some("Acme"), None).await;
     let client = browser();
     sign_in(&app, &client, "carla@acme.test", PASSWORD).await;
-    let page = client.get(format!("{}/portal/new", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{}/portal/new", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let response = client
         .post(format!("{}/portal/tickets", app.base))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("subject", "Printer on fire"), ("body", " "), ("category", "")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("subject", "Printer on fire"),
+            ("body", " "),
+            ("category", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
-    assert!(html.contains(r#"data-field="body">must not be empty"#), "{html}");
+    assert!(
+        html.contains(r#"data-field="body">must not be empty"#),
+        "{html}"
+    );
     assert!(html.contains("value=\"Printer on fire\""));
     assert_eq!(app.ticket_count().await, 0);
 }
@@ -148,16 +220,44 @@ async fn pages_are_for_their_audience() {
     with_password(&app, "carla@acme.test", "customer", Some("Acme"), None).await;
     with_password(&app, "gus@globex.test", "customer", Some("Globex"), None).await;
     let acme_ticket = app.ticket("acme", "Acme only").await;
-    app.post("l1", &format!("/api/v1/tickets/{acme_ticket}/messages"), serde_json::json!({"body": "SECRET-NOTE", "internal": true}))
-        .await;
-    let anonymous = browser().get(format!("{}/desk", app.base)).send().await.unwrap();
+    app.post(
+        "l1",
+        &format!("/api/v1/tickets/{acme_ticket}/messages"),
+        serde_json::json!({"body": "SECRET-NOTE", "internal": true}),
+    )
+    .await;
+    let anonymous = browser()
+        .get(format!("{}/desk", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
 
     let carla = browser();
     sign_in(&app, &carla, "carla@acme.test", PASSWORD).await;
-    assert_eq!(carla.get(format!("{}/desk", app.base)).send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(carla.get(format!("{}/admin", app.base)).send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    let own = carla.get(format!("{}/portal/tickets/{acme_ticket}", app.base)).send().await.unwrap();
+    assert_eq!(
+        carla
+            .get(format!("{}/desk", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        carla
+            .get(format!("{}/admin", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let own = carla
+        .get(format!("{}/portal/tickets/{acme_ticket}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(own.status(), StatusCode::OK);
     let html = own.text().await.unwrap();
     assert!(html.contains("Acme only"));
@@ -165,10 +265,21 @@ async fn pages_are_for_their_audience() {
 
     let gus = browser();
     sign_in(&app, &gus, "gus@globex.test", PASSWORD).await;
-    let other = gus.get(format!("{}/portal/tickets/{acme_ticket}", app.base)).send().await.unwrap();
+    let other = gus
+        .get(format!("{}/portal/tickets/{acme_ticket}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
     assert!(!other.text().await.unwrap().contains("Acme only"));
-    let list = gus.get(format!("{}/portal", app.base)).send().await.unwrap().text().await.unwrap();
+    let list = gus
+        .get(format!("{}/portal", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!list.contains("Acme only"));
 }
 
@@ -179,7 +290,14 @@ async fn an_agent_works_a_ticket_through_the_desk_forms() {
     let id = app.ticket("acme", "Desk flow").await;
     let client = browser();
     sign_in(&app, &client, "ana@desk.test", PASSWORD).await;
-    let page = client.get(format!("{}/desk/tickets/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{}/desk/tickets/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&page);
     let post = |path: String, fields: Vec<(&'static str, String)>| {
         let client = client.clone();
@@ -191,7 +309,14 @@ async fn an_agent_works_a_ticket_through_the_desk_forms() {
         }
     };
     let base = format!("{}/desk/tickets/{id}", app.base);
-    let note = post(format!("{base}/messages"), vec![("body", "internal thought".into()), ("internal", "true".into())]).await;
+    let note = post(
+        format!("{base}/messages"),
+        vec![
+            ("body", "internal thought".into()),
+            ("internal", "true".into()),
+        ],
+    )
+    .await;
     assert_eq!(note.status(), StatusCode::SEE_OTHER);
     let triage = post(
         format!("{base}/update"),
@@ -213,14 +338,40 @@ async fn an_agent_works_a_ticket_through_the_desk_forms() {
     assert_eq!(ticket["status"], "open");
     assert_eq!(ticket["assignee"]["email"], "ana@desk.test");
     assert_eq!(ticket["tags"], serde_json::json!(["eu", "vip"]));
-    let refused = post(format!("{base}/escalate"), vec![("reason", "".into()), ("tried", "x".into())]).await;
+    let refused = post(
+        format!("{base}/escalate"),
+        vec![("reason", "".into()), ("tried", "x".into())],
+    )
+    .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.text().await.unwrap().contains(r#"data-field="reason""#));
-    let escalated = post(format!("{base}/escalate"), vec![("reason", "needs L1".into()), ("tried", "checked".into())]).await;
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"data-field="reason""#));
+    let escalated = post(
+        format!("{base}/escalate"),
+        vec![("reason", "needs L1".into()), ("tried", "checked".into())],
+    )
+    .await;
     assert_eq!(escalated.status(), StatusCode::SEE_OTHER);
-    let link = post(format!("{base}/links"), vec![("kind", "external_bug".into()), ("target_or_url", "https://tracker.example/1".into())]).await;
+    let link = post(
+        format!("{base}/links"),
+        vec![
+            ("kind", "external_bug".into()),
+            ("target_or_url", "https://tracker.example/1".into()),
+        ],
+    )
+    .await;
     assert_eq!(link.status(), StatusCode::SEE_OTHER);
-    let timeline = client.get(&base).send().await.unwrap().text().await.unwrap();
+    let timeline = client
+        .get(&base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(timeline.contains("escalated from Intake (L0) to Support L1 (L1)"));
     assert!(timeline.contains("internal thought"));
     assert!(timeline.contains("https://tracker.example/1"));
