@@ -6,6 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use crate::batch::Batcher;
 use crate::{migrate, StoreError};
 
 /// Which database engine a store runs on.
@@ -25,6 +26,8 @@ pub struct Store {
     pub(crate) write: AnyPool,
     /// Connections for reading; on PostgreSQL the same pool as `write`.
     pub(crate) read: AnyPool,
+    /// The group-commit writer for ticket creation.
+    pub(crate) batcher: Batcher,
     backend: Backend,
 }
 
@@ -82,6 +85,7 @@ impl Store {
                 let write = pool(1).await?;
                 let read = pool(readers).await?;
                 Ok(Self {
+                    batcher: Batcher::start(write.clone(), backend),
                     write,
                     read,
                     backend,
@@ -94,6 +98,7 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 Ok(Self {
+                    batcher: Batcher::start(pool.clone(), backend),
                     write: pool.clone(),
                     read: pool,
                     backend,
@@ -122,11 +127,6 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
-    }
-
-    /// Starts a write transaction.
-    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.write.begin().await?)
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
 use crate::model::ts;
+use crate::sql::{Param, Sql};
 use crate::{Backend, Store, StoreError, UserRef};
 
 /// Key of the advisory lock that serialises event appends on PostgreSQL.
@@ -36,6 +37,17 @@ pub struct Event {
     pub data: Value,
 }
 
+/// An event to append, with its own actor and time (stored microseconds).
+pub(crate) struct NewEvent {
+    pub(crate) at: i64,
+    pub(crate) actor: Option<i64>,
+    pub(crate) subject_kind: &'static str,
+    pub(crate) subject_id: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) internal: bool,
+    pub(crate) data: Value,
+}
+
 /// A write transaction that knows who acts and when, and appends events as it goes.
 pub(crate) struct Write {
     pub(crate) tx: Transaction<'static, Any>,
@@ -46,6 +58,22 @@ pub(crate) struct Write {
 }
 
 impl Write {
+    /// Starts a write transaction on `pool` for a change by `actor` at `now`.
+    pub(crate) async fn begin(
+        pool: &sqlx::AnyPool,
+        backend: Backend,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            tx: pool.begin().await?,
+            backend,
+            now: now.as_microsecond(),
+            actor,
+            locked: false,
+        })
+    }
+
     /// The time of this change, in stored form.
     pub(crate) fn now(&self) -> i64 {
         self.now
@@ -60,13 +88,7 @@ impl Write {
         internal: bool,
         data: Value,
     ) -> Result<i64, StoreError> {
-        if self.backend == Backend::Postgres && !self.locked {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(APPEND_LOCK)
-                .execute(&mut *self.tx)
-                .await?;
-            self.locked = true;
-        }
+        self.lock_log().await?;
         let seq: i64 = sqlx::query_scalar(
             "INSERT INTO events (at, actor_id, subject_kind, subject_id, kind, internal, data) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
@@ -83,6 +105,45 @@ impl Write {
         Ok(seq)
     }
 
+    /// Appends several events at once (one statement), each with its own actor and time: the
+    /// batched ticket writer uses it for requests that share one transaction.
+    pub(crate) async fn events(&mut self, events: &[NewEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.lock_log().await?;
+        let mut sql = Sql::new(
+            "INSERT INTO events (at, actor_id, subject_kind, subject_id, kind, internal, data) VALUES ",
+        );
+        for (i, e) in events.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list([
+                Param::Int(e.at),
+                e.actor.map_or(Param::Null, Param::Int),
+                Param::Text(e.subject_kind.to_owned()),
+                Param::Int(e.subject_id),
+                Param::Text(e.kind.to_owned()),
+                Param::Int(i64::from(e.internal)),
+                Param::Text(e.data.to_string()),
+            ]);
+        }
+        sql.query().execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn lock_log(&mut self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres && !self.locked {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(APPEND_LOCK)
+                .execute(&mut *self.tx)
+                .await?;
+            self.locked = true;
+        }
+        Ok(())
+    }
+
     /// Commits the change and its events together.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
@@ -97,13 +158,7 @@ impl Store {
         actor: Option<i64>,
         now: Timestamp,
     ) -> Result<Write, StoreError> {
-        Ok(Write {
-            tx: self.begin().await?,
-            backend: self.backend(),
-            now: now.as_microsecond(),
-            actor,
-            locked: false,
-        })
+        Write::begin(&self.write, self.backend(), actor, now).await
     }
 
     /// The events of one subject in log order; internal events only when `include_internal`.

@@ -5,6 +5,7 @@
 //! Every mutation runs in one transaction that also appends its events to the event log
 //! ([`events`]); nothing here reads the clock: callers pass `now`.
 
+mod batch;
 mod connect;
 mod directory;
 mod error;

@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::batch::{insert_tickets, Prepared};
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
@@ -177,6 +178,7 @@ pub struct TicketChanges {
 impl Store {
     /// Creates a ticket with its first message. With an idempotency key, a retry by the same
     /// actor returns the ticket the first request created, and `false` for "created now".
+    /// Without one, the create joins the current group commit ([`crate::batch`]).
     pub async fn create_ticket(
         &self,
         new: &NewTicket,
@@ -189,8 +191,47 @@ impl Store {
                 return Ok((self.ticket(id).await?, false));
             }
         }
-        // One read for everything the new row needs: the team (or the intake team) and the
-        // requester with their organisation.
+        let prepared = self.prepare_ticket(new, actor, now).await?;
+        let Some(key) = idempotency_key else {
+            return Ok((self.batcher.create(prepared).await?, true));
+        };
+        let mut w = self.write(Some(actor), now).await?;
+        let ticket = insert_tickets(&mut w, std::slice::from_ref(&prepared))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("the new ticket was not returned".into()))?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, ticket_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, key) DO NOTHING",
+        )
+        .bind(actor)
+        .bind(key)
+        .bind(ticket.id)
+        .bind(w.now())
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            // A concurrent request with the same key won; answer with its ticket.
+            w.tx.rollback().await?;
+            let first = self
+                .idempotent_ticket(actor, key)
+                .await?
+                .ok_or(StoreError::NotFound("ticket"))?;
+            return Ok((self.ticket(first).await?, false));
+        }
+        w.commit().await?;
+        Ok((ticket, true))
+    }
+
+    /// Resolves what a new ticket points at with one read: its team (or the intake team, the
+    /// lowest tier's first) and its requester with their organisation.
+    async fn prepare_ticket(
+        &self,
+        new: &NewTicket,
+        actor: i64,
+        now: Timestamp,
+    ) -> Result<Prepared, StoreError> {
         let row = sqlx::query(
             "SELECT tm.id, tm.name, tm.tier, u.email, u.name, u.org_id, o.name \
              FROM users u LEFT JOIN orgs o ON o.id = u.org_id, teams tm \
@@ -204,102 +245,24 @@ impl Store {
             Some(_) => StoreError::NotFound("team or requester"),
             None => StoreError::Invalid(Invalid::new("team", "no team exists yet; an administrator must create one")),
         })?;
-        let team_id: i64 = row.try_get(0)?;
-        let team_name: String = row.try_get(1)?;
-        let tier = Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?;
-        let requester = UserRef {
-            id: new.requester_id,
-            email: row.try_get(3)?,
-            name: row.try_get(4)?,
-        };
-        let org_id: Option<i64> = row.try_get(5)?;
-        let org_name: Option<String> = row.try_get(6)?;
-        let priority = new
-            .priority
-            .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
-        let mut w = self.write(Some(actor), now).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
-             requester_id, category, channel, created_at, updated_at) \
-             VALUES ($1, 'new', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(new.subject.as_str())
-        .bind(priority.rank())
-        .bind(new.impact.as_str())
-        .bind(new.urgency.as_str())
-        .bind(i64::from(tier.level()))
-        .bind(team_id)
-        .bind(org_id)
-        .bind(requester.id)
-        .bind(new.category.as_ref().map(Category::as_str))
-        .bind(new.channel)
-        .bind(w.now())
-        .fetch_one(&mut *w.tx)
-        .await?;
-        if let Some(key) = idempotency_key {
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, ticket_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, key) DO NOTHING",
-            )
-            .bind(actor)
-            .bind(key)
-            .bind(id)
-            .bind(w.now())
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                // A concurrent request with the same key won; answer with its ticket.
-                w.tx.rollback().await?;
-                let first = self
-                    .idempotent_ticket(actor, key)
-                    .await?
-                    .ok_or(StoreError::NotFound("ticket"))?;
-                return Ok((self.ticket(first).await?, false));
-            }
-        }
-        for tag in &new.tags {
-            insert_tag(&mut w, id, tag).await?;
-        }
-        let message_id = insert_message(&mut w, id, requester.id, false, &new.body).await?;
-        let mut tags: Vec<String> = new.tags.iter().map(|t| t.as_str().to_owned()).collect();
-        w.event(
-            "ticket",
-            id,
-            "ticket.created",
-            false,
-            json!({"message_id": message_id, "after": {
-                "subject": new.subject.as_str(), "status": "new", "priority": priority.as_str(),
-                "impact": new.impact.as_str(), "urgency": new.urgency.as_str(), "tier": tier.to_string(),
-                "team": team_name, "requester": requester.email, "category": new.category.as_ref().map(Category::as_str),
-                "tags": tags, "channel": new.channel,
-            }}),
-        )
-        .await?;
-        let created_at = ts(w.now())?;
-        w.commit().await?;
-        tags.sort();
-        let ticket = Ticket {
-            id,
-            subject: new.subject.as_str().to_owned(),
-            status: Status::New,
-            priority,
-            impact: new.impact,
-            urgency: new.urgency,
-            tier,
-            team_id,
-            team_name,
-            org_id,
-            org_name,
-            requester,
-            assignee: None,
-            category: new.category.as_ref().map(|c| c.as_str().to_owned()),
-            channel: new.channel.to_owned(),
-            tags,
-            created_at,
-            updated_at: created_at,
-        };
-        Ok((ticket, true))
+        Ok(Prepared {
+            new: new.clone(),
+            actor,
+            now,
+            team_id: row.try_get(0)?,
+            team_name: row.try_get(1)?,
+            tier: Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?,
+            requester: UserRef {
+                id: new.requester_id,
+                email: row.try_get(3)?,
+                name: row.try_get(4)?,
+            },
+            org_id: row.try_get(5)?,
+            org_name: row.try_get(6)?,
+            priority: new
+                .priority
+                .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency)),
+        })
     }
 
     /// Loads tickets in bulk, as an import from another desk (or the benchmark generator) does:

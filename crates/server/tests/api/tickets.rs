@@ -650,3 +650,51 @@ async fn queue_counts_follow_creates_moves_and_status_changes() {
         .await;
     assert_eq!(active.body["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn concurrent_creates_commit_together_and_each_gets_its_own_ticket() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let client = client.clone();
+        let url = format!("{}/api/v1/tickets", app.base);
+        let token = app.tokens[if i % 2 == 0 { "l1" } else { "acme" }].clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"subject": format!("burst {i}"), "body": format!("body of {i}")});
+            let reply = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::CREATED);
+            (i, reply.json::<serde_json::Value>().await.unwrap())
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let (i, ticket) = task.await.unwrap();
+        assert_eq!(ticket["subject"], format!("burst {i}"));
+        let id = ticket["id"].as_i64().unwrap();
+        assert!(ids.insert(id), "id {id} handed out twice");
+        let stored = app.get("l1", &format!("/api/v1/tickets/{id}")).await;
+        assert_eq!(stored.body["subject"], format!("burst {i}"));
+        assert_eq!(stored.body["created_at"], ticket["created_at"]);
+        let messages = app
+            .get("l1", &format!("/api/v1/tickets/{id}/messages"))
+            .await;
+        assert_eq!(messages.body["items"][0]["body"], format!("body of {i}"));
+        let events = app.get("l1", &format!("/api/v1/tickets/{id}/events")).await;
+        assert_eq!(
+            events.body["items"][0]["data"]["message_id"],
+            messages.body["items"][0]["id"]
+        );
+        assert_eq!(
+            events.body["items"][0]["data"]["after"]["subject"],
+            format!("burst {i}")
+        );
+    }
+    assert_eq!(app.ticket_count().await, 60);
+}

@@ -1,0 +1,266 @@
+//! Group commit for ticket creation: concurrent creates share one transaction.
+//!
+//! Each statement sent to the database costs a hand-off between threads (for SQLite, to sqlx's
+//! per-connection worker thread), and that hand-off, not SQLite itself, was the measured cost of
+//! creating a ticket. So one writer task takes every create waiting at the moment, inserts
+//! their tickets, first messages, tags and events with one multi-row statement each, and
+//! commits once. Every request still gets its answer only after the commit that holds its row.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+use opsdesk_domain::{Priority, Status, Tier};
+use serde_json::json;
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::events::{NewEvent, Write};
+use crate::model::ts;
+use crate::sql::{Param, Sql};
+use crate::{Backend, NewTicket, StoreError, Ticket, UserRef};
+
+/// Most creates committed together.
+const MAX_BATCH: usize = 64;
+
+/// A create whose references are resolved: everything the rows and the reply need.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) new: NewTicket,
+    pub(crate) actor: i64,
+    pub(crate) now: Timestamp,
+    pub(crate) team_id: i64,
+    pub(crate) team_name: String,
+    pub(crate) tier: Tier,
+    pub(crate) requester: UserRef,
+    pub(crate) org_id: Option<i64>,
+    pub(crate) org_name: Option<String>,
+    pub(crate) priority: Priority,
+}
+
+struct Job {
+    prepared: Prepared,
+    reply: oneshot::Sender<Result<Ticket, StoreError>>,
+}
+
+/// The handle to the writer task.
+#[derive(Debug, Clone)]
+pub(crate) struct Batcher {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("ticket", &self.prepared.new.subject)
+            .finish()
+    }
+}
+
+impl Batcher {
+    /// Starts the writer task on `pool`.
+    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+        let (jobs, queue) = mpsc::channel(1024);
+        tokio::spawn(run(queue, pool, backend));
+        Self { jobs }
+    }
+
+    /// Creates one ticket in the next batch; returns once that batch is committed.
+    pub(crate) async fn create(&self, prepared: Prepared) -> Result<Ticket, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { prepared, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?
+    }
+}
+
+async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let prepared: Vec<Prepared> = jobs.iter().map(|j| j.prepared.clone()).collect();
+        let result = async {
+            let mut w = Write::begin(&pool, backend, None, Timestamp::now()).await?;
+            let tickets = insert_tickets(&mut w, &prepared).await?;
+            w.commit().await?;
+            Ok::<_, StoreError>(tickets)
+        }
+        .await;
+        match result {
+            Ok(tickets) => {
+                for (job, ticket) in jobs.into_iter().zip(tickets) {
+                    let _ = job.reply.send(Ok(ticket));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, batch = jobs.len(), "ticket batch failed; nothing of it was committed");
+                let reason = err.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(format!(
+                        "the ticket could not be written ({reason}); nothing was changed"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+/// Inserts the tickets, first messages, tags and `ticket.created` events of `batch` inside `w`
+/// with one statement per table, and returns the tickets in the order given.
+pub(crate) async fn insert_tickets(
+    w: &mut Write,
+    batch: &[Prepared],
+) -> Result<Vec<Ticket>, StoreError> {
+    // Each row gets a distinct creation instant (microseconds), which maps the rows RETURNING
+    // gives back to the requests without relying on the order of returned rows.
+    let mut taken = HashSet::new();
+    let created: Vec<i64> = batch
+        .iter()
+        .map(|p| {
+            let mut at = p.now.as_microsecond();
+            while !taken.insert(at) {
+                at += 1;
+            }
+            at
+        })
+        .collect();
+    let mut sql = Sql::new(
+        "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
+         requester_id, category, channel, created_at, updated_at) VALUES ",
+    );
+    for (i, p) in batch.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_list([
+            Param::Text(p.new.subject.as_str().to_owned()),
+            Param::Text(Status::New.as_str().to_owned()),
+            Param::Int(p.priority.rank()),
+            Param::Text(p.new.impact.as_str().to_owned()),
+            Param::Text(p.new.urgency.as_str().to_owned()),
+            Param::Int(i64::from(p.tier.level())),
+            Param::Int(p.team_id),
+            p.org_id.map_or(Param::Null, Param::Int),
+            Param::Int(p.requester.id),
+            p.new
+                .category
+                .as_ref()
+                .map_or(Param::Null, |c| Param::Text(c.as_str().to_owned())),
+            Param::Text(p.new.channel.to_owned()),
+            Param::Int(created[i]),
+            Param::Int(created[i]),
+        ]);
+    }
+    sql.push(" RETURNING id, created_at");
+    let mut id_at: HashMap<i64, i64> = HashMap::new();
+    for row in sql.query().fetch_all(&mut *w.tx).await? {
+        id_at.insert(row.try_get(1)?, row.try_get(0)?);
+    }
+    let ids: Vec<i64> = created
+        .iter()
+        .map(|at| {
+            id_at
+                .get(at)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt("a new ticket row was not returned".into()))
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut sql =
+        Sql::new("INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ");
+    for (i, p) in batch.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_list([
+            Param::Int(ids[i]),
+            Param::Int(p.requester.id),
+            Param::Int(0),
+            Param::Text(p.new.body.as_str().to_owned()),
+            Param::Int(created[i]),
+        ]);
+    }
+    sql.push(" RETURNING id, ticket_id");
+    let mut message_of: HashMap<i64, i64> = HashMap::new();
+    for row in sql.query().fetch_all(&mut *w.tx).await? {
+        message_of.insert(row.try_get(1)?, row.try_get(0)?);
+    }
+
+    let tags: Vec<(i64, &str)> = batch
+        .iter()
+        .zip(&ids)
+        .flat_map(|(p, id)| p.new.tags.iter().map(move |t| (*id, t.as_str())))
+        .collect();
+    if !tags.is_empty() {
+        let mut sql = Sql::new("INSERT INTO ticket_tags (ticket_id, tag) VALUES ");
+        for (i, (id, tag)) in tags.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list([Param::Int(*id), Param::Text((*tag).to_owned())]);
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut *w.tx).await?;
+    }
+
+    let events: Vec<NewEvent> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let tags: Vec<&str> = p.new.tags.iter().map(|t| t.as_str()).collect();
+            NewEvent {
+                at: created[i],
+                actor: Some(p.actor),
+                subject_kind: "ticket",
+                subject_id: ids[i],
+                kind: "ticket.created",
+                internal: false,
+                data: json!({"message_id": message_of.get(&ids[i]), "after": {
+                    "subject": p.new.subject.as_str(), "status": "new", "priority": p.priority.as_str(),
+                    "impact": p.new.impact.as_str(), "urgency": p.new.urgency.as_str(), "tier": p.tier.to_string(),
+                    "team": p.team_name, "requester": p.requester.email,
+                    "category": p.new.category.as_ref().map(|c| c.as_str()), "tags": tags, "channel": p.new.channel,
+                }}),
+            }
+        })
+        .collect();
+    w.events(&events).await?;
+
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut tags: Vec<String> = p.new.tags.iter().map(|t| t.as_str().to_owned()).collect();
+            tags.sort();
+            let at = ts(created[i])?;
+            Ok(Ticket {
+                id: ids[i],
+                subject: p.new.subject.as_str().to_owned(),
+                status: Status::New,
+                priority: p.priority,
+                impact: p.new.impact,
+                urgency: p.new.urgency,
+                tier: p.tier,
+                team_id: p.team_id,
+                team_name: p.team_name.clone(),
+                org_id: p.org_id,
+                org_name: p.org_name.clone(),
+                requester: p.requester.clone(),
+                assignee: None,
+                category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
+                channel: p.new.channel.to_owned(),
+                tags,
+                created_at: at,
+                updated_at: at,
+            })
+        })
+        .collect()
+}
