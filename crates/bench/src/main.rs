@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{Body, Category, Impact, Status, Subject, Tag, Tier, Urgency};
 use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::ops::{self, Operator};
-use opsdesk_store::{ImportedTicket, NewTicket, Store};
+use opsdesk_store::{ImportedTicket, NewTicket, Store, TeamRef};
 
 /// Benchmarks for opsdesk.
 #[derive(Debug, Parser)]
@@ -266,7 +266,7 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
                         ),
                     )?,
                     requester_id: requester,
-                    team_id: Some(team.id),
+                    team: Some(TeamRef::Id(team.id)),
                     impact: levels_i[rng.usize(..3)],
                     urgency: levels_u[rng.usize(..3)],
                     priority: None,

@@ -266,6 +266,11 @@ impl Checks {
         });
     }
 
+    /// Whether no check has failed so far.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     /// `Ok` when nothing failed, else the validation error naming every field.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

@@ -10,7 +10,7 @@ use opsdesk_domain::{
 };
 use opsdesk_store::{
     BugReportRecord, EscalationRequest, Link, NewTicket, NewUser, Org, Page, QueueFilter,
-    QueueSort, Store, Team, Ticket, TicketChanges, User,
+    QueueSort, Store, Team, TeamRef, Ticket, TicketChanges, User,
 };
 use serde::Deserialize;
 
@@ -136,16 +136,14 @@ pub async fn create_ticket(
         },
         None => Some(caller.clone()),
     };
-    let team = match nonblank(&input.team) {
-        Some(name) => match store.team_by_name(name).await? {
-            Some(team) => Some(Some(team.id)),
-            None => {
-                checks.fail("team", format!("no team named '{name}'"));
-                None
-            }
-        },
-        None => Some(None),
-    };
+    // The store resolves the team name in the same read that prepares the row; look it up here
+    // only when other fields already failed, so one answer names every bad field.
+    if let (Some(name), false) = (nonblank(&input.team), checks.is_clean()) {
+        if store.team_by_name(name).await?.is_none() {
+            checks.fail("team", format!("no team named '{name}'"));
+        }
+    }
+    let team = Some(nonblank(&input.team).map(|name| TeamRef::Name(name.to_owned())));
     checks.finish()?;
     let (
         Some(subject),
@@ -156,7 +154,7 @@ pub async fn create_ticket(
         Some(category),
         Some(tags),
         Some(requester),
-        Some(team_id),
+        Some(team),
     ) = (
         subject, body, impact, urgency, priority, category, tags, requester, team,
     )
@@ -170,7 +168,7 @@ pub async fn create_ticket(
         subject,
         body,
         requester_id: requester.id,
-        team_id,
+        team,
         impact,
         urgency,
         priority,

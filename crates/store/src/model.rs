@@ -178,6 +178,15 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A team named by id or by name (names are matched regardless of case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamRef {
+    /// By id.
+    Id(i64),
+    /// By name; the create is refused on the `team` field if no team has it.
+    Name(String),
+}
+
 /// The input to create a ticket, already validated by the domain.
 #[derive(Debug, Clone)]
 pub struct NewTicket {
@@ -187,8 +196,8 @@ pub struct NewTicket {
     pub body: opsdesk_domain::Body,
     /// Requester's user id.
     pub requester_id: i64,
-    /// Team; `None` picks the lowest-tier team.
-    pub team_id: Option<i64>,
+    /// Team; `None` picks the intake team (the lowest tier's first).
+    pub team: Option<TeamRef>,
     /// Impact.
     pub impact: Impact,
     /// Urgency.
@@ -206,7 +215,7 @@ pub struct NewTicket {
 /// A ticket brought in from elsewhere with its own state and times.
 #[derive(Debug, Clone)]
 pub struct ImportedTicket {
-    /// The ticket as it would be created (its `team_id` must be set).
+    /// The ticket as it would be created (its team must be given by id).
     pub ticket: NewTicket,
     /// Its organisation.
     pub org_id: Option<i64>,

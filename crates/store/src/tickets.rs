@@ -20,6 +20,7 @@ use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
 use crate::sql::{Param, Sql};
+use crate::TeamRef;
 use crate::{
     BugReportRecord, ImportedTicket, Link, Message, NewTicket, Page, Store, StoreError, Ticket,
     UserRef,
@@ -232,17 +233,25 @@ impl Store {
         actor: i64,
         now: Timestamp,
     ) -> Result<Prepared, StoreError> {
+        let (team_id, team_name) = match &new.team {
+            Some(TeamRef::Id(id)) => (*id, String::new()),
+            Some(TeamRef::Name(name)) => (0, name.trim().to_lowercase()),
+            None => (0, String::new()),
+        };
         let row = sqlx::query(
             "SELECT tm.id, tm.name, tm.tier, u.email, u.name, u.org_id, o.name \
              FROM users u LEFT JOIN orgs o ON o.id = u.org_id, teams tm \
-             WHERE u.id = $1 AND (tm.id = $2 OR ($2 = 0 AND tm.id = (SELECT id FROM teams ORDER BY tier, id LIMIT 1)))",
+             WHERE u.id = $1 AND (tm.id = $2 OR lower(tm.name) = $3 \
+               OR ($2 = 0 AND $3 = '' AND tm.id = (SELECT id FROM teams ORDER BY tier, id LIMIT 1)))",
         )
         .bind(new.requester_id)
-        .bind(new.team_id.unwrap_or(0))
+        .bind(team_id)
+        .bind(team_name.as_str())
         .fetch_optional(&self.read)
         .await?
-        .ok_or_else(|| match new.team_id {
-            Some(_) => StoreError::NotFound("team or requester"),
+        .ok_or_else(|| match &new.team {
+            Some(TeamRef::Name(name)) => StoreError::Invalid(Invalid::new("team", format!("no team named '{name}'"))),
+            Some(TeamRef::Id(_)) => StoreError::NotFound("team or requester"),
             None => StoreError::Invalid(Invalid::new("team", "no team exists yet; an administrator must create one")),
         })?;
         Ok(Prepared {
@@ -281,6 +290,14 @@ impl Store {
                 .priority
                 .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
             let created = row.created_at.as_microsecond();
+            let team_id = match &new.team {
+                Some(TeamRef::Id(id)) => *id,
+                _ => {
+                    return Err(
+                        Invalid::new("team", "imported tickets name their team by id").into(),
+                    )
+                }
+            };
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
                  requester_id, assignee_id, category, channel, created_at, updated_at) \
@@ -292,7 +309,7 @@ impl Store {
             .bind(new.impact.as_str())
             .bind(new.urgency.as_str())
             .bind(i64::from(row.tier.level()))
-            .bind(new.team_id.ok_or(StoreError::NotFound("team"))?)
+            .bind(team_id)
             .bind(row.org_id)
             .bind(new.requester_id)
             .bind(row.assignee_id)
@@ -321,7 +338,7 @@ impl Store {
                 false,
                 json!({"message_id": message_id, "after": {
                     "subject": new.subject.as_str(), "status": row.status.as_str(), "priority": priority.as_str(),
-                    "tier": row.tier.to_string(), "team_id": new.team_id, "channel": new.channel,
+                    "tier": row.tier.to_string(), "team_id": team_id, "channel": new.channel,
                     "created_at": row.created_at.to_string(),
                 }}),
             )
