@@ -9,18 +9,27 @@
 use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
-use opsdesk_domain::{Priority, Status, Tier};
+use opsdesk_domain::{Invalid, Priority, Status, Tier};
 use serde_json::json;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::sql::{Param, Sql};
-use crate::{Backend, NewTicket, StoreError, Ticket, UserRef};
+use crate::{Backend, NewTicket, StoreError, TeamRef, Ticket, UserRef};
 
 /// Most creates committed together.
 const MAX_BATCH: usize = 64;
+
+/// A create as requested: the validated ticket, who asks, and when.
+#[derive(Debug, Clone)]
+pub(crate) struct CreateRequest {
+    pub(crate) new: NewTicket,
+    pub(crate) actor: i64,
+    pub(crate) now: Timestamp,
+}
 
 /// A create whose references are resolved: everything the rows and the reply need.
 #[derive(Debug, Clone)]
@@ -38,7 +47,7 @@ pub(crate) struct Prepared {
 }
 
 struct Job {
-    prepared: Prepared,
+    request: CreateRequest,
     reply: oneshot::Sender<Result<Ticket, StoreError>>,
 }
 
@@ -51,7 +60,7 @@ pub(crate) struct Batcher {
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
-            .field("ticket", &self.prepared.new.subject)
+            .field("ticket", &self.request.new.subject)
             .finish()
     }
 }
@@ -65,10 +74,10 @@ impl Batcher {
     }
 
     /// Creates one ticket in the next batch; returns once that batch is committed.
-    pub(crate) async fn create(&self, prepared: Prepared) -> Result<Ticket, StoreError> {
+    pub(crate) async fn create(&self, request: CreateRequest) -> Result<Ticket, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { prepared, reply })
+            .send(Job { request, reply })
             .await
             .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?;
         answer
@@ -86,18 +95,35 @@ async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend) {
                 Err(_) => break,
             }
         }
-        let prepared: Vec<Prepared> = jobs.iter().map(|j| j.prepared.clone()).collect();
+        let requests: Vec<CreateRequest> = jobs.iter().map(|j| j.request.clone()).collect();
         let result = async {
             let mut w = Write::begin(&pool, backend, None, Timestamp::now()).await?;
-            let tickets = insert_tickets(&mut w, &prepared).await?;
+            let prepared = prepare(&mut w, &requests).await?;
+            let ready: Vec<Prepared> = prepared
+                .iter()
+                .filter_map(|p| p.as_ref().ok())
+                .cloned()
+                .collect();
+            let mut tickets = insert_tickets(&mut w, &ready).await?.into_iter();
             w.commit().await?;
-            Ok::<_, StoreError>(tickets)
+            // Requests whose references did not resolve get their own refusal; the rest their ticket.
+            Ok::<_, StoreError>(
+                prepared
+                    .into_iter()
+                    .map(|p| match p {
+                        Ok(_) => tickets.next().ok_or_else(|| {
+                            StoreError::Corrupt("a ticket of the batch was not returned".into())
+                        }),
+                        Err(refused) => Err(refused),
+                    })
+                    .collect::<Vec<_>>(),
+            )
         }
         .await;
         match result {
-            Ok(tickets) => {
-                for (job, ticket) in jobs.into_iter().zip(tickets) {
-                    let _ = job.reply.send(Ok(ticket));
+            Ok(answers) => {
+                for (job, answer) in jobs.into_iter().zip(answers) {
+                    let _ = job.reply.send(answer);
                 }
             }
             Err(err) => {
@@ -113,12 +139,86 @@ async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend) {
     }
 }
 
+/// Resolves the team and requester of each request with two reads for the whole batch, inside
+/// its transaction. A request naming a team that does not exist is refused on its own.
+pub(crate) async fn prepare(
+    w: &mut Write,
+    requests: &[CreateRequest],
+) -> Result<Vec<Result<Prepared, StoreError>>, StoreError> {
+    let teams: Vec<(i64, String, i64)> =
+        sqlx::query("SELECT id, name, tier FROM teams ORDER BY tier, id")
+            .fetch_all(&mut *w.tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let mut sql = Sql::new("SELECT u.id, u.email, u.name, u.org_id, o.name FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id IN ");
+    sql.bind_list(requests.iter().map(|r| Param::Int(r.new.requester_id)));
+    let mut people: HashMap<i64, (UserRef, Option<i64>, Option<String>)> = HashMap::new();
+    for row in sql.query().fetch_all(&mut *w.tx).await? {
+        let id: i64 = row.try_get(0)?;
+        let person = UserRef {
+            id,
+            email: row.try_get(1)?,
+            name: row.try_get(2)?,
+        };
+        people.insert(id, (person, row.try_get(3)?, row.try_get(4)?));
+    }
+    requests
+        .iter()
+        .map(|r| {
+            let team = match &r.new.team {
+                None => teams.first(),
+                Some(TeamRef::Id(id)) => teams.iter().find(|t| t.0 == *id),
+                Some(TeamRef::Name(name)) => teams
+                    .iter()
+                    .find(|t| t.1.to_lowercase() == name.trim().to_lowercase()),
+            };
+            let Some((team_id, team_name, tier)) = team else {
+                return Ok(Err(match &r.new.team {
+                    Some(TeamRef::Name(name)) => {
+                        Invalid::new("team", format!("no team named '{name}'")).into()
+                    }
+                    Some(TeamRef::Id(_)) => StoreError::NotFound("team"),
+                    None => Invalid::new(
+                        "team",
+                        "no team exists yet; an administrator must create one",
+                    )
+                    .into(),
+                }));
+            };
+            let Some((requester, org_id, org_name)) = people.get(&r.new.requester_id).cloned()
+            else {
+                return Ok(Err(StoreError::NotFound("requester")));
+            };
+            Ok(Ok(Prepared {
+                new: r.new.clone(),
+                actor: r.actor,
+                now: r.now,
+                team_id: *team_id,
+                team_name: team_name.clone(),
+                tier: Tier::from_level("tier", *tier).map_err(corrupt)?,
+                requester,
+                org_id,
+                org_name,
+                priority: r
+                    .new
+                    .priority
+                    .unwrap_or_else(|| Priority::from_matrix(r.new.impact, r.new.urgency)),
+            }))
+        })
+        .collect()
+}
+
 /// Inserts the tickets, first messages, tags and `ticket.created` events of `batch` inside `w`
 /// with one statement per table, and returns the tickets in the order given.
 pub(crate) async fn insert_tickets(
     w: &mut Write,
     batch: &[Prepared],
 ) -> Result<Vec<Ticket>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
     // Each row gets a distinct creation instant (microseconds), which maps the rows RETURNING
     // gives back to the requests without relying on the order of returned rows.
     let mut taken = HashSet::new();

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::batch::{insert_tickets, Prepared};
+use crate::batch::{insert_tickets, prepare, CreateRequest};
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
@@ -192,11 +192,19 @@ impl Store {
                 return Ok((self.ticket(id).await?, false));
             }
         }
-        let prepared = self.prepare_ticket(new, actor, now).await?;
+        let request = CreateRequest {
+            new: new.clone(),
+            actor,
+            now,
+        };
         let Some(key) = idempotency_key else {
-            return Ok((self.batcher.create(prepared).await?, true));
+            return Ok((self.batcher.create(request).await?, true));
         };
         let mut w = self.write(Some(actor), now).await?;
+        let prepared = prepare(&mut w, std::slice::from_ref(&request))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("the new ticket was not prepared".into()))??;
         let ticket = insert_tickets(&mut w, std::slice::from_ref(&prepared))
             .await?
             .pop()
@@ -223,55 +231,6 @@ impl Store {
         }
         w.commit().await?;
         Ok((ticket, true))
-    }
-
-    /// Resolves what a new ticket points at with one read: its team (or the intake team, the
-    /// lowest tier's first) and its requester with their organisation.
-    async fn prepare_ticket(
-        &self,
-        new: &NewTicket,
-        actor: i64,
-        now: Timestamp,
-    ) -> Result<Prepared, StoreError> {
-        let (team_id, team_name) = match &new.team {
-            Some(TeamRef::Id(id)) => (*id, String::new()),
-            Some(TeamRef::Name(name)) => (0, name.trim().to_lowercase()),
-            None => (0, String::new()),
-        };
-        let row = sqlx::query(
-            "SELECT tm.id, tm.name, tm.tier, u.email, u.name, u.org_id, o.name \
-             FROM users u LEFT JOIN orgs o ON o.id = u.org_id, teams tm \
-             WHERE u.id = $1 AND (tm.id = $2 OR lower(tm.name) = $3 \
-               OR ($2 = 0 AND $3 = '' AND tm.id = (SELECT id FROM teams ORDER BY tier, id LIMIT 1)))",
-        )
-        .bind(new.requester_id)
-        .bind(team_id)
-        .bind(team_name.as_str())
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or_else(|| match &new.team {
-            Some(TeamRef::Name(name)) => StoreError::Invalid(Invalid::new("team", format!("no team named '{name}'"))),
-            Some(TeamRef::Id(_)) => StoreError::NotFound("team or requester"),
-            None => StoreError::Invalid(Invalid::new("team", "no team exists yet; an administrator must create one")),
-        })?;
-        Ok(Prepared {
-            new: new.clone(),
-            actor,
-            now,
-            team_id: row.try_get(0)?,
-            team_name: row.try_get(1)?,
-            tier: Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?,
-            requester: UserRef {
-                id: new.requester_id,
-                email: row.try_get(3)?,
-                name: row.try_get(4)?,
-            },
-            org_id: row.try_get(5)?,
-            org_name: row.try_get(6)?,
-            priority: new
-                .priority
-                .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency)),
-        })
     }
 
     /// Loads tickets in bulk, as an import from another desk (or the benchmark generator) does:
