@@ -122,13 +122,77 @@ impl FromRequestParts<AppState> for ApiCaller {
                     "the Authorization header must be 'Bearer <token>'",
                 )
             })?;
-        let user = state
-            .store
-            .user_by_token_hash(&secret_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::new(Code::Unauthenticated, "the API token is not valid"))?;
+        let hash = secret_hash(token);
+        let user = match state.token_cache.get(&hash) {
+            Some(user) => user,
+            None => {
+                let user = state
+                    .store
+                    .user_by_token_hash(&hash)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::new(Code::Unauthenticated, "the API token is not valid")
+                    })?;
+                state.token_cache.put(hash, user.clone());
+                user
+            }
+        };
         let actor = actor_of(&user);
         Ok(Self { user, actor })
+    }
+}
+
+/// Recently verified API tokens (by hash) and their users, kept for [`TOKEN_CACHE_TTL`].
+///
+/// Integrations send the same token with every request; remembering it for a moment saves a
+/// database read per request. The cost: a change to a token's user (or, later, a revocation)
+/// takes effect within that time. Only valid tokens are remembered.
+#[derive(Debug)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Instant, User)>>,
+    ttl: Duration,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new(TOKEN_CACHE_TTL)
+    }
+}
+
+/// How long a verified token is remembered.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
+
+impl TokenCache {
+    /// A cache remembering tokens for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    /// The user of a token hash verified less than the cache's time ago.
+    pub fn get(&self, hash: &str) -> Option<User> {
+        let map = match self.entries.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(hash)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, user)| user.clone())
+    }
+
+    /// Remembers a verified token hash.
+    pub fn put(&self, hash: String, user: User) {
+        let mut map = match self.entries.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() >= 10_000 {
+            let ttl = self.ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+        }
+        map.insert(hash, (Instant::now(), user));
     }
 }
 
@@ -206,6 +270,30 @@ mod tests {
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(secret_hash(&a).len(), 64);
         assert_ne!(secret_hash(&a), a);
+    }
+
+    #[test]
+    fn token_cache_forgets_after_its_time() {
+        let cache = TokenCache::new(Duration::from_millis(40));
+        let user = User {
+            id: 1,
+            email: "a@b.example".into(),
+            name: "A".into(),
+            role: opsdesk_domain::Role::Agent,
+            tier: None,
+            org_id: None,
+            team_ids: vec![],
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        assert!(cache.get("h").is_none());
+        cache.put("h".into(), user.clone());
+        assert_eq!(cache.get("h"), Some(user));
+        assert!(cache.get("other").is_none());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(
+            cache.get("h").is_none(),
+            "an expired token must be checked again"
+        );
     }
 
     #[test]

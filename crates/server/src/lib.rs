@@ -26,6 +26,8 @@ pub struct AppState {
     pub store: Store,
     /// Failed sign-in counter.
     pub login_limiter: Arc<auth::LoginLimiter>,
+    /// Recently verified API tokens.
+    pub token_cache: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
         Self {
             store,
             login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
+            token_cache: Arc::new(auth::TokenCache::default()),
         }
     }
 }
