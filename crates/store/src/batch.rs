@@ -210,22 +210,43 @@ pub(crate) async fn prepare(
         .collect()
 }
 
-/// Inserts the tickets, first messages, tags and `ticket.created` events of `batch` inside `w`
-/// with one statement per table, and returns the tickets in the order given.
-pub(crate) async fn insert_tickets(
+/// One ticket row to write, with its first message and its event: what a create and an import
+/// have in common.
+pub(crate) struct TicketRow<'a> {
+    pub(crate) new: &'a NewTicket,
+    pub(crate) actor: Option<i64>,
+    pub(crate) team_id: i64,
+    pub(crate) team_name: Option<&'a str>,
+    pub(crate) tier: Tier,
+    pub(crate) org_id: Option<i64>,
+    pub(crate) requester_email: Option<&'a str>,
+    pub(crate) priority: Priority,
+    pub(crate) status: Status,
+    pub(crate) assignee_id: Option<i64>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+    /// `ticket.created` or `ticket.imported`.
+    pub(crate) event_kind: &'static str,
+}
+
+/// Writes `rows` inside `w` with one multi-row statement per table (tickets, messages, tags,
+/// events) and returns each row's ticket id and stored creation time, in the order given.
+///
+/// Rows get distinct creation instants (a row colliding with an earlier one in the same call
+/// moves by a microsecond), which maps what RETURNING gives back to the rows without relying
+/// on the order of returned rows.
+pub(crate) async fn write_rows(
     w: &mut Write,
-    batch: &[Prepared],
-) -> Result<Vec<Ticket>, StoreError> {
-    if batch.is_empty() {
+    rows: &[TicketRow<'_>],
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    if rows.is_empty() {
         return Ok(Vec::new());
     }
-    // Each row gets a distinct creation instant (microseconds), which maps the rows RETURNING
-    // gives back to the requests without relying on the order of returned rows.
     let mut taken = HashSet::new();
-    let created: Vec<i64> = batch
+    let created: Vec<i64> = rows
         .iter()
-        .map(|p| {
-            let mut at = p.now.as_microsecond();
+        .map(|r| {
+            let mut at = r.created_at.as_microsecond();
             while !taken.insert(at) {
                 at += 1;
             }
@@ -234,29 +255,30 @@ pub(crate) async fn insert_tickets(
         .collect();
     let mut sql = Sql::new(
         "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
-         requester_id, category, channel, created_at, updated_at) VALUES ",
+         requester_id, assignee_id, category, channel, created_at, updated_at) VALUES ",
     );
-    for (i, p) in batch.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.bind_list([
-            Param::Text(p.new.subject.as_str().to_owned()),
-            Param::Text(Status::New.as_str().to_owned()),
-            Param::Int(p.priority.rank()),
-            Param::Text(p.new.impact.as_str().to_owned()),
-            Param::Text(p.new.urgency.as_str().to_owned()),
-            Param::Int(i64::from(p.tier.level())),
-            Param::Int(p.team_id),
-            p.org_id.map_or(Param::Null, Param::Int),
-            Param::Int(p.requester.id),
-            p.new
+            Param::Text(r.new.subject.as_str().to_owned()),
+            Param::Text(r.status.as_str().to_owned()),
+            Param::Int(r.priority.rank()),
+            Param::Text(r.new.impact.as_str().to_owned()),
+            Param::Text(r.new.urgency.as_str().to_owned()),
+            Param::Int(i64::from(r.tier.level())),
+            Param::Int(r.team_id),
+            r.org_id.map_or(Param::Null, Param::Int),
+            Param::Int(r.new.requester_id),
+            r.assignee_id.map_or(Param::Null, Param::Int),
+            r.new
                 .category
                 .as_ref()
                 .map_or(Param::Null, |c| Param::Text(c.as_str().to_owned())),
-            Param::Text(p.new.channel.to_owned()),
+            Param::Text(r.new.channel.to_owned()),
             Param::Int(created[i]),
-            Param::Int(created[i]),
+            Param::Int(r.updated_at.as_microsecond().max(created[i])),
         ]);
     }
     sql.push(" RETURNING id, created_at");
@@ -276,15 +298,15 @@ pub(crate) async fn insert_tickets(
 
     let mut sql =
         Sql::new("INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ");
-    for (i, p) in batch.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
         sql.bind_list([
             Param::Int(ids[i]),
-            Param::Int(p.requester.id),
+            Param::Int(r.new.requester_id),
             Param::Int(0),
-            Param::Text(p.new.body.as_str().to_owned()),
+            Param::Text(r.new.body.as_str().to_owned()),
             Param::Int(created[i]),
         ]);
     }
@@ -294,10 +316,10 @@ pub(crate) async fn insert_tickets(
         message_of.insert(row.try_get(1)?, row.try_get(0)?);
     }
 
-    let tags: Vec<(i64, &str)> = batch
+    let tags: Vec<(i64, &str)> = rows
         .iter()
         .zip(&ids)
-        .flat_map(|(p, id)| p.new.tags.iter().map(move |t| (*id, t.as_str())))
+        .flat_map(|(r, id)| r.new.tags.iter().map(move |t| (*id, t.as_str())))
         .collect();
     if !tags.is_empty() {
         let mut sql = Sql::new("INSERT INTO ticket_tags (ticket_id, tag) VALUES ");
@@ -311,38 +333,66 @@ pub(crate) async fn insert_tickets(
         sql.query().execute(&mut *w.tx).await?;
     }
 
-    let events: Vec<NewEvent> = batch
+    let events: Vec<NewEvent> = rows
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            let tags: Vec<&str> = p.new.tags.iter().map(|t| t.as_str()).collect();
+        .map(|(i, r)| {
+            let tags: Vec<&str> = r.new.tags.iter().map(|t| t.as_str()).collect();
             NewEvent {
                 at: created[i],
-                actor: Some(p.actor),
+                actor: r.actor,
                 subject_kind: "ticket",
                 subject_id: ids[i],
-                kind: "ticket.created",
+                kind: r.event_kind,
                 internal: false,
                 data: json!({"message_id": message_of.get(&ids[i]), "after": {
-                    "subject": p.new.subject.as_str(), "status": "new", "priority": p.priority.as_str(),
-                    "impact": p.new.impact.as_str(), "urgency": p.new.urgency.as_str(), "tier": p.tier.to_string(),
-                    "team": p.team_name, "requester": p.requester.email,
-                    "category": p.new.category.as_ref().map(|c| c.as_str()), "tags": tags, "channel": p.new.channel,
+                    "subject": r.new.subject.as_str(), "status": r.status.as_str(), "priority": r.priority.as_str(),
+                    "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
+                    "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
+                    "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
+                    "tags": tags, "channel": r.new.channel,
                 }}),
             }
         })
         .collect();
     w.events(&events).await?;
+    Ok(ids.into_iter().zip(created).collect())
+}
 
+/// Inserts the tickets of `batch` as new tickets (see [`write_rows`]) and returns them in the
+/// order given.
+pub(crate) async fn insert_tickets(
+    w: &mut Write,
+    batch: &[Prepared],
+) -> Result<Vec<Ticket>, StoreError> {
+    let rows: Vec<TicketRow<'_>> = batch
+        .iter()
+        .map(|p| TicketRow {
+            new: &p.new,
+            actor: Some(p.actor),
+            team_id: p.team_id,
+            team_name: Some(&p.team_name),
+            tier: p.tier,
+            org_id: p.org_id,
+            requester_email: Some(&p.requester.email),
+            priority: p.priority,
+            status: Status::New,
+            assignee_id: None,
+            created_at: p.now,
+            updated_at: p.now,
+            event_kind: "ticket.created",
+        })
+        .collect();
+    let written = write_rows(w, &rows).await?;
     batch
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
+        .zip(written)
+        .map(|(p, (id, created))| {
             let mut tags: Vec<String> = p.new.tags.iter().map(|t| t.as_str().to_owned()).collect();
             tags.sort();
-            let at = ts(created[i])?;
+            let at = ts(created)?;
             Ok(Ticket {
-                id: ids[i],
+                id,
                 subject: p.new.subject.as_str().to_owned(),
                 status: Status::New,
                 priority: p.priority,

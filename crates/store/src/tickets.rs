@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::batch::{insert_tickets, prepare, CreateRequest};
+use crate::batch::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
@@ -235,73 +235,41 @@ impl Store {
 
     /// Loads tickets in bulk, as an import from another desk (or the benchmark generator) does:
     /// each row keeps its own status and times, gets its first message and a `ticket.imported`
-    /// event, and the whole batch commits as one transaction.
+    /// event, and the whole batch commits as one transaction (one statement per table).
     pub async fn import_tickets(
         &self,
         rows: &[ImportedTicket],
         actor: Option<i64>,
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let mut w = self.write(actor, now).await?;
+        let mut ticket_rows = Vec::with_capacity(rows.len());
         for row in rows {
             let new = &row.ticket;
-            let priority = new
-                .priority
-                .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency));
-            let created = row.created_at.as_microsecond();
-            let team_id = match &new.team {
-                Some(TeamRef::Id(id)) => *id,
-                _ => {
-                    return Err(
-                        Invalid::new("team", "imported tickets name their team by id").into(),
-                    )
-                }
+            let Some(TeamRef::Id(team_id)) = new.team else {
+                return Err(Invalid::new("team", "imported tickets name their team by id").into());
             };
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
-                 requester_id, assignee_id, category, channel, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-            )
-            .bind(new.subject.as_str())
-            .bind(row.status.as_str())
-            .bind(priority.rank())
-            .bind(new.impact.as_str())
-            .bind(new.urgency.as_str())
-            .bind(i64::from(row.tier.level()))
-            .bind(team_id)
-            .bind(row.org_id)
-            .bind(new.requester_id)
-            .bind(row.assignee_id)
-            .bind(new.category.as_ref().map(Category::as_str))
-            .bind(new.channel)
-            .bind(created)
-            .bind(row.updated_at.as_microsecond())
-            .fetch_one(&mut *w.tx)
-            .await?;
-            for tag in &new.tags {
-                insert_tag(&mut w, id, tag).await?;
-            }
-            let message_id: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ($1, $2, 0, $3, $4) RETURNING id",
-            )
-            .bind(id)
-            .bind(new.requester_id)
-            .bind(new.body.as_str())
-            .bind(created)
-            .fetch_one(&mut *w.tx)
-            .await?;
-            w.event(
-                "ticket",
-                id,
-                "ticket.imported",
-                false,
-                json!({"message_id": message_id, "after": {
-                    "subject": new.subject.as_str(), "status": row.status.as_str(), "priority": priority.as_str(),
-                    "tier": row.tier.to_string(), "team_id": team_id, "channel": new.channel,
-                    "created_at": row.created_at.to_string(),
-                }}),
-            )
-            .await?;
+            ticket_rows.push(TicketRow {
+                new,
+                actor,
+                team_id,
+                team_name: None,
+                tier: row.tier,
+                org_id: row.org_id,
+                requester_email: None,
+                priority: new
+                    .priority
+                    .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency)),
+                status: row.status,
+                assignee_id: row.assignee_id,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                event_kind: "ticket.imported",
+            });
+        }
+        let mut w = self.write(actor, now).await?;
+        // Keep each statement under SQLite's limit of bound parameters.
+        for chunk in ticket_rows.chunks(1_000) {
+            write_rows(&mut w, chunk).await?;
         }
         w.commit().await?;
         Ok(rows.len())

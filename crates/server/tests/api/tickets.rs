@@ -717,3 +717,100 @@ async fn concurrent_creates_commit_together_and_each_gets_its_own_ticket() {
     }
     assert_eq!(app.ticket_count().await, 54);
 }
+
+#[tokio::test]
+async fn imported_tickets_keep_their_state_and_get_messages_and_events() {
+    use opsdesk_domain::{Body, Impact, Status, Subject, Tag, Tier, Urgency};
+    use opsdesk_store::{ImportedTicket, NewTicket, TeamRef};
+    let app = spawn_app().await;
+    let team = app.store.team_by_name("Support L1").await.unwrap().unwrap();
+    let carol = app
+        .store
+        .user_by_email("carol@acme.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let l1 = app
+        .store
+        .user_by_email("l1@desk.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let created = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let rows: Vec<ImportedTicket> = [Status::Open, Status::Closed, Status::Pending]
+        .into_iter()
+        .enumerate()
+        .map(|(i, status)| ImportedTicket {
+            ticket: NewTicket {
+                subject: Subject::parse("subject", &format!("imported {i}")).unwrap(),
+                body: Body::parse("body", &format!("first words {i}")).unwrap(),
+                requester_id: carol.id,
+                team: Some(TeamRef::Id(team.id)),
+                impact: Impact::High,
+                urgency: Urgency::Low,
+                priority: None,
+                category: None,
+                tags: vec![Tag::parse("tags", "legacy").unwrap()],
+                channel: "email",
+            },
+            org_id: carol.org_id,
+            status,
+            tier: Tier::L1,
+            assignee_id: Some(l1.id),
+            // Two rows share an instant: the store keeps them apart by a microsecond.
+            created_at: created,
+            updated_at: created,
+        })
+        .collect();
+    assert_eq!(
+        app.store
+            .import_tickets(&rows, None, jiff::Timestamp::now())
+            .await
+            .unwrap(),
+        3
+    );
+    let listed = app
+        .get("acme", "/api/v1/tickets?status=all&sort=oldest")
+        .await;
+    let items = listed.body["items"].as_array().unwrap();
+    let found: Vec<(&str, &str)> = items
+        .iter()
+        .map(|t| {
+            (
+                t["subject"].as_str().unwrap(),
+                t["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("imported 0", "open"),
+            ("imported 1", "closed"),
+            ("imported 2", "pending")
+        ]
+    );
+    assert_eq!(items[0]["assignee"]["email"], "l1@desk.test");
+    assert_eq!(items[0]["priority"], "normal");
+    assert_eq!(items[0]["tags"], json!(["legacy"]));
+    for item in items {
+        let id = item["id"].as_i64().unwrap();
+        let messages = app
+            .get("l1", &format!("/api/v1/tickets/{id}/messages"))
+            .await;
+        assert_eq!(messages.body["items"].as_array().unwrap().len(), 1);
+        let events = app.get("l1", &format!("/api/v1/tickets/{id}/events")).await;
+        assert_eq!(events.body["items"][0]["kind"], "ticket.imported");
+        assert_eq!(
+            events.body["items"][0]["data"]["message_id"],
+            messages.body["items"][0]["id"]
+        );
+    }
+    let counts = app.store.queue_counts().await.unwrap();
+    let active: i64 = counts
+        .iter()
+        .filter(|(t, _, _)| *t == team.id)
+        .map(|(_, _, n)| n)
+        .sum();
+    assert_eq!(active, 2);
+}
