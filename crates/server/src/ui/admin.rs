@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{AdminPage, FormErrors, UserRow};
-use super::{page_error, render, status_of};
+use super::{form_errors, page_error, render};
 use crate::api::wire::{CreateOrgIn, CreateTeamIn, CreateUserIn};
 use crate::error::ApiError;
 use crate::ops::{self, Operator};
@@ -94,16 +94,8 @@ async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>
     match result {
         Ok(()) => Redirect::to("/admin").into_response(),
         Err(err) => {
-            let status = status_of(&err);
-            let errors = if err.errors.is_empty() {
-                vec![crate::error::FieldError {
-                    field: "request".into(),
-                    reason: err.detail,
-                }]
-            } else {
-                err.errors
-            };
-            admin_page(state, session, FormErrors { errors }, String::new(), status).await
+            let (status, errors) = form_errors(err);
+            admin_page(state, session, errors, String::new(), status).await
         }
     }
 }

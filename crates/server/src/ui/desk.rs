@@ -14,7 +14,7 @@ use super::views::{
     self, DeskNew, DeskQueue, DeskTicket, FormErrors, LinkView, NewTicketValues, QueueFilters,
     QueueLink, QueueRows, TicketView,
 };
-use super::{page_error, refuse_customers, render, status_of};
+use super::{form_errors, page_error, refuse_customers, render, status_of};
 use crate::api::wire::{
     BugReportIn, CreateLinkIn, CreateMessageIn, CreateTicketIn, DeescalateIn, EscalateIn,
     PatchTicketIn,
@@ -366,16 +366,8 @@ async fn done(
     match result {
         Ok(()) => Redirect::to(&format!("/desk/tickets/{id}")).into_response(),
         Err(err) => {
-            let status = status_of(&err);
-            let errors = if err.errors.is_empty() {
-                vec![crate::error::FieldError {
-                    field: "request".into(),
-                    reason: err.detail,
-                }]
-            } else {
-                err.errors
-            };
-            ticket_page(state, session, id, FormErrors { errors }, status).await
+            let (status, errors) = form_errors(err);
+            ticket_page(state, session, id, errors, status).await
         }
     }
 }

@@ -90,6 +90,21 @@ fn status_of(err: &ApiError) -> StatusCode {
     err.code.describe().0
 }
 
+/// A refused form's status and the errors to show beside its fields; a refusal that names no
+/// field (a forbidden action, say) is shown as an error of the whole request.
+fn form_errors(err: ApiError) -> (StatusCode, views::FormErrors) {
+    let status = status_of(&err);
+    let errors = if err.errors.is_empty() {
+        vec![crate::error::FieldError {
+            field: "request".into(),
+            reason: err.detail,
+        }]
+    } else {
+        err.errors
+    };
+    (status, views::FormErrors { errors })
+}
+
 /// The refusal page for a customer who opens a staff page, or `None` for staff.
 fn refuse_customers(session: &Session) -> Option<Response> {
     (!session.user.role.is_staff()).then(|| {
