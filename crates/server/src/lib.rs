@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod idempotency;
 pub mod input;
 pub mod ops;
 pub mod seed;
@@ -46,6 +47,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::replay,
+        ))
         .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
         .with_state(state)
 }

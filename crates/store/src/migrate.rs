@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_ticket_counts.sql"),
         include_str!("../migrations/postgres/0002_ticket_counts.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_idempotent_requests.sql"),
+        include_str!("../migrations/postgres/0003_idempotent_requests.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -4,5 +4,6 @@
 mod authz;
 mod escalation;
 mod helpers;
+mod idempotency;
 mod tickets;
 mod ui;
