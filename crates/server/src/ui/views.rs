@@ -207,6 +207,7 @@ fn text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Null => "—".into(),
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) if items.is_empty() => "—".into(),
         serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
