@@ -111,6 +111,15 @@ enum TeamCommand {
         #[arg(long)]
         escalates_to: Option<String>,
     },
+    /// Change where a team escalates to (`--escalates-to ""` for nowhere).
+    Update {
+        /// The team's name.
+        #[arg(long)]
+        name: String,
+        /// Team that tickets escalate to.
+        #[arg(long)]
+        escalates_to: String,
+    },
     /// List teams.
     List(FormatArg),
 }
@@ -303,6 +312,26 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 "created team {} at {} (id {})",
                 team.name, team.tier, team.id
             );
+            Ok(())
+        }
+        Command::Team(TeamCommand::Update { name, escalates_to }) => {
+            let team = store
+                .team_by_name(name)
+                .await?
+                .ok_or_else(|| Failure(format!("name: no team named '{name}'")))?;
+            let team = ops::set_team_escalation(
+                store,
+                Operator::Console,
+                team.id,
+                Some(escalates_to),
+                now,
+            )
+            .await?;
+            let target = match team.escalates_to {
+                Some(id) => store.team(id).await?.name,
+                None => "nowhere".into(),
+            };
+            println!("team {} now escalates to {target}", team.name);
             Ok(())
         }
         Command::Team(TeamCommand::List(f)) => {

@@ -223,6 +223,33 @@ fn admin_verbs_succeed_and_refuse_bad_input_with_exit_codes() {
     );
     assert_eq!(agent_without_tier.status.code(), Some(1));
     assert!(text(&agent_without_tier.stderr).contains("tier"));
+    assert!(opsdesk(
+        data,
+        &["team", "create", "--name", "L1", "--tier", "L1"],
+        ""
+    )
+    .status
+    .success());
+    assert!(opsdesk(
+        data,
+        &["team", "create", "--name", "L3", "--tier", "L3"],
+        ""
+    )
+    .status
+    .success());
+    let update = opsdesk(
+        data,
+        &["team", "update", "--name", "L1", "--escalates-to", "L3"],
+        "",
+    );
+    assert_eq!(text(&update.stdout), "team L1 now escalates to L3\n");
+    let upside_down = opsdesk(
+        data,
+        &["team", "update", "--name", "L3", "--escalates-to", "L1"],
+        "",
+    );
+    assert_eq!(upside_down.status.code(), Some(1));
+    assert!(text(&upside_down.stderr).contains("escalates_to"));
     let unknown_team = opsdesk(
         data,
         &[

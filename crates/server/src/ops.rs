@@ -550,6 +550,45 @@ pub async fn create_team(
         .await?)
 }
 
+/// Changes where a team escalates to.
+pub async fn set_team_escalation(
+    store: &Store,
+    by: Operator<'_>,
+    team_id: i64,
+    escalates_to: Option<&str>,
+    now: Timestamp,
+) -> Result<Team, ApiError> {
+    let actor = by.authorize()?;
+    let team = store.team(team_id).await?;
+    let target = match escalates_to.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(name) => {
+            let target = team_named(store, "escalates_to", name).await?;
+            if target.id == team.id {
+                return Err(ApiError::field(
+                    Code::InvalidInput,
+                    "escalates_to",
+                    "a team cannot escalate to itself",
+                ));
+            }
+            if target.tier <= team.tier {
+                return Err(ApiError::field(
+                    Code::InvalidInput,
+                    "escalates_to",
+                    format!(
+                        "escalation goes up: '{}' works at {} and '{}' at {}",
+                        target.name, target.tier, team.name, team.tier
+                    ),
+                ));
+            }
+            Some(target.id)
+        }
+        None => None,
+    };
+    Ok(store
+        .set_team_escalation(team.id, target, actor, now)
+        .await?)
+}
+
 /// Creates a user; the password, if any, is stored as an argon2id hash.
 pub async fn create_user(
     store: &Store,

@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/teams", get(list_teams).post(create_team))
-        .route("/api/v1/teams/{id}", get(get_team))
+        .route("/api/v1/teams/{id}", get(get_team).patch(patch_team))
         .route("/api/v1/orgs", get(list_orgs).post(create_org))
         .route("/api/v1/orgs/{id}", get(get_org))
         .route("/api/v1/tokens", post(create_token))
@@ -63,7 +63,7 @@ async fn not_found() -> ApiError {
     paths(
         health, me, list_tickets, create_ticket, get_ticket, patch_ticket, list_messages, create_message,
         list_events, escalate, deescalate, list_links, create_link, list_bug_reports, create_bug_report,
-        list_users, create_user, get_user, list_teams, create_team, get_team, list_orgs, create_org, get_org,
+        list_users, create_user, get_user, list_teams, create_team, get_team, patch_team, list_orgs, create_org, get_org,
         create_token
     ),
     components(schemas(Problem)),
@@ -492,6 +492,34 @@ async fn get_team(
 ) -> Result<Json<TeamOut>, ApiError> {
     caller.actor.authorize(Action::ReadDirectory)?;
     Ok(Json((&state.store.team(id).await?).into()))
+}
+
+/// Change where a team escalates to (admins only).
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", params(("id" = i64, Path)), request_body = PatchTeamIn,
+    responses((status = 200, body = TeamOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn patch_team(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<PatchTeamIn>,
+) -> Result<Json<TeamOut>, ApiError> {
+    let team = match input.escalates_to {
+        Some(target) => {
+            ops::set_team_escalation(
+                &state.store,
+                Operator::User(&caller.actor),
+                id,
+                target.as_deref(),
+                Timestamp::now(),
+            )
+            .await?
+        }
+        None => {
+            caller.actor.authorize(Action::Administer)?;
+            state.store.team(id).await?
+        }
+    };
+    Ok(Json((&team).into()))
 }
 
 /// Organisations (staff only).

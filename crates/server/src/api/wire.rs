@@ -455,6 +455,16 @@ pub struct CreateTeamIn {
     pub escalates_to: Option<String>,
 }
 
+/// Change a team; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeamIn {
+    /// Name of the team tickets escalate to, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub escalates_to: Option<Option<String>>,
+}
+
 /// An organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrgOut {

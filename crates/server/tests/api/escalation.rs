@@ -165,3 +165,41 @@ async fn l3_files_a_bug_report_and_lower_tiers_cannot() {
     let customer = app.get("acme", &reports).await;
     assert_eq!(customer.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_admin_changes_where_a_team_escalates() {
+    let app = spawn_app().await;
+    let intake = app.store.team_by_name("Intake").await.unwrap().unwrap().id;
+    let path = format!("/api/v1/teams/{intake}");
+    let down = app
+        .patch("admin", &path, json!({"escalates_to": "Intake"}))
+        .await;
+    assert_eq!(down.error_fields(), ["escalates_to"]);
+    let unknown = app
+        .patch("admin", &path, json!({"escalates_to": "Nowhere"}))
+        .await;
+    assert_eq!(unknown.error_fields(), ["escalates_to"]);
+    let changed = app
+        .patch("admin", &path, json!({"escalates_to": "Experts L2"}))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let id = app.ticket("acme", "straight to L2").await;
+    let up = app
+        .post(
+            "l0",
+            &format!("/api/v1/tickets/{id}/escalate"),
+            json!({"reason": "r", "tried": "t"}),
+        )
+        .await;
+    assert_eq!(up.body["team"], "Experts L2");
+    let cleared = app
+        .patch("admin", &path, json!({"escalates_to": null}))
+        .await;
+    assert!(cleared.body["escalates_to"].is_null());
+    let events = app.store.events_of("team", intake, false).await.unwrap();
+    // One from setting up the test desk, two from this test; the refused changes wrote none.
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "team.updated").count(),
+        3
+    );
+}
