@@ -21,6 +21,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
     Router::new()
         .route("/admin", get(page))
         .route("/admin/teams", post(create_team))
+        .route("/admin/teams/escalation", post(set_escalation))
         .route("/admin/orgs", post(create_org))
         .route("/admin/users", post(create_user))
         .route("/admin/tokens", post(create_token))
@@ -112,6 +113,39 @@ async fn create_team(
     )
     .await
     .map(|_| ());
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EscalationForm {
+    name: String,
+    #[serde(default)]
+    escalates_to: String,
+}
+
+async fn set_escalation(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<EscalationForm>,
+) -> Response {
+    let result = async {
+        let team = state.store.team_by_name(&form.name).await?.ok_or_else(|| {
+            ApiError::field(
+                crate::error::Code::InvalidInput,
+                "name",
+                format!("no team named '{}'", form.name),
+            )
+        })?;
+        ops::set_team_escalation(
+            &state.store,
+            Operator::User(&session.actor),
+            team.id,
+            Some(&form.escalates_to),
+            Timestamp::now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
     after(&state, &session, result).await
 }
 

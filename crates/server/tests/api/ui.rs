@@ -376,3 +376,48 @@ async fn an_agent_works_a_ticket_through_the_desk_forms() {
     assert!(timeline.contains("internal thought"));
     assert!(timeline.contains("https://tracker.example/1"));
 }
+
+#[tokio::test]
+async fn an_admin_sets_a_team_escalation_on_the_admin_page() {
+    let app = spawn_app().await;
+    with_password(&app, "root@desk.test", "admin", None, None).await;
+    let client = browser();
+    sign_in(&app, &client, "root@desk.test", PASSWORD).await;
+    let page = client
+        .get(format!("{}/admin", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = |name: &'static str, target: &'static str| {
+        let csrf = csrf_of(&page);
+        let client = client.clone();
+        let url = format!("{}/admin/teams/escalation", app.base);
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("name", name),
+                    ("escalates_to", target),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = form("Experts L2", "Intake").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"data-field="escalates_to""#));
+    let set = form("Intake", "Liaison L3").await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    let intake = app.store.team_by_name("Intake").await.unwrap().unwrap();
+    let l3 = app.store.team_by_name("Liaison L3").await.unwrap().unwrap();
+    assert_eq!(intake.escalates_to, Some(l3.id));
+}
