@@ -814,3 +814,74 @@ async fn imported_tickets_keep_their_state_and_get_messages_and_events() {
         .sum();
     assert_eq!(active, 2);
 }
+
+#[tokio::test]
+async fn a_reader_tailing_the_event_log_never_skips_a_commit() {
+    let app = spawn_app().await;
+    let id = app.ticket("acme", "busy ticket").await;
+    let agent = app
+        .store
+        .user_by_email("l1@desk.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let store = app.store.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut cursor = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for event in store.events_after(cursor, 1000).await.unwrap() {
+                    cursor = event.seq;
+                    seen.push(event.seq);
+                }
+                if finished {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let store = app.store.clone();
+        let agent = agent.id;
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let body = opsdesk_domain::Body::parse("body", &format!("note {w}-{i}")).unwrap();
+                store
+                    .add_message(
+                        id,
+                        agent,
+                        opsdesk_domain::Role::Agent,
+                        &body,
+                        true,
+                        jiff::Timestamp::now(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    let all: Vec<i64> = app
+        .store
+        .events_after(0, 1_000_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(
+        seen, all,
+        "the tailing reader missed events that committed behind its cursor"
+    );
+    assert!(all.len() > 200);
+}
