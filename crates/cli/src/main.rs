@@ -47,6 +47,9 @@ enum Command {
         /// Seed demo organisations, teams, agents and ~200 tickets into an empty database.
         #[arg(long)]
         demo: bool,
+        /// Mark sign-in cookies `Secure`: set this when users reach opsdesk over HTTPS.
+        #[arg(long, env = "OPSDESK_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -251,7 +254,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure> {
     match &cli.command {
-        Command::Serve { demo } => serve(cli, store, *demo).await,
+        Command::Serve {
+            demo,
+            secure_cookies,
+        } => serve(cli, store, *demo, *secure_cookies).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())
@@ -388,7 +394,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
     }
 }
 
-async fn serve(cli: &Cli, store: &Store, demo: bool) -> Result<(), Failure> {
+async fn serve(cli: &Cli, store: &Store, demo: bool, secure_cookies: bool) -> Result<(), Failure> {
     if demo {
         if let Some(seeded) = seed::demo(store, 200, Timestamp::now()).await? {
             println!("seeded demo data: {} tickets", seeded.tickets);
@@ -409,7 +415,9 @@ async fn serve(cli: &Cli, store: &Store, demo: bool) -> Result<(), Failure> {
         println!("  customer portal: carol@acme.example (Acme Logistics), gary@globex.example (Globex Retail)");
     }
     let _ = std::io::stdout().flush();
-    opsdesk_server::serve(listener, AppState::new(store.clone())).await?;
+    let mut state = AppState::new(store.clone());
+    state.secure_cookies = secure_cookies;
+    opsdesk_server::serve(listener, state).await?;
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct AppState {
     pub login_limiter: Arc<auth::LoginLimiter>,
     /// Recently verified API tokens.
     pub token_cache: Arc<auth::TokenCache>,
+    /// Mark cookies `Secure` (the site is served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             store,
             login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
             token_cache: Arc::new(auth::TokenCache::default()),
+            secure_cookies: false,
         }
     }
 }

@@ -191,9 +191,10 @@ pub struct LoginForm {
     next: String,
 }
 
-fn cookie(name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
+fn cookie(name: &'static str, value: String, max_age_secs: i64, secure: bool) -> HeaderValue {
     let cookie = Cookie::build((name, value))
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Lax)
         .path("/")
         .max_age(cookie::time::Duration::seconds(max_age_secs))
@@ -202,11 +203,26 @@ fn cookie(name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
 }
 
 /// GET /login
-pub async fn login_page(Query(query): Query<LoginQuery>) -> Response {
-    login_form(String::new(), String::new(), query.next, StatusCode::OK)
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    login_form(
+        &state,
+        String::new(),
+        String::new(),
+        query.next,
+        StatusCode::OK,
+    )
 }
 
-fn login_form(error: String, email: String, next: String, status: StatusCode) -> Response {
+fn login_form(
+    state: &AppState,
+    error: String,
+    email: String,
+    next: String,
+    status: StatusCode,
+) -> Response {
     let token = auth::new_secret();
     let page = LoginPage {
         chrome: Chrome {
@@ -219,9 +235,10 @@ fn login_form(error: String, email: String, next: String, status: StatusCode) ->
         next,
     };
     let mut response = (status, render(&page)).into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie(LOGIN_COOKIE, token, 3600));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(LOGIN_COOKIE, token, 3600, state.secure_cookies),
+    );
     response
 }
 
@@ -242,6 +259,7 @@ pub async fn login(
     let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return login_form(
+            &state,
             "The sign-in form expired; please try again.".into(),
             form.email,
             form.next,
@@ -251,6 +269,7 @@ pub async fn login(
     let key = form.email.trim().to_lowercase();
     if !state.login_limiter.allowed(&key) {
         return login_form(
+            &state,
             "Too many failed sign-ins for this address; wait 15 minutes and try again.".into(),
             form.email,
             form.next,
@@ -269,6 +288,7 @@ pub async fn login(
     if !valid || user_id == 0 {
         state.login_limiter.failed(&key);
         return login_form(
+            &state,
             "Wrong e-mail address or password.".into(),
             form.email,
             form.next,
@@ -302,11 +322,17 @@ pub async fn login(
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookie(SESSION_COOKIE, secret, SESSION_HOURS * 3600),
+        cookie(
+            SESSION_COOKIE,
+            secret,
+            SESSION_HOURS * 3600,
+            state.secure_cookies,
+        ),
     );
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie(LOGIN_COOKIE, String::new(), 0));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(LOGIN_COOKIE, String::new(), 0, state.secure_cookies),
+    );
     response
 }
 
@@ -326,12 +352,42 @@ pub async fn logout(
         }
     }
     let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, String::new(), 0));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(SESSION_COOKIE, String::new(), 0, state.secure_cookies),
+    );
     response
 }
 
 /// A form with no fields but its CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_when_asked() {
+        let plain = cookie(SESSION_COOKIE, "v".into(), 60, false);
+        let plain = plain.to_str().unwrap_or_default();
+        assert!(
+            plain.contains("HttpOnly") && plain.contains("SameSite=Lax"),
+            "{plain}"
+        );
+        assert!(!plain.contains("Secure"), "{plain}");
+        let secure = cookie(SESSION_COOKIE, "v".into(), 60, true);
+        assert!(secure.to_str().unwrap_or_default().contains("Secure"));
+    }
+
+    #[test]
+    fn csrf_split_keeps_the_other_fields() {
+        let (token, rest) =
+            split_csrf(&Bytes::from_static(b"csrf=abc&body=hi+there&internal=true"));
+        assert_eq!(token, "abc");
+        assert_eq!(rest, "body=hi+there&internal=true");
+        assert!(!constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+    }
+}
