@@ -49,6 +49,32 @@ where
     }
 }
 
+/// The numeric id in a route such as `/api/v1/tickets/{id}`, refused with problem+json when it
+/// is not a positive integer.
+#[derive(Debug, Clone, Copy)]
+pub struct IdPath(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::field(Code::InvalidInput, "id", e.body_text()))?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(IdPath)
+            .ok_or_else(|| {
+                ApiError::field(Code::InvalidInput, "id", format!("'{raw}' is not a number"))
+            })
+    }
+}
+
 /// Deserialises `bytes` as `T`, naming the offending field in the error.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -2,7 +2,7 @@
 
 pub mod wire;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
-use crate::input::ApiJson;
+use crate::input::{ApiJson, IdPath};
 use crate::ops::{self, Operator, TicketQuery};
 use crate::AppState;
 use wire::*;
@@ -181,7 +181,7 @@ async fn create_ticket(
 async fn get_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::ticket_for(&state.store, &caller.actor, id).await?;
     Ok(Json((&ticket).into()))
@@ -193,7 +193,7 @@ async fn get_ticket(
 async fn patch_ticket(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTicketIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket =
@@ -206,7 +206,7 @@ async fn patch_ticket(
 async fn list_messages(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Page<MessageOut>>, ApiError> {
     ops::ticket_for(&state.store, &caller.actor, id).await?;
     let messages = state
@@ -225,7 +225,7 @@ async fn list_messages(
 async fn create_message(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<CreateMessageIn>,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let message_id =
@@ -248,7 +248,7 @@ async fn create_message(
 async fn list_events(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Page<EventOut>>, ApiError> {
     ops::ticket_for(&state.store, &caller.actor, id).await?;
     let events = state
@@ -267,7 +267,7 @@ async fn list_events(
 async fn escalate(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<EscalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::escalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
@@ -280,7 +280,7 @@ async fn escalate(
 async fn deescalate(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<DeescalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::deescalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
@@ -292,7 +292,7 @@ async fn deescalate(
 async fn list_links(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Page<LinkOut>>, ApiError> {
     ops::ticket_for(&state.store, &caller.actor, id).await?;
     caller.actor.authorize(Action::ReadInternal)?;
@@ -309,7 +309,7 @@ async fn list_links(
 async fn create_link(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<CreateLinkIn>,
 ) -> Result<(StatusCode, Json<LinkOut>), ApiError> {
     let link = ops::add_link(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
@@ -321,7 +321,7 @@ async fn create_link(
 async fn list_bug_reports(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Page<BugReportOut>>, ApiError> {
     ops::ticket_for(&state.store, &caller.actor, id).await?;
     caller.actor.authorize(Action::ReadInternal)?;
@@ -338,7 +338,7 @@ async fn list_bug_reports(
 async fn create_bug_report(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<BugReportIn>,
 ) -> Result<(StatusCode, Json<BugReportOut>), ApiError> {
     let report =
@@ -444,7 +444,7 @@ async fn create_user(
 async fn get_user(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<UserOut>, ApiError> {
     if id != caller.user.id {
         caller.actor.authorize(Action::ReadDirectory)?;
@@ -488,7 +488,7 @@ async fn create_team(
 async fn get_team(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<TeamOut>, ApiError> {
     caller.actor.authorize(Action::ReadDirectory)?;
     Ok(Json((&state.store.team(id).await?).into()))
@@ -500,7 +500,7 @@ async fn get_team(
 async fn patch_team(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTeamIn>,
 ) -> Result<Json<TeamOut>, ApiError> {
     let team = match input.escalates_to {
@@ -558,7 +558,7 @@ async fn create_org(
 async fn get_org(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<OrgOut>, ApiError> {
     if caller.user.org_id != Some(id) {
         caller

@@ -1,6 +1,8 @@
 //! The agent workspace: queues, the ticket page and its actions.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use crate::input::IdPath;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -255,7 +257,7 @@ async fn create(
     }
 }
 
-async fn show(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+async fn show(State(state): State<AppState>, session: Session, IdPath(id): IdPath) -> Response {
     ticket_page(&state, &session, id, FormErrors::default(), StatusCode::OK).await
 }
 
@@ -382,7 +384,7 @@ struct MessageForm {
 
 async fn add_message(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<MessageForm>,
 ) -> Response {
     let input = CreateMessageIn {
@@ -410,7 +412,7 @@ struct TriageForm {
 
 async fn update(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<TriageForm>,
 ) -> Response {
     let result = async {
@@ -455,7 +457,7 @@ async fn update(
 
 async fn escalate(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<EscalateIn>,
 ) -> Response {
     let result = ops::escalate(&state.store, &session.actor, id, &form, Timestamp::now())
@@ -466,7 +468,7 @@ async fn escalate(
 
 async fn deescalate(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<DeescalateIn>,
 ) -> Response {
     let result = ops::deescalate(&state.store, &session.actor, id, &form, Timestamp::now())
@@ -484,7 +486,7 @@ struct LinkForm {
 
 async fn add_link(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<LinkForm>,
 ) -> Response {
     let raw = form.target_or_url.trim();
@@ -506,7 +508,7 @@ async fn add_link(
 
 async fn file_bug_report(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<BugReportIn>,
 ) -> Response {
     let result = ops::file_bug_report(&state.store, &session.actor, id, &form, Timestamp::now())

@@ -1,6 +1,8 @@
 //! The customer portal: raise a request, follow your organisation's tickets, reply.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
+
+use crate::input::IdPath;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -135,7 +137,7 @@ async fn create(
     }
 }
 
-async fn show(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+async fn show(State(state): State<AppState>, session: Session, IdPath(id): IdPath) -> Response {
     ticket_page(&state, &session, id, FormErrors::default()).await
 }
 
@@ -185,7 +187,7 @@ struct ReplyForm {
 
 async fn reply(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<ReplyForm>,
 ) -> Response {
     let input = CreateMessageIn {
@@ -208,7 +210,7 @@ struct StatusForm {
 
 async fn set_status(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<StatusForm>,
 ) -> Response {
     let patch = PatchTicketIn {

@@ -885,3 +885,31 @@ async fn a_reader_tailing_the_event_log_never_skips_a_commit() {
     );
     assert!(all.len() > 200);
 }
+
+#[tokio::test]
+async fn a_bad_id_in_the_path_is_a_problem_naming_the_id() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/tickets/abc",
+        "/api/v1/tickets/0",
+        "/api/v1/tickets/-3/messages",
+        "/api/v1/users/x",
+    ] {
+        let reply = app.get("l1", path).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(reply.error_fields(), ["id"], "{path}");
+        assert_eq!(
+            reply
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+    }
+    let missing = app.get("l1", "/api/v1/tickets/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.body["code"], "not_found");
+    let no_route = app.get("l1", "/api/v1/nothing-here").await;
+    assert_eq!(no_route.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_route.body["code"], "not_found");
+}
