@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
-use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn, OrgOut, TeamOut, UserOut};
+use opsdesk_server::api::wire::{
+    CreateTeamIn, CreateUserIn, OrgOut, TeamOut, TokenInfoOut, UserOut,
+};
 use opsdesk_server::error::ApiError;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::{seed, AppState};
@@ -149,6 +151,14 @@ enum TokenCommand {
         /// What the token is for.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List API tokens (never their secrets).
+    List(FormatArg),
+    /// Revoke an API token.
+    Revoke {
+        /// The token's id (see `token list`).
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -374,6 +384,28 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 ops::create_token(store, Operator::Console, email, name.as_deref(), now).await?;
             println!("{token}");
             eprintln!("(shown once; send it as 'Authorization: Bearer {token}')");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List(f)) => {
+            let tokens = ops::list_tokens(store, Operator::Console).await?;
+            let rows: Vec<TokenInfoOut> = tokens.iter().map(TokenInfoOut::from).collect();
+            print_rows(
+                f.format,
+                &rows,
+                &["id", "user", "name", "created_at"],
+                |t| {
+                    vec![
+                        t.id.to_string(),
+                        t.user_email.clone(),
+                        t.name.clone(),
+                        t.created_at.clone(),
+                    ]
+                },
+            )
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            ops::revoke_token(store, Operator::Console, *id, now).await?;
+            println!("revoked token {id} (running servers stop accepting it within 2 seconds)");
             Ok(())
         }
         Command::Demo(DemoCommand::Seed { tickets }) => match seed::demo(store, *tickets, now)

@@ -407,3 +407,20 @@ async fn two_processes_serve_one_postgres_database() {
         "PostgreSQL mode must not create a SQLite file"
     );
 }
+
+#[test]
+fn tokens_are_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = setup_admin(dir.path());
+    let list = opsdesk(dir.path(), &["token", "list", "--format", "json"], "");
+    let tokens: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(tokens.as_array().unwrap().len(), 1);
+    assert_eq!(tokens[0]["user_email"], "ada@example.com");
+    assert!(!text(&list.stdout).contains(&secret));
+    let id = tokens[0]["id"].as_i64().unwrap().to_string();
+    let revoke = opsdesk(dir.path(), &["token", "revoke", "--id", &id], "");
+    assert!(revoke.status.success(), "{}", text(&revoke.stderr));
+    let twice = opsdesk(dir.path(), &["token", "revoke", "--id", &id], "");
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("no such token"));
+}

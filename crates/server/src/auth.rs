@@ -182,6 +182,15 @@ impl TokenCache {
             .map(|(_, user)| user.clone())
     }
 
+    /// Forgets every remembered token, after a revocation in this process.
+    pub fn clear(&self) {
+        let mut map = match self.entries.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.clear();
+    }
+
     /// Remembers a verified token hash.
     pub fn put(&self, hash: String, user: User) {
         let mut map = match self.entries.lock() {

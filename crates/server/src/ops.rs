@@ -686,3 +686,23 @@ pub async fn create_token(
         .await?;
     Ok((id, secret))
 }
+
+/// Lists API tokens (never their secrets).
+pub async fn list_tokens(
+    store: &Store,
+    by: Operator<'_>,
+) -> Result<Vec<opsdesk_store::TokenInfo>, ApiError> {
+    by.authorize()?;
+    Ok(store.tokens(None).await?)
+}
+
+/// Revokes an API token.
+pub async fn revoke_token(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize()?;
+    Ok(store.revoke_token(id, actor, now).await?)
+}

@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::error::corrupt;
 use crate::model::ts;
 use crate::sql::{Param, Sql};
-use crate::{NewUser, Org, Store, StoreError, Team, User};
+use crate::{NewUser, Org, Store, StoreError, Team, TokenInfo, User};
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at";
 /// The user columns plus one team id per row; [`one_user`] folds the rows into one user.
@@ -315,6 +315,54 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok(id)
+    }
+
+    /// API tokens (never their secrets), newest first, optionally of one user.
+    pub async fn tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.user_id, u.email, t.name, t.created_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE ($1 = 0 OR t.user_id = $1) ORDER BY t.id DESC",
+        )
+        .bind(user_id.unwrap_or(0))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    id: row.try_get(0)?,
+                    user_id: row.try_get(1)?,
+                    user_email: row.try_get(2)?,
+                    name: row.try_get(3)?,
+                    created_at: ts(row.try_get(4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes an API token: it stops authenticating at once in this process.
+    pub async fn revoke_token(
+        &self,
+        id: i64,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let row = sqlx::query("DELETE FROM api_tokens WHERE id = $1 RETURNING user_id, name")
+            .bind(id)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .ok_or(StoreError::NotFound("token"))?;
+        let user_id: i64 = row.try_get(0)?;
+        let name: String = row.try_get(1)?;
+        w.event(
+            "token",
+            id,
+            "token.revoked",
+            false,
+            json!({"before": {"user_id": user_id, "name": name}}),
+        )
+        .await?;
+        w.commit().await
     }
 
     /// The user an API token hash belongs to.

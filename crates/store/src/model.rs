@@ -50,6 +50,21 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// An API token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Owner's address.
+    pub user_email: String,
+    /// What it is for.
+    pub name: String,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
 /// A user as shown next to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRef {

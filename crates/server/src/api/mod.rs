@@ -48,7 +48,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/teams/{id}", get(get_team).patch(patch_team))
         .route("/api/v1/orgs", get(list_orgs).post(create_org))
         .route("/api/v1/orgs/{id}", get(get_org))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .fallback(not_found)
 }
 
@@ -64,7 +65,7 @@ async fn not_found() -> ApiError {
         health, me, list_tickets, create_ticket, get_ticket, patch_ticket, list_messages, create_message,
         list_events, escalate, deescalate, list_links, create_link, list_bug_reports, create_bug_report,
         list_users, create_user, get_user, list_teams, create_team, get_team, patch_team, list_orgs, create_org, get_org,
-        create_token
+        create_token, list_tokens, revoke_token
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth)
@@ -585,4 +586,37 @@ async fn create_token(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(TokenOut { id, token })))
+}
+
+/// API tokens of every user (admins only); secrets are never shown again.
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = Page<TokenInfoOut>), (status = 403, body = Problem)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Page<TokenInfoOut>>, ApiError> {
+    let tokens = ops::list_tokens(&state.store, Operator::User(&caller.actor)).await?;
+    Ok(Json(Page {
+        items: tokens.iter().map(TokenInfoOut::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Revoke an API token (admins only); it stops working at once on this server and within
+/// 2 seconds on others.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    ops::revoke_token(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    state.token_cache.clear();
+    Ok(StatusCode::NO_CONTENT)
 }

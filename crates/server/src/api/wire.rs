@@ -513,6 +513,33 @@ pub struct TokenOut {
     pub token: String,
 }
 
+/// An API token as listed (the secret is never shown again).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenInfoOut {
+    /// Token id.
+    pub id: i64,
+    /// Owner's user id.
+    pub user_id: i64,
+    /// Owner's e-mail address.
+    pub user_email: String,
+    /// What it is for.
+    pub name: String,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<&opsdesk_store::TokenInfo> for TokenInfoOut {
+    fn from(t: &opsdesk_store::TokenInfo) -> Self {
+        Self {
+            id: t.id,
+            user_id: t.user_id,
+            user_email: t.user_email.clone(),
+            name: t.name.clone(),
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
 /// Server health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthOut {

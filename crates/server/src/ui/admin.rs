@@ -25,6 +25,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/admin/orgs", post(create_org))
         .route("/admin/users", post(create_user))
         .route("/admin/tokens", post(create_token))
+        .route("/admin/tokens/revoke", post(revoke_token))
 }
 
 async fn page(State(state): State<AppState>, session: Session) -> Response {
@@ -52,10 +53,11 @@ async fn admin_page(
         let teams = state.store.teams().await?;
         let orgs = state.store.orgs().await?;
         let users = state.store.users(None, None, 0, 1000).await?;
-        Ok((teams, orgs, users))
+        let tokens = state.store.tokens(None).await?;
+        Ok((teams, orgs, users, tokens))
     }
     .await;
-    let (teams, orgs, users) = match result {
+    let (teams, orgs, users, tokens) = match result {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -87,6 +89,17 @@ async fn admin_page(
             .collect(),
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         tiers: Tier::ALL.iter().map(Tier::to_string).collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| {
+                (
+                    t.id,
+                    t.user_email,
+                    t.name,
+                    super::views::exact(t.created_at),
+                )
+            })
+            .collect(),
     };
     (status, render(&page)).into_response()
 }
@@ -233,4 +246,26 @@ async fn create_token(
         }
         Err(err) => after(&state, &session, Err(err)).await,
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    id: i64,
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<RevokeForm>,
+) -> Response {
+    let result = ops::revoke_token(
+        &state.store,
+        Operator::User(&session.actor),
+        form.id,
+        Timestamp::now(),
+    )
+    .await;
+    if result.is_ok() {
+        state.token_cache.clear();
+    }
+    after(&state, &session, result).await
 }

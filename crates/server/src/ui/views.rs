@@ -580,4 +580,6 @@ pub struct AdminPage {
     pub roles: Vec<&'static str>,
     /// Tier names.
     pub tiers: Vec<String>,
+    /// API tokens: (id, owner, name, created).
+    pub tokens: Vec<(i64, String, String, String)>,
 }

@@ -306,3 +306,72 @@ async fn a_bad_or_missing_token_is_unauthenticated() {
         .unwrap();
     assert_eq!(with_bad.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_at_once() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "admin",
+            "/api/v1/tokens",
+            json!({"email": "l1@desk.test", "name": "ci"}),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201);
+    let (id, secret) = (
+        created.body["id"].as_i64().unwrap(),
+        created.body["token"].as_str().unwrap().to_owned(),
+    );
+    let client = reqwest::Client::new();
+    let me = |token: String| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/me", app.base);
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(secret.clone()).await, 200);
+    let listed = app.get("admin", "/api/v1/tokens").await;
+    assert!(listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == id && t["name"] == "ci"));
+    assert!(
+        !listed.body.to_string().contains(&secret),
+        "a listed token must not show its secret"
+    );
+    let denied = app
+        .call("l1", Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
+        .await;
+    assert_eq!(denied.status.as_u16(), 403);
+    let revoked = app
+        .call(
+            "admin",
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status.as_u16(), 204);
+    assert_eq!(me(secret).await, 401);
+    let again = app
+        .call(
+            "admin",
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 404);
+    let events = app.store.events_of("token", id, false).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["token.created", "token.revoked"]);
+}
