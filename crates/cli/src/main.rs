@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use opsdesk_server::api::wire::{
-    CreateTeamIn, CreateUserIn, OrgOut, TeamOut, TokenInfoOut, UserOut,
+    CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
 };
 use opsdesk_server::error::ApiError;
 use opsdesk_server::ops::{self, Operator};
@@ -76,6 +76,24 @@ enum Command {
 enum UserCommand {
     /// Create a user. The password is read from standard input, or generated and printed once.
     Create(UserCreate),
+    /// Change a user's name, tier or teams, or deactivate (`--active false`) or reactivate them.
+    Update {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New tier, L0 to L4.
+        #[arg(long)]
+        tier: Option<String>,
+        /// The complete new set of teams (repeatable).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// `false` to deactivate: no sign-in, no API tokens.
+        #[arg(long)]
+        active: Option<bool>,
+    },
     /// List users.
     List(FormatArg),
 }
@@ -293,6 +311,32 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             if generated {
                 println!("password (shown once): {password}");
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Update {
+            email,
+            name,
+            tier,
+            teams,
+            active,
+        }) => {
+            let user = store
+                .user_by_email(email)
+                .await?
+                .ok_or_else(|| Failure(format!("email: no user with e-mail {email}")))?;
+            let input = PatchUserIn {
+                name: name.clone(),
+                tier: tier.clone().map(Some),
+                teams: (!teams.is_empty()).then(|| teams.clone()),
+                active: *active,
+            };
+            let user = ops::update_user(store, Operator::Console, user.id, &input, now).await?;
+            println!(
+                "updated {} ({}{})",
+                user.email,
+                user.role.as_str(),
+                if user.active { "" } else { ", deactivated" }
+            );
             Ok(())
         }
         Command::User(UserCommand::List(f)) => {

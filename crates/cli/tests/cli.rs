@@ -268,10 +268,40 @@ fn admin_verbs_succeed_and_refuse_bad_input_with_exit_codes() {
     let usage = opsdesk(data, &["user", "create"], "");
     assert_eq!(usage.status.code(), Some(2));
 
+    let off = opsdesk(
+        data,
+        &[
+            "user",
+            "update",
+            "--email",
+            "carol@acme.example",
+            "--active",
+            "false",
+        ],
+        "",
+    );
+    assert_eq!(
+        text(&off.stdout),
+        "updated carol@acme.example (customer, deactivated)\n"
+    );
+    let no_tier = opsdesk(
+        data,
+        &[
+            "user",
+            "update",
+            "--email",
+            "carol@acme.example",
+            "--tier",
+            "L1",
+        ],
+        "",
+    );
+    assert_eq!(no_tier.status.code(), Some(1));
     let list = opsdesk(data, &["user", "list", "--format", "json"], "");
     let users: Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1);
     assert_eq!(users[0]["email"], "carol@acme.example");
+    assert_eq!(users[0]["active"], false);
     let csv = opsdesk(data, &["org", "list", "--format", "csv"], "");
     assert_eq!(text(&csv.stdout), "id,name\n1,Acme\n");
     let migrate = opsdesk(data, &["migrate"], "");

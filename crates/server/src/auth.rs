@@ -293,6 +293,7 @@ mod tests {
             org_id: None,
             team_ids: vec![],
             created_at: jiff::Timestamp::UNIX_EPOCH,
+            active: true,
         };
         assert!(cache.get("h").is_none());
         cache.put("h".into(), user.clone());

@@ -706,3 +706,54 @@ pub async fn revoke_token(
     let actor = by.authorize()?;
     Ok(store.revoke_token(id, actor, now).await?)
 }
+
+/// Changes a user's name, tier, teams or whether they are active.
+pub async fn update_user(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    input: &crate::api::wire::PatchUserIn,
+    now: Timestamp,
+) -> Result<User, ApiError> {
+    let actor = by.authorize()?;
+    let user = store.user(id).await?;
+    let mut checks = Checks::default();
+    let mut changes = opsdesk_store::UserChanges::default();
+    if let Some(name) = &input.name {
+        changes.name = checks.check(Name::parse("name", name));
+    }
+    if let Some(tier) = &input.tier {
+        changes.tier = match tier.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(raw) => checks.check(Tier::parse("tier", raw)).map(Some),
+            None => Some(None),
+        };
+        match (user.role, changes.tier) {
+            (Role::Agent, Some(None)) => checks.fail("tier", "an agent needs a tier (L0 to L4)"),
+            (Role::Customer | Role::Auditor, Some(Some(_))) => {
+                checks.fail("tier", "only staff who work tickets have a tier")
+            }
+            _ => {}
+        }
+    }
+    if let Some(names) = &input.teams {
+        if user.role == Role::Customer && !names.is_empty() {
+            checks.fail("teams", "customers do not belong to teams");
+        }
+        let mut ids = Vec::new();
+        for name in names {
+            match store.team_by_name(name).await? {
+                Some(team) => ids.push(team.id),
+                None => checks.fail("teams", format!("no team named '{name}'")),
+            }
+        }
+        changes.team_ids = Some(ids);
+    }
+    if let Some(active) = input.active {
+        if !active && actor == Some(user.id) {
+            checks.fail("active", "you cannot deactivate your own account");
+        }
+        changes.active = Some(active);
+    }
+    checks.finish()?;
+    Ok(store.update_user(id, &changes, actor, now).await?)
+}

@@ -9,12 +9,13 @@ use sqlx::Row;
 use crate::error::corrupt;
 use crate::model::ts;
 use crate::sql::{Param, Sql};
-use crate::{NewUser, Org, Store, StoreError, Team, TokenInfo, User};
+use crate::{NewUser, Org, Store, StoreError, Team, TokenInfo, User, UserChanges};
 
-const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, u.active";
 /// The user columns plus one team id per row; [`one_user`] folds the rows into one user.
 const USER_WITH_TEAMS: &str =
-    "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, m.team_id";
+    "u.id, u.email, u.name, u.role, u.tier, u.org_id, u.created_at, u.active, m.team_id";
 const TEAMS_JOIN: &str = "LEFT JOIN team_members m ON m.user_id = u.id";
 
 impl Store {
@@ -212,6 +213,87 @@ impl Store {
         self.user(id).await
     }
 
+    /// Changes a user's name, tier, teams or whether they are active, as one event of
+    /// before/after values. Deactivating ends the user's sessions in the same transaction.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        changes: &UserChanges,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let user = self.user(id).await?;
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        let mut w = self.write(actor, now).await?;
+        if let Some(name) = changes.name.as_ref().filter(|n| n.as_str() != user.name) {
+            sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                .bind(name.as_str())
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            before.insert("name".into(), json!(user.name));
+            after.insert("name".into(), json!(name.as_str()));
+        }
+        if let Some(tier) = changes.tier.filter(|t| *t != user.tier) {
+            sqlx::query("UPDATE users SET tier = $1 WHERE id = $2")
+                .bind(tier.map(|t| i64::from(t.level())))
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            before.insert("tier".into(), json!(user.tier.map(|t| t.to_string())));
+            after.insert("tier".into(), json!(tier.map(|t| t.to_string())));
+        }
+        if let Some(teams) = changes.team_ids.as_ref() {
+            let mut wanted = teams.clone();
+            wanted.sort_unstable();
+            wanted.dedup();
+            if wanted != user.team_ids {
+                sqlx::query("DELETE FROM team_members WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                for team in &wanted {
+                    sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                        .bind(team)
+                        .bind(id)
+                        .execute(&mut *w.tx)
+                        .await?;
+                }
+                before.insert("team_ids".into(), json!(user.team_ids));
+                after.insert("team_ids".into(), json!(wanted));
+            }
+        }
+        if let Some(active) = changes.active.filter(|a| *a != user.active) {
+            sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+                .bind(i64::from(active))
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            if !active {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+            before.insert("active".into(), json!(user.active));
+            after.insert("active".into(), json!(active));
+        }
+        if after.is_empty() {
+            return Ok(user);
+        }
+        w.event(
+            "user",
+            id,
+            "user.updated",
+            false,
+            json!({"before": before, "after": after}),
+        )
+        .await?;
+        w.commit().await?;
+        self.user(id).await
+    }
+
     /// One user by id.
     pub async fn user(&self, id: i64) -> Result<User, StoreError> {
         let rows = sqlx::query(&format!(
@@ -236,10 +318,12 @@ impl Store {
 
     /// The stored password hash of a user, for sign-in.
     pub async fn password_hash(&self, email: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = lower($1)")
-            .bind(email.trim())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, password_hash FROM users WHERE email = lower($1) AND active = 1",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.read)
+        .await?;
         match row {
             Some(row) => {
                 let hash: Option<String> = row.try_get(1)?;
@@ -369,7 +453,7 @@ impl Store {
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_WITH_TEAMS} FROM api_tokens t JOIN users u ON u.id = t.user_id {TEAMS_JOIN} \
-             WHERE t.token_hash = $1 ORDER BY m.team_id"
+             WHERE t.token_hash = $1 AND u.active = 1 ORDER BY m.team_id"
         ))
         .bind(token_hash)
         .fetch_all(&self.read)
@@ -407,13 +491,13 @@ impl Store {
     ) -> Result<Option<(User, String)>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_WITH_TEAMS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id {TEAMS_JOIN} \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 ORDER BY m.team_id"
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1 ORDER BY m.team_id"
         ))
         .bind(token_hash)
         .bind(now.as_microsecond())
         .fetch_all(&self.read)
         .await?;
-        let csrf: Option<String> = rows.first().map(|row| row.try_get(8)).transpose()?;
+        let csrf: Option<String> = rows.first().map(|row| row.try_get(9)).transpose()?;
         Ok(one_user(&rows)?.zip(csrf))
     }
 
@@ -452,7 +536,7 @@ fn one_user(rows: &[AnyRow]) -> Result<Option<User>, StoreError> {
     };
     let mut user = user_from_row(first)?;
     for row in rows {
-        if let Some(team_id) = row.try_get::<Option<i64>, _>(7)? {
+        if let Some(team_id) = row.try_get::<Option<i64>, _>(8)? {
             user.team_ids.push(team_id);
         }
     }
@@ -474,5 +558,6 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         org_id: row.try_get(5)?,
         team_ids: Vec::new(),
         created_at: ts(row.try_get(6)?)?,
+        active: row.try_get::<i64, _>(7)? != 0,
     })
 }

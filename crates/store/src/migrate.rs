@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_idempotent_requests.sql"),
         include_str!("../migrations/postgres/0003_idempotent_requests.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_user_active.sql"),
+        include_str!("../migrations/postgres/0004_user_active.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

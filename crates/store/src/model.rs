@@ -48,6 +48,21 @@ pub struct User {
     pub team_ids: Vec<i64>,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// Whether the user may sign in and use API tokens.
+    pub active: bool,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New display name.
+    pub name: Option<opsdesk_domain::Name>,
+    /// `Some(None)` removes the tier.
+    pub tier: Option<Option<Tier>>,
+    /// The complete new set of teams.
+    pub team_ids: Option<Vec<i64>>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
 }
 
 /// An API token as listed: never its secret.

@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
             get(list_bug_reports).post(create_bug_report),
         )
         .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/users/{id}", get(get_user).patch(patch_user))
         .route("/api/v1/teams", get(list_teams).post(create_team))
         .route("/api/v1/teams/{id}", get(get_team).patch(patch_team))
         .route("/api/v1/orgs", get(list_orgs).post(create_org))
@@ -64,7 +64,7 @@ async fn not_found() -> ApiError {
     paths(
         health, me, list_tickets, create_ticket, get_ticket, patch_ticket, list_messages, create_message,
         list_events, escalate, deescalate, list_links, create_link, list_bug_reports, create_bug_report,
-        list_users, create_user, get_user, list_teams, create_team, get_team, patch_team, list_orgs, create_org, get_org,
+        list_users, create_user, get_user, patch_user, list_teams, create_team, get_team, patch_team, list_orgs, create_org, get_org,
         create_token, list_tokens, revoke_token
     ),
     components(schemas(Problem)),
@@ -619,4 +619,27 @@ async fn revoke_token(
     .await?;
     state.token_cache.clear();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a user's name, tier, teams, or deactivate them (admins only).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = i64, Path)), request_body = PatchUserIn,
+    responses((status = 200, body = UserOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn patch_user(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PatchUserIn>,
+) -> Result<Json<UserOut>, ApiError> {
+    let user = ops::update_user(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    if input.active == Some(false) {
+        state.token_cache.clear();
+    }
+    Ok(Json((&user).into()))
 }

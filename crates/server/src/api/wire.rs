@@ -377,6 +377,8 @@ pub struct UserOut {
     pub organization_id: Option<i64>,
     /// Team ids.
     pub team_ids: Vec<i64>,
+    /// Whether the user may sign in and use API tokens.
+    pub active: bool,
     /// Created (RFC 3339).
     pub created_at: String,
 }
@@ -391,6 +393,7 @@ impl From<&User> for UserOut {
             tier: u.tier.map(|t| t.to_string()),
             organization_id: u.org_id,
             team_ids: u.team_ids.clone(),
+            active: u.active,
             created_at: rfc3339(u.created_at),
         }
     }
@@ -414,6 +417,22 @@ pub struct CreateUserIn {
     pub organization: Option<String>,
     /// Password (at least 10 characters); without it the user cannot sign in to the UI.
     pub password: Option<String>,
+}
+
+/// Change a user; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUserIn {
+    /// Display name.
+    pub name: Option<String>,
+    /// Tier `L0`–`L4`, or `null` to remove it (not for agents).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub tier: Option<Option<String>>,
+    /// The complete new list of team names.
+    pub teams: Option<Vec<String>>,
+    /// `false` deactivates: no sign-in, no API tokens, sessions ended.
+    pub active: Option<bool>,
 }
 
 /// A team.

@@ -26,6 +26,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/admin/users", post(create_user))
         .route("/admin/tokens", post(create_token))
         .route("/admin/tokens/revoke", post(revoke_token))
+        .route("/admin/users/active", post(set_active))
 }
 
 async fn page(State(state): State<AppState>, session: Session) -> Response {
@@ -85,6 +86,7 @@ async fn admin_page(
                 name: u.name,
                 role: u.role.as_str().into(),
                 tier: u.tier.map(|t| t.to_string()).unwrap_or_default(),
+                active: u.active,
             })
             .collect(),
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
@@ -265,6 +267,49 @@ async fn revoke_token(
     )
     .await;
     if result.is_ok() {
+        state.token_cache.clear();
+    }
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ActiveForm {
+    email: String,
+    active: bool,
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<ActiveForm>,
+) -> Response {
+    let result = async {
+        let user = state
+            .store
+            .user_by_email(&form.email)
+            .await?
+            .ok_or_else(|| {
+                ApiError::field(
+                    crate::error::Code::InvalidInput,
+                    "email",
+                    format!("no user with e-mail {}", form.email),
+                )
+            })?;
+        let input = crate::api::wire::PatchUserIn {
+            active: Some(form.active),
+            ..Default::default()
+        };
+        ops::update_user(
+            &state.store,
+            Operator::User(&session.actor),
+            user.id,
+            &input,
+            Timestamp::now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    if result.is_ok() && !form.active {
         state.token_cache.clear();
     }
     after(&state, &session, result).await

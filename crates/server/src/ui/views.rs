@@ -558,6 +558,8 @@ pub struct UserRow {
     pub role: String,
     /// Tier or empty.
     pub tier: String,
+    /// Whether the user may sign in.
+    pub active: bool,
 }
 
 /// The administration page.

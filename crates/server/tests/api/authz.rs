@@ -375,3 +375,56 @@ async fn a_revoked_token_stops_working_at_once() {
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["token.created", "token.revoked"]);
 }
+
+#[tokio::test]
+async fn a_deactivated_user_loses_access_until_reactivated() {
+    let app = spawn_app().await;
+    let l1 = app.get("l1", "/api/v1/me").await.body["id"]
+        .as_i64()
+        .unwrap();
+    let admin = app.get("admin", "/api/v1/me").await.body["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/users/{l1}");
+    for (body, field) in [
+        (json!({"tier": null}), "tier"),
+        (json!({"teams": ["Nowhere"]}), "teams"),
+        (json!({"name": " "}), "name"),
+    ] {
+        let refused = app.patch("admin", &path, body.clone()).await;
+        assert_eq!(refused.status.as_u16(), 422, "{body}");
+        assert_eq!(refused.error_fields(), [field], "{body}");
+    }
+    let own = app
+        .patch(
+            "admin",
+            &format!("/api/v1/users/{admin}"),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(own.error_fields(), ["active"]);
+
+    let moved = app
+        .patch(
+            "admin",
+            &path,
+            json!({"tier": "L2", "teams": ["Experts L2"]}),
+        )
+        .await;
+    assert_eq!(moved.status.as_u16(), 200, "{:?}", moved.body);
+    assert_eq!(moved.body["tier"], "L2");
+    let off = app.patch("admin", &path, json!({"active": false})).await;
+    assert_eq!(off.body["active"], false);
+    assert_eq!(app.get("l1", "/api/v1/me").await.status.as_u16(), 401);
+    let on = app.patch("admin", &path, json!({"active": true})).await;
+    assert_eq!(on.body["active"], true);
+    assert_eq!(app.get("l1", "/api/v1/me").await.status.as_u16(), 200);
+    let events = app.store.events_of("user", l1, false).await.unwrap();
+    let updates: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind == "user.updated")
+        .map(|e| e.data["after"].to_string())
+        .collect();
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert!(updates[1].contains("\"active\":false"));
+}

@@ -421,3 +421,60 @@ async fn an_admin_sets_a_team_escalation_on_the_admin_page() {
     let l3 = app.store.team_by_name("Liaison L3").await.unwrap().unwrap();
     assert_eq!(intake.escalates_to, Some(l3.id));
 }
+
+#[tokio::test]
+async fn deactivating_a_user_ends_their_sessions_and_sign_ins() {
+    let app = spawn_app().await;
+    with_password(&app, "root@desk.test", "admin", None, None).await;
+    with_password(&app, "ana@desk.test", "agent", None, Some("Support L1")).await;
+    let ana = browser();
+    sign_in(&app, &ana, "ana@desk.test", PASSWORD).await;
+    assert_eq!(
+        ana.get(format!("{}/desk", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let root = browser();
+    sign_in(&app, &root, "root@desk.test", PASSWORD).await;
+    let page = root
+        .get(format!("{}/admin", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let off = root
+        .post(format!("{}/admin/users/active", app.base))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", "ana@desk.test"),
+            ("active", "false"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ana.get(format!("{}/desk", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = sign_in(&app, &browser(), "ana@desk.test", PASSWORD).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    let admin_page = root
+        .get(format!("{}/admin", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(admin_page.contains("deactivated"));
+}
