@@ -122,7 +122,7 @@ pub struct Ticket {
     pub assignee: Option<UserRef>,
     /// Category.
     pub category: Option<String>,
-    /// Intake channel: portal, api, email.
+    /// Intake channel: portal, desk, api, email.
     pub channel: String,
     /// Tags, sorted.
     pub tags: Vec<String>,

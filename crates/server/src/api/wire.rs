@@ -82,7 +82,7 @@ pub struct TicketOut {
     pub assignee: Option<PersonOut>,
     /// Category.
     pub category: Option<String>,
-    /// `portal`, `api` or `email`.
+    /// `portal`, `desk` (raised by staff in the workspace), `api` or `email`.
     pub channel: String,
     /// Tags.
     pub tags: Vec<String>,

@@ -235,7 +235,7 @@ async fn create(
         &state.store,
         &session.user,
         &input,
-        "portal",
+        "desk",
         None,
         Timestamp::now(),
     )

@@ -391,6 +391,11 @@ async fn an_admin_sets_a_team_escalation_on_the_admin_page() {
         .text()
         .await
         .unwrap();
+    assert!(
+        page.contains("<title>Admin · opsdesk</title>"),
+        "the title must be plain text"
+    );
+    assert_eq!(page.matches(r#"id="tokens""#).count(), 1);
     let form = |name: &'static str, target: &'static str| {
         let csrf = csrf_of(&page);
         let client = client.clone();
@@ -477,4 +482,44 @@ async fn deactivating_a_user_ends_their_sessions_and_sign_ins() {
         .await
         .unwrap();
     assert!(admin_page.contains("deactivated"));
+}
+
+#[tokio::test]
+async fn staff_raise_a_ticket_from_the_desk_for_a_customer() {
+    let app = spawn_app().await;
+    with_password(&app, "ana@desk.test", "agent", None, Some("Support L1")).await;
+    let client = browser();
+    sign_in(&app, &client, "ana@desk.test", PASSWORD).await;
+    let page = client
+        .get(format!("{}/desk/new", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("requester_email", "carol@acme.test".to_owned()),
+        ("subject", "Phoned in: VPN down".to_owned()),
+        ("team", "Support L1".to_owned()),
+        ("impact", "high".to_owned()),
+        ("urgency", "high".to_owned()),
+        ("category", "network".to_owned()),
+        ("tags", "phone, vpn".to_owned()),
+        ("body", "Carol called at 9:05.".to_owned()),
+    ];
+    let created = client
+        .post(format!("{}/desk/tickets", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let list = app.get("acme", "/api/v1/tickets").await;
+    let ticket = &list.body["items"][0];
+    assert_eq!(ticket["subject"], "Phoned in: VPN down");
+    assert_eq!(ticket["channel"], "desk");
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["tags"], serde_json::json!(["phone", "vpn"]));
 }
