@@ -407,19 +407,13 @@ pub async fn escalate(
     input: &EscalateIn,
     now: Timestamp,
 ) -> Result<Ticket, ApiError> {
-    ticket_for(store, actor, id).await?;
-    actor.authorize(Action::Escalate)?;
-    let team = match nonblank(&input.team) {
-        Some(name) => Some(team_named(store, "team", name).await?.id),
-        None => None,
-    };
     let request = EscalationRequest {
         up: true,
-        to_team: team,
+        to_team: None,
         reason: &input.reason,
         tried: &input.tried,
     };
-    Ok(store.escalate(id, &request, actor.user_id, now).await?)
+    change_tier(store, actor, id, &input.team, request, now).await
 }
 
 /// Hands a ticket back down a tier with a note.
@@ -430,18 +424,29 @@ pub async fn deescalate(
     input: &DeescalateIn,
     now: Timestamp,
 ) -> Result<Ticket, ApiError> {
-    ticket_for(store, actor, id).await?;
-    actor.authorize(Action::Escalate)?;
-    let team = match nonblank(&input.team) {
-        Some(name) => Some(team_named(store, "team", name).await?.id),
-        None => None,
-    };
     let request = EscalationRequest {
         up: false,
-        to_team: team,
+        to_team: None,
         reason: &input.note,
         tried: "",
     };
+    change_tier(store, actor, id, &input.team, request, now).await
+}
+
+/// Moves a ticket along the tier ladder, to the team named in `team` or the default one.
+async fn change_tier(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    team: &Option<String>,
+    mut request: EscalationRequest<'_>,
+    now: Timestamp,
+) -> Result<Ticket, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::Escalate)?;
+    if let Some(name) = nonblank(team) {
+        request.to_team = Some(team_named(store, "team", name).await?.id);
+    }
     Ok(store.escalate(id, &request, actor.user_id, now).await?)
 }
 
