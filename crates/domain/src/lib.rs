@@ -5,17 +5,20 @@
 //! so an invalid subject, e-mail address, tag or tier cannot exist in the rest of the program.
 
 pub mod access;
+pub mod calendar;
 pub mod error;
 pub mod escalation;
 pub mod priority;
 pub mod role;
+pub mod sla;
 pub mod ticket;
 pub mod values;
 
 pub use access::{Action, Actor, Denied};
+pub use calendar::Calendar;
 pub use error::Invalid;
 pub use escalation::{BugReport, Escalation, TeamRoute};
 pub use priority::{Impact, Priority, Urgency};
 pub use role::{Role, Tier};
-pub use ticket::{LinkKind, Status};
+pub use ticket::{LinkKind, PendingReason, Status};
 pub use values::{Body, Category, Email, ExternalUrl, Name, Subject, Tag};

@@ -115,6 +115,57 @@ impl Status {
     }
 }
 
+/// Why a pending ticket waits; SLA policies pause clocks by reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PendingReason {
+    /// The desk asked the customer something.
+    Customer,
+    /// A vendor (third-party supplier) is working on it.
+    Vendor,
+    /// On hold inside the desk (a change window, a parts order).
+    Internal,
+}
+
+impl PendingReason {
+    /// Every reason.
+    pub const ALL: [PendingReason; 3] = [
+        PendingReason::Customer,
+        PendingReason::Vendor,
+        PendingReason::Internal,
+    ];
+
+    /// Parses a reason for `field`.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw.trim().to_lowercase())
+            .ok_or_else(|| {
+                Invalid::new(
+                    field,
+                    format!("'{raw}' is not a pending reason (customer, vendor, internal)"),
+                )
+            })
+    }
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PendingReason::Customer => "customer",
+            PendingReason::Vendor => "vendor",
+            PendingReason::Internal => "internal",
+        }
+    }
+
+    /// Words for a person: "waiting on customer".
+    pub fn label(self) -> &'static str {
+        match self {
+            PendingReason::Customer => "waiting on customer",
+            PendingReason::Vendor => "waiting on vendor",
+            PendingReason::Internal => "on hold",
+        }
+    }
+}
+
 /// How one ticket relates to another ticket or to the outside world.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkKind {
