@@ -57,6 +57,8 @@ pub enum Action {
     ReadDirectory,
     /// Create and change users, teams, organisations and tokens.
     Administer,
+    /// Create and change business calendars, SLA policies and vendors.
+    ManageSla,
 }
 
 /// Why an action is refused; `Hidden` means the caller must not learn that the thing exists.
@@ -105,6 +107,12 @@ impl Actor {
                 )),
                 Customer | Auditor => Err(Denied::Forbidden(
                     "bug reports are filed by L3 agents and above",
+                )),
+            },
+            ManageSla => match role {
+                Admin | Manager => Ok(()),
+                _ => Err(Denied::Forbidden(
+                    "only administrators and managers can change SLA settings",
                 )),
             },
             Administer => match role {

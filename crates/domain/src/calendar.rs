@@ -22,6 +22,17 @@ const DAY_MINUTES: u16 = 1440;
 /// only stops a walk past the end of representable time.
 const MAX_CLOSED_DAYS: u32 = 3 * 366;
 
+/// Looks up an IANA time zone ("Europe/Berlin") in the time-zone database built into opsdesk.
+pub fn parse_zone(field: &'static str, raw: &str) -> Result<TimeZone, Invalid> {
+    let name = raw.trim();
+    TimeZone::get(name).map_err(|_| {
+        Invalid::new(
+            field,
+            format!("'{name}' is not an IANA time zone (like Europe/Berlin or America/New_York)"),
+        )
+    })
+}
+
 /// One range of opening hours within a local day, in minutes since midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OpenRange {

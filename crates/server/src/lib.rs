@@ -11,6 +11,7 @@ pub mod input;
 pub mod ops;
 pub mod seed;
 pub mod ui;
+pub mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,11 +59,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until ctrl-c or SIGTERM.
+/// Serves `state` on `listener`, with the background workers, until ctrl-c or SIGTERM.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let workers = workers::Workers::start(state.store.clone());
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    workers.stop().await;
+    served
 }
 
 async fn shutdown_signal() {

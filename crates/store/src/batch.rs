@@ -7,6 +7,7 @@
 //! commits once. Every request still gets its answer only after the commit that holds its row.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use opsdesk_domain::{Invalid, Priority, Status, Tier};
@@ -14,9 +15,11 @@ use serde_json::json;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clocks::refresh_clocks;
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
+use crate::sla_config::SlaCache;
 use crate::sql::{Param, Sql};
 use crate::{Backend, NewTicket, StoreError, TeamRef, Ticket, UserRef};
 
@@ -67,9 +70,9 @@ impl std::fmt::Debug for Job {
 
 impl Batcher {
     /// Starts the writer task on `pool`.
-    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
+    pub(crate) fn start(pool: AnyPool, backend: Backend, sla: Arc<SlaCache>) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
-        tokio::spawn(run(queue, pool, backend));
+        tokio::spawn(run(queue, pool, backend, sla));
         Self { jobs }
     }
 
@@ -86,7 +89,7 @@ impl Batcher {
     }
 }
 
-async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend) {
+async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend, sla: Arc<SlaCache>) {
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -104,7 +107,7 @@ async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend) {
                 .filter_map(|p| p.as_ref().ok())
                 .cloned()
                 .collect();
-            let mut tickets = insert_tickets(&mut w, &ready).await?.into_iter();
+            let mut tickets = insert_tickets(&mut w, &ready, &sla).await?.into_iter();
             w.commit().await?;
             // Requests whose references did not resolve get their own refusal; the rest their ticket.
             Ok::<_, StoreError>(
@@ -364,6 +367,7 @@ pub(crate) async fn write_rows(
 pub(crate) async fn insert_tickets(
     w: &mut Write,
     batch: &[Prepared],
+    sla: &SlaCache,
 ) -> Result<Vec<Ticket>, StoreError> {
     let rows: Vec<TicketRow<'_>> = batch
         .iter()
@@ -384,6 +388,8 @@ pub(crate) async fn insert_tickets(
         })
         .collect();
     let written = write_rows(w, &rows).await?;
+    let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    let due = refresh_clocks(w, sla, &ids).await?;
     batch
         .iter()
         .zip(written)
@@ -410,6 +416,9 @@ pub(crate) async fn insert_tickets(
                 tags,
                 created_at: at,
                 updated_at: at,
+                pending_reason: None,
+                sla_due_at: due.get(&id).copied().flatten().map(|(d, _)| d),
+                sla_warn_at: due.get(&id).copied().flatten().and_then(|(_, w)| w),
             })
         })
         .collect()

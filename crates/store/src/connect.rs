@@ -6,7 +6,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use std::sync::Arc;
+
 use crate::batch::Batcher;
+use crate::sla_config::SlaCache;
 use crate::{migrate, StoreError};
 
 /// Which database engine a store runs on.
@@ -28,6 +31,8 @@ pub struct Store {
     pub(crate) read: AnyPool,
     /// The group-commit writer for ticket creation.
     pub(crate) batcher: Batcher,
+    /// The SLA configuration snapshot every clock refresh reads.
+    pub(crate) sla: Arc<SlaCache>,
     backend: Backend,
 }
 
@@ -84,10 +89,12 @@ impl Store {
                     .clamp(2, 8) as u32;
                 let write = pool(1).await?;
                 let read = pool(readers).await?;
+                let sla = Arc::new(SlaCache::new(read.clone()));
                 Ok(Self {
-                    batcher: Batcher::start(write.clone(), backend),
+                    batcher: Batcher::start(write.clone(), backend, sla.clone()),
                     write,
                     read,
+                    sla,
                     backend,
                 })
             }
@@ -97,10 +104,12 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
                     .await?;
+                let sla = Arc::new(SlaCache::new(pool.clone()));
                 Ok(Self {
-                    batcher: Batcher::start(pool.clone(), backend),
+                    batcher: Batcher::start(pool.clone(), backend, sla.clone()),
                     write: pool.clone(),
                     read: pool,
+                    sla,
                     backend,
                 })
             }
@@ -134,5 +143,40 @@ impl Store {
     /// The default database URL: SQLite in `opsdesk.db` inside the data directory `dir`.
     pub fn default_url(dir: &std::path::Path) -> String {
         format!("sqlite://{}?mode=rwc", dir.join("opsdesk.db").display())
+    }
+}
+
+/// The right to run singleton work (the SLA scheduler, outbox delivery) in one process of a
+/// deployment. On PostgreSQL it is a session advisory lock held on a connection of its own
+/// (taken out of the pool, so the lock ends when the connection does); SQLite has one process.
+#[derive(Debug)]
+pub struct Lease {
+    conn: Option<sqlx::AnyConnection>,
+}
+
+impl Lease {
+    /// Whether the lease still holds (its connection answers).
+    pub async fn alive(&mut self) -> bool {
+        match self.conn.as_mut() {
+            None => true,
+            Some(conn) => sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok(),
+        }
+    }
+}
+
+impl Store {
+    /// Tries to take the lease named `key`; `None` while another process holds it.
+    pub async fn try_lease(&self, key: i64) -> Result<Option<Lease>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(Some(Lease { conn: None })),
+            Backend::Postgres => {
+                let mut conn = self.write.acquire().await?.detach();
+                let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut conn)
+                    .await?;
+                Ok(held.then_some(Lease { conn: Some(conn) }))
+            }
+        }
     }
 }

@@ -51,26 +51,29 @@ impl Store {
 
     /// Every organisation, by name.
     pub async fn orgs(&self) -> Result<Vec<Org>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM orgs ORDER BY lower(name)")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, calendar_id, plan FROM orgs ORDER BY lower(name)",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(org_from_row).collect()
     }
 
     /// One organisation by id.
     pub async fn org(&self, id: i64) -> Result<Org, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound("organisation"))?;
+        let row =
+            sqlx::query("SELECT id, name, created_at, calendar_id, plan FROM orgs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or(StoreError::NotFound("organisation"))?;
         org_from_row(&row)
     }
 
     /// One organisation by name, ignoring case.
     pub async fn org_by_name(&self, name: &str) -> Result<Option<Org>, StoreError> {
         let row =
-            sqlx::query("SELECT id, name, created_at FROM orgs WHERE lower(name) = lower($1)")
+            sqlx::query("SELECT id, name, created_at, calendar_id, plan FROM orgs WHERE lower(name) = lower($1)")
                 .bind(name.trim())
                 .fetch_optional(&self.read)
                 .await?;
@@ -139,7 +142,7 @@ impl Store {
     /// Every team, lowest tier first.
     pub async fn teams(&self) -> Result<Vec<Team>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, tier, escalates_to, created_at FROM teams ORDER BY tier, lower(name)",
+            "SELECT id, name, tier, escalates_to, created_at, calendar_id FROM teams ORDER BY tier, lower(name)",
         )
         .fetch_all(&self.read)
         .await?;
@@ -148,18 +151,19 @@ impl Store {
 
     /// One team by id.
     pub async fn team(&self, id: i64) -> Result<Team, StoreError> {
-        let row =
-            sqlx::query("SELECT id, name, tier, escalates_to, created_at FROM teams WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?
-                .ok_or(StoreError::NotFound("team"))?;
+        let row = sqlx::query(
+            "SELECT id, name, tier, escalates_to, created_at, calendar_id FROM teams WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound("team"))?;
         team_from_row(&row)
     }
 
     /// One team by name, ignoring case.
     pub async fn team_by_name(&self, name: &str) -> Result<Option<Team>, StoreError> {
-        let row = sqlx::query("SELECT id, name, tier, escalates_to, created_at FROM teams WHERE lower(name) = lower($1)")
+        let row = sqlx::query("SELECT id, name, tier, escalates_to, created_at, calendar_id FROM teams WHERE lower(name) = lower($1)")
             .bind(name.trim())
             .fetch_optional(&self.read)
             .await?;
@@ -516,6 +520,8 @@ fn org_from_row(row: &AnyRow) -> Result<Org, StoreError> {
         id: row.try_get(0)?,
         name: row.try_get(1)?,
         created_at: ts(row.try_get(2)?)?,
+        calendar_id: row.try_get(3)?,
+        plan: row.try_get(4)?,
     })
 }
 
@@ -526,6 +532,7 @@ fn team_from_row(row: &AnyRow) -> Result<Team, StoreError> {
         tier: Tier::from_level("tier", row.try_get(2)?).map_err(corrupt)?,
         escalates_to: row.try_get(3)?,
         created_at: ts(row.try_get(4)?)?,
+        calendar_id: row.try_get(5)?,
     })
 }
 

@@ -6,19 +6,25 @@
 //! ([`events`]); nothing here reads the clock: callers pass `now`.
 
 mod batch;
+mod clocks;
 mod connect;
 mod directory;
 mod error;
 pub mod events;
+mod firing;
 mod idempotency;
 mod migrate;
 mod model;
+mod sla_config;
 mod sql;
 mod tickets;
 
-pub use connect::{Backend, Store};
+pub use clocks::{AtRisk, ClockView, SlaJob, TicketSla};
+pub use connect::{Backend, Lease, Store};
 pub use error::StoreError;
 pub use events::Event;
+pub use firing::{Notification, OutboxItem, MAX_ATTEMPTS};
 pub use idempotency::Claim;
 pub use model::*;
+pub use sla_config::{CalendarInput, CalendarRecord, PolicyRecord, SlaConfig};
 pub use tickets::{EscalationRequest, QueueFilter, QueueSort, TicketChanges};

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_user_active.sql"),
         include_str!("../migrations/postgres/0004_user_active.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_sla.sql"),
+        include_str!("../migrations/postgres/0005_sla.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -1,7 +1,7 @@
 //! What the store hands back: rows as typed records, built from validated domain values.
 
 use jiff::Timestamp;
-use opsdesk_domain::{Impact, LinkKind, Priority, Role, Status, Tier, Urgency};
+use opsdesk_domain::{Impact, LinkKind, PendingReason, Priority, Role, Status, Tier, Urgency};
 
 /// A customer organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,10 @@ pub struct Org {
     pub name: String,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Its business calendar (contracted support hours), if not the team's or the default.
+    pub calendar_id: Option<i64>,
+    /// Its plan ("gold"), which SLA policies can select on.
+    pub plan: Option<String>,
 }
 
 /// A team: a queue of tickets worked at one tier.
@@ -27,6 +31,8 @@ pub struct Team {
     pub escalates_to: Option<i64>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// Its business calendar; the default when `None`.
+    pub calendar_id: Option<i64>,
 }
 
 /// A person who signs in: staff or customer.
@@ -130,6 +136,12 @@ pub struct Ticket {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+    /// Why it waits, while pending.
+    pub pending_reason: Option<PendingReason>,
+    /// The nearest due instant of its running SLA clocks.
+    pub sla_due_at: Option<Timestamp>,
+    /// When the clock due nearest turns "warning" (75 % of its target used).
+    pub sla_warn_at: Option<Timestamp>,
 }
 
 impl Ticket {

@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use opsdesk_domain::access::Confinement;
 use opsdesk_domain::{
-    Body, BugReport, Category, Escalation, ExternalUrl, Impact, Invalid, LinkKind, Priority, Role,
-    Status, Subject, Tag, TeamRoute, Tier, Urgency,
+    Body, BugReport, Category, Escalation, ExternalUrl, Impact, Invalid, LinkKind, PendingReason,
+    Priority, Role, Status, Subject, Tag, TeamRoute, Tier, Urgency,
 };
 use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::batch::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
+use crate::clocks::{refresh_clocks, NO_DUE};
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
@@ -28,7 +29,7 @@ use crate::{
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
     t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
-    t.category, t.channel, t.created_at, t.updated_at \
+    t.category, t.channel, t.created_at, t.updated_at, t.pending_reason, t.sla_due_at, t.sla_warn_at \
     FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
     JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id";
 
@@ -65,6 +66,8 @@ pub enum QueueSort {
     Newest,
     /// Most recently changed first.
     Updated,
+    /// Nearest SLA due instant first; tickets without a running clock last.
+    Due,
 }
 
 impl QueueSort {
@@ -75,9 +78,10 @@ impl QueueSort {
             "oldest" => Ok(Self::Oldest),
             "newest" => Ok(Self::Newest),
             "updated" => Ok(Self::Updated),
+            "due" => Ok(Self::Due),
             other => Err(Invalid::new(
                 field,
-                format!("'{other}' is not a sort (priority, oldest, newest, updated)"),
+                format!("'{other}' is not a sort (priority, due, oldest, newest, updated)"),
             )),
         }
     }
@@ -89,6 +93,7 @@ impl QueueSort {
             Self::Oldest => "oldest",
             Self::Newest => "newest",
             Self::Updated => "updated",
+            Self::Due => "due",
         }
     }
 
@@ -99,6 +104,7 @@ impl QueueSort {
             Self::Oldest => (&["t.created_at", "t.id"], false),
             Self::Newest => (&["t.created_at", "t.id"], true),
             Self::Updated => (&["t.updated_at", "t.id"], true),
+            Self::Due => (&["t.sla_due_at", "t.id"], false),
         }
     }
 
@@ -111,6 +117,10 @@ impl QueueSort {
             ],
             Self::Oldest | Self::Newest => vec![ticket.created_at.as_microsecond(), ticket.id],
             Self::Updated => vec![ticket.updated_at.as_microsecond(), ticket.id],
+            Self::Due => vec![
+                ticket.sla_due_at.map_or(NO_DUE, |d| d.as_microsecond()),
+                ticket.id,
+            ],
         };
         let keys: Vec<String> = keys.iter().map(i64::to_string).collect();
         format!("{}.{}", self.as_str(), keys.join("."))
@@ -174,6 +184,8 @@ pub struct TicketChanges {
     pub add_tags: Vec<Tag>,
     /// Tags to remove.
     pub remove_tags: Vec<Tag>,
+    /// Why a pending ticket waits (customer when not given).
+    pub pending_reason: Option<PendingReason>,
 }
 
 impl Store {
@@ -205,7 +217,7 @@ impl Store {
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt("the new ticket was not prepared".into()))??;
-        let ticket = insert_tickets(&mut w, std::slice::from_ref(&prepared))
+        let ticket = insert_tickets(&mut w, std::slice::from_ref(&prepared), &self.sla)
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt("the new ticket was not returned".into()))?;
@@ -270,7 +282,9 @@ impl Store {
         // 100 rows a statement: SQLite looks bound parameters up by name in linear time, so a
         // statement with n parameters costs O(n²) to bind (1,000 rows was 10x slower per row).
         for chunk in ticket_rows.chunks(100) {
-            write_rows(&mut w, chunk).await?;
+            let written = write_rows(&mut w, chunk).await?;
+            let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+            refresh_clocks(&mut w, &self.sla, &ids).await?;
         }
         w.commit().await?;
         Ok(rows.len())
@@ -491,6 +505,7 @@ impl Store {
             set_status(&mut w, ticket_id, status, next).await?;
         }
         touch(&mut w, ticket_id).await?;
+        refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;
         w.commit().await?;
         Ok(message_id)
     }
@@ -524,6 +539,34 @@ impl Store {
                 sets.push(("status", Param::Text(status.as_str().to_owned())));
                 push_status_times(&mut sets, status, w.now());
             }
+        }
+        let next_status = changes.status.unwrap_or(ticket.status);
+        if changes.pending_reason.is_some() && next_status != Status::Pending {
+            return Err(Invalid::new(
+                "pending_reason",
+                "only a pending ticket waits on someone; set status to pending as well",
+            )
+            .into());
+        }
+        let reason = (next_status == Status::Pending).then(|| {
+            changes
+                .pending_reason
+                .or(ticket.pending_reason)
+                .unwrap_or(PendingReason::Customer)
+        });
+        if reason != ticket.pending_reason {
+            before.insert(
+                "pending_reason".into(),
+                json!(ticket.pending_reason.map(PendingReason::as_str)),
+            );
+            after.insert(
+                "pending_reason".into(),
+                json!(reason.map(PendingReason::as_str)),
+            );
+            sets.push((
+                "pending_reason",
+                reason.map_or(Param::Null, |r| Param::Text(r.as_str().to_owned())),
+            ));
         }
         let impact = changes.impact.unwrap_or(ticket.impact);
         let urgency = changes.urgency.unwrap_or(ticket.urgency);
@@ -634,6 +677,7 @@ impl Store {
             json!({"before": Value::Object(before), "after": Value::Object(after)}),
         )
         .await?;
+        refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;
         w.commit().await?;
         self.ticket(ticket_id).await
     }
@@ -732,6 +776,7 @@ impl Store {
             }),
         )
         .await?;
+        refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;
         w.commit().await?;
         self.ticket(ticket_id).await
     }
@@ -947,6 +992,9 @@ async fn set_status(
 ) -> Result<(), StoreError> {
     from.move_to(to)?;
     let mut sets = vec![("status", Param::Text(to.as_str().to_owned()))];
+    if to != Status::Pending {
+        sets.push(("pending_reason", Param::Null));
+    }
     push_status_times(&mut sets, to, w.now());
     let mut sql = Sql::new("UPDATE tickets SET ");
     for (i, (column, value)) in sets.into_iter().enumerate() {
@@ -1053,5 +1101,14 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
         tags: Vec::new(),
         created_at: ts(row.try_get(19)?)?,
         updated_at: ts(row.try_get(20)?)?,
+        pending_reason: match row.try_get::<Option<String>, _>(21)? {
+            Some(r) => Some(PendingReason::parse("pending_reason", &r).map_err(corrupt)?),
+            None => None,
+        },
+        sla_due_at: match row.try_get::<i64, _>(22)? {
+            NO_DUE => None,
+            at => Some(ts(at)?),
+        },
+        sla_warn_at: row.try_get::<Option<i64>, _>(23)?.map(ts).transpose()?,
     })
 }

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, authenticated by bearer tokens, described by OpenAPI.
 
+pub mod sla;
 pub mod wire;
 
 use axum::extract::{Query, State};
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{id}", get(get_org))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
+        .merge(sla::routes())
         .fallback(not_found)
 }
 
@@ -90,7 +92,9 @@ impl utoipa::Modify for BearerAuth {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(sla::SlaDoc::openapi());
+    Json(doc)
 }
 
 /// Health of the server and its database.
@@ -185,7 +189,9 @@ async fn get_ticket(
     IdPath(id): IdPath,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::ticket_for(&state.store, &caller.actor, id).await?;
-    Ok(Json((&ticket).into()))
+    Ok(Json(
+        sla::with_clocks(&state.store, &caller, (&ticket).into()).await?,
+    ))
 }
 
 /// Change status, priority, impact, urgency, assignee, team, category or tags.
@@ -504,6 +510,16 @@ async fn patch_team(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTeamIn>,
 ) -> Result<Json<TeamOut>, ApiError> {
+    if let Some(calendar) = &input.calendar {
+        ops::sla::set_team_calendar(
+            &state.store,
+            Operator::User(&caller.actor),
+            id,
+            calendar.as_deref(),
+            Timestamp::now(),
+        )
+        .await?;
+    }
     let team = match input.escalates_to {
         Some(target) => {
             ops::set_team_escalation(
@@ -515,6 +531,7 @@ async fn patch_team(
             )
             .await?
         }
+        None if input.calendar.is_some() => state.store.team(id).await?,
         None => {
             caller.actor.authorize(Action::Administer)?;
             state.store.team(id).await?

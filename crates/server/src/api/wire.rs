@@ -90,6 +90,13 @@ pub struct TicketOut {
     pub created_at: String,
     /// Last changed (RFC 3339).
     pub updated_at: String,
+    /// While pending: `customer`, `vendor` or `internal`.
+    pub pending_reason: Option<String>,
+    /// The nearest due instant of a running SLA clock (RFC 3339).
+    pub sla_due_at: Option<String>,
+    /// Policy, calendar and every clock (staff, on the single-ticket read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<TicketSlaOut>,
 }
 
 impl From<&Ticket> for TicketOut {
@@ -114,6 +121,9 @@ impl From<&Ticket> for TicketOut {
             tags: t.tags.clone(),
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
+            pending_reason: t.pending_reason.map(|r| r.as_str().to_owned()),
+            sla_due_at: t.sla_due_at.map(rfc3339),
+            sla: None,
         }
     }
 }
@@ -156,6 +166,9 @@ pub struct PatchTicketIn {
     pub impact: Option<String>,
     /// Urgency; recomputes priority unless one is given.
     pub urgency: Option<String>,
+    /// While pending, who the ticket waits on: `customer` (default), `vendor` or `internal`.
+    /// SLA policies pause clocks by it.
+    pub pending_reason: Option<String>,
     /// Assignee e-mail, `me`, or `null` to unassign.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -446,6 +459,8 @@ pub struct TeamOut {
     pub tier: String,
     /// Team id tickets escalate to.
     pub escalates_to: Option<i64>,
+    /// Business calendar id; the default calendar when absent.
+    pub calendar_id: Option<i64>,
     /// Created (RFC 3339).
     pub created_at: String,
 }
@@ -457,6 +472,7 @@ impl From<&Team> for TeamOut {
             name: t.name.clone(),
             tier: t.tier.to_string(),
             escalates_to: t.escalates_to,
+            calendar_id: t.calendar_id,
             created_at: rfc3339(t.created_at),
         }
     }
@@ -482,6 +498,10 @@ pub struct PatchTeamIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub escalates_to: Option<Option<String>>,
+    /// Name of the team's business calendar, or `null` for the default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub calendar: Option<Option<String>>,
 }
 
 /// An organisation.
@@ -493,6 +513,10 @@ pub struct OrgOut {
     pub name: String,
     /// Created (RFC 3339).
     pub created_at: String,
+    /// Business calendar id (contracted hours), if set.
+    pub calendar_id: Option<i64>,
+    /// Plan ("gold"), if set.
+    pub plan: Option<String>,
 }
 
 impl From<&Org> for OrgOut {
@@ -501,6 +525,8 @@ impl From<&Org> for OrgOut {
             id: o.id,
             name: o.name.clone(),
             created_at: rfc3339(o.created_at),
+            calendar_id: o.calendar_id,
+            plan: o.plan.clone(),
         }
     }
 }
@@ -568,4 +594,376 @@ pub struct HealthOut {
     pub database: String,
     /// opsdesk version.
     pub version: String,
+}
+
+// ---- SLA: calendars, policies, clocks ----
+
+/// Opening hours per weekday: `"09:00-17:00"`, `"08:00-12:00, 13:00-17:00"`, or empty/absent
+/// for closed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeekHoursWire {
+    /// Monday.
+    #[serde(default)]
+    pub mon: String,
+    /// Tuesday.
+    #[serde(default)]
+    pub tue: String,
+    /// Wednesday.
+    #[serde(default)]
+    pub wed: String,
+    /// Thursday.
+    #[serde(default)]
+    pub thu: String,
+    /// Friday.
+    #[serde(default)]
+    pub fri: String,
+    /// Saturday.
+    #[serde(default)]
+    pub sat: String,
+    /// Sunday.
+    #[serde(default)]
+    pub sun: String,
+}
+
+impl WeekHoursWire {
+    /// The seven days, Monday first, with their field names.
+    pub fn days(&self) -> [(&'static str, &str); 7] {
+        [
+            ("hours.mon", &self.mon),
+            ("hours.tue", &self.tue),
+            ("hours.wed", &self.wed),
+            ("hours.thu", &self.thu),
+            ("hours.fri", &self.fri),
+            ("hours.sat", &self.sat),
+            ("hours.sun", &self.sun),
+        ]
+    }
+
+    /// Builds the wire form from seven day texts, Monday first.
+    pub fn from_days(days: [String; 7]) -> Self {
+        let [mon, tue, wed, thu, fri, sat, sun] = days;
+        Self {
+            mon,
+            tue,
+            wed,
+            thu,
+            fri,
+            sat,
+            sun,
+        }
+    }
+}
+
+/// A holiday: `date` is `YYYY-MM-DD` (once) or `MM-DD` (every year).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayWire {
+    /// `2026-12-24` or `12-25`.
+    pub date: String,
+    /// Name ("Christmas Day").
+    pub name: String,
+}
+
+/// Create or replace a business calendar.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarIn {
+    /// Name, unique.
+    pub name: String,
+    /// IANA time zone, such as `Europe/Berlin`.
+    pub zone: String,
+    /// Opening hours per weekday.
+    pub hours: WeekHoursWire,
+    /// Holidays (replaces the list on update).
+    #[serde(default)]
+    pub holidays: Vec<HolidayWire>,
+    /// Make it the default calendar.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// A business calendar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// IANA time zone.
+    pub zone: String,
+    /// Opening hours.
+    pub hours: WeekHoursWire,
+    /// Holidays.
+    pub holidays: Vec<HolidayWire>,
+    /// Whether it is the default calendar.
+    pub default: bool,
+    /// One-line description.
+    pub summary: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Holidays to import from an iCalendar file.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IcsImportIn {
+    /// The text of the .ics file.
+    pub ics: String,
+}
+
+/// How many holidays an import added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IcsImportOut {
+    /// Holidays added (dates already present are skipped).
+    pub added: usize,
+}
+
+/// One metric's target.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetWire {
+    /// Minutes, 1 to a year.
+    pub minutes: i64,
+    /// Count business time per the calendar (default) or calendar time.
+    #[serde(default = "yes")]
+    pub business: bool,
+    /// Pending reasons that pause this clock: `customer`, `vendor`, `internal`. Absent: the
+    /// default (customer and vendor pause resolution and periodic update; responses never).
+    #[serde(default)]
+    pub pauses: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Targets per metric; absent metrics are not measured.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsWire {
+    /// Creation to the first public reply.
+    #[serde(default)]
+    pub first_response: Option<TargetWire>,
+    /// Each later customer reply to the next public reply.
+    #[serde(default)]
+    pub next_response: Option<TargetWire>,
+    /// Creation to resolution (summed over reopenings).
+    #[serde(default)]
+    pub resolution: Option<TargetWire>,
+    /// Between public updates while active.
+    #[serde(default)]
+    pub periodic_update: Option<TargetWire>,
+}
+
+/// When a policy applies; every list given must match, empty lists match anything.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionsWire {
+    /// `urgent`, `high`, `normal`, `low`.
+    #[serde(default)]
+    pub priorities: Vec<String>,
+    /// Team names.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Organisation names.
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    /// Organisation plans.
+    #[serde(default)]
+    pub plans: Vec<String>,
+    /// Tags (any).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Channels: `portal`, `desk`, `api`, `email`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Categories (ticket types).
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// One action of an escalation level.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionWire {
+    /// `notify_assignee`, `notify_team`, `notify_team_managers`, `notify_user`,
+    /// `raise_priority`, `move_to_team`, `escalate_tier`, `add_tag`, `webhook`.
+    pub kind: String,
+    /// For `notify_user` an e-mail, `move_to_team` a team name, `add_tag` a tag, `webhook` a URL.
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+/// One level of the escalation matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelWire {
+    /// `75%`, `100%`, `+1h`, `-30m`: relative to the clock's target.
+    pub at: String,
+    /// The clock it watches; absent: every clock of the policy.
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// What it does.
+    pub actions: Vec<ActionWire>,
+}
+
+/// Create or replace an SLA policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyIn {
+    /// Name, unique.
+    pub name: String,
+    /// Place in the order, 1 first; absent: last (on create) or unchanged.
+    #[serde(default)]
+    pub position: Option<i64>,
+    /// When it applies.
+    #[serde(default)]
+    pub conditions: ConditionsWire,
+    /// Targets.
+    pub targets: TargetsWire,
+    /// Escalation levels.
+    #[serde(default)]
+    pub levels: Vec<LevelWire>,
+}
+
+/// An SLA policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Place in the order, 1 first.
+    pub position: i64,
+    /// When it applies.
+    pub conditions: ConditionsWire,
+    /// Targets.
+    pub targets: TargetsWire,
+    /// Escalation levels.
+    pub levels: Vec<LevelWire>,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// One SLA clock cycle of a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockOut {
+    /// `first_response`, `next_response`, `resolution`, `periodic_update`.
+    pub metric: String,
+    /// 0 for the first cycle.
+    pub cycle: u32,
+    /// `running`, `paused`, `met` or `breached`.
+    pub state: String,
+    /// Target in minutes.
+    pub target_minutes: i64,
+    /// Business time (per the calendar) or calendar time.
+    pub business: bool,
+    /// Started (RFC 3339).
+    pub started_at: String,
+    /// Stopped, once met or breached for good.
+    pub stopped_at: Option<String>,
+    /// When the target is (or was) reached; absent while paused within target.
+    pub due_at: Option<String>,
+    /// When it turns "warning" (75 % used).
+    pub warn_at: Option<String>,
+    /// Counted seconds so far.
+    pub elapsed_seconds: i64,
+    /// Seconds spent paused.
+    pub paused_seconds: i64,
+    /// Target minus elapsed, in seconds (negative: overdue).
+    pub margin_seconds: i64,
+    /// The computation in words.
+    pub explanation: String,
+}
+
+/// A name with its id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedRef {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// The SLA of one ticket: policy, calendar and clocks, computed from its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSlaOut {
+    /// The policy that applies.
+    pub policy: Option<NamedRef>,
+    /// The calendar business time counts in.
+    pub calendar: Option<NamedRef>,
+    /// Where the calendar comes from: `organisation`, `team`, `default`.
+    pub calendar_source: String,
+    /// Every clock cycle.
+    pub clocks: Vec<ClockOut>,
+}
+
+/// A clock near its next breach or escalation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AtRiskOut {
+    /// Ticket id.
+    pub ticket_id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Team.
+    pub team: String,
+    /// Priority.
+    pub priority: String,
+    /// Metric.
+    pub metric: String,
+    /// `running`, `paused` or `breached`.
+    pub state: String,
+    /// Due instant.
+    pub due_at: Option<String>,
+    /// The next breach or level instant not yet fired.
+    pub next_at: Option<String>,
+    /// Assignee e-mail.
+    pub assignee: Option<String>,
+}
+
+/// A background recomputation of clocks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaJobOut {
+    /// Id.
+    pub id: i64,
+    /// What caused it.
+    pub reason: String,
+    /// Open tickets to recompute.
+    pub total: i64,
+    /// Done so far.
+    pub done: i64,
+    /// Queued (RFC 3339).
+    pub created_at: String,
+    /// Finished.
+    pub finished_at: Option<String>,
+}
+
+/// Calendar and plan of an organisation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOrgIn {
+    /// Calendar name, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub calendar: Option<Option<String>>,
+    /// Plan ("gold"), or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub plan: Option<Option<String>>,
+}
+
+/// An in-app notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    /// Id.
+    pub id: i64,
+    /// Ticket.
+    pub ticket_id: Option<i64>,
+    /// Text.
+    pub text: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+    /// Seen.
+    pub read: bool,
 }

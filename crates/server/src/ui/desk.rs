@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
-use opsdesk_domain::{Action, LinkKind, Priority, Status, Tier};
+use opsdesk_domain::{Action, LinkKind, PendingReason, Priority, Status, Tier};
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -39,6 +39,31 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/desk/tickets/{id}/deescalate", post(deescalate))
         .route("/desk/tickets/{id}/links", post(add_link))
         .route("/desk/tickets/{id}/bug-reports", post(file_bug_report))
+}
+
+/// (value, label, selected) of the status choices, with a choice per pending reason.
+fn status_options(ticket: &opsdesk_store::Ticket) -> Vec<(String, String, bool)> {
+    let mut options = Vec::new();
+    for status in Status::ALL {
+        if status == Status::Pending {
+            for reason in PendingReason::ALL {
+                let selected = ticket.status == Status::Pending
+                    && ticket.pending_reason.unwrap_or(PendingReason::Customer) == reason;
+                options.push((
+                    format!("pending:{}", reason.as_str()),
+                    format!("pending – {}", reason.label()),
+                    selected,
+                ));
+            }
+        } else {
+            options.push((
+                status.as_str().to_owned(),
+                status.as_str().to_owned(),
+                ticket.status == status,
+            ));
+        }
+    }
+    options
 }
 
 fn priorities() -> Vec<&'static str> {
@@ -323,7 +348,7 @@ async fn build_ticket_page(
         can_deescalate: can_write && ticket.tier > Tier::L0,
         can_file_bug: session.actor.authorize(Action::FileBugReport).is_ok(),
         escalates_to,
-        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
+        statuses: status_options(&ticket),
         levels: LEVELS.to_vec(),
         priorities: priorities(),
         assignees,
@@ -422,9 +447,15 @@ async fn update(
             .as_deref()
             .map(comma_list)
             .unwrap_or_else(|| current.tags.clone());
+        // "pending:vendor" carries the pending reason with the status.
+        let (status, pending_reason) = match form.status.as_deref().map(|s| s.split_once(':')) {
+            Some(Some((status, reason))) => (Some(status.to_owned()), Some(reason.to_owned())),
+            _ => (form.status, None),
+        };
         let patch = PatchTicketIn {
             subject: None,
-            status: form.status,
+            status,
+            pending_reason,
             priority: Some(form.priority).filter(|p| !p.is_empty()),
             impact: form.impact,
             urgency: form.urgency,

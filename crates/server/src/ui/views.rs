@@ -529,8 +529,8 @@ pub struct DeskTicket {
     pub can_file_bug: bool,
     /// Name of the escalation target.
     pub escalates_to: String,
-    /// Status names.
-    pub statuses: Vec<&'static str>,
+    /// (value, label, selected) status choices, one per pending reason.
+    pub statuses: Vec<(String, String, bool)>,
     /// Impact/urgency levels.
     pub levels: Vec<&'static str>,
     /// Priority names.

@@ -5,8 +5,8 @@
 
 use jiff::Timestamp;
 use opsdesk_domain::{
-    Action, Actor, Body, BugReport, Category, Email, ExternalUrl, Impact, LinkKind, Name, Priority,
-    Role, Status, Subject, Tag, Tier, Urgency,
+    Action, Actor, Body, BugReport, Category, Email, ExternalUrl, Impact, LinkKind, Name,
+    PendingReason, Priority, Role, Status, Subject, Tag, Tier, Urgency,
 };
 use opsdesk_store::{
     BugReportRecord, EscalationRequest, Link, NewTicket, NewUser, Org, Page, QueueFilter,
@@ -19,6 +19,8 @@ use crate::api::wire::{
     DeescalateIn, EscalateIn, PatchTicketIn,
 };
 use crate::auth;
+
+pub mod sla;
 use crate::error::{ApiError, Checks, Code};
 
 /// Most items one page of a list returns.
@@ -283,6 +285,9 @@ pub async fn patch_ticket(
     if let Some(raw) = &input.urgency {
         changes.urgency = checks.check(Urgency::parse(raw));
     }
+    if let Some(raw) = nonblank(&input.pending_reason) {
+        changes.pending_reason = checks.check(PendingReason::parse("pending_reason", raw));
+    }
     if let Some(assignee) = &input.assignee {
         changes.assignee = match assignee.as_deref().map(str::trim) {
             None | Some("") => Some(None),
@@ -503,9 +508,14 @@ pub enum Operator<'a> {
 
 impl Operator<'_> {
     fn authorize(&self) -> Result<Option<i64>, ApiError> {
+        self.authorize_to(Action::Administer)
+    }
+
+    /// Checks a user may take `action` (the console may do anything); answers the actor's id.
+    pub(crate) fn authorize_to(&self, action: Action) -> Result<Option<i64>, ApiError> {
         match self {
             Operator::User(actor) => {
-                actor.authorize(Action::Administer)?;
+                actor.authorize(action)?;
                 Ok(Some(actor.user_id))
             }
             Operator::Console => Ok(None),

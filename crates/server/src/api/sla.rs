@@ -1,0 +1,478 @@
+//! SLA routes: calendars, policies, a ticket's clocks, the at-risk list, recomputation jobs,
+//! organisation SLA settings and in-app notifications.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::Action;
+use opsdesk_store::{AtRisk, CalendarRecord, ClockView, PolicyRecord, SlaJob, Store, TicketSla};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::wire::*;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Code, Problem};
+use crate::input::{ApiJson, IdPath};
+use crate::ops::{self, sla, Operator};
+use crate::AppState;
+
+/// The SLA routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/calendars",
+            get(list_calendars).post(create_calendar),
+        )
+        .route(
+            "/api/v1/calendars/{id}",
+            get(get_calendar).put(put_calendar),
+        )
+        .route(
+            "/api/v1/calendars/{id}/holidays/import",
+            post(import_holidays),
+        )
+        .route(
+            "/api/v1/sla/policies",
+            get(list_policies).post(create_policy),
+        )
+        .route(
+            "/api/v1/sla/policies/{id}",
+            get(get_policy).put(put_policy).delete(delete_policy),
+        )
+        .route("/api/v1/sla/at-risk", get(at_risk))
+        .route("/api/v1/sla/jobs", get(list_jobs))
+        .route("/api/v1/tickets/{id}/sla", get(ticket_sla))
+        .route("/api/v1/orgs/{id}/sla", axum::routing::patch(patch_org_sla))
+        .route("/api/v1/notifications", get(list_notifications))
+        .route("/api/v1/notifications/read", post(read_notifications))
+}
+
+/// The OpenAPI description of the SLA routes, merged into the API's document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_calendars,
+    get_calendar,
+    create_calendar,
+    put_calendar,
+    import_holidays,
+    list_policies,
+    get_policy,
+    create_policy,
+    put_policy,
+    delete_policy,
+    ticket_sla,
+    at_risk,
+    list_jobs,
+    patch_org_sla,
+    list_notifications,
+    read_notifications
+))]
+pub struct SlaDoc;
+
+/// A list of items (SLA lists are short and unpaginated).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    /// The items.
+    pub items: Vec<T>,
+}
+
+fn calendar_out(record: &CalendarRecord) -> CalendarOut {
+    let (hours, holidays) = sla::calendar_wire(record);
+    CalendarOut {
+        id: record.id,
+        name: record.name.clone(),
+        zone: record.zone.clone(),
+        hours,
+        holidays,
+        default: record.is_default,
+        summary: record.calendar.summary(),
+        updated_at: rfc3339(record.updated_at),
+    }
+}
+
+/// The wire form of a policy.
+pub fn policy_out(record: &PolicyRecord, names: &sla::Names) -> PolicyOut {
+    let (conditions, targets, levels) = sla::policy_wire(record, names);
+    PolicyOut {
+        id: record.policy.id,
+        name: record.policy.name.clone(),
+        position: record.position,
+        conditions,
+        targets,
+        levels,
+        updated_at: rfc3339(record.updated_at),
+    }
+}
+
+/// The wire form of one clock.
+pub fn clock_out(view: &ClockView, now: Timestamp) -> ClockOut {
+    let c = &view.clock;
+    ClockOut {
+        metric: c.metric.as_str().to_owned(),
+        cycle: c.cycle,
+        state: c.state.as_str().to_owned(),
+        target_minutes: c.target.minutes(),
+        business: c.target.business(),
+        started_at: rfc3339(c.started_at),
+        stopped_at: c.stopped_at.map(rfc3339),
+        due_at: c.due.map(rfc3339),
+        warn_at: view.warn_at.map(rfc3339),
+        elapsed_seconds: c.elapsed.as_secs(),
+        paused_seconds: c.paused_for(now).as_secs(),
+        margin_seconds: c.margin().as_secs(),
+        explanation: view.explanation.clone(),
+    }
+}
+
+/// The wire form of a ticket's SLA.
+pub fn ticket_sla_out(sla: &TicketSla, now: Timestamp) -> TicketSlaOut {
+    TicketSlaOut {
+        policy: sla.policy.as_ref().map(|p| NamedRef {
+            id: p.id,
+            name: p.name.clone(),
+        }),
+        calendar: sla.calendar.as_ref().map(|(id, name)| NamedRef {
+            id: *id,
+            name: name.clone(),
+        }),
+        calendar_source: sla.calendar_source.to_owned(),
+        clocks: sla.clocks.iter().map(|c| clock_out(c, now)).collect(),
+    }
+}
+
+fn at_risk_out(a: &AtRisk) -> AtRiskOut {
+    AtRiskOut {
+        ticket_id: a.ticket_id,
+        subject: a.subject.clone(),
+        team: a.team_name.clone(),
+        priority: a.priority.as_str().to_owned(),
+        metric: a.metric.as_str().to_owned(),
+        state: a.state.clone(),
+        due_at: a.due_at.map(rfc3339),
+        next_at: a.next_at.map(rfc3339),
+        assignee: a.assignee.clone(),
+    }
+}
+
+fn job_out(j: &SlaJob) -> SlaJobOut {
+    SlaJobOut {
+        id: j.id,
+        reason: j.reason.clone(),
+        total: j.total,
+        done: j.done,
+        created_at: rfc3339(j.created_at),
+        finished_at: j.finished_at.map(rfc3339),
+    }
+}
+
+/// Business calendars (staff).
+#[utoipa::path(get, path = "/api/v1/calendars", responses((status = 200, body = Items<CalendarOut>)))]
+async fn list_calendars(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<CalendarOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let items = state
+        .store
+        .calendars()
+        .await?
+        .iter()
+        .map(calendar_out)
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+/// One calendar (staff).
+#[utoipa::path(get, path = "/api/v1/calendars/{id}", params(("id" = i64, Path)), responses((status = 200, body = CalendarOut), (status = 404, body = Problem)))]
+async fn get_calendar(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<CalendarOut>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    Ok(Json(calendar_out(&state.store.calendar(id).await?)))
+}
+
+/// Create a calendar (admins and managers). Editing one recomputes open tickets' clocks.
+#[utoipa::path(post, path = "/api/v1/calendars", request_body = CalendarIn, responses((status = 201, body = CalendarOut), (status = 422, body = Problem)))]
+async fn create_calendar(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<CalendarIn>,
+) -> Result<(StatusCode, Json<CalendarOut>), ApiError> {
+    let record = sla::create_calendar(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(calendar_out(&record))))
+}
+
+/// Replace a calendar (admins and managers).
+#[utoipa::path(put, path = "/api/v1/calendars/{id}", params(("id" = i64, Path)), request_body = CalendarIn, responses((status = 200, body = CalendarOut), (status = 422, body = Problem)))]
+async fn put_calendar(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<CalendarIn>,
+) -> Result<Json<CalendarOut>, ApiError> {
+    let record = sla::update_calendar(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(calendar_out(&record)))
+}
+
+/// Add holidays from an iCalendar (.ics) text; dates already present are skipped.
+#[utoipa::path(post, path = "/api/v1/calendars/{id}/holidays/import", params(("id" = i64, Path)), request_body = IcsImportIn, responses((status = 200, body = IcsImportOut), (status = 422, body = Problem)))]
+async fn import_holidays(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<IcsImportIn>,
+) -> Result<Json<IcsImportOut>, ApiError> {
+    let added = sla::import_ics(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input.ics,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(IcsImportOut { added }))
+}
+
+async fn policies_out(store: &Store, records: &[PolicyRecord]) -> Result<Vec<PolicyOut>, ApiError> {
+    let names = sla::Names::load(store, records).await?;
+    Ok(records.iter().map(|r| policy_out(r, &names)).collect())
+}
+
+/// SLA policies in order; the first whose conditions match a ticket applies (staff).
+#[utoipa::path(get, path = "/api/v1/sla/policies", responses((status = 200, body = Items<PolicyOut>)))]
+async fn list_policies(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<PolicyOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let records = state.store.policies().await?;
+    Ok(Json(Items {
+        items: policies_out(&state.store, &records).await?,
+    }))
+}
+
+/// One policy (staff).
+#[utoipa::path(get, path = "/api/v1/sla/policies/{id}", params(("id" = i64, Path)), responses((status = 200, body = PolicyOut), (status = 404, body = Problem)))]
+async fn get_policy(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<PolicyOut>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let record = state.store.policy(id).await?;
+    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
+    out.pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such policy"))
+}
+
+/// Create a policy (admins and managers); open tickets are recomputed in the background.
+#[utoipa::path(post, path = "/api/v1/sla/policies", request_body = PolicyIn, responses((status = 201, body = PolicyOut), (status = 422, body = Problem)))]
+async fn create_policy(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<PolicyIn>,
+) -> Result<(StatusCode, Json<PolicyOut>), ApiError> {
+    let record = sla::create_policy(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
+    let out = out
+        .pop()
+        .ok_or_else(|| ApiError::new(Code::Internal, "the policy was not returned"))?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Replace a policy (admins and managers).
+#[utoipa::path(put, path = "/api/v1/sla/policies/{id}", params(("id" = i64, Path)), request_body = PolicyIn, responses((status = 200, body = PolicyOut), (status = 422, body = Problem)))]
+async fn put_policy(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PolicyIn>,
+) -> Result<Json<PolicyOut>, ApiError> {
+    let record = sla::update_policy(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
+    out.pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::new(Code::Internal, "the policy was not returned"))
+}
+
+/// Delete a policy (admins and managers).
+#[utoipa::path(delete, path = "/api/v1/sla/policies/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_policy(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    sla::delete_policy(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The policy, calendar and every clock of a ticket, computed from its history (staff).
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/sla", params(("id" = i64, Path)), responses((status = 200, body = TicketSlaOut), (status = 404, body = Problem)))]
+async fn ticket_sla(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<TicketSlaOut>, ApiError> {
+    let now = Timestamp::now();
+    let sla = sla::ticket_sla(&state.store, &caller.actor, id, now).await?;
+    Ok(Json(ticket_sla_out(&sla, now)))
+}
+
+/// Query of the at-risk list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AtRiskQuery {
+    /// Minutes ahead to look (default 60, at most 10080).
+    pub within: Option<i64>,
+    /// Only this team (name).
+    pub team: Option<String>,
+}
+
+/// Clocks whose next breach or escalation level fires within `within` minutes, and active
+/// clocks already breached, soonest first (staff).
+#[utoipa::path(get, path = "/api/v1/sla/at-risk", params(AtRiskQuery), responses((status = 200, body = Items<AtRiskOut>)))]
+async fn at_risk(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Result<Query<AtRiskQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Items<AtRiskOut>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+    let within = query.within.unwrap_or(60);
+    if !(0..=10_080).contains(&within) {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "within",
+            "minutes ahead, 0 to 10080 (a week)",
+        ));
+    }
+    let items = sla::at_risk(
+        &state.store,
+        &caller.actor,
+        SignedDuration::from_mins(within),
+        query.team.as_deref(),
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(Items {
+        items: items.iter().map(at_risk_out).collect(),
+    }))
+}
+
+/// Background recomputations after policy or calendar edits, newest first, with progress.
+#[utoipa::path(get, path = "/api/v1/sla/jobs", responses((status = 200, body = Items<SlaJobOut>)))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<SlaJobOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    let jobs = state.store.sla_jobs(20).await?;
+    Ok(Json(Items {
+        items: jobs.iter().map(job_out).collect(),
+    }))
+}
+
+/// Set an organisation's business calendar and plan (admins and managers).
+#[utoipa::path(patch, path = "/api/v1/orgs/{id}/sla", params(("id" = i64, Path)), request_body = PatchOrgIn, responses((status = 200, body = OrgOut), (status = 422, body = Problem)))]
+async fn patch_org_sla(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PatchOrgIn>,
+) -> Result<Json<OrgOut>, ApiError> {
+    sla::set_org_sla(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        input.calendar.as_ref().map(|c| c.as_deref()),
+        input.plan.as_ref().map(|p| p.as_deref()),
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json((&state.store.org(id).await?).into()))
+}
+
+/// The caller's notifications (SLA warnings, breaches, escalations), newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", responses((status = 200, body = Items<NotificationOut>)))]
+async fn list_notifications(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<NotificationOut>>, ApiError> {
+    let items = state
+        .store
+        .notifications(caller.user.id, 100)
+        .await?
+        .into_iter()
+        .map(|n| NotificationOut {
+            id: n.id,
+            ticket_id: n.ticket_id,
+            text: n.text,
+            created_at: rfc3339(n.created_at),
+            read: n.read,
+        })
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+/// Mark every notification of the caller read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", responses((status = 204)))]
+async fn read_notifications(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .mark_notifications_read(caller.user.id, Timestamp::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the clocks to a ticket's representation for staff callers.
+pub async fn with_clocks(
+    store: &Store,
+    caller: &ApiCaller,
+    mut out: TicketOut,
+) -> Result<TicketOut, ApiError> {
+    if caller.actor.sees_internal() {
+        let now = Timestamp::now();
+        let sla = ops::sla::ticket_sla(store, &caller.actor, out.id, now).await?;
+        out.sla = Some(ticket_sla_out(&sla, now));
+    }
+    Ok(out)
+}

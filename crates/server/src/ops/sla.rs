@@ -1,0 +1,654 @@
+//! SLA actions: calendars, policies, organisation and team SLA settings, the clocks of a ticket
+//! and the at-risk list. Names on the wire (teams, organisations, e-mails) become ids here.
+
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::calendar::{parse_zone, Holiday, HolidayDate, OpenRange, WeekHours};
+use opsdesk_domain::ics::holidays_from_ics;
+use opsdesk_domain::sla::{
+    Conditions, Level, LevelAction, LevelPoint, Metric, PauseSet, Policy, Target,
+};
+use opsdesk_domain::{Action, Actor, Invalid, Name, PendingReason, Priority};
+use opsdesk_store::{AtRisk, CalendarInput, CalendarRecord, PolicyRecord, Store, TicketSla};
+
+use crate::api::wire::{
+    ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
+    TargetsWire, WeekHoursWire,
+};
+use crate::error::{ApiError, Checks, Code};
+use crate::ops::{ticket_for, Operator};
+
+/// Reads a calendar from its wire form, naming every bad field at once.
+pub fn calendar_input(input: &CalendarIn) -> Result<CalendarInput, ApiError> {
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    let zone = checks
+        .check(parse_zone("zone", &input.zone))
+        .map(|_| input.zone.trim().to_owned());
+    let mut week: [Vec<OpenRange>; 7] = Default::default();
+    for (i, (field, text)) in input.hours.days().into_iter().enumerate() {
+        if let Some(ranges) = checks.check(OpenRange::parse_list(field, text)) {
+            week[i] = ranges;
+        }
+    }
+    let holidays: Vec<Holiday> = input
+        .holidays
+        .iter()
+        .filter_map(|h| {
+            let date = checks.check(HolidayDate::parse("holidays.date", &h.date))?;
+            let name = checks.check(Name::parse("holidays.name", &h.name))?;
+            Some(Holiday {
+                date,
+                name: name.as_str().to_owned(),
+            })
+        })
+        .collect();
+    if week.iter().all(Vec::is_empty) && checks.is_clean() {
+        checks.fail(
+            "hours",
+            "a calendar needs opening hours on at least one weekday",
+        );
+    }
+    checks.finish()?;
+    match (name, zone) {
+        (Some(name), Some(zone)) => Ok(CalendarInput {
+            name,
+            zone,
+            hours: WeekHours(week),
+            holidays,
+        }),
+        _ => Err(ApiError::new(Code::InvalidInput, "invalid calendar")),
+    }
+}
+
+/// The wire form of a stored calendar.
+pub fn calendar_wire(record: &CalendarRecord) -> (WeekHoursWire, Vec<HolidayWire>) {
+    let days = record.calendar.week().clone().map(|ranges| {
+        ranges
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let holidays = record
+        .calendar
+        .holidays()
+        .iter()
+        .map(|h| HolidayWire {
+            date: h.date.to_string(),
+            name: h.name.clone(),
+        })
+        .collect();
+    (WeekHoursWire::from_days(days), holidays)
+}
+
+/// Creates a calendar (and makes it the default when asked).
+pub async fn create_calendar(
+    store: &Store,
+    by: Operator<'_>,
+    input: &CalendarIn,
+    now: Timestamp,
+) -> Result<CalendarRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let parsed = calendar_input(input)?;
+    let record = store.create_calendar(&parsed, actor, now).await?;
+    if input.default {
+        store.set_default_calendar(record.id, actor, now).await?;
+        return Ok(store.calendar(record.id).await?);
+    }
+    Ok(record)
+}
+
+/// Replaces a calendar's name, zone, hours and holidays.
+pub async fn update_calendar(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    input: &CalendarIn,
+    now: Timestamp,
+) -> Result<CalendarRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let parsed = calendar_input(input)?;
+    store.update_calendar(id, &parsed, actor, now).await?;
+    if input.default {
+        store.set_default_calendar(id, actor, now).await?;
+    }
+    Ok(store.calendar(id).await?)
+}
+
+/// Adds the holidays of an iCalendar text to a calendar; answers how many were new.
+pub async fn import_ics(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    ics: &str,
+    now: Timestamp,
+) -> Result<usize, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    store.calendar(id).await?;
+    let holidays = holidays_from_ics(ics)?;
+    Ok(store.add_holidays(id, &holidays, actor, now).await?)
+}
+
+/// A calendar by name, for fields that name one.
+pub async fn calendar_named(
+    store: &Store,
+    field: &'static str,
+    name: &str,
+) -> Result<CalendarRecord, ApiError> {
+    store
+        .calendars()
+        .await?
+        .into_iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            ApiError::field(
+                Code::InvalidInput,
+                field,
+                format!("no calendar named '{}'", name.trim()),
+            )
+        })
+}
+
+/// Sets a team's calendar (`None` = the default).
+pub async fn set_team_calendar(
+    store: &Store,
+    by: Operator<'_>,
+    team_id: i64,
+    calendar: Option<&str>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let calendar_id = match calendar.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(name) => Some(calendar_named(store, "calendar", name).await?.id),
+        None => None,
+    };
+    Ok(store
+        .set_team_calendar(team_id, calendar_id, actor, now)
+        .await?)
+}
+
+/// Sets an organisation's calendar and plan; `None` leaves a field as it is.
+pub async fn set_org_sla(
+    store: &Store,
+    by: Operator<'_>,
+    org_id: i64,
+    calendar: Option<Option<&str>>,
+    plan: Option<Option<&str>>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let calendar_id = match calendar {
+        Some(Some(name)) if !name.trim().is_empty() => {
+            Some(Some(calendar_named(store, "calendar", name).await?.id))
+        }
+        Some(_) => Some(None),
+        None => None,
+    };
+    let plan = plan.map(|p| p.map(str::trim).filter(|p| !p.is_empty()));
+    if let Some(Some(p)) = plan {
+        Name::parse("plan", p)?;
+    }
+    Ok(store
+        .set_org_sla(org_id, calendar_id, plan, actor, now)
+        .await?)
+}
+
+fn target_from(
+    metric: Metric,
+    wire: &Option<TargetWire>,
+    checks: &mut Checks,
+) -> (Option<Target>, PauseSet) {
+    let Some(t) = wire else {
+        return (None, PauseSet::default_for(metric));
+    };
+    let field: &'static str = match metric {
+        Metric::FirstResponse => "targets.first_response",
+        Metric::NextResponse => "targets.next_response",
+        Metric::Resolution => "targets.resolution",
+        Metric::PeriodicUpdate => "targets.periodic_update",
+    };
+    let target = checks.check(Target::new(field, t.minutes, t.business));
+    let pauses = match &t.pauses {
+        None => PauseSet::default_for(metric),
+        Some(list) => {
+            let reasons: Vec<PendingReason> = list
+                .iter()
+                .filter_map(|r| checks.check(PendingReason::parse(field, r)))
+                .collect();
+            PauseSet::of(&reasons)
+        }
+    };
+    (target, pauses)
+}
+
+/// Reads a policy from its wire form, resolving names; every bad field is named at once.
+pub async fn policy_from(store: &Store, input: &PolicyIn) -> Result<Policy, ApiError> {
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    let c = &input.conditions;
+    let mut conditions = Conditions {
+        priorities: c
+            .priorities
+            .iter()
+            .filter_map(|p| checks.check(Priority::parse("conditions.priorities", p)))
+            .collect(),
+        plans: c
+            .plans
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        tags: c
+            .tags
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        channels: c
+            .channels
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        categories: c
+            .categories
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        ..Conditions::default()
+    };
+    for channel in &conditions.channels {
+        if !["portal", "desk", "api", "email"].contains(&channel.as_str()) {
+            checks.fail(
+                "conditions.channels",
+                format!("'{channel}' is not a channel (portal, desk, api, email)"),
+            );
+        }
+    }
+    for team in &c.teams {
+        match store.team_by_name(team).await? {
+            Some(t) => conditions.team_ids.push(t.id),
+            None => checks.fail("conditions.teams", format!("no team named '{team}'")),
+        }
+    }
+    for org in &c.organizations {
+        match store.org_by_name(org).await? {
+            Some(o) => conditions.org_ids.push(o.id),
+            None => checks.fail(
+                "conditions.organizations",
+                format!("no organisation named '{org}'"),
+            ),
+        }
+    }
+    let mut targets = [None; 4];
+    let mut pauses = [PauseSet::NONE; 4];
+    let t = &input.targets;
+    for (metric, wire) in [
+        (Metric::FirstResponse, &t.first_response),
+        (Metric::NextResponse, &t.next_response),
+        (Metric::Resolution, &t.resolution),
+        (Metric::PeriodicUpdate, &t.periodic_update),
+    ] {
+        let (target, pause) = target_from(metric, wire, &mut checks);
+        targets[metric.index()] = target;
+        pauses[metric.index()] = pause;
+    }
+    let mut levels = Vec::new();
+    for level in &input.levels {
+        let at = checks.check(LevelPoint::parse("levels.at", &level.at));
+        let metric = match &level.metric {
+            Some(m) => checks.check(Metric::parse("levels.metric", m)).map(Some),
+            None => Some(None),
+        };
+        let mut actions = Vec::new();
+        for action in &level.actions {
+            let arg = match (action.kind.trim(), action.target.as_deref().map(str::trim)) {
+                ("notify_user", Some(email)) => match store.user_by_email(email).await? {
+                    Some(u) if u.role != opsdesk_domain::Role::Customer => Some(u.id.to_string()),
+                    _ => {
+                        checks.fail(
+                            "levels.actions",
+                            format!("no staff user with e-mail {email}"),
+                        );
+                        continue;
+                    }
+                },
+                ("move_to_team", Some(team)) => match store.team_by_name(team).await? {
+                    Some(t) => Some(t.id.to_string()),
+                    None => {
+                        checks.fail("levels.actions", format!("no team named '{team}'"));
+                        continue;
+                    }
+                },
+                (_, target) => target.map(str::to_owned),
+            };
+            if let Some(a) = checks.check(LevelAction::parse(
+                "levels.actions",
+                &action.kind,
+                arg.as_deref(),
+            )) {
+                actions.push(a);
+            }
+        }
+        if let (Some(at), Some(metric)) = (at, metric) {
+            levels.push(Level {
+                metric,
+                at,
+                actions,
+            });
+        }
+    }
+    checks.finish()?;
+    let policy = Policy {
+        id: 0,
+        name: name.map(|n| n.as_str().to_owned()).unwrap_or_default(),
+        conditions,
+        targets,
+        pauses,
+        levels,
+    };
+    Ok(policy)
+}
+
+/// Names of teams, organisations and users, to show stored ids as the wire speaks of them.
+pub struct Names {
+    teams: HashMap<i64, String>,
+    orgs: HashMap<i64, String>,
+    users: HashMap<i64, String>,
+}
+
+impl Names {
+    /// Loads the names a policy may refer to.
+    pub async fn load(store: &Store, policies: &[PolicyRecord]) -> Result<Self, ApiError> {
+        let teams = store
+            .teams()
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        let orgs = store
+            .orgs()
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        let mut users = HashMap::new();
+        for p in policies {
+            for level in &p.policy.levels {
+                for action in &level.actions {
+                    if let LevelAction::NotifyUser(id) = action {
+                        if let Ok(u) = store.user(*id).await {
+                            users.insert(*id, u.email);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Self { teams, orgs, users })
+    }
+
+    fn team(&self, id: i64) -> String {
+        self.teams
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("team {id}"))
+    }
+}
+
+/// The wire form of a stored policy.
+pub fn policy_wire(
+    record: &PolicyRecord,
+    names: &Names,
+) -> (ConditionsWire, TargetsWire, Vec<LevelWire>) {
+    let p = &record.policy;
+    let c = &p.conditions;
+    let conditions = ConditionsWire {
+        priorities: c.priorities.iter().map(|p| p.as_str().to_owned()).collect(),
+        teams: c.team_ids.iter().map(|id| names.team(*id)).collect(),
+        organizations: c
+            .org_ids
+            .iter()
+            .map(|id| {
+                names
+                    .orgs
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("organisation {id}"))
+            })
+            .collect(),
+        plans: c.plans.clone(),
+        tags: c.tags.clone(),
+        channels: c.channels.clone(),
+        categories: c.categories.clone(),
+    };
+    let target = |m: Metric| {
+        p.target(m).map(|t| TargetWire {
+            minutes: t.minutes(),
+            business: t.business(),
+            pauses: Some(
+                p.pauses[m.index()]
+                    .reasons()
+                    .into_iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+            ),
+        })
+    };
+    let targets = TargetsWire {
+        first_response: target(Metric::FirstResponse),
+        next_response: target(Metric::NextResponse),
+        resolution: target(Metric::Resolution),
+        periodic_update: target(Metric::PeriodicUpdate),
+    };
+    let levels = p
+        .levels
+        .iter()
+        .map(|l| LevelWire {
+            at: l.at.to_string(),
+            metric: l.metric.map(|m| m.as_str().to_owned()),
+            actions: l
+                .actions
+                .iter()
+                .map(|a| ActionWire {
+                    kind: a.kind().to_owned(),
+                    target: match a {
+                        LevelAction::NotifyUser(id) => Some(
+                            names
+                                .users
+                                .get(id)
+                                .cloned()
+                                .unwrap_or_else(|| format!("user {id}")),
+                        ),
+                        LevelAction::MoveToTeam(id) => Some(names.team(*id)),
+                        other => other.argument(),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    (conditions, targets, levels)
+}
+
+/// Creates a policy.
+pub async fn create_policy(
+    store: &Store,
+    by: Operator<'_>,
+    input: &PolicyIn,
+    now: Timestamp,
+) -> Result<PolicyRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let policy = policy_from(store, input).await?;
+    Ok(store
+        .create_policy(&policy, input.position, actor, now)
+        .await?)
+}
+
+/// Replaces a policy.
+pub async fn update_policy(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    input: &PolicyIn,
+    now: Timestamp,
+) -> Result<PolicyRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    store.policy(id).await?;
+    let policy = policy_from(store, input).await?;
+    Ok(store
+        .update_policy(id, &policy, input.position, actor, now)
+        .await?)
+}
+
+/// Deletes a policy.
+pub async fn delete_policy(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    Ok(store.delete_policy(id, actor, now).await?)
+}
+
+/// The clocks of a ticket, for staff.
+pub async fn ticket_sla(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    now: Timestamp,
+) -> Result<TicketSla, ApiError> {
+    ticket_for(store, actor, id).await?;
+    actor.authorize(Action::ReadInternal)?;
+    Ok(store.ticket_sla(id, now).await?)
+}
+
+/// Clocks whose next breach or level falls within `within`, and active breached clocks; for
+/// staff, optionally one team's.
+pub async fn at_risk(
+    store: &Store,
+    actor: &Actor,
+    within: SignedDuration,
+    team: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<AtRisk>, ApiError> {
+    actor.authorize(Action::ListQueues)?;
+    let teams = match team.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(name) => Some(vec![
+            store
+                .team_by_name(name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "team",
+                        format!("no team named '{name}'"),
+                    )
+                })?
+                .id,
+        ]),
+        None => None,
+    };
+    let until = now
+        .checked_add(within)
+        .map_err(|_| ApiError::field(Code::InvalidInput, "within", "too far ahead"))?;
+    Ok(store.at_risk(until, teams.as_deref(), 500).await?)
+}
+
+/// Reads one level written as a line: `75% first_response: notify_assignee, add_tag=at-risk`.
+///
+/// The metric is optional (`+1h: raise_priority`); targets follow `=` (a tag, a team name, an
+/// e-mail or a URL).
+pub fn parse_level_line(line: &str) -> Result<LevelWire, Invalid> {
+    let field = "levels";
+    let (head, actions) = line.split_once(':').ok_or_else(|| {
+        Invalid::new(
+            field,
+            format!(
+                "'{}' is not a level like '75% first_response: notify_assignee'",
+                line.trim()
+            ),
+        )
+    })?;
+    let mut words = head.split_whitespace();
+    let at = words
+        .next()
+        .ok_or_else(|| Invalid::new(field, "a level starts with its point, like 75% or +1h"))?;
+    let metric = words.next().map(str::to_owned);
+    if words.next().is_some() {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "'{}': one point and at most one metric before ':'",
+                head.trim()
+            ),
+        ));
+    }
+    let actions: Vec<ActionWire> = actions
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| match a.split_once('=') {
+            Some((kind, target)) => ActionWire {
+                kind: kind.trim().to_owned(),
+                target: Some(target.trim().to_owned()),
+            },
+            None => ActionWire {
+                kind: a.to_owned(),
+                target: None,
+            },
+        })
+        .collect();
+    if actions.is_empty() {
+        return Err(Invalid::new(
+            field,
+            format!("'{}' has no actions after ':'", line.trim()),
+        ));
+    }
+    Ok(LevelWire {
+        at: at.to_owned(),
+        metric,
+        actions,
+    })
+}
+
+/// Writes a level as the line [`parse_level_line`] reads.
+pub fn level_line(level: &LevelWire) -> String {
+    let actions: Vec<String> = level
+        .actions
+        .iter()
+        .map(|a| match &a.target {
+            Some(t) => format!("{}={t}", a.kind),
+            None => a.kind.clone(),
+        })
+        .collect();
+    match &level.metric {
+        Some(m) => format!("{} {m}: {}", level.at, actions.join(", ")),
+        None => format!("{}: {}", level.at, actions.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_lines_round_trip() {
+        let line =
+            "75% first_response: notify_assignee, add_tag=at-risk, move_to_team=Service Desk L2";
+        let level = parse_level_line(line).unwrap();
+        assert_eq!(level.at, "75%");
+        assert_eq!(level.metric.as_deref(), Some("first_response"));
+        assert_eq!(level.actions.len(), 3);
+        assert_eq!(level.actions[2].target.as_deref(), Some("Service Desk L2"));
+        assert_eq!(level_line(&level), line);
+        assert!(parse_level_line("+1h: raise_priority")
+            .unwrap()
+            .metric
+            .is_none());
+        assert!(parse_level_line("75% notify").is_err());
+        assert!(parse_level_line("75% resolution:").is_err());
+    }
+}

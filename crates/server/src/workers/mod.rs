@@ -1,0 +1,99 @@
+//! Background work that runs beside the HTTP server: the SLA scheduler (breaches, escalation
+//! levels, recomputation after policy edits) and outbox delivery.
+//!
+//! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
+//! does it; the others wait to take over. Nothing here is driven by requests.
+
+mod outbox;
+mod sla;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use opsdesk_store::{Lease, Store};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Key of the lease that elects the process running the scheduler and deliveries.
+const SCHEDULER_LEASE: i64 = 0x6f70_7364_736c;
+
+/// The longest the scheduler sleeps: it also notices work other processes queued.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// The running background workers; stop them with [`Workers::stop`].
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Workers {
+    /// Starts the workers on `store`.
+    pub fn start(store: Store) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(store, stopped));
+        Self { stop, task }
+    }
+
+    /// Stops the workers and waits for the current step to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(store: Store, mut stopped: watch::Receiver<bool>) {
+    let client = outbox::client();
+    let mut lease: Option<Lease> = None;
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let alive = match lease.as_mut() {
+            Some(held) => held.alive().await,
+            None => false,
+        };
+        if !alive {
+            lease = match store.try_lease(SCHEDULER_LEASE).await {
+                Ok(taken) => taken,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the scheduler lease");
+                    None
+                }
+            };
+        }
+        let mut wait = MAX_SLEEP;
+        if lease.is_some() {
+            let busy = step(&store, &client).await;
+            if busy {
+                wait = Duration::ZERO;
+            } else if let Ok(Some(next)) = store.next_sla_trigger().await {
+                let until = next.duration_since(Timestamp::now());
+                wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+/// One round of every worker; `true` when there is more to do right away.
+async fn step(store: &Store, client: &outbox::Client) -> bool {
+    let now = Timestamp::now();
+    let mut busy = false;
+    match sla::fire_due(store, now).await {
+        Ok(more) => busy |= more,
+        Err(e) => tracing::error!(error = %e, "SLA scheduler step failed"),
+    }
+    match sla::recompute_step(store, now).await {
+        Ok(more) => busy |= more,
+        Err(e) => tracing::error!(error = %e, "SLA recomputation step failed"),
+    }
+    match outbox::deliver_due(store, client, now).await {
+        Ok(more) => busy |= more,
+        Err(e) => tracing::error!(error = %e, "outbox delivery step failed"),
+    }
+    busy
+}

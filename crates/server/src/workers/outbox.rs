@@ -1,0 +1,61 @@
+//! Outbox delivery: webhook calls queued by the transactions that decided them, posted with
+//! retries and exponential backoff. Each request carries `Idempotency-Key: opsdesk-outbox-<id>`,
+//! so a receiver can drop the duplicate of a call whose answer was lost to a crash.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use opsdesk_store::{Store, StoreError};
+
+/// The HTTP client deliveries use.
+pub(super) type Client = reqwest::Client;
+
+/// Items delivered per round.
+const PER_ROUND: i64 = 50;
+
+/// A client with a short timeout, so one slow receiver cannot hold the queue.
+pub(super) fn client() -> Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("opsdesk/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Delivers the items due at `now`; `true` when a full round was taken.
+pub(super) async fn deliver_due(
+    store: &Store,
+    client: &Client,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let due = store.outbox_due(now, PER_ROUND).await?;
+    for item in &due {
+        let outcome = match item.kind.as_str() {
+            "webhook" => post(client, item.id, &item.target, &item.payload).await,
+            other => Err(format!("no transport for '{other}' messages")),
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(id = item.id, target = %item.target, %error, "outbox delivery failed");
+        }
+        store
+            .record_delivery(item.id, outcome, Timestamp::now())
+            .await?;
+    }
+    Ok(due.len() as i64 == PER_ROUND)
+}
+
+async fn post(client: &Client, id: i64, url: &str, payload: &str) -> Result<(), String> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", format!("opsdesk-outbox-{id}"))
+        .body(payload.to_owned())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the receiver answered {}", response.status()))
+    }
+}
