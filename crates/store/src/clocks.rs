@@ -310,8 +310,8 @@ pub(crate) async fn refresh_clocks(
     let (inputs, fired) = if config.policies.is_empty() {
         (Vec::new(), HashSet::new())
     } else {
-        let inputs = load_inputs(&mut *w.tx, ids).await?;
-        let fired = load_firings(&mut *w.tx, ids).await?;
+        let inputs = load_inputs(&mut w.tx, ids).await?;
+        let fired = load_firings(&mut w.tx, ids).await?;
         (inputs, fired)
     };
     for chunk in ids.chunks(CHUNK) {

@@ -65,7 +65,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let mut w = self.write(None, now).await?;
         let config = self.sla.at(config_version(&mut w).await?).await?;
-        let Some(inputs) = load_inputs(&mut *w.tx, &[ticket_id]).await?.pop() else {
+        let Some(inputs) = load_inputs(&mut w.tx, &[ticket_id]).await?.pop() else {
             return Ok(0);
         };
         let (policy, _, calendar, clocks) = compute(&config, &inputs, now);
@@ -195,28 +195,51 @@ impl Store {
         w.commit().await
     }
 
-    /// Outbox items due for a delivery attempt at `now`.
-    pub async fn outbox_due(
+    /// Claims the outbox items due for a delivery attempt at `now`: each is held for `hold`
+    /// (pushed out of everyone else's reach by a compare-and-set), so two deliverers never send
+    /// the same item, and one that crashed mid-send is retried once the hold ends.
+    pub async fn claim_outbox(
         &self,
         now: Timestamp,
+        hold: jiff::SignedDuration,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{OUTBOX_SELECT} WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+            "{OUTBOX_SELECT}, next_attempt_at FROM outbox WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
         ))
         .bind(now.as_microsecond())
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(outbox_from_row).collect()
+        let until = now
+            .as_microsecond()
+            .saturating_add(hold.as_secs().saturating_mul(1_000_000));
+        let mut claimed = Vec::new();
+        for row in &rows {
+            let item = outbox_from_row(row)?;
+            let seen: i64 = row.try_get(8)?;
+            let won = sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL AND next_attempt_at = $3")
+                .bind(until)
+                .bind(item.id)
+                .bind(seen)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+            if won == 1 {
+                claimed.push(item);
+            }
+        }
+        Ok(claimed)
     }
 
     /// The newest outbox items, for the admin page.
     pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
-        let rows = sqlx::query(&format!("{OUTBOX_SELECT} ORDER BY id DESC LIMIT $1"))
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "{OUTBOX_SELECT} FROM outbox ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(outbox_from_row).collect()
     }
 
@@ -261,7 +284,7 @@ impl Store {
 }
 
 const OUTBOX_SELECT: &str =
-    "SELECT id, kind, target, payload, attempts, delivered_at, last_error, created_at FROM outbox";
+    "SELECT id, kind, target, payload, attempts, delivered_at, last_error, created_at";
 
 fn outbox_from_row(row: &sqlx::any::AnyRow) -> Result<OutboxItem, StoreError> {
     let delivered: Option<i64> = row.try_get(5)?;

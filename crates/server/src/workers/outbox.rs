@@ -12,6 +12,8 @@ pub(super) type Client = reqwest::Client;
 
 /// Items delivered per round.
 const PER_ROUND: i64 = 50;
+/// How long a claimed item is held before another attempt may take it (longer than a send).
+const HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// A client with a short timeout, so one slow receiver cannot hold the queue.
 pub(super) fn client() -> Client {
@@ -28,7 +30,7 @@ pub(super) async fn deliver_due(
     client: &Client,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let due = store.outbox_due(now, PER_ROUND).await?;
+    let due = store.claim_outbox(now, HOLD, PER_ROUND).await?;
     for item in &due {
         let outcome = match item.kind.as_str() {
             "webhook" => post(client, item.id, &item.target, &item.payload).await,

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::workers::Workers;
 use opsdesk_server::AppState;
 use opsdesk_store::Store;
 use reqwest::{Method, StatusCode};
@@ -24,6 +25,7 @@ pub struct TestApp {
     /// API token per person key (see [`PEOPLE`]).
     pub tokens: HashMap<&'static str, String>,
     client: reqwest::Client,
+    workers: tokio::sync::Mutex<Vec<Workers>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -164,8 +166,10 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(async move {
         let _ = axum::serve(listener, opsdesk_server::router(state)).await;
     });
+    let workers = tokio::sync::Mutex::new(vec![Workers::start(store.clone())]);
     TestApp {
         base,
+        workers,
         store,
         tokens,
         client: reqwest::Client::builder()
@@ -334,6 +338,81 @@ impl TestApp {
             .await
             .map(|p| p.items.len())
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Stops the background workers (the scheduler), as a server shutting down does.
+    pub async fn stop_workers(&self) {
+        let mut running = self.workers.lock().await;
+        for w in running.drain(..) {
+            w.stop().await;
+        }
+    }
+
+    /// Starts another set of background workers, as a restarted server or a second node does.
+    pub async fn start_workers(&self) {
+        self.workers
+            .lock()
+            .await
+            .push(Workers::start(self.store.clone()));
+    }
+
+    /// Brings in a ticket raised by `who` at `created_at` (in the past), still new, through the
+    /// importer, so clocks can be tested near their due instants without waiting for them.
+    pub async fn ticket_raised_at(&self, who: &str, subject: &str, created_at: Timestamp) -> i64 {
+        let email = PEOPLE.iter().find(|p| p.0 == who).map(|p| p.1).unwrap();
+        let requester = self.store.user_by_email(email).await.unwrap().unwrap();
+        let intake = self.store.team_by_name("Intake").await.unwrap().unwrap();
+        let new = opsdesk_store::NewTicket {
+            subject: opsdesk_domain::Subject::parse("subject", subject).unwrap(),
+            body: opsdesk_domain::Body::parse("body", "Details.").unwrap(),
+            requester_id: requester.id,
+            team: Some(opsdesk_store::TeamRef::Id(intake.id)),
+            impact: opsdesk_domain::Impact::Medium,
+            urgency: opsdesk_domain::Urgency::Medium,
+            priority: None,
+            category: None,
+            tags: vec![],
+            channel: "api",
+        };
+        let row = opsdesk_store::ImportedTicket {
+            ticket: new,
+            org_id: requester.org_id,
+            status: opsdesk_domain::Status::New,
+            tier: intake.tier,
+            assignee_id: None,
+            created_at,
+            updated_at: created_at,
+        };
+        self.store
+            .import_tickets(&[row], None, created_at)
+            .await
+            .unwrap();
+        let page = self
+            .store
+            .tickets(
+                &opsdesk_store::QueueFilter {
+                    text: Some(subject.into()),
+                    ..Default::default()
+                },
+                opsdesk_domain::access::Confinement::None,
+                opsdesk_store::QueueSort::Oldest,
+                None,
+                1,
+            )
+            .await
+            .unwrap();
+        page.items[0].id
+    }
+
+    /// The kinds of a ticket's events, in order, looking behind the API.
+    pub async fn event_kinds(&self, ticket: i64) -> Vec<String> {
+        self.store
+            .events_of("ticket", ticket, true)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
     }
 
     /// How many events the log holds.

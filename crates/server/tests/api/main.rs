@@ -5,5 +5,6 @@ mod authz;
 mod escalation;
 mod helpers;
 mod idempotency;
+mod sla;
 mod tickets;
 mod ui;
