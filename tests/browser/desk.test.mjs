@@ -4,72 +4,16 @@
 // and never the note. A failed step leaves a screenshot in artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { startDesk } from "./harness.mjs";
 
-const BIN = process.env.OPSDESK_BIN;
-const ARTIFACTS = join(import.meta.dirname, "artifacts");
-const PASSWORD = "opsdesk-demo";
-let server, base, browser, dataDir;
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    dataDir = mkdtempSync(join(tmpdir(), "opsdesk-browser-"));
-    server = spawn(BIN, ["--data", dataDir, "--listen", "127.0.0.1:0", "serve", "--demo"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    server.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = out.match(/running at (http:\/\/[^\s]+?)\/?\s/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
+let desk, base, as;
 before(async () => {
-  assert.ok(BIN, "OPSDESK_BIN must name the opsdesk binary");
-  base = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  desk = await startDesk();
+  base = desk.base;
+  as = desk.as;
 });
-
-after(async () => {
-  await browser?.close();
-  server?.kill("SIGTERM");
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-/** Runs `body` with a fresh signed-in page; screenshots the page if it fails. */
-async function as(email, name, body) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  try {
-    await page.goto(`${base}/login`);
-    await page.fill("input[name=email]", email);
-    await page.fill("input[name=password]", PASSWORD);
-    await page.click("button[type=submit]");
-    await page.waitForLoadState("domcontentloaded");
-    assert.ok(!page.url().includes("/login"), `sign-in as ${email} failed`);
-    return await body(page);
-  } catch (err) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = join(ARTIFACTS, `${name}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    console.error(`screenshot of the failure: ${file}`);
-    throw err;
-  } finally {
-    await context.close();
-  }
-}
+after(async () => desk?.stop());
 
 const SUBJECT = `Label printer rejects jobs ${Date.now()}`;
 const PUBLIC_REPLY = "Please power-cycle the printer and send the test page.";

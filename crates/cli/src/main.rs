@@ -1,5 +1,7 @@
 //! The `opsdesk` command: serve the desk, and administer it directly against its database.
 
+mod sla;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,6 +72,12 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Business calendars: hours, holidays, iCalendar import, team and organisation calendars.
+    #[command(subcommand)]
+    Calendar(sla::CalendarCommand),
+    /// SLA policies, the at-risk list and `sla explain <ticket>`.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,14 +199,14 @@ enum DemoCommand {
 }
 
 #[derive(Debug, Args)]
-struct FormatArg {
+pub(crate) struct FormatArg {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Table,
     Json,
     Csv,
@@ -206,7 +214,7 @@ enum Format {
 
 /// A failure to report on one line and exit with 1.
 #[derive(Debug)]
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl From<ApiError> for Failure {
     fn from(e: ApiError) -> Self {
@@ -286,6 +294,8 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             demo,
             secure_cookies,
         } => serve(cli, store, *demo, *secure_cookies).await,
+        Command::Calendar(c) => sla::calendar(store, c, now).await,
+        Command::Sla(c) => sla::run(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())
@@ -510,7 +520,7 @@ fn read_or_generate_password() -> Result<(String, bool), Failure> {
     Ok((opsdesk_server::auth::new_secret()[..20].to_owned(), true))
 }
 
-fn print_rows<T: serde::Serialize>(
+pub(crate) fn print_rows<T: serde::Serialize>(
     format: Format,
     rows: &[T],
     header: &[&str],

@@ -952,7 +952,8 @@ pub fn explain(clock: &Clock, calendar: &Calendar, now: Timestamp) -> String {
             reason.label()
         ));
     }
-    let zone = cal.zone().clone();
+    // Instants read in the business calendar's zone, also for calendar-time targets.
+    let zone = calendar.zone().clone();
     let local = |t: Timestamp| {
         t.to_zoned(zone.clone())
             .strftime("%a %-d %b %H:%M %Z")

@@ -45,6 +45,8 @@ pub(crate) struct ClockInputs {
     pub(crate) team_calendar: Option<i64>,
     pub(crate) org_calendar: Option<i64>,
     pub(crate) assignee_id: Option<i64>,
+    pub(crate) team_name: String,
+    pub(crate) org_name: Option<String>,
     pub(crate) tags: Vec<String>,
     pub(crate) facts: Vec<Fact>,
 }
@@ -142,7 +144,7 @@ pub(crate) async fn load_inputs(
         let list = || chunk.iter().map(|id| Param::Int(*id));
         let mut sql = Sql::new(
             "SELECT t.id, t.subject, t.priority, t.team_id, t.org_id, o.plan, t.channel, t.category, \
-             tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at \
+             tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name \
              FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id WHERE t.id IN ",
         );
         sql.bind_list(list());
@@ -168,6 +170,8 @@ pub(crate) async fn load_inputs(
                 team_calendar: row.try_get(8)?,
                 org_calendar: row.try_get(9)?,
                 assignee_id: row.try_get(10)?,
+                team_name: row.try_get(14)?,
+                org_name: row.try_get(15)?,
                 tags: Vec::new(),
                 facts: Vec::new(),
             });
@@ -470,8 +474,8 @@ impl Store {
             inputs.id,
             inputs.subject,
             inputs.priority.as_str(),
-            inputs.team_id,
-            inputs.org_id.map_or("none".into(), |o| o.to_string()),
+            inputs.team_name,
+            inputs.org_name.as_deref().unwrap_or("none"),
             inputs.plan.as_deref().unwrap_or("none"),
             inputs.channel,
             inputs.category.as_deref().unwrap_or("none"),
@@ -595,37 +599,45 @@ impl Store {
         .await?)
     }
 
-    /// Clocks whose next trigger falls before `until`, and active clocks already breached.
+    /// Clocks whose next trigger falls before `until`, soonest first; then active clocks already
+    /// breached, most recent breach first. At most `limit` of each.
     pub async fn at_risk(
         &self,
         until: Timestamp,
         team_ids: Option<&[i64]>,
         limit: i64,
     ) -> Result<Vec<AtRisk>, StoreError> {
-        let mut sql = Sql::new(
-            "SELECT c.ticket_id, t.subject, t.team_id, tm.name, t.priority, c.metric, c.due_at, c.next_at, c.state, a.email \
-             FROM ticket_clocks c JOIN tickets t ON t.id = c.ticket_id JOIN teams tm ON tm.id = t.team_id \
-             LEFT JOIN users a ON a.id = t.assignee_id \
-             WHERE c.stopped_at IS NULL AND (c.next_at <= ",
-        );
-        sql.bind(Param::Int(until.as_microsecond()));
-        sql.push(" OR c.state = 'breached')");
-        if let Some(teams) = team_ids {
-            if teams.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push(" AND t.team_id IN ")
-                .bind_list(teams.iter().map(|t| Param::Int(*t)));
+        if team_ids.is_some_and(<[i64]>::is_empty) {
+            return Ok(Vec::new());
         }
-        sql.push(" ORDER BY COALESCE(c.next_at, c.due_at), c.ticket_id LIMIT ")
-            .bind(Param::Int(limit));
-        let rows = sql.query().fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
+        let mut found = Vec::new();
+        for breached in [false, true] {
+            let mut sql = Sql::new(
+                "SELECT c.ticket_id, t.subject, t.team_id, tm.name, t.priority, c.metric, c.due_at, c.next_at, c.state, a.email \
+                 FROM ticket_clocks c JOIN tickets t ON t.id = c.ticket_id JOIN teams tm ON tm.id = t.team_id \
+                 LEFT JOIN users a ON a.id = t.assignee_id WHERE c.stopped_at IS NULL",
+            );
+            if breached {
+                sql.push(" AND c.state = 'breached'");
+            } else {
+                sql.push(" AND c.state <> 'breached' AND c.next_at IS NOT NULL AND c.next_at <= ")
+                    .bind(Param::Int(until.as_microsecond()));
+            }
+            if let Some(teams) = team_ids {
+                sql.push(" AND t.team_id IN ")
+                    .bind_list(teams.iter().map(|t| Param::Int(*t)));
+            }
+            if breached {
+                sql.push(" ORDER BY c.due_at DESC, c.ticket_id LIMIT ");
+            } else {
+                sql.push(" ORDER BY c.next_at, c.ticket_id LIMIT ");
+            }
+            sql.bind(Param::Int(limit));
+            for row in sql.query().fetch_all(&self.read).await? {
                 let metric: String = row.try_get(5)?;
                 let due: Option<i64> = row.try_get(6)?;
                 let next: Option<i64> = row.try_get(7)?;
-                Ok(AtRisk {
+                found.push(AtRisk {
                     ticket_id: row.try_get(0)?,
                     subject: row.try_get(1)?,
                     team_id: row.try_get(2)?,
@@ -636,9 +648,10 @@ impl Store {
                     next_at: next.map(ts).transpose()?,
                     state: row.try_get(8)?,
                     assignee: row.try_get(9)?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Recomputes the cached clocks of `ids` now, in one transaction.

@@ -39,6 +39,184 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/desk/tickets/{id}/deescalate", post(deescalate))
         .route("/desk/tickets/{id}/links", post(add_link))
         .route("/desk/tickets/{id}/bug-reports", post(file_bug_report))
+        .route("/desk/at-risk", get(at_risk))
+        .route("/desk/notifications", get(notifications))
+        .route("/desk/notifications/read", post(read_notifications))
+}
+
+#[derive(Debug, Deserialize)]
+struct AtRiskQuery {
+    within: Option<i64>,
+    team: Option<String>,
+}
+
+async fn at_risk(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<AtRiskQuery>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let within = query.within.unwrap_or(60).clamp(0, 10_080);
+    let team = query.team.clone().unwrap_or_default();
+    let found = ops::sla::at_risk(
+        &state.store,
+        &session.actor,
+        jiff::SignedDuration::from_mins(within),
+        Some(team.as_str()),
+        now,
+    )
+    .await;
+    let items = match found {
+        Ok(items) => items,
+        Err(e) => return page_error(e, session.chrome()),
+    };
+    let rows = views::AtRiskRows {
+        items: items
+            .iter()
+            .map(|a| {
+                let breached = a.state == "breached" || a.due_at.is_some_and(|d| d <= now);
+                let next = match (a.next_at, a.due_at) {
+                    (Some(next), Some(due)) if next >= due && !breached => {
+                        format!("breach {}", views::due_text(next, now))
+                    }
+                    (Some(next), _) => format!("level {}", views::due_text(next, now)),
+                    (None, Some(due)) => format!("breached {} ago", views::age(due, now)),
+                    (None, None) => "—".into(),
+                };
+                views::AtRiskRow {
+                    ticket_id: a.ticket_id,
+                    subject: a.subject.clone(),
+                    team: a.team_name.clone(),
+                    priority: a.priority.as_str().into(),
+                    metric: a.metric.label().into(),
+                    colour: if breached { "breached" } else { "warning" },
+                    next,
+                    next_exact: a.next_at.or(a.due_at).map(views::exact).unwrap_or_default(),
+                    assignee: a.assignee.clone().unwrap_or_else(|| "—".into()),
+                }
+            })
+            .collect(),
+        as_of: now.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    };
+    if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
+        return render(&rows).into_response();
+    }
+    let teams = match state.store.teams().await {
+        Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
+        Err(e) => return page_error(e.into(), session.chrome()),
+    };
+    render(&views::DeskAtRisk {
+        chrome: session.chrome(),
+        within,
+        team,
+        teams,
+        rows,
+    })
+    .into_response()
+}
+
+async fn notifications(State(state): State<AppState>, session: Session) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    match state.store.notifications(session.user.id, 100).await {
+        Ok(found) => render(&views::DeskNotifications {
+            chrome: session.chrome(),
+            items: found
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.ticket_id.unwrap_or(0),
+                        n.text,
+                        format!("{} ago", views::age(n.created_at, now)),
+                        !n.read,
+                    )
+                })
+                .collect(),
+        })
+        .into_response(),
+        Err(e) => page_error(e.into(), session.chrome()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NoFields {}
+
+async fn read_notifications(
+    State(state): State<AppState>,
+    SignedForm { session, .. }: SignedForm<NoFields>,
+) -> Response {
+    match state
+        .store
+        .mark_notifications_read(session.user.id, Timestamp::now())
+        .await
+    {
+        Ok(()) => Redirect::to("/desk/notifications").into_response(),
+        Err(e) => page_error(e.into(), session.chrome()),
+    }
+}
+
+/// The SLA panel: every active clock, and the latest cycle of each finished metric.
+fn sla_panel(sla: &opsdesk_store::TicketSla, now: Timestamp) -> views::SlaPanel {
+    let Some(policy) = &sla.policy else {
+        return views::SlaPanel::default();
+    };
+    let mut clocks: Vec<views::ClockRow> = Vec::new();
+    let latest = |metric| sla.clocks.iter().rev().find(|c| c.clock.metric == metric);
+    for metric in opsdesk_domain::sla::Metric::ALL {
+        let Some(view) = latest(metric) else { continue };
+        let c = &view.clock;
+        let colour = match c.state {
+            opsdesk_domain::sla::ClockState::Breached => "breached",
+            opsdesk_domain::sla::ClockState::Met => "done",
+            opsdesk_domain::sla::ClockState::Paused => "paused",
+            opsdesk_domain::sla::ClockState::Running => views::sla_state(c.due, view.warn_at, now),
+        };
+        let headline = match (c.state, c.stopped_at, c.due) {
+            (opsdesk_domain::sla::ClockState::Met, _, _) => format!(
+                "met, {} to spare",
+                opsdesk_domain::sla::format_duration(c.margin())
+            ),
+            (opsdesk_domain::sla::ClockState::Breached, Some(_), _) => format!(
+                "breached by {}",
+                opsdesk_domain::sla::format_duration(-c.margin())
+            ),
+            (opsdesk_domain::sla::ClockState::Paused, _, _) => format!(
+                "paused, {} left",
+                opsdesk_domain::sla::format_duration(c.margin())
+            ),
+            (_, _, Some(due)) => {
+                format!("due {} ({})", views::due_text(due, now), views::exact(due))
+            }
+            _ => String::new(),
+        };
+        let label = if c.cycle > 0 {
+            format!("{} #{}", metric.label(), c.cycle + 1)
+        } else {
+            metric.label().to_owned()
+        };
+        clocks.push(views::ClockRow {
+            label,
+            state: c.state.as_str().to_owned(),
+            colour,
+            headline,
+            explanation: view.explanation.clone(),
+        });
+    }
+    views::SlaPanel {
+        policy: policy.name.clone(),
+        calendar: match &sla.calendar {
+            Some((_, name)) => format!("{name} ({})", sla.calendar_source),
+            None => "around the clock".into(),
+        },
+        hours: sla.calendar_rules.summary(),
+        clocks,
+    }
 }
 
 /// (value, label, selected) of the status choices, with a choice per pending reason.
@@ -142,6 +320,7 @@ async fn queue(
         ],
         sort_options: vec![
             ("priority", "Priority, then oldest"),
+            ("due", "SLA due soonest"),
             ("oldest", "Oldest first"),
             ("newest", "Newest first"),
             ("updated", "Recently updated"),
@@ -339,6 +518,7 @@ async fn build_ticket_page(
     }
     let can_write = session.actor.authorize(Action::Triage).is_ok();
     let now = Timestamp::now();
+    let sla = sla_panel(&store.ticket_sla(id, now).await?, now);
     Ok(DeskTicket {
         chrome: session.chrome(),
         form,
@@ -379,6 +559,7 @@ async fn build_ticket_page(
             .collect(),
         link_kinds: LinkKind::ALL.iter().map(|k| k.as_str()).collect(),
         bug_reports,
+        sla,
         t: TicketView::of(&ticket, now),
     })
 }

@@ -5,6 +5,7 @@
 //! [`crate::ops`] functions as the API. Assets are embedded in the binary.
 
 mod admin;
+mod admin_sla;
 mod desk;
 mod portal;
 pub mod session;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(desk::routes())
         .merge(admin::routes())
+        .merge(admin_sla::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

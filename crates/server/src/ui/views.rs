@@ -30,6 +30,8 @@ pub struct Me {
     pub is_staff: bool,
     /// May administer.
     pub is_admin: bool,
+    /// May change SLA settings (admins and managers).
+    pub manages_sla: bool,
 }
 
 impl Me {
@@ -45,6 +47,10 @@ impl Me {
             label,
             is_staff: user.role.is_staff(),
             is_admin: user.role == opsdesk_domain::Role::Admin,
+            manages_sla: matches!(
+                user.role,
+                opsdesk_domain::Role::Admin | opsdesk_domain::Role::Manager
+            ),
         }
     }
 }
@@ -128,6 +134,33 @@ pub struct TicketView {
     pub updated: String,
     /// Updated, exact.
     pub updated_exact: String,
+    /// Status with the pending reason: `pending – waiting on vendor`.
+    pub status_label: String,
+    /// SLA colour of the nearest due clock: `ok`, `warning`, `breached`, or empty (no clock runs).
+    pub sla_state: &'static str,
+    /// Nearest due, relative: `in 2h`, `15m overdue`, or empty.
+    pub sla_due: String,
+    /// Nearest due, exact.
+    pub sla_due_exact: String,
+}
+
+/// The SLA colour of a due instant: breached once due, warning once the warning instant passed.
+pub fn sla_state(due: Option<Timestamp>, warn: Option<Timestamp>, now: Timestamp) -> &'static str {
+    match due {
+        None => "",
+        Some(d) if d <= now => "breached",
+        Some(_) if warn.is_some_and(|w| w <= now) => "warning",
+        Some(_) => "ok",
+    }
+}
+
+/// `in 2h` or `15m overdue`.
+pub fn due_text(due: Timestamp, now: Timestamp) -> String {
+    if due <= now {
+        format!("{} overdue", age(due, now))
+    } else {
+        format!("in {}", age(now, due))
+    }
 }
 
 impl TicketView {
@@ -163,6 +196,15 @@ impl TicketView {
             created_exact: exact(t.created_at),
             updated: format!("{} ago", age(t.updated_at, now)),
             updated_exact: exact(t.updated_at),
+            status_label: match t.pending_reason {
+                Some(reason) if t.status == opsdesk_domain::Status::Pending => {
+                    format!("pending – {}", reason.label())
+                }
+                _ => t.status.as_str().to_owned(),
+            },
+            sla_state: sla_state(t.sla_due_at, t.sla_warn_at, now),
+            sla_due: t.sla_due_at.map(|d| due_text(d, now)).unwrap_or_default(),
+            sla_due_exact: t.sla_due_at.map(exact).unwrap_or_default(),
         }
     }
 }
@@ -507,6 +549,34 @@ pub struct LinkView {
     pub href: String,
 }
 
+/// One clock on the ticket page.
+#[derive(Debug, Clone)]
+pub struct ClockRow {
+    /// "First response", with the cycle when there are several.
+    pub label: String,
+    /// `running`, `paused`, `met`, `breached`.
+    pub state: String,
+    /// `ok`, `warning` or `breached` for colour, `done` once stopped, `paused`.
+    pub colour: &'static str,
+    /// Due or result, in words.
+    pub headline: String,
+    /// The computation in words.
+    pub explanation: String,
+}
+
+/// The SLA panel of the ticket page.
+#[derive(Debug, Clone, Default)]
+pub struct SlaPanel {
+    /// Policy name, or empty when none applies.
+    pub policy: String,
+    /// Calendar name and where it comes from.
+    pub calendar: String,
+    /// The calendar's hours in one line.
+    pub hours: String,
+    /// Active clocks and the latest cycle of each finished one.
+    pub clocks: Vec<ClockRow>,
+}
+
 /// A ticket in the agent workspace.
 #[derive(Template)]
 #[template(path = "desk_ticket.html")]
@@ -545,6 +615,67 @@ pub struct DeskTicket {
     pub link_kinds: Vec<&'static str>,
     /// Bug reports.
     pub bug_reports: Vec<opsdesk_store::BugReportRecord>,
+    /// SLA policy, calendar and clocks.
+    pub sla: SlaPanel,
+}
+
+/// One row of the at-risk view.
+#[derive(Debug, Clone)]
+pub struct AtRiskRow {
+    /// Ticket id.
+    pub ticket_id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Team.
+    pub team: String,
+    /// Priority.
+    pub priority: String,
+    /// Metric label.
+    pub metric: String,
+    /// `warning` or `breached`.
+    pub colour: &'static str,
+    /// What comes next and when: `breach in 12m`, `level in 40m`, `breached 5m ago`.
+    pub next: String,
+    /// Exact time of the next trigger.
+    pub next_exact: String,
+    /// Assignee e-mail or `—`.
+    pub assignee: String,
+}
+
+/// The live at-risk view for managers: clocks whose next level fires soon, and breaches.
+#[derive(Template)]
+#[template(path = "desk_at_risk.html")]
+pub struct DeskAtRisk {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Minutes looked ahead.
+    pub within: i64,
+    /// Team filter.
+    pub team: String,
+    /// Team names for the filter.
+    pub teams: Vec<String>,
+    /// The rows.
+    pub rows: AtRiskRows,
+}
+
+/// The rows of the at-risk view (the part htmx refreshes).
+#[derive(Template)]
+#[template(path = "desk_at_risk_rows.html")]
+pub struct AtRiskRows {
+    /// Rows, soonest first.
+    pub items: Vec<AtRiskRow>,
+    /// When the list was read.
+    pub as_of: String,
+}
+
+/// The signed-in person's notifications.
+#[derive(Template)]
+#[template(path = "desk_notifications.html")]
+pub struct DeskNotifications {
+    /// Frame.
+    pub chrome: Chrome,
+    /// (ticket id or 0, text, when, unread).
+    pub items: Vec<(i64, String, String, bool)>,
 }
 
 /// A user row on the admin page.
@@ -584,4 +715,80 @@ pub struct AdminPage {
     pub tiers: Vec<String>,
     /// API tokens: (id, owner, name, created).
     pub tokens: Vec<(i64, String, String, String)>,
+}
+
+/// A calendar on the SLA page.
+#[derive(Debug, Clone)]
+pub struct CalendarRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// IANA zone.
+    pub zone: String,
+    /// Hours in one line.
+    pub summary: String,
+    /// Whether it is the default.
+    pub default: bool,
+    /// (weekday field name, hours text), Monday first.
+    pub days: Vec<(String, String)>,
+    /// Holidays, one `date name` per line.
+    pub holidays: String,
+}
+
+/// A policy on the SLA page, as its edit form shows it.
+#[derive(Debug, Clone)]
+pub struct PolicyRow {
+    /// Id.
+    pub id: i64,
+    /// Position, 1 first.
+    pub position: i64,
+    /// Name.
+    pub name: String,
+    /// Comma-separated priorities.
+    pub priorities: String,
+    /// Comma-separated team names.
+    pub teams: String,
+    /// Comma-separated organisation names.
+    pub organizations: String,
+    /// Comma-separated plans.
+    pub plans: String,
+    /// Comma-separated tags.
+    pub tags: String,
+    /// Comma-separated channels.
+    pub channels: String,
+    /// Comma-separated categories.
+    pub categories: String,
+    /// (field prefix, label, (minutes, business, pauses)) per metric.
+    pub targets: Vec<(&'static str, &'static str, (String, bool, String))>,
+    /// Escalation levels, one line each.
+    pub levels: String,
+    /// When it applies and what it promises, in one line.
+    pub summary: String,
+}
+
+/// SLA administration.
+#[derive(Template)]
+#[template(path = "admin_sla.html")]
+pub struct AdminSlaPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Errors of the last submit.
+    pub form: FormErrors,
+    /// Calendars.
+    pub calendars: Vec<CalendarRow>,
+    /// Policies in order.
+    pub policies: Vec<PolicyRow>,
+    /// (team, calendar name or empty).
+    pub teams: Vec<(String, String)>,
+    /// (organisation, calendar name or empty, plan).
+    pub orgs: Vec<(String, String, String)>,
+    /// Calendar names for pickers.
+    pub calendar_names: Vec<String>,
+    /// The target rows of a new policy, with the default pauses.
+    pub blank_targets: Vec<(&'static str, &'static str, (String, bool, String))>,
+    /// (reason, state) of recent recomputations.
+    pub jobs: Vec<(String, String)>,
+    /// (kind, target, state) of recent outbox items.
+    pub outbox: Vec<(String, String, String)>,
 }
