@@ -526,53 +526,66 @@ pub(crate) fn print_rows<T: serde::Serialize>(
     header: &[&str],
     cells: impl Fn(&T) -> Vec<String>,
 ) -> Result<(), Failure> {
-    match format {
-        Format::Json => {
-            let text = serde_json::to_string_pretty(rows).map_err(|e| Failure(e.to_string()))?;
-            println!("{text}");
-        }
-        Format::Csv => {
-            println!("{}", header.join(","));
-            for row in rows {
-                let line: Vec<String> = cells(row)
-                    .into_iter()
-                    .map(|c| {
-                        if c.contains([',', '"', '\n']) {
-                            format!("\"{}\"", c.replace('"', "\"\""))
-                        } else {
-                            c
-                        }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written: std::io::Result<()> = (|| {
+        match format {
+            Format::Json => {
+                let text = serde_json::to_string_pretty(rows).map_err(std::io::Error::other)?;
+                writeln!(out, "{text}")?;
+            }
+            Format::Csv => {
+                writeln!(out, "{}", header.join(","))?;
+                for row in rows {
+                    let line: Vec<String> = cells(row)
+                        .into_iter()
+                        .map(|c| {
+                            if c.contains([',', '"', '\n']) {
+                                format!("\"{}\"", c.replace('"', "\"\""))
+                            } else {
+                                c
+                            }
+                        })
+                        .collect();
+                    writeln!(out, "{}", line.join(","))?;
+                }
+            }
+            Format::Table => {
+                let table: Vec<Vec<String>> = rows.iter().map(&cells).collect();
+                let widths: Vec<usize> = (0..header.len())
+                    .map(|i| {
+                        table
+                            .iter()
+                            .map(|r| r[i].chars().count())
+                            .chain([header[i].len()])
+                            .max()
+                            .unwrap_or(0)
                     })
                     .collect();
-                println!("{}", line.join(","));
+                let line = |cols: Vec<String>| {
+                    cols.iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                        .collect::<Vec<_>>()
+                        .join("  ")
+                        .trim_end()
+                        .to_owned()
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    line(header.iter().map(|h| h.to_string()).collect())
+                )?;
+                for row in table {
+                    writeln!(out, "{}", line(row))?;
+                }
             }
         }
-        Format::Table => {
-            let table: Vec<Vec<String>> = rows.iter().map(&cells).collect();
-            let widths: Vec<usize> = (0..header.len())
-                .map(|i| {
-                    table
-                        .iter()
-                        .map(|r| r[i].chars().count())
-                        .chain([header[i].len()])
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let line = |cols: Vec<String>| {
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-                    .trim_end()
-                    .to_owned()
-            };
-            println!("{}", line(header.iter().map(|h| h.to_string()).collect()));
-            for row in table {
-                println!("{}", line(row));
-            }
-        }
+        Ok(())
+    })();
+    match written {
+        // A reader that stops early (`| head`) is not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
