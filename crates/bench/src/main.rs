@@ -4,6 +4,8 @@
 //! Every scenario prepares the database directly (through the store and the ops layer), then
 //! starts the opsdesk binary as a child process and measures it from the outside.
 
+mod sla;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -26,7 +28,7 @@ struct Cli {
 }
 
 #[derive(Debug, Args, Clone)]
-struct Target {
+pub(crate) struct Target {
     /// Data directory for SQLite (created if missing).
     #[arg(long, default_value = "./bench-data")]
     data: PathBuf,
@@ -90,6 +92,25 @@ enum Scenario {
         #[command(flatten)]
         target: Target,
     },
+    /// Business-time arithmetic on one core (no database).
+    Calendar {
+        /// Computations to time.
+        #[arg(long, default_value_t = 2_000_000)]
+        count: usize,
+    },
+    /// Saves an SLA policy and times the background recomputation of every open ticket.
+    SlaRecompute {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// How soon a running server records breaches after their due instants, and its idle CPU.
+    SlaBreach {
+        #[command(flatten)]
+        target: Target,
+        /// Tickets falling due, 250 ms apart.
+        #[arg(long, default_value_t = 20)]
+        probes: usize,
+    },
 }
 
 const BENCH_AGENT: &str = "bench.agent@opsdesk.example";
@@ -102,9 +123,9 @@ const TEAMS: [(&str, &str); 5] = [
     ("Core Engineering L4", "L4"),
 ];
 
-type Failure = Box<dyn std::error::Error>;
+pub(crate) type Failure = Box<dyn std::error::Error>;
 
-fn fail(message: impl std::fmt::Display) -> Failure {
+pub(crate) fn fail(message: impl std::fmt::Display) -> Failure {
     message.to_string().into()
 }
 
@@ -123,10 +144,13 @@ async fn main() -> Result<(), Failure> {
             clients,
         } => queue(&target, requests, clients).await,
         Scenario::Idle { target } => idle(&target).await,
+        Scenario::Calendar { count } => sla::calendar(count),
+        Scenario::SlaRecompute { target } => sla::recompute(&target).await,
+        Scenario::SlaBreach { target, probes } => sla::breach(&target, probes).await,
     }
 }
 
-async fn open(target: &Target) -> Result<Store, Failure> {
+pub(crate) async fn open(target: &Target) -> Result<Store, Failure> {
     if target.database_url.is_none() {
         std::fs::create_dir_all(&target.data)?;
     }
@@ -134,7 +158,7 @@ async fn open(target: &Target) -> Result<Store, Failure> {
 }
 
 /// Creates the team ladder and the bench agent if missing; returns a fresh API token.
-async fn ensure_desk(store: &Store) -> Result<String, Failure> {
+pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
     let now = Timestamp::now();
     for (name, tier) in TEAMS {
         if store.team_by_name(name).await?.is_none() {
@@ -310,8 +334,8 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
 }
 
 /// A running server, stopped when dropped.
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
     started_in: Duration,
 }
@@ -323,7 +347,7 @@ impl Drop for Server {
     }
 }
 
-async fn start(target: &Target) -> Result<Server, Failure> {
+pub(crate) async fn start(target: &Target) -> Result<Server, Failure> {
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?.port()

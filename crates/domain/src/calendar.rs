@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use jiff::civil::{Date, Time};
-use jiff::tz::TimeZone;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::Invalid;
@@ -304,15 +304,13 @@ impl Calendar {
         &self.week[weekday % 7]
     }
 
+    /// The instant of `minute` after local midnight on `date`; a time a DST change skips
+    /// reads as after the change, a repeated one as its first occurrence.
     fn instant(&self, date: Date, minute: u16) -> Option<Timestamp> {
-        let datetime = if minute >= DAY_MINUTES {
-            date.tomorrow().ok()?.to_datetime(Time::midnight())
-        } else {
-            let hour = i8::try_from(minute / 60).ok()?;
-            let min = i8::try_from(minute % 60).ok()?;
-            date.to_datetime(Time::new(hour, min, 0, 0).ok()?)
-        };
-        self.zone.to_ambiguous_timestamp(datetime).compatible().ok()
+        self.zone
+            .to_ambiguous_timestamp(local(date, minute)?)
+            .compatible()
+            .ok()
     }
 
     /// The open intervals from `from` on, in order, each clipped to start no earlier than `from`.
@@ -323,6 +321,7 @@ impl Calendar {
             index: 0,
             from,
             closed_days: 0,
+            fixed: FixedOffset::around(&self.zone, from),
         }
     }
 
@@ -440,6 +439,54 @@ impl Calendar {
     }
 }
 
+/// The civil date-time `minute` minutes after midnight of `date` (1440 = next midnight).
+fn local(date: Date, minute: u16) -> Option<DateTime> {
+    if minute >= DAY_MINUTES {
+        return Some(date.tomorrow().ok()?.to_datetime(Time::midnight()));
+    }
+    let hour = i8::try_from(minute / 60).ok()?;
+    let min = i8::try_from(minute % 60).ok()?;
+    Some(date.to_datetime(Time::new(hour, min, 0, 0).ok()?))
+}
+
+/// A stretch of time in which the zone keeps one UTC offset, kept a day clear of each
+/// transition (where local times are skipped or repeated): inside it, local time converts by
+/// plain arithmetic instead of a time-zone lookup.
+#[derive(Debug, Clone, Copy)]
+struct FixedOffset {
+    offset: Offset,
+    after: Timestamp,
+    before: Timestamp,
+}
+
+impl FixedOffset {
+    fn around(zone: &TimeZone, t: Timestamp) -> Self {
+        let day = SignedDuration::from_hours(24);
+        let before = zone
+            .following(t)
+            .next()
+            .and_then(|tr| tr.timestamp().checked_sub(day).ok())
+            .unwrap_or(Timestamp::MAX);
+        let after = zone
+            .preceding(t)
+            .next()
+            .and_then(|tr| tr.timestamp().checked_add(day).ok())
+            .unwrap_or(Timestamp::MIN);
+        Self {
+            offset: zone.to_offset(t),
+            after,
+            before,
+        }
+    }
+
+    fn convert(&self, datetime: DateTime) -> Option<Timestamp> {
+        self.offset
+            .to_timestamp(datetime)
+            .ok()
+            .filter(|t| *t > self.after && *t < self.before)
+    }
+}
+
 /// "Sat–Sun" or "Wed, Sat–Sun" for a sorted list of weekday indexes.
 fn weekday_runs(days: &[usize]) -> String {
     let mut runs: Vec<(usize, usize)> = Vec::new();
@@ -469,6 +516,20 @@ pub struct OpenIntervals<'a> {
     index: usize,
     from: Timestamp,
     closed_days: u32,
+    fixed: FixedOffset,
+}
+
+impl OpenIntervals<'_> {
+    /// [`Calendar::instant`], by arithmetic while the zone's offset is known to hold.
+    fn instant(&mut self, date: Date, minute: u16) -> Option<Timestamp> {
+        let datetime = local(date, minute)?;
+        if let Some(t) = self.fixed.convert(datetime) {
+            return Some(t);
+        }
+        let t = self.calendar.instant(date, minute)?;
+        self.fixed = FixedOffset::around(&self.calendar.zone, t);
+        Some(t)
+    }
 }
 
 impl Iterator for OpenIntervals<'_> {
@@ -479,8 +540,9 @@ impl Iterator for OpenIntervals<'_> {
             let ranges = self.calendar.ranges_on(self.date);
             if let Some(range) = ranges.get(self.index) {
                 self.index += 1;
-                let start = self.calendar.instant(self.date, range.start)?;
-                let end = self.calendar.instant(self.date, range.end)?;
+                let (date, range) = (self.date, *range);
+                let start = self.instant(date, range.start)?;
+                let end = self.instant(date, range.end)?;
                 // Clipping to the previous end also keeps intervals apart on a DST day, where a
                 // range ending in the skipped hour can end after the next range starts.
                 let start = start.max(self.from);
@@ -701,6 +763,58 @@ mod tests {
             at("Europe/Berlin", "2026-03-29T05:00"),
         );
         assert_eq!(total, SignedDuration::from_mins(120));
+    }
+
+    #[test]
+    fn the_arithmetic_fast_path_agrees_with_the_zone_database_every_day_for_two_years() {
+        let ranges =
+            OpenRange::parse_list("h", "00:30-02:30, 02:45-03:15, 08:00-12:00, 13:00-24:00")
+                .unwrap();
+        for name in [
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "UTC",
+        ] {
+            let cal = Calendar::new(
+                zone(name),
+                WeekHours(std::array::from_fn(|_| ranges.clone())),
+                vec![],
+            )
+            .unwrap();
+            let from = at(name, "2026-01-01T00:00");
+            let mut date = cal.zone().to_datetime(from).date();
+            let mut expected = Vec::new();
+            for _ in 0..730 {
+                for r in &ranges {
+                    expected.push((
+                        cal.instant(date, r.start_minute()).unwrap(),
+                        cal.instant(date, r.end_minute()).unwrap(),
+                    ));
+                }
+                date = date.tomorrow().unwrap();
+            }
+            // The iterator clips overlaps on DST days; compare the ends, and starts where no clip applies.
+            let got: Vec<(Timestamp, Timestamp)> =
+                cal.open_intervals(from).take(expected.len()).collect();
+            let mut previous_end = from;
+            let mut checked = 0;
+            let mut e = expected.iter().filter(|(a, b)| b > a && *b > from);
+            for (start, end) in got {
+                let Some(&(want_start, want_end)) = e.by_ref().find(|(_, b)| *b > previous_end)
+                else {
+                    break;
+                };
+                checked += 1;
+                assert_eq!(end, want_end, "{name}");
+                assert_eq!(start, want_start.max(previous_end), "{name}");
+                previous_end = end;
+            }
+            assert!(
+                checked > 2 * 365 * 3,
+                "{name}: only {checked} intervals compared"
+            );
+        }
     }
 
     #[test]

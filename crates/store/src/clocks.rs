@@ -583,6 +583,15 @@ impl Store {
         at.map(ts).transpose()
     }
 
+    /// How many clocks have a trigger (breach or level) still to fire.
+    pub async fn pending_sla_triggers(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM ticket_clocks WHERE next_at IS NOT NULL")
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
     /// Tickets with a trigger due at `now`, earliest first.
     pub async fn tickets_with_due_triggers(
         &self,
