@@ -86,6 +86,9 @@ enum Scenario {
         /// Concurrent clients.
         #[arg(long, default_value_t = 1)]
         clients: usize,
+        /// Queue order: `priority` or `due` (SLA due soonest).
+        #[arg(long, default_value = "priority")]
+        sort: String,
     },
     /// Start-up time to a healthy server, and resident memory when idle.
     Idle {
@@ -102,6 +105,9 @@ enum Scenario {
     SlaRecompute {
         #[command(flatten)]
         target: Target,
+        /// Stop after this many tickets (the rest stays queued for a server).
+        #[arg(long)]
+        limit: Option<i64>,
     },
     /// How soon a running server records breaches after their due instants, and its idle CPU.
     SlaBreach {
@@ -142,10 +148,11 @@ async fn main() -> Result<(), Failure> {
             target,
             requests,
             clients,
-        } => queue(&target, requests, clients).await,
+            sort,
+        } => queue(&target, requests, clients, &sort).await,
         Scenario::Idle { target } => idle(&target).await,
         Scenario::Calendar { count } => sla::calendar(count),
-        Scenario::SlaRecompute { target } => sla::recompute(&target).await,
+        Scenario::SlaRecompute { target, limit } => sla::recompute(&target, limit).await,
         Scenario::SlaBreach { target, probes } => sla::breach(&target, probes).await,
     }
 }
@@ -548,7 +555,12 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> Result<String, Failure
         .ok_or_else(|| fail("sign-in failed"))
 }
 
-async fn queue(target: &Target, requests: usize, clients: usize) -> Result<(), Failure> {
+async fn queue(
+    target: &Target,
+    requests: usize,
+    clients: usize,
+    sort: &str,
+) -> Result<(), Failure> {
     let store = open(target).await?;
     let token = ensure_desk(&store).await?;
     let total = store
@@ -570,7 +582,7 @@ async fn queue(target: &Target, requests: usize, clients: usize) -> Result<(), F
     let api: Vec<String> = (0..requests)
         .map(|i| {
             format!(
-                "{}/api/v1/tickets?team=Support%20L1&status={}&sort=priority&limit=50",
+                "{}/api/v1/tickets?team=Support%20L1&status={}&sort={sort}&limit=50",
                 server.base,
                 statuses[i % 3]
             )
@@ -588,7 +600,7 @@ async fn queue(target: &Target, requests: usize, clients: usize) -> Result<(), F
     let (latencies, elapsed, errors) =
         timed_gets(&client, api, Some(&token), None, clients).await?;
     report(
-        "queue API (50 rows, team + status, by priority)",
+        &format!("queue API (50 rows, team + status, by {sort})"),
         latencies,
         elapsed,
         errors,
@@ -597,7 +609,7 @@ async fn queue(target: &Target, requests: usize, clients: usize) -> Result<(), F
     let pages: Vec<String> = (0..requests)
         .map(|i| {
             format!(
-                "{}/desk?team=Support+L1&status={}&sort=priority",
+                "{}/desk?team=Support+L1&status={}&sort={sort}",
                 server.base,
                 statuses[i % 3]
             )

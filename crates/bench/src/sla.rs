@@ -132,6 +132,20 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
             .await
             .map_err(|e| fail(e.detail))?;
     }
+    let existing = store
+        .policies()
+        .await?
+        .into_iter()
+        .find(|p| p.policy.name == POLICY);
+    // Each save changes the resolution target (30 ↔ 31 hours of business time), as a manager's
+    // edit of one target would: every open ticket's resolution clock moves.
+    let resolution = match existing
+        .as_ref()
+        .and_then(|p| p.policy.target(opsdesk_domain::sla::Metric::Resolution))
+    {
+        Some(t) if t.minutes() == 30 * 60 => 31 * 60,
+        _ => 30 * 60,
+    };
     let policy = PolicyIn {
         name: POLICY.into(),
         position: None,
@@ -148,7 +162,7 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
                 pauses: None,
             }),
             resolution: Some(TargetWire {
-                minutes: 3 * 600,
+                minutes: resolution,
                 business: true,
                 pauses: None,
             }),
@@ -163,11 +177,6 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
             }],
         }],
     };
-    let existing = store
-        .policies()
-        .await?
-        .into_iter()
-        .find(|p| p.policy.name == POLICY);
     match existing {
         Some(p) => sla::update_policy(store, Operator::Console, p.policy.id, &policy, now).await,
         None => sla::create_policy(store, Operator::Console, &policy, now).await,
@@ -176,8 +185,84 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Tag of the breach probes, which the probe policy selects.
+const PROBE_TAG: &str = "bench-probe";
+
+/// A desk in steady state: the generated tickets (up to a year old) under year-long targets, so
+/// none is overdue; probes under a 60-minute first response; every clock recomputed and
+/// nothing left due, so the server starts with no backlog.
+async fn steady_state(store: &Store) -> Result<(), Failure> {
+    let now = Timestamp::now();
+    let year = 366 * 24 * 60;
+    let target = |minutes| {
+        Some(TargetWire {
+            minutes,
+            business: false,
+            pauses: None,
+        })
+    };
+    let standard = PolicyIn {
+        name: POLICY.into(),
+        position: None,
+        conditions: Default::default(),
+        targets: TargetsWire {
+            first_response: target(year),
+            next_response: target(year),
+            resolution: target(year),
+            periodic_update: None,
+        },
+        levels: vec![],
+    };
+    let probe = PolicyIn {
+        name: "Bench probe".into(),
+        position: Some(1),
+        conditions: opsdesk_server::api::wire::ConditionsWire {
+            tags: vec![PROBE_TAG.into()],
+            ..Default::default()
+        },
+        targets: TargetsWire {
+            first_response: target(FIRST_RESPONSE_MINUTES),
+            next_response: None,
+            resolution: None,
+            periodic_update: None,
+        },
+        levels: vec![],
+    };
+    for input in [standard, probe] {
+        let existing = store
+            .policies()
+            .await?
+            .into_iter()
+            .find(|p| p.policy.name == input.name);
+        match existing {
+            Some(p) => sla::update_policy(store, Operator::Console, p.policy.id, &input, now).await,
+            None => sla::create_policy(store, Operator::Console, &input, now).await,
+        }
+        .map_err(|e| fail(e.detail))?;
+    }
+    let begun = Instant::now();
+    while let Some(job) = store.run_sla_job_step(Timestamp::now(), 500).await? {
+        if job.finished_at.is_some() {
+            break;
+        }
+    }
+    let mut drained = 0;
+    while !store
+        .tickets_with_due_triggers(Timestamp::now(), 1)
+        .await?
+        .is_empty()
+    {
+        drained += store.fire_due_sla_triggers(Timestamp::now(), 500).await?;
+    }
+    println!(
+        "steady state prepared in {:.0} s ({drained} overdue triggers fired first)",
+        begun.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Saves the bench policy and times the background recomputation of every open ticket.
-pub async fn recompute(target: &Target) -> Result<(), Failure> {
+pub async fn recompute(target: &Target, limit: Option<i64>) -> Result<(), Failure> {
     let store = open(target).await?;
     ensure_desk(&store).await?;
     save_policy(&store).await?;
@@ -192,7 +277,7 @@ pub async fn recompute(target: &Target) -> Result<(), Failure> {
         if first_100k.is_none() && done >= 100_000 {
             first_100k = Some(begun.elapsed());
         }
-        if job.finished_at.is_some() {
+        if job.finished_at.is_some() || limit.is_some_and(|l| done >= l) {
             break;
         }
     }
@@ -233,16 +318,7 @@ fn cpu_ticks(pid: u32) -> Result<u64, Failure> {
 pub async fn breach(target: &Target, probes: usize) -> Result<(), Failure> {
     let store = open(target).await?;
     ensure_desk(&store).await?;
-    if !store
-        .policies()
-        .await?
-        .iter()
-        .any(|p| p.policy.name == POLICY)
-    {
-        return Err(fail(
-            "run `opsdesk-bench sla-recompute` first: the bench policy is missing",
-        ));
-    }
+    steady_state(&store).await?;
     let pending = store.pending_sla_triggers().await?;
     let server = start(target).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -278,7 +354,7 @@ pub async fn breach(target: &Target, probes: usize) -> Result<(), Failure> {
                 urgency: opsdesk_domain::Urgency::Medium,
                 priority: None,
                 category: None,
-                tags: vec![],
+                tags: vec![opsdesk_domain::Tag::parse("tags", PROBE_TAG).map_err(fail)?],
                 channel: "api",
             },
             org_id: requester.org_id,

@@ -435,7 +435,7 @@ pub async fn run(store: &Store, command: &SlaCommand, now: Timestamp) -> Result<
             let until = now
                 .checked_add(SignedDuration::from_mins(*within))
                 .map_err(|e| Failure(e.to_string()))?;
-            let rows = store.at_risk(until, None, 500).await?;
+            let rows = store.at_risk(now, until, None, 500).await?;
             let rows: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|a| {

@@ -15,13 +15,14 @@ use serde_json::json;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clocks::refresh_clocks;
+use crate::clocks::{clocks_of_new_tickets, ClockInputs, NO_DUE};
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::sla_config::SlaCache;
 use crate::sql::{Param, Sql};
 use crate::{Backend, NewTicket, StoreError, TeamRef, Ticket, UserRef};
+use opsdesk_domain::sla::{Fact, Happening};
 
 /// Most creates committed together.
 const MAX_BATCH: usize = 64;
@@ -388,8 +389,36 @@ pub(crate) async fn insert_tickets(
         })
         .collect();
     let written = write_rows(w, &rows).await?;
-    let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
-    let due = refresh_clocks(w, sla, &ids).await?;
+    let clock_inputs = batch
+        .iter()
+        .zip(&written)
+        .map(|(p, (id, created))| {
+            Ok(ClockInputs {
+                id: *id,
+                subject: p.new.subject.as_str().to_owned(),
+                priority: p.priority,
+                team_id: p.team_id,
+                org_id: p.org_id,
+                plan: None,
+                channel: p.new.channel.to_owned(),
+                category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
+                team_calendar: None,
+                org_calendar: None,
+                assignee_id: None,
+                team_name: p.team_name.clone(),
+                org_name: p.org_name.clone(),
+                sla_due_at: NO_DUE,
+                sla_warn_at: None,
+                sla_policy_id: None,
+                tags: p.new.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+                facts: vec![Fact {
+                    at: ts(*created)?,
+                    what: Happening::Created,
+                }],
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let due = clocks_of_new_tickets(w, sla, clock_inputs).await?;
     batch
         .iter()
         .zip(written)

@@ -7,14 +7,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::Calendar;
 use opsdesk_domain::sla::{
-    compute_clocks, explain, select_policy, triggers, warning_at, Clock, Fact, Happening, Metric,
-    Policy, TicketFacts,
+    calendar_for, compute_clocks, explain, select_policy, triggers, warning_at, Clock, Fact,
+    Happening, Metric, Policy, TicketFacts,
 };
 use opsdesk_domain::{PendingReason, Priority, Role, Status};
-use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::corrupt;
@@ -27,9 +26,13 @@ use crate::{Store, StoreError};
 /// Stored `sla_due_at` when no clock runs: sorts after every real instant.
 pub(crate) const NO_DUE: i64 = i64::MAX;
 
-/// How many tickets one statement reads or writes (bind-parameter costs grow with the square
-/// of the count on SQLite).
-const CHUNK: usize = 100;
+/// How many tickets one statement reads by id.
+const CHUNK: usize = 500;
+/// How many clock rows one INSERT writes: SQLite looks each bound parameter up by name in a
+/// linear list, so a statement's binding cost grows with the square of its parameters (14 a row).
+const ROWS_PER_INSERT: usize = 20;
+/// How many tickets one UPDATE of the due instants writes (4 parameters a ticket).
+const TICKETS_PER_UPDATE: usize = 60;
 
 /// What a ticket's clocks are computed from.
 #[derive(Debug, Clone)]
@@ -47,6 +50,10 @@ pub(crate) struct ClockInputs {
     pub(crate) assignee_id: Option<i64>,
     pub(crate) team_name: String,
     pub(crate) org_name: Option<String>,
+    /// The cached nearest due instant (stored form), warning instant and policy.
+    pub(crate) sla_due_at: i64,
+    pub(crate) sla_warn_at: Option<i64>,
+    pub(crate) sla_policy_id: Option<i64>,
     pub(crate) tags: Vec<String>,
     pub(crate) facts: Vec<Fact>,
 }
@@ -144,7 +151,8 @@ pub(crate) async fn load_inputs(
         let list = || chunk.iter().map(|id| Param::Int(*id));
         let mut sql = Sql::new(
             "SELECT t.id, t.subject, t.priority, t.team_id, t.org_id, o.plan, t.channel, t.category, \
-             tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name \
+             tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name, \
+             t.sla_due_at, t.sla_warn_at, t.sla_policy_id \
              FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id WHERE t.id IN ",
         );
         sql.bind_list(list());
@@ -172,6 +180,9 @@ pub(crate) async fn load_inputs(
                 assignee_id: row.try_get(10)?,
                 team_name: row.try_get(14)?,
                 org_name: row.try_get(15)?,
+                sla_due_at: row.try_get(16)?,
+                sla_warn_at: row.try_get(17)?,
+                sla_policy_id: row.try_get(18)?,
                 tags: Vec::new(),
                 facts: Vec::new(),
             });
@@ -197,7 +208,8 @@ pub(crate) async fn load_inputs(
             let kind: String = row.try_get(2)?;
             let data: String = row.try_get(3)?;
             let role: Option<String> = row.try_get(4)?;
-            let data: Value = serde_json::from_str(&data)
+            // Only the fields the clocks read are decoded (a typed read skips the rest quickly).
+            let data: ClockEventData = serde_json::from_str(&data)
                 .map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?;
             let facts = &mut out[i].facts;
             match kind.as_str() {
@@ -221,8 +233,8 @@ pub(crate) async fn load_inputs(
                     }
                 }
                 "ticket.updated" => {
-                    if let Some(status) = data["after"]["status"].as_str() {
-                        let reason = match data["after"]["pending_reason"].as_str() {
+                    if let Some(status) = data.after.status.as_deref() {
+                        let reason = match data.after.pending_reason.as_deref() {
                             Some(r) => {
                                 Some(PendingReason::parse("pending_reason", r).map_err(corrupt)?)
                             }
@@ -233,7 +245,7 @@ pub(crate) async fn load_inputs(
                             at,
                             what: Happening::Status(status, reason),
                         });
-                    } else if let Some(r) = data["after"]["pending_reason"].as_str() {
+                    } else if let Some(r) = data.after.pending_reason.as_deref() {
                         // The reason changed while the ticket stayed pending.
                         let reason = PendingReason::parse("pending_reason", r).map_err(corrupt)?;
                         facts.push(Fact {
@@ -242,7 +254,7 @@ pub(crate) async fn load_inputs(
                         });
                     }
                 }
-                "message.added" if data["internal"].as_bool() == Some(false) => {
+                "message.added" if data.internal == Some(false) => {
                     let by_customer = role.as_deref() == Some(Role::Customer.as_str());
                     facts.push(Fact {
                         at,
@@ -254,6 +266,24 @@ pub(crate) async fn load_inputs(
         }
     }
     Ok(out)
+}
+
+/// The part of an event's data the clocks read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ClockEventData {
+    #[serde(default)]
+    after: ClockEventAfter,
+    #[serde(default)]
+    internal: Option<bool>,
+}
+
+/// The after-values the clocks read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ClockEventAfter {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    pending_reason: Option<String>,
 }
 
 /// (ticket, policy, metric, cycle, trigger) of every firing of `ids`.
@@ -298,100 +328,264 @@ pub(crate) fn compute(
 /// A ticket's nearest due instant and when that clock turns "warning".
 pub(crate) type NearestDue = Option<(Timestamp, Option<Timestamp>)>;
 
-/// Recomputes and rewrites the cached clocks of `ids` inside `w`; answers each ticket's
-/// nearest due instant.
+/// One cached clock row, in column order (see `CLOCK_COLUMNS`).
+type ClockRow = [Param; 14];
+
+const CLOCK_COLUMNS: &str =
+    "ticket_id, metric, cycle, policy_id, state, target_minutes, business, \
+     started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at";
+
+/// The cached row of one clock. Every value is independent of `now`, so recomputing an unchanged
+/// ticket yields identical rows and writes nothing: an active clock stores running or paused
+/// (breached is `due_at` passed) and the time banked in its finished spans.
+fn clock_row(
+    ticket: i64,
+    policy: i64,
+    clock: &Clock,
+    calendar: &Calendar,
+    warn: Option<Timestamp>,
+    next: Option<Timestamp>,
+) -> ClockRow {
+    let opt = |t: Option<Timestamp>| t.map_or(Param::Null, |t| Param::Int(t.as_microsecond()));
+    let continuous = Calendar::continuous();
+    let cal = calendar_for(clock.target, calendar, &continuous);
+    let banked: SignedDuration = clock
+        .running
+        .iter()
+        .filter_map(|s| s.to.map(|to| cal.between(s.from, to)))
+        .sum();
+    let paused: SignedDuration = clock
+        .pauses
+        .iter()
+        .filter_map(|p| p.span.to.map(|to| to.duration_since(p.span.from)))
+        .sum();
+    let state = match (
+        clock.is_active(),
+        clock.running.last().is_some_and(|s| s.to.is_none()),
+    ) {
+        (true, true) => "running",
+        (true, false) => "paused",
+        (false, _) => clock.state.as_str(),
+    };
+    [
+        Param::Int(ticket),
+        Param::Text(clock.metric.as_str().to_owned()),
+        Param::Int(i64::from(clock.cycle)),
+        Param::Int(policy),
+        Param::Text(state.to_owned()),
+        Param::Int(clock.target.minutes()),
+        Param::Int(i64::from(clock.target.business())),
+        Param::Int(clock.started_at.as_microsecond()),
+        opt(clock.stopped_at),
+        opt(clock.due),
+        opt(warn),
+        Param::Int(banked.as_secs()),
+        Param::Int(paused.as_secs()),
+        opt(next),
+    ]
+}
+
+fn row_key(row: &ClockRow) -> (i64, String, i64) {
+    let int = |p: &Param| if let Param::Int(v) = p { *v } else { 0 };
+    let text = |p: &Param| {
+        if let Param::Text(v) = p {
+            v.clone()
+        } else {
+            String::new()
+        }
+    };
+    (int(&row[0]), text(&row[1]), int(&row[2]))
+}
+
+/// The clock rows stored for `ids`, by (ticket, metric, cycle).
+async fn load_rows(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<HashMap<(i64, String, i64), ClockRow>, StoreError> {
+    let mut rows = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CLOCK_COLUMNS} FROM ticket_clocks WHERE ticket_id IN "
+        ));
+        sql.bind_list(chunk.iter().map(|id| Param::Int(*id)));
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            let int = |i: usize| -> Result<Param, StoreError> {
+                Ok(r.try_get::<Option<i64>, _>(i)?
+                    .map_or(Param::Null, Param::Int))
+            };
+            let row: ClockRow = [
+                int(0)?,
+                Param::Text(r.try_get(1)?),
+                int(2)?,
+                int(3)?,
+                Param::Text(r.try_get(4)?),
+                int(5)?,
+                int(6)?,
+                int(7)?,
+                int(8)?,
+                int(9)?,
+                int(10)?,
+                int(11)?,
+                int(12)?,
+                int(13)?,
+            ];
+            rows.insert(row_key(&row), row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Writes the clocks of tickets created in `w` (history: just their creation), with nothing
+/// read back: their settings come from the configuration snapshot, and they have no stored
+/// clocks or firings yet. Without policies it costs one read.
+pub(crate) async fn clocks_of_new_tickets(
+    w: &mut Write,
+    cache: &SlaCache,
+    inputs: Vec<ClockInputs>,
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    if inputs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let config = cache.at(config_version(w).await?).await?;
+    if config.policies.is_empty() {
+        return Ok(inputs.iter().map(|i| (i.id, None)).collect());
+    }
+    let inputs: Vec<ClockInputs> = inputs
+        .into_iter()
+        .map(|mut input| {
+            input.team_calendar = config.team_calendars.get(&input.team_id).copied();
+            if let Some((calendar, plan)) = input.org_id.and_then(|o| config.org_settings.get(&o)) {
+                input.org_calendar = *calendar;
+                input.plan = plan.clone();
+            }
+            input
+        })
+        .collect();
+    write_clocks(w, &config, &inputs, &HashSet::new(), HashMap::new()).await
+}
+
+/// Recomputes the cached clocks of `ids` inside `w` and writes what changed; answers each
+/// ticket's nearest due instant.
 pub(crate) async fn refresh_clocks(
     w: &mut Write,
     cache: &SlaCache,
     ids: &[i64],
 ) -> Result<HashMap<i64, NearestDue>, StoreError> {
-    let mut due: HashMap<i64, NearestDue> = HashMap::new();
     if ids.is_empty() {
-        return Ok(due);
+        return Ok(HashMap::new());
     }
     let config = cache.at(config_version(w).await?).await?;
-    let now = ts(w.now())?;
-    let (inputs, fired) = if config.policies.is_empty() {
-        (Vec::new(), HashSet::new())
-    } else {
-        let inputs = load_inputs(&mut w.tx, ids).await?;
-        let fired = load_firings(&mut w.tx, ids).await?;
-        (inputs, fired)
-    };
-    for chunk in ids.chunks(CHUNK) {
-        let mut sql = Sql::new("DELETE FROM ticket_clocks WHERE ticket_id IN ");
-        sql.bind_list(chunk.iter().map(|id| Param::Int(*id)));
-        sql.query().execute(&mut *w.tx).await?;
+    if config.policies.is_empty() {
+        // No policy, no clocks: clear what an earlier configuration left (usually nothing).
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new("DELETE FROM ticket_clocks WHERE ticket_id IN ");
+            sql.bind_list(chunk.iter().map(|id| Param::Int(*id)));
+            sql.query().execute(&mut *w.tx).await?;
+            let mut sql = Sql::new("UPDATE tickets SET sla_due_at = ");
+            sql.bind(Param::Int(NO_DUE))
+                .push(", sla_warn_at = NULL, sla_policy_id = NULL WHERE (sla_policy_id IS NOT NULL OR sla_warn_at IS NOT NULL) AND id IN ")
+                .bind_list(chunk.iter().map(|id| Param::Int(*id)));
+            sql.query().execute(&mut *w.tx).await?;
+        }
+        return Ok(ids.iter().map(|id| (*id, None)).collect());
     }
-    let mut rows: Vec<[Param; 14]> = Vec::new();
-    // (ticket, nearest due, its warning instant, policy)
-    let mut tickets: Vec<(i64, i64, Option<i64>, i64)> =
-        ids.iter().map(|id| (*id, NO_DUE, None, 0)).collect();
-    for (n, input) in inputs.iter().enumerate() {
-        let (policy, _, calendar, clocks) = compute(&config, input, now);
-        let Some(policy) = policy else { continue };
+    let inputs = load_inputs(&mut w.tx, ids).await?;
+    let fired = load_firings(&mut w.tx, ids).await?;
+    let stored = load_rows(&mut w.tx, ids).await?;
+    write_clocks(w, &config, &inputs, &fired, stored).await
+}
+
+/// Computes the clocks of `inputs` and writes the rows and ticket columns that differ from
+/// `stored`; answers each ticket's nearest due instant.
+async fn write_clocks(
+    w: &mut Write,
+    config: &SlaConfig,
+    inputs: &[ClockInputs],
+    fired: &HashSet<FiringKey>,
+    mut stored: HashMap<(i64, String, i64), ClockRow>,
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    let now = ts(w.now())?;
+    let mut due: HashMap<i64, NearestDue> = HashMap::new();
+    let mut upserts: Vec<ClockRow> = Vec::new();
+    // (ticket, nearest due, its warning instant, policy) of tickets whose cached values change.
+    let mut tickets: Vec<(i64, i64, Option<i64>, i64)> = Vec::new();
+    for input in inputs {
+        let (policy, _, calendar, clocks) = compute(config, input, now);
         let mut nearest: Option<(Timestamp, Option<Timestamp>)> = None;
-        for clock in &clocks {
-            let next = triggers(clock, &policy, &calendar)
-                .into_iter()
-                .find(|(t, _)| {
-                    !fired.contains(&(
-                        input.id,
-                        policy.id,
-                        clock.metric.as_str().to_owned(),
-                        i64::from(clock.cycle),
-                        t.key(),
-                    ))
-                })
-                .map(|(_, at)| at);
-            let warn = warning_at(clock, &calendar);
-            if clock.is_active() {
-                if let Some(d) = clock.due {
-                    if nearest.is_none_or(|(n, _)| d < n) {
-                        nearest = Some((d, warn));
+        if let Some(policy) = &policy {
+            for clock in &clocks {
+                let next = triggers(clock, policy, &calendar)
+                    .into_iter()
+                    .find(|(t, _)| {
+                        !fired.contains(&(
+                            input.id,
+                            policy.id,
+                            clock.metric.as_str().to_owned(),
+                            i64::from(clock.cycle),
+                            t.key(),
+                        ))
+                    })
+                    .map(|(_, at)| at);
+                let warn = warning_at(clock, &calendar);
+                if clock.is_active() {
+                    if let Some(d) = clock.due {
+                        if nearest.is_none_or(|(n, _)| d < n) {
+                            nearest = Some((d, warn));
+                        }
                     }
                 }
+                let row = clock_row(input.id, policy.id, clock, &calendar, warn, next);
+                if stored.remove(&row_key(&row)).as_ref() != Some(&row) {
+                    upserts.push(row);
+                }
             }
-            let opt =
-                |t: Option<Timestamp>| t.map_or(Param::Null, |t| Param::Int(t.as_microsecond()));
-            rows.push([
-                Param::Int(input.id),
-                Param::Text(clock.metric.as_str().to_owned()),
-                Param::Int(i64::from(clock.cycle)),
-                Param::Int(policy.id),
-                Param::Text(clock.state.as_str().to_owned()),
-                Param::Int(clock.target.minutes()),
-                Param::Int(i64::from(clock.target.business())),
-                Param::Int(clock.started_at.as_microsecond()),
-                opt(clock.stopped_at),
-                opt(clock.due),
-                opt(warn),
-                Param::Int(clock.elapsed.as_secs()),
-                Param::Int(clock.paused_for(now).as_secs()),
-                opt(next),
-            ]);
         }
-        if let Some(slot) = tickets.iter_mut().find(|t| t.0 == input.id) {
-            slot.1 = nearest.map_or(NO_DUE, |(d, _)| d.as_microsecond());
-            slot.2 = nearest.and_then(|(_, w)| w).map(|w| w.as_microsecond());
-            slot.3 = policy.id;
-        }
-        due.insert(inputs[n].id, nearest);
-    }
-    for chunk in rows.chunks(CHUNK / 2) {
-        let mut sql = Sql::new(
-            "INSERT INTO ticket_clocks (ticket_id, metric, cycle, policy_id, state, target_minutes, business, \
-             started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at) VALUES ",
+        let cached = (
+            nearest.map_or(NO_DUE, |(d, _)| d.as_microsecond()),
+            nearest.and_then(|(_, w)| w).map(|w| w.as_microsecond()),
+            policy.as_ref().map_or(0, |p| p.id),
         );
+        if (
+            input.sla_due_at,
+            input.sla_warn_at,
+            input.sla_policy_id.unwrap_or(0),
+        ) != cached
+        {
+            tickets.push((input.id, cached.0, cached.1, cached.2));
+        }
+        due.insert(input.id, nearest);
+    }
+    // Rows no longer computed (a policy lost a metric, a cycle disappeared) go.
+    for (ticket, metric, cycle) in stored.into_keys() {
+        sqlx::query(
+            "DELETE FROM ticket_clocks WHERE ticket_id = $1 AND metric = $2 AND cycle = $3",
+        )
+        .bind(ticket)
+        .bind(metric)
+        .bind(cycle)
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    for chunk in upserts.chunks(ROWS_PER_INSERT) {
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES "
+        ));
         for (i, row) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
             }
             sql.bind_list(row.iter().cloned());
         }
+        sql.push(
+            " ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET policy_id = excluded.policy_id, \
+             state = excluded.state, target_minutes = excluded.target_minutes, business = excluded.business, \
+             started_at = excluded.started_at, stopped_at = excluded.stopped_at, due_at = excluded.due_at, \
+             warn_at = excluded.warn_at, elapsed_secs = excluded.elapsed_secs, \
+             paused_secs = excluded.paused_secs, next_at = excluded.next_at",
+        );
         sql.query().execute(&mut *w.tx).await?;
     }
-    for chunk in tickets.chunks(CHUNK) {
+    for chunk in tickets.chunks(TICKETS_PER_UPDATE) {
         let mut sql = Sql::new(
             "UPDATE tickets SET sla_due_at = v.column2, sla_warn_at = NULLIF(v.column3, 0), \
              sla_policy_id = NULLIF(v.column4, 0) FROM (VALUES ",
@@ -608,10 +802,11 @@ impl Store {
         .await?)
     }
 
-    /// Clocks whose next trigger falls before `until`, soonest first; then active clocks already
-    /// breached, most recent breach first. At most `limit` of each.
+    /// Active clocks whose next trigger falls before `until`, soonest first; then active clocks
+    /// already past their due instant at `now`, most recent breach first. At most `limit` of each.
     pub async fn at_risk(
         &self,
+        now: Timestamp,
         until: Timestamp,
         team_ids: Option<&[i64]>,
         limit: i64,
@@ -627,9 +822,12 @@ impl Store {
                  LEFT JOIN users a ON a.id = t.assignee_id WHERE c.stopped_at IS NULL",
             );
             if breached {
-                sql.push(" AND c.state = 'breached'");
+                sql.push(" AND c.due_at <= ")
+                    .bind(Param::Int(now.as_microsecond()));
             } else {
-                sql.push(" AND c.state <> 'breached' AND c.next_at IS NOT NULL AND c.next_at <= ")
+                sql.push(" AND (c.due_at IS NULL OR c.due_at > ")
+                    .bind(Param::Int(now.as_microsecond()))
+                    .push(") AND c.next_at <= ")
                     .bind(Param::Int(until.as_microsecond()));
             }
             if let Some(teams) = team_ids {
@@ -655,7 +853,11 @@ impl Store {
                     metric: Metric::parse("metric", &metric).map_err(corrupt)?,
                     due_at: due.map(ts).transpose()?,
                     next_at: next.map(ts).transpose()?,
-                    state: row.try_get(8)?,
+                    state: if breached {
+                        "breached".to_owned()
+                    } else {
+                        row.try_get(8)?
+                    },
                     assignee: row.try_get(9)?,
                 });
             }
@@ -713,7 +915,9 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM tickets WHERE id > $1 AND status IN ('new', 'open', 'pending') ORDER BY id LIMIT $2",
+            // `status || ''` keeps both planners off the status index, which would read every
+            // active ticket and sort them; walking the primary key from the cursor reads a batch.
+            "SELECT id FROM tickets WHERE id > $1 AND (status || '') IN ('new', 'open', 'pending') ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(batch)

@@ -86,6 +86,10 @@ pub struct SlaConfig {
     pub calendar_names: HashMap<i64, String>,
     /// The default calendar's id.
     pub default_calendar: Option<i64>,
+    /// Each team's calendar, where set.
+    pub team_calendars: HashMap<i64, i64>,
+    /// Each organisation's calendar and plan, where set.
+    pub org_settings: HashMap<i64, (Option<i64>, Option<String>)>,
 }
 
 impl SlaConfig {
@@ -157,8 +161,26 @@ pub(crate) async fn config_version(w: &mut Write) -> Result<i64, StoreError> {
 async fn load_config(pool: &AnyPool, version: i64) -> Result<SlaConfig, StoreError> {
     let calendars = load_calendars(pool).await?;
     let policies = load_policies(pool).await?;
+    let mut team_calendars = HashMap::new();
+    for row in sqlx::query("SELECT id, calendar_id FROM teams WHERE calendar_id IS NOT NULL")
+        .fetch_all(pool)
+        .await?
+    {
+        team_calendars.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let mut org_settings = HashMap::new();
+    for row in sqlx::query(
+        "SELECT id, calendar_id, plan FROM orgs WHERE calendar_id IS NOT NULL OR plan IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await?
+    {
+        org_settings.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+    }
     Ok(SlaConfig {
         version,
+        team_calendars,
+        org_settings,
         default_calendar: calendars.iter().find(|c| c.is_default).map(|c| c.id),
         calendar_names: calendars.iter().map(|c| (c.id, c.name.clone())).collect(),
         calendars: calendars

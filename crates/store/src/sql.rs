@@ -5,7 +5,7 @@ use sqlx::query::Query;
 use sqlx::Any;
 
 /// A value bound to a placeholder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
     Int(i64),
     Text(String),

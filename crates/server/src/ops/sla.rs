@@ -554,7 +554,7 @@ pub async fn at_risk(
     let until = now
         .checked_add(within)
         .map_err(|_| ApiError::field(Code::InvalidInput, "within", "too far ahead"))?;
-    Ok(store.at_risk(until, teams.as_deref(), 500).await?)
+    Ok(store.at_risk(now, until, teams.as_deref(), 500).await?)
 }
 
 /// Reads one level written as a line: `75% first_response: notify_assignee, add_tag=at-risk`.

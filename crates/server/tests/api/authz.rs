@@ -210,6 +210,59 @@ fn cases() -> Vec<Case> {
             [200, 403, 403, 403, 403, 403, 401],
         ),
     ];
+    let staff_read = [200, 200, 200, 200, 403, 403, 401];
+    let sla_write = |created: u16| [created, created, 403, 403, 403, 403, 401];
+    let always_open = json!({"mon": "00:00-24:00", "tue": "00:00-24:00", "wed": "00:00-24:00",
+        "thu": "00:00-24:00", "fri": "00:00-24:00", "sat": "00:00-24:00", "sun": "00:00-24:00"});
+    all.extend([
+        case(M::GET, "/api/v1/calendars", None, staff_read),
+        case(
+            M::POST,
+            "/api/v1/calendars",
+            Some(json!({"name": "cal-{r}", "zone": "UTC", "hours": {"mon": "09:00-17:00"}})),
+            sla_write(201),
+        ),
+        case(M::GET, "/api/v1/calendars/1", None, staff_read),
+        case(
+            M::PUT,
+            "/api/v1/calendars/1",
+            Some(json!({"name": "Around the clock", "zone": "UTC", "hours": always_open})),
+            sla_write(200),
+        ),
+        case(M::GET, "/api/v1/sla/policies", None, staff_read),
+        case(
+            M::POST,
+            "/api/v1/sla/policies",
+            Some(json!({"name": "p-{r}", "targets": {"resolution": {"minutes": 60}}})),
+            sla_write(201),
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/sla",
+            None,
+            [200, 200, 200, 200, 403, 404, 401],
+        ),
+        case(M::GET, "/api/v1/sla/at-risk", None, staff_read),
+        case(M::GET, "/api/v1/sla/jobs", None, staff_read),
+        case(
+            M::PATCH,
+            "/api/v1/orgs/{o}/sla",
+            Some(json!({"plan": "gold"})),
+            sla_write(200),
+        ),
+        case(
+            M::PATCH,
+            "/api/v1/teams/4",
+            Some(json!({"calendar": null})),
+            sla_write(200),
+        ),
+        case(
+            M::GET,
+            "/api/v1/notifications",
+            None,
+            [200, 200, 200, 200, 200, 200, 401],
+        ),
+    ]);
     all.push(Case {
         method: M::POST,
         path: "/api/v1/tickets/{t}/deescalate",
@@ -286,7 +339,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 30 * ROLES.len());
+    assert_eq!(checked, 42 * ROLES.len());
 }
 
 #[tokio::test]
