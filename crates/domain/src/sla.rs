@@ -22,6 +22,10 @@ pub enum Metric {
     Resolution,
     /// Between the desk's public updates while the ticket is active.
     PeriodicUpdate,
+    /// From handing a ticket to a vendor to the vendor's first response.
+    VendorResponse,
+    /// From handing a ticket to a vendor until the ticket no longer waits on it.
+    VendorResolution,
 }
 
 impl Metric {
@@ -33,10 +37,14 @@ impl Metric {
         Metric::PeriodicUpdate,
     ];
 
+    /// The clocks a vendor's terms run while a ticket waits on that vendor.
+    pub const VENDOR: [Metric; 2] = [Metric::VendorResponse, Metric::VendorResolution];
+
     /// Parses a metric name for `field`.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
         Self::ALL
             .into_iter()
+            .chain(Self::VENDOR)
             .find(|m| m.as_str() == raw.trim().to_lowercase())
             .ok_or_else(|| {
                 Invalid::new(
@@ -53,6 +61,8 @@ impl Metric {
             Metric::NextResponse => "next_response",
             Metric::Resolution => "resolution",
             Metric::PeriodicUpdate => "periodic_update",
+            Metric::VendorResponse => "vendor_response",
+            Metric::VendorResolution => "vendor_resolution",
         }
     }
 
@@ -63,16 +73,20 @@ impl Metric {
             Metric::NextResponse => "Next response",
             Metric::Resolution => "Resolution",
             Metric::PeriodicUpdate => "Periodic update",
+            Metric::VendorResponse => "Vendor response",
+            Metric::VendorResolution => "Vendor resolution",
         }
     }
 
-    /// Position in [`Metric::ALL`].
+    /// Position in [`Metric::ALL`] (vendor metrics follow, past the policy's arrays).
     pub fn index(self) -> usize {
         match self {
             Metric::FirstResponse => 0,
             Metric::NextResponse => 1,
             Metric::Resolution => 2,
             Metric::PeriodicUpdate => 3,
+            Metric::VendorResponse => 4,
+            Metric::VendorResolution => 5,
         }
     }
 }
@@ -153,7 +167,10 @@ impl PauseSet {
     /// updates; responses never pause.
     pub fn default_for(metric: Metric) -> Self {
         match metric {
-            Metric::FirstResponse | Metric::NextResponse => Self::NONE,
+            Metric::FirstResponse
+            | Metric::NextResponse
+            | Metric::VendorResponse
+            | Metric::VendorResolution => Self::NONE,
             Metric::Resolution | Metric::PeriodicUpdate => {
                 Self::of(&[PendingReason::Customer, PendingReason::Vendor])
             }
@@ -452,7 +469,7 @@ pub struct Policy {
 impl Policy {
     /// The target for `metric`, if the policy measures it.
     pub fn target(&self, metric: Metric) -> Option<Target> {
-        self.targets[metric.index()]
+        self.targets.get(metric.index()).copied().flatten()
     }
 }
 
@@ -473,6 +490,10 @@ pub enum Happening {
         /// By the customer (otherwise by the desk).
         by_customer: bool,
     },
+    /// The vendor the ticket is handed to was set (or cleared).
+    Vendor(Option<i64>),
+    /// The vendor responded (recorded by an agent).
+    VendorResponded,
 }
 
 /// A happening at an instant, in log order.
@@ -550,6 +571,8 @@ pub struct Clock {
     pub due: Option<Timestamp>,
     /// Where it stands.
     pub state: ClockState,
+    /// The vendor whose terms it measures (vendor clocks only).
+    pub vendor_id: Option<i64>,
 }
 
 impl Clock {
@@ -697,6 +720,7 @@ impl Cycle {
             elapsed,
             due: None,
             state: ClockState::Running,
+            vendor_id: None,
         };
         clock.due = clock.instant_at(calendar, target.duration());
         let target = target.duration();
@@ -737,7 +761,12 @@ pub fn compute_clocks(
     let pause_for =
         |metric: Metric, status: Status, reason: Option<PendingReason>| -> Option<PendingReason> {
             let r = reason.unwrap_or(PendingReason::Customer);
-            (status == Status::Pending && policy.pauses[metric.index()].contains(r)).then_some(r)
+            let pauses = policy
+                .pauses
+                .get(metric.index())
+                .copied()
+                .unwrap_or_default();
+            (status == Status::Pending && pauses.contains(r)).then_some(r)
         };
     let start = |cycles: &mut Vec<Cycle>,
                  latest: &mut [Option<usize>; 4],
@@ -830,6 +859,7 @@ pub fn compute_clocks(
                     );
                 }
             }
+            Happening::Vendor(_) | Happening::VendorResponded => {}
             Happening::Reply { by_customer: true } => {
                 let first_done = latest[Metric::FirstResponse.index()]
                     .is_none_or(|i| cycles[i].stopped_at.is_some());
@@ -1202,5 +1232,195 @@ mod tests {
             SignedDuration::ZERO
         );
         assert!(Target::new("t", 0, true).is_err());
+    }
+}
+
+/// A vendor's support terms: its response and resolution targets (in its own calendar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorTerms {
+    /// Store identity.
+    pub id: i64,
+    /// Name shown on clocks.
+    pub name: String,
+    /// From hand-over to the vendor's first response.
+    pub response: Option<Target>,
+    /// From hand-over until the ticket no longer waits on the vendor.
+    pub resolution: Option<Target>,
+}
+
+impl VendorTerms {
+    /// The target for a vendor metric.
+    pub fn target(&self, metric: Metric) -> Option<Target> {
+        match metric {
+            Metric::VendorResponse => self.response,
+            Metric::VendorResolution => self.resolution,
+            _ => None,
+        }
+    }
+}
+
+/// Computes the vendor clocks of a ticket: each hand-over to a vendor (status pending, waiting
+/// on vendor, with a vendor set) starts that vendor's response and resolution clocks in the
+/// vendor's calendar; "vendor responded" stops the response clock; the ticket leaving the
+/// vendor (another status, another reason, another vendor) stops both. Cycles count hand-overs.
+pub fn compute_vendor_clocks<'a>(
+    facts: &[Fact],
+    terms: &dyn Fn(i64) -> Option<(&'a VendorTerms, &'a Calendar)>,
+    now: Timestamp,
+) -> Vec<Clock> {
+    let mut finished: Vec<Clock> = Vec::new();
+    let mut open: Vec<(Cycle, i64)> = Vec::new();
+    let mut status = Status::New;
+    let mut reason: Option<PendingReason> = None;
+    let mut vendor: Option<i64> = None;
+    let mut engaged: Option<i64> = None;
+    let mut handovers: u32 = 0;
+    let close = |open: &mut Vec<(Cycle, i64)>, finished: &mut Vec<Clock>, at: Timestamp| {
+        for (mut cycle, vendor_id) in open.drain(..) {
+            cycle.stop(at);
+            if let Some((t, cal)) = terms(vendor_id) {
+                if let Some(target) = t.target(cycle.metric) {
+                    let mut clock = cycle.finish(target, cal, now);
+                    clock.vendor_id = Some(vendor_id);
+                    finished.push(clock);
+                }
+            }
+        }
+    };
+    for fact in facts {
+        match fact.what {
+            Happening::Status(next, next_reason) => {
+                status = next;
+                reason = if next == Status::Pending {
+                    next_reason
+                } else {
+                    None
+                };
+            }
+            Happening::Vendor(v) => vendor = v,
+            Happening::VendorResponded => {
+                if let Some(pos) = open
+                    .iter()
+                    .position(|(c, _)| c.metric == Metric::VendorResponse)
+                {
+                    let (mut cycle, vendor_id) = open.remove(pos);
+                    cycle.stop(fact.at);
+                    if let Some((t, cal)) = terms(vendor_id) {
+                        if let Some(target) = t.target(Metric::VendorResponse) {
+                            let mut clock = cycle.finish(target, cal, now);
+                            clock.vendor_id = Some(vendor_id);
+                            finished.push(clock);
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        let now_engaged = (status == Status::Pending && reason == Some(PendingReason::Vendor))
+            .then_some(vendor)
+            .flatten();
+        if now_engaged != engaged {
+            close(&mut open, &mut finished, fact.at);
+            if let Some(vendor_id) = now_engaged {
+                if let Some((t, _)) = terms(vendor_id) {
+                    for metric in Metric::VENDOR {
+                        if t.target(metric).is_some() {
+                            open.push((Cycle::start(metric, handovers, fact.at, None), vendor_id));
+                        }
+                    }
+                    handovers += 1;
+                }
+            }
+            engaged = now_engaged;
+        }
+    }
+    for (cycle, vendor_id) in open {
+        if let Some((t, cal)) = terms(vendor_id) {
+            if let Some(target) = t.target(cycle.metric) {
+                let mut clock = cycle.finish(target, cal, now);
+                clock.vendor_id = Some(vendor_id);
+                finished.push(clock);
+            }
+        }
+    }
+    finished.sort_by_key(|c| (c.metric, c.cycle));
+    finished
+}
+
+#[cfg(test)]
+mod vendor_tests {
+    use super::*;
+    use crate::calendar::{OpenRange, WeekHours};
+    use jiff::tz::TimeZone;
+
+    fn t(civil: &str) -> Timestamp {
+        civil
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    }
+
+    #[test]
+    fn a_hand_over_runs_the_vendors_clocks_in_its_own_hours() {
+        let hours = OpenRange::parse_list("h", "09:00-17:00").unwrap();
+        let vendor_hours =
+            Calendar::new(TimeZone::UTC, WeekHours::weekdays(&hours), vec![]).unwrap();
+        let terms = VendorTerms {
+            id: 7,
+            name: "Carrier".into(),
+            response: Some(Target::new("t", 60, true).unwrap()),
+            resolution: Some(Target::new("t", 8 * 60, true).unwrap()),
+        };
+        let lookup = |id: i64| (id == 7).then_some((&terms, &vendor_hours));
+        let facts = [
+            Fact {
+                at: t("2026-11-23T09:00"),
+                what: Happening::Created,
+            },
+            // Handed over at 16:30 Monday: 30 business minutes left that day.
+            Fact {
+                at: t("2026-11-23T16:30"),
+                what: Happening::Status(Status::Pending, Some(PendingReason::Vendor)),
+            },
+            Fact {
+                at: t("2026-11-23T16:30"),
+                what: Happening::Vendor(Some(7)),
+            },
+            Fact {
+                at: t("2026-11-24T09:15"),
+                what: Happening::VendorResponded,
+            },
+            Fact {
+                at: t("2026-11-24T12:00"),
+                what: Happening::Status(Status::Open, None),
+            },
+        ];
+        let clocks = compute_vendor_clocks(&facts, &lookup, t("2026-11-24T13:00"));
+        assert_eq!(clocks.len(), 2);
+        let response = &clocks[0];
+        assert_eq!(response.metric, Metric::VendorResponse);
+        assert_eq!(response.vendor_id, Some(7));
+        assert_eq!(response.elapsed, SignedDuration::from_mins(45));
+        assert_eq!(response.state, ClockState::Met);
+        let resolution = &clocks[1];
+        assert_eq!(resolution.stopped_at, Some(t("2026-11-24T12:00")));
+        assert_eq!(resolution.elapsed, SignedDuration::from_mins(30 + 180));
+        // A second hand-over is a second cycle; without a vendor set there is none.
+        let mut more = facts.to_vec();
+        more.push(Fact {
+            at: t("2026-11-24T14:00"),
+            what: Happening::Status(Status::Pending, Some(PendingReason::Vendor)),
+        });
+        let clocks = compute_vendor_clocks(&more, &lookup, t("2026-11-24T16:00"));
+        let second: Vec<&Clock> = clocks.iter().filter(|c| c.cycle == 1).collect();
+        assert_eq!(second.len(), 2, "the vendor stays set on the ticket");
+        assert!(second
+            .iter()
+            .all(|c| c.state == ClockState::Breached || c.metric == Metric::VendorResolution));
+        let none = compute_vendor_clocks(&facts[..2], &lookup, t("2026-11-24T13:00"));
+        assert!(none.is_empty());
     }
 }

@@ -448,6 +448,8 @@ pub(crate) async fn insert_tickets(
                 pending_reason: None,
                 sla_due_at: due.get(&id).copied().flatten().map(|(d, _)| d),
                 sla_warn_at: due.get(&id).copied().flatten().and_then(|(_, w)| w),
+                vendor: None,
+                vendor_ref: None,
             })
         })
         .collect()

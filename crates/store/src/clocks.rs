@@ -10,8 +10,8 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::Calendar;
 use opsdesk_domain::sla::{
-    calendar_for, compute_clocks, explain, select_policy, triggers, warning_at, Clock, Fact,
-    Happening, Metric, Policy, TicketFacts,
+    calendar_for, compute_clocks, compute_vendor_clocks, explain, select_policy, triggers,
+    warning_at, Clock, Fact, Happening, Metric, Policy, TicketFacts, Trigger,
 };
 use opsdesk_domain::{PendingReason, Priority, Role, Status};
 use sqlx::{AnyConnection, Row};
@@ -253,6 +253,18 @@ pub(crate) async fn load_inputs(
                             what: Happening::Status(Status::Pending, Some(reason)),
                         });
                     }
+                    if let Some(vendor) = data.after.vendor_id {
+                        facts.push(Fact {
+                            at,
+                            what: Happening::Vendor(vendor),
+                        });
+                    }
+                    if data.after.vendor_responded == Some(true) {
+                        facts.push(Fact {
+                            at,
+                            what: Happening::VendorResponded,
+                        });
+                    }
                 }
                 "message.added" if data.internal == Some(false) => {
                     let by_customer = role.as_deref() == Some(Role::Customer.as_str());
@@ -284,6 +296,16 @@ struct ClockEventAfter {
     status: Option<String>,
     #[serde(default)]
     pending_reason: Option<String>,
+    /// Present (even as `null`) when the ticket's vendor changed.
+    #[serde(default, deserialize_with = "present")]
+    vendor_id: Option<Option<i64>>,
+    #[serde(default)]
+    vendor_responded: Option<bool>,
+}
+
+/// Reads a field that may be `null` as `Some(None)`, so an absent field stays `None`.
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<i64>>, D::Error> {
+    <Option<i64> as serde::Deserialize>::deserialize(de).map(Some)
 }
 
 /// (ticket, policy, metric, cycle, trigger) of every firing of `ids`.
@@ -329,11 +351,11 @@ pub(crate) fn compute(
 pub(crate) type NearestDue = Option<(Timestamp, Option<Timestamp>)>;
 
 /// One cached clock row, in column order (see `CLOCK_COLUMNS`).
-type ClockRow = [Param; 14];
+type ClockRow = [Param; 15];
 
 const CLOCK_COLUMNS: &str =
     "ticket_id, metric, cycle, policy_id, state, target_minutes, business, \
-     started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at";
+     started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at, vendor_id";
 
 /// The cached row of one clock. Every value is independent of `now`, so recomputing an unchanged
 /// ticket yields identical rows and writes nothing: an active clock stores running or paused
@@ -382,7 +404,25 @@ fn clock_row(
         Param::Int(banked.as_secs()),
         Param::Int(paused.as_secs()),
         opt(next),
+        clock.vendor_id.map_or(Param::Null, Param::Int),
     ]
+}
+
+/// Key of a vendor clock's firings: vendors take the negative id space of policies.
+pub(crate) fn vendor_key(vendor_id: i64) -> i64 {
+    -vendor_id
+}
+
+/// The vendor clocks of one ticket under `config`.
+pub(crate) fn vendor_clocks(
+    config: &SlaConfig,
+    inputs: &ClockInputs,
+    now: Timestamp,
+) -> Vec<Clock> {
+    if config.vendors.is_empty() {
+        return Vec::new();
+    }
+    compute_vendor_clocks(&inputs.facts, &|id| config.vendor(id), now)
 }
 
 fn row_key(row: &ClockRow) -> (i64, String, i64) {
@@ -428,6 +468,7 @@ async fn load_rows(
                 int(11)?,
                 int(12)?,
                 int(13)?,
+                int(14)?,
             ];
             rows.insert(row_key(&row), row);
         }
@@ -540,6 +581,40 @@ async fn write_clocks(
                 }
             }
         }
+        // Vendor clocks: their breach is their only trigger; they leave the queue's due alone.
+        for clock in vendor_clocks(config, input, now) {
+            let Some(vendor) = clock.vendor_id else {
+                continue;
+            };
+            let key = (
+                input.id,
+                vendor_key(vendor),
+                clock.metric.as_str().to_owned(),
+                i64::from(clock.cycle),
+                Trigger::Breach.key(),
+            );
+            let next = clock
+                .due
+                .filter(|_| {
+                    clock.is_active() || clock.state == opsdesk_domain::sla::ClockState::Breached
+                })
+                .filter(|_| !fired.contains(&key));
+            let calendar = config
+                .vendor(vendor)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_else(Calendar::continuous);
+            let row = clock_row(
+                input.id,
+                0,
+                &clock,
+                &calendar,
+                warning_at(&clock, &calendar),
+                next,
+            );
+            if stored.remove(&row_key(&row)).as_ref() != Some(&row) {
+                upserts.push(row);
+            }
+        }
         let cached = (
             nearest.map_or(NO_DUE, |(d, _)| d.as_microsecond()),
             nearest.and_then(|(_, w)| w).map(|w| w.as_microsecond()),
@@ -581,7 +656,7 @@ async fn write_clocks(
              state = excluded.state, target_minutes = excluded.target_minutes, business = excluded.business, \
              started_at = excluded.started_at, stopped_at = excluded.stopped_at, due_at = excluded.due_at, \
              warn_at = excluded.warn_at, elapsed_secs = excluded.elapsed_secs, \
-             paused_secs = excluded.paused_secs, next_at = excluded.next_at",
+             paused_secs = excluded.paused_secs, next_at = excluded.next_at, vendor_id = excluded.vendor_id",
         );
         sql.query().execute(&mut *w.tx).await?;
     }
@@ -643,6 +718,22 @@ impl Store {
                     explanation: explain(&clock, &calendar, now),
                     clock,
                 })
+                .chain(
+                    vendor_clocks(&config, &inputs, now)
+                        .into_iter()
+                        .map(|clock| {
+                            let (name, cal) = clock
+                                .vendor_id
+                                .and_then(|v| config.vendor(v))
+                                .map(|(t, c)| (t.name.clone(), c.clone()))
+                                .unwrap_or_else(|| (String::new(), Calendar::continuous()));
+                            ClockView {
+                                warn_at: warning_at(&clock, &cal),
+                                explanation: format!("{} ({name})", explain(&clock, &cal, now)),
+                                clock,
+                            }
+                        }),
+                )
                 .collect(),
             calendar_rules: calendar,
             policy,
@@ -719,6 +810,12 @@ impl Store {
                 },
                 Happening::Reply { by_customer: true } => "public reply by the customer".to_owned(),
                 Happening::Reply { by_customer: false } => "public reply by the desk".to_owned(),
+                Happening::Vendor(Some(v)) => format!(
+                    "handed to vendor '{}'",
+                    config.vendors.get(&v).map_or("?", |(t, _)| t.name.as_str())
+                ),
+                Happening::Vendor(None) => "vendor cleared".to_owned(),
+                Happening::VendorResponded => "the vendor responded".to_owned(),
             };
             lines.push(format!(
                 "  {}  {what}",

@@ -4,12 +4,12 @@
 //! actions write to.
 
 use jiff::Timestamp;
-use opsdesk_domain::sla::{triggers, LevelAction, Trigger};
+use opsdesk_domain::sla::{triggers, ClockState, LevelAction, Trigger};
 use opsdesk_domain::{Priority, Role};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::clocks::{compute, load_inputs, refresh_clocks, ClockInputs};
+use crate::clocks::{compute, load_inputs, refresh_clocks, vendor_clocks, vendor_key, ClockInputs};
 use crate::events::Write;
 use crate::model::ts;
 use crate::sla_config::config_version;
@@ -123,6 +123,47 @@ impl Store {
                         }
                     }
                 }
+            }
+        }
+        for clock in vendor_clocks(&config, &inputs, now) {
+            let (Some(vendor), Some(due)) = (clock.vendor_id, clock.due) else {
+                continue;
+            };
+            let breached = clock.is_active() || clock.state == ClockState::Breached;
+            if !breached || due > now {
+                continue;
+            }
+            let claimed = sqlx::query(
+                "INSERT INTO sla_firings (ticket_id, policy_id, metric, cycle, trigger_key, due_at, fired_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(ticket_id)
+            .bind(vendor_key(vendor))
+            .bind(clock.metric.as_str())
+            .bind(i64::from(clock.cycle))
+            .bind(Trigger::Breach.key())
+            .bind(due.as_microsecond())
+            .bind(w.now())
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                fired += 1;
+                let name = config
+                    .vendor(vendor)
+                    .map(|(t, _)| t.name.clone())
+                    .unwrap_or_default();
+                w.event(
+                    "ticket",
+                    ticket_id,
+                    "sla.vendor_breached",
+                    false,
+                    json!({
+                        "metric": clock.metric.as_str(), "cycle": clock.cycle, "vendor": name,
+                        "vendor_id": vendor, "due": due.to_string(), "at": due.to_string(),
+                    }),
+                )
+                .await?;
             }
         }
         refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;

@@ -26,5 +26,7 @@ pub use events::Event;
 pub use firing::{Notification, OutboxItem, MAX_ATTEMPTS};
 pub use idempotency::Claim;
 pub use model::*;
-pub use sla_config::{CalendarInput, CalendarRecord, PolicyRecord, SlaConfig};
+pub use sla_config::{
+    CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
+};
 pub use tickets::{EscalationRequest, QueueFilter, QueueSort, TicketChanges};

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_sla.sql"),
         include_str!("../migrations/postgres/0005_sla.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_vendors.sql"),
+        include_str!("../migrations/postgres/0006_vendors.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -142,6 +142,10 @@ pub struct Ticket {
     pub sla_due_at: Option<Timestamp>,
     /// When the clock due nearest turns "warning" (75 % of its target used).
     pub sla_warn_at: Option<Timestamp>,
+    /// The vendor it is (or was last) handed to: (id, name).
+    pub vendor: Option<(i64, String)>,
+    /// The vendor's reference for it (case number).
+    pub vendor_ref: Option<String>,
 }
 
 impl Ticket {

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use jiff::Timestamp;
 use opsdesk_domain::calendar::{parse_zone, Calendar, Holiday, HolidayDate, OpenRange, WeekHours};
 use opsdesk_domain::sla::{
-    Conditions, Level, LevelAction, LevelPoint, Metric, PauseSet, Policy, Target,
+    Conditions, Level, LevelAction, LevelPoint, Metric, PauseSet, Policy, Target, VendorTerms,
 };
 use opsdesk_domain::{Invalid, Name, PendingReason, Priority};
 use serde_json::{json, Value};
@@ -73,6 +73,47 @@ pub struct PolicyRecord {
     pub updated_at: Timestamp,
 }
 
+/// A vendor as stored: contacts, support-hours calendar and the terms its clocks run on.
+#[derive(Debug, Clone)]
+pub struct VendorRecord {
+    /// Name, contacts and targets.
+    pub terms: VendorTerms,
+    /// How to reach its support (free text: e-mail, phone, portal).
+    pub contacts: String,
+    /// Its support-hours calendar; around the clock when `None`.
+    pub calendar_id: Option<i64>,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What a new or edited vendor holds.
+#[derive(Debug, Clone)]
+pub struct VendorInput {
+    /// Name.
+    pub name: Name,
+    /// Contacts (free text).
+    pub contacts: String,
+    /// Support-hours calendar.
+    pub calendar_id: Option<i64>,
+    /// Response target.
+    pub response: Option<Target>,
+    /// Resolution target.
+    pub resolution: Option<Target>,
+}
+
+/// Breaches and results of one vendor's clocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorReport {
+    /// Vendor id.
+    pub vendor_id: i64,
+    /// Vendor name.
+    pub name: String,
+    /// Per metric (`vendor_response`, `vendor_resolution`): (met, breached, still running).
+    pub response: (i64, i64, i64),
+    /// Resolution: (met, breached, still running).
+    pub resolution: (i64, i64, i64),
+}
+
 /// The configuration snapshot clocks are computed against.
 #[derive(Debug, Default)]
 pub struct SlaConfig {
@@ -90,6 +131,8 @@ pub struct SlaConfig {
     pub team_calendars: HashMap<i64, i64>,
     /// Each organisation's calendar and plan, where set.
     pub org_settings: HashMap<i64, (Option<i64>, Option<String>)>,
+    /// Vendors' terms and support calendars by vendor id.
+    pub vendors: HashMap<i64, (VendorTerms, Arc<Calendar>)>,
 }
 
 impl SlaConfig {
@@ -113,6 +156,11 @@ impl SlaConfig {
     /// A policy by id.
     pub fn policy(&self, id: i64) -> Option<&Policy> {
         self.policies.iter().find(|p| p.id == id)
+    }
+
+    /// A vendor's terms and the calendar they count in.
+    pub fn vendor(&self, id: i64) -> Option<(&VendorTerms, &Calendar)> {
+        self.vendors.get(&id).map(|(t, c)| (t, c.as_ref()))
     }
 }
 
@@ -177,10 +225,20 @@ async fn load_config(pool: &AnyPool, version: i64) -> Result<SlaConfig, StoreErr
     {
         org_settings.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
     }
+    let mut vendors = HashMap::new();
+    for record in load_vendors(pool).await? {
+        let calendar = record
+            .calendar_id
+            .and_then(|id| calendars.iter().find(|c| c.id == id))
+            .map(|c| Arc::new(c.calendar.clone()))
+            .unwrap_or_else(|| Arc::new(Calendar::continuous()));
+        vendors.insert(record.terms.id, (record.terms, calendar));
+    }
     Ok(SlaConfig {
         version,
         team_calendars,
         org_settings,
+        vendors,
         default_calendar: calendars.iter().find(|c| c.is_default).map(|c| c.id),
         calendar_names: calendars.iter().map(|c| (c.id, c.name.clone())).collect(),
         calendars: calendars
@@ -398,6 +456,36 @@ async fn load_policies(pool: &AnyPool) -> Result<Vec<PolicyRecord>, StoreError> 
                 policy: parse_policy_spec(row.try_get(0)?, row.try_get(1)?, &spec)
                     .map_err(corrupt)?,
                 updated_at: ts(row.try_get(4)?)?,
+            })
+        })
+        .collect()
+}
+
+async fn load_vendors(pool: &AnyPool) -> Result<Vec<VendorRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, name, contacts, calendar_id, response_minutes, resolution_minutes, updated_at \
+         FROM vendors ORDER BY lower(name)",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let target = |i: usize| -> Result<Option<Target>, StoreError> {
+                match row.try_get::<Option<i64>, _>(i)? {
+                    Some(m) => Ok(Some(Target::new("target", m, true).map_err(corrupt)?)),
+                    None => Ok(None),
+                }
+            };
+            Ok(VendorRecord {
+                terms: VendorTerms {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    response: target(4)?,
+                    resolution: target(5)?,
+                },
+                contacts: row.try_get(2)?,
+                calendar_id: row.try_get(3)?,
+                updated_at: ts(row.try_get(6)?)?,
             })
         })
         .collect()
@@ -671,6 +759,125 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    /// Every vendor, by name.
+    pub async fn vendors(&self) -> Result<Vec<VendorRecord>, StoreError> {
+        load_vendors(&self.read).await
+    }
+
+    /// One vendor.
+    pub async fn vendor(&self, id: i64) -> Result<VendorRecord, StoreError> {
+        self.vendors()
+            .await?
+            .into_iter()
+            .find(|v| v.terms.id == id)
+            .ok_or(StoreError::NotFound("vendor"))
+    }
+
+    /// Creates (`id` = `None`) or replaces a vendor.
+    pub async fn save_vendor(
+        &self,
+        id: Option<i64>,
+        input: &VendorInput,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<VendorRecord, StoreError> {
+        self.check_calendar(input.calendar_id).await?;
+        if let Some(id) = id {
+            self.vendor(id).await?;
+        }
+        if input.response.is_none() && input.resolution.is_none() {
+            return Err(Invalid::new(
+                "targets",
+                "a vendor needs a response or a resolution target",
+            )
+            .into());
+        }
+        let mut w = self.write(actor, now).await?;
+        let minutes = |t: Option<Target>| t.map(Target::minutes);
+        let taken = StoreError::unique(
+            "name",
+            format!("a vendor named '{}' already exists", input.name.as_str()),
+        );
+        let id = match id {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE vendors SET name = $1, contacts = $2, calendar_id = $3, response_minutes = $4, \
+                     resolution_minutes = $5, updated_at = $6 WHERE id = $7",
+                )
+                .bind(input.name.as_str())
+                .bind(&input.contacts)
+                .bind(input.calendar_id)
+                .bind(minutes(input.response))
+                .bind(minutes(input.resolution))
+                .bind(w.now())
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(taken)?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO vendors (name, contacts, calendar_id, response_minutes, resolution_minutes, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            )
+            .bind(input.name.as_str())
+            .bind(&input.contacts)
+            .bind(input.calendar_id)
+            .bind(minutes(input.response))
+            .bind(minutes(input.resolution))
+            .bind(w.now())
+            .fetch_one(&mut *w.tx)
+            .await
+            .map_err(taken)?,
+        };
+        w.event("vendor", id, "vendor.saved", false, json!({"after": {
+            "name": input.name.as_str(), "contacts": input.contacts, "calendar_id": input.calendar_id,
+            "response_minutes": minutes(input.response), "resolution_minutes": minutes(input.resolution),
+        }})).await?;
+        config_changed(&mut w, &format!("vendor '{}' saved", input.name.as_str())).await?;
+        w.commit().await?;
+        self.vendor(id).await
+    }
+
+    /// Per vendor: how many response and resolution clocks were met, breached (including those
+    /// running past their due instant at `now`) and are still running.
+    pub async fn vendor_report(&self, now: Timestamp) -> Result<Vec<VendorReport>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.vendor_id, c.metric, \
+             SUM(CASE WHEN c.state = 'met' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN c.state = 'breached' OR (c.stopped_at IS NULL AND c.due_at <= $1) THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN c.stopped_at IS NULL THEN 1 ELSE 0 END) \
+             FROM ticket_clocks c WHERE c.vendor_id IS NOT NULL GROUP BY c.vendor_id, c.metric",
+        )
+        .bind(now.as_microsecond())
+        .fetch_all(&self.read)
+        .await?;
+        let mut report: Vec<VendorReport> = self
+            .vendors()
+            .await?
+            .into_iter()
+            .map(|v| VendorReport {
+                vendor_id: v.terms.id,
+                name: v.terms.name,
+                response: (0, 0, 0),
+                resolution: (0, 0, 0),
+            })
+            .collect();
+        for row in rows {
+            let vendor: i64 = row.try_get(0)?;
+            let metric: String = row.try_get(1)?;
+            let counts = (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+            if let Some(r) = report.iter_mut().find(|r| r.vendor_id == vendor) {
+                if metric == Metric::VendorResponse.as_str() {
+                    r.response = counts;
+                } else {
+                    r.resolution = counts;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// Every policy, in order.

@@ -29,9 +29,10 @@ use crate::{
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
     t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
-    t.category, t.channel, t.created_at, t.updated_at, t.pending_reason, t.sla_due_at, t.sla_warn_at \
+    t.category, t.channel, t.created_at, t.updated_at, t.pending_reason, t.sla_due_at, t.sla_warn_at, t.vendor_id, vd.name, t.vendor_ref \
     FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
-    JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id";
+    JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id \
+    LEFT JOIN vendors vd ON vd.id = t.vendor_id";
 
 /// Which tickets a queue or list shows. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -186,6 +187,12 @@ pub struct TicketChanges {
     pub remove_tags: Vec<Tag>,
     /// Why a pending ticket waits (customer when not given).
     pub pending_reason: Option<PendingReason>,
+    /// The vendor it is handed to; `Some(None)` clears it.
+    pub vendor: Option<Option<i64>>,
+    /// The vendor's reference (case number); `Some(None)` clears it.
+    pub vendor_ref: Option<Option<String>>,
+    /// Record that the vendor responded (stops the vendor's response clock).
+    pub vendor_responded: bool,
 }
 
 impl Store {
@@ -567,6 +574,46 @@ impl Store {
                 "pending_reason",
                 reason.map_or(Param::Null, |r| Param::Text(r.as_str().to_owned())),
             ));
+        }
+        if let Some(vendor) = changes.vendor {
+            let current = ticket.vendor.as_ref().map(|(id, _)| *id);
+            if vendor != current {
+                if let Some(id) = vendor {
+                    self.vendor(id).await.map_err(|e| match e {
+                        StoreError::NotFound(_) => Invalid::new("vendor", "no such vendor").into(),
+                        other => other,
+                    })?;
+                }
+                before.insert("vendor_id".into(), json!(current));
+                after.insert("vendor_id".into(), json!(vendor));
+                sets.push(("vendor_id", vendor.map_or(Param::Null, Param::Int)));
+            }
+        }
+        if let Some(reference) = &changes.vendor_ref {
+            if *reference != ticket.vendor_ref {
+                before.insert("vendor_ref".into(), json!(ticket.vendor_ref));
+                after.insert("vendor_ref".into(), json!(reference));
+                sets.push((
+                    "vendor_ref",
+                    reference.clone().map_or(Param::Null, Param::Text),
+                ));
+            }
+        }
+        if changes.vendor_responded {
+            let waiting = next_status == Status::Pending && reason == Some(PendingReason::Vendor);
+            if !waiting
+                || changes
+                    .vendor
+                    .unwrap_or(ticket.vendor.as_ref().map(|(id, _)| *id))
+                    .is_none()
+            {
+                return Err(Invalid::new(
+                    "vendor_responded",
+                    "only a ticket waiting on a vendor can record the vendor's response",
+                )
+                .into());
+            }
+            after.insert("vendor_responded".into(), json!(true));
         }
         let impact = changes.impact.unwrap_or(ticket.impact);
         let urgency = changes.urgency.unwrap_or(ticket.urgency);
@@ -1110,5 +1157,13 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
             at => Some(ts(at)?),
         },
         sla_warn_at: row.try_get::<Option<i64>, _>(23)?.map(ts).transpose()?,
+        vendor: match row.try_get::<Option<i64>, _>(24)? {
+            Some(id) => Some((
+                id,
+                row.try_get::<Option<String>, _>(25)?.unwrap_or_default(),
+            )),
+            None => None,
+        },
+        vendor_ref: row.try_get(26)?,
     })
 }

@@ -45,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sla/jobs", get(list_jobs))
         .route("/api/v1/tickets/{id}/sla", get(ticket_sla))
         .route("/api/v1/orgs/{id}/sla", axum::routing::patch(patch_org_sla))
+        .route("/api/v1/vendors", get(list_vendors).post(create_vendor))
+        .route("/api/v1/vendors/{id}", get(get_vendor).put(put_vendor))
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/notifications/read", post(read_notifications))
 }
@@ -67,7 +69,11 @@ pub fn routes() -> Router<AppState> {
     list_jobs,
     patch_org_sla,
     list_notifications,
-    read_notifications
+    read_notifications,
+    list_vendors,
+    get_vendor,
+    create_vendor,
+    put_vendor
 ))]
 pub struct SlaDoc;
 
@@ -426,6 +432,114 @@ async fn patch_org_sla(
     )
     .await?;
     Ok(Json((&state.store.org(id).await?).into()))
+}
+
+/// The wire form of vendors with their SLA results.
+pub async fn vendors_out(store: &Store) -> Result<Vec<VendorOut>, ApiError> {
+    let now = Timestamp::now();
+    let report = store.vendor_report(now).await?;
+    let calendars = store.calendars().await?;
+    Ok(store
+        .vendors()
+        .await?
+        .into_iter()
+        .map(|v| {
+            let r = report.iter().find(|r| r.vendor_id == v.terms.id);
+            let (rm, rb, rr) = r.map_or((0, 0, 0), |r| r.response);
+            let (sm, sb, sr) = r.map_or((0, 0, 0), |r| r.resolution);
+            VendorOut {
+                id: v.terms.id,
+                name: v.terms.name.clone(),
+                contacts: v.contacts.clone(),
+                calendar: v
+                    .calendar_id
+                    .and_then(|id| calendars.iter().find(|c| c.id == id))
+                    .map(|c| c.name.clone()),
+                response_minutes: v.terms.response.map(|t| t.minutes()),
+                resolution_minutes: v.terms.resolution.map(|t| t.minutes()),
+                response_met: rm,
+                response_breached: rb,
+                resolution_met: sm,
+                resolution_breached: sb,
+                running: rr + sr,
+            }
+        })
+        .collect())
+}
+
+/// Vendors with their targets and how their clocks went: met, breached, running (staff).
+#[utoipa::path(get, path = "/api/v1/vendors", responses((status = 200, body = Items<VendorOut>)))]
+async fn list_vendors(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<VendorOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    Ok(Json(Items {
+        items: vendors_out(&state.store).await?,
+    }))
+}
+
+/// One vendor (staff).
+#[utoipa::path(get, path = "/api/v1/vendors/{id}", params(("id" = i64, Path)), responses((status = 200, body = VendorOut), (status = 404, body = Problem)))]
+async fn get_vendor(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<VendorOut>, ApiError> {
+    caller.actor.authorize(Action::ReadDirectory)?;
+    vendors_out(&state.store)
+        .await?
+        .into_iter()
+        .find(|v| v.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
+}
+
+/// Create a vendor (admins and managers).
+#[utoipa::path(post, path = "/api/v1/vendors", request_body = VendorIn, responses((status = 201, body = VendorOut), (status = 422, body = Problem)))]
+async fn create_vendor(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<VendorIn>,
+) -> Result<(StatusCode, Json<VendorOut>), ApiError> {
+    let record = sla::save_vendor(
+        &state.store,
+        Operator::User(&caller.actor),
+        None,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    let out = vendors_out(&state.store)
+        .await?
+        .into_iter()
+        .find(|v| v.id == record.terms.id);
+    out.map(|v| (StatusCode::CREATED, Json(v)))
+        .ok_or_else(|| ApiError::new(Code::Internal, "the vendor was not returned"))
+}
+
+/// Replace a vendor (admins and managers).
+#[utoipa::path(put, path = "/api/v1/vendors/{id}", params(("id" = i64, Path)), request_body = VendorIn, responses((status = 200, body = VendorOut), (status = 422, body = Problem)))]
+async fn put_vendor(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<VendorIn>,
+) -> Result<Json<VendorOut>, ApiError> {
+    sla::save_vendor(
+        &state.store,
+        Operator::User(&caller.actor),
+        Some(id),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    vendors_out(&state.store)
+        .await?
+        .into_iter()
+        .find(|v| v.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
 }
 
 /// The caller's notifications (SLA warnings, breaches, escalations), newest first.

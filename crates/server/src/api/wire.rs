@@ -92,6 +92,10 @@ pub struct TicketOut {
     pub updated_at: String,
     /// While pending: `customer`, `vendor` or `internal`.
     pub pending_reason: Option<String>,
+    /// The vendor it is (or was last) handed to.
+    pub vendor: Option<String>,
+    /// The vendor's reference (case number).
+    pub vendor_ref: Option<String>,
     /// The nearest due instant of a running SLA clock (RFC 3339).
     pub sla_due_at: Option<String>,
     /// Policy, calendar and every clock (staff, on the single-ticket read).
@@ -122,6 +126,8 @@ impl From<&Ticket> for TicketOut {
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
             pending_reason: t.pending_reason.map(|r| r.as_str().to_owned()),
+            vendor: t.vendor.as_ref().map(|(_, name)| name.clone()),
+            vendor_ref: t.vendor_ref.clone(),
             sla_due_at: t.sla_due_at.map(rfc3339),
             sla: None,
         }
@@ -169,6 +175,18 @@ pub struct PatchTicketIn {
     /// While pending, who the ticket waits on: `customer` (default), `vendor` or `internal`.
     /// SLA policies pause clocks by it.
     pub pending_reason: Option<String>,
+    /// The vendor (name) a ticket waiting on a vendor is handed to; `null` clears it. Starts
+    /// the vendor's clocks while the ticket is pending – waiting on vendor.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub vendor: Option<Option<String>>,
+    /// The vendor's reference (case number); `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub vendor_ref: Option<Option<String>>,
+    /// `true` records that the vendor responded (stops its response clock).
+    #[serde(default)]
+    pub vendor_responded: Option<bool>,
     /// Assignee e-mail, `me`, or `null` to unassign.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -966,4 +984,51 @@ pub struct NotificationOut {
     pub created_at: String,
     /// Seen.
     pub read: bool,
+}
+
+/// Create or replace a vendor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorIn {
+    /// Name, unique.
+    pub name: String,
+    /// How to reach its support: e-mail, phone, portal (free text).
+    #[serde(default)]
+    pub contacts: String,
+    /// Its support-hours calendar (name); around the clock when absent.
+    #[serde(default)]
+    pub calendar: Option<String>,
+    /// Minutes (in its calendar) to its first response.
+    #[serde(default)]
+    pub response_minutes: Option<i64>,
+    /// Minutes (in its calendar) until the ticket no longer waits on it.
+    #[serde(default)]
+    pub resolution_minutes: Option<i64>,
+}
+
+/// A vendor, with how its clocks went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VendorOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Contacts.
+    pub contacts: String,
+    /// Support-hours calendar name, if any.
+    pub calendar: Option<String>,
+    /// Response target, minutes.
+    pub response_minutes: Option<i64>,
+    /// Resolution target, minutes.
+    pub resolution_minutes: Option<i64>,
+    /// Response clocks: met.
+    pub response_met: i64,
+    /// Response clocks: breached (including running past due).
+    pub response_breached: i64,
+    /// Resolution clocks: met.
+    pub resolution_met: i64,
+    /// Resolution clocks: breached (including running past due).
+    pub resolution_breached: i64,
+    /// Clocks still running.
+    pub running: i64,
 }

@@ -288,6 +288,29 @@ pub async fn patch_ticket(
     if let Some(raw) = nonblank(&input.pending_reason) {
         changes.pending_reason = checks.check(PendingReason::parse("pending_reason", raw));
     }
+    if let Some(vendor) = &input.vendor {
+        changes.vendor = match vendor.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => Some(None),
+            Some(name) => match sla::vendor_named(store, name).await {
+                Ok(v) => Some(Some(v)),
+                Err(_) => {
+                    checks.fail("vendor", format!("no vendor named '{name}'"));
+                    None
+                }
+            },
+        };
+    }
+    if let Some(reference) = &input.vendor_ref {
+        let reference = reference
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if let Some(r) = reference {
+            checks.check(Name::parse("vendor_ref", r));
+        }
+        changes.vendor_ref = Some(reference.map(str::to_owned));
+    }
+    changes.vendor_responded = input.vendor_responded == Some(true);
     if let Some(assignee) = &input.assignee {
         changes.assignee = match assignee.as_deref().map(str::trim) {
             None | Some("") => Some(None),

@@ -10,11 +10,14 @@ use opsdesk_domain::sla::{
     Conditions, Level, LevelAction, LevelPoint, Metric, PauseSet, Policy, Target,
 };
 use opsdesk_domain::{Action, Actor, Invalid, Name, PendingReason, Priority};
-use opsdesk_store::{AtRisk, CalendarInput, CalendarRecord, PolicyRecord, Store, TicketSla};
+use opsdesk_store::{
+    AtRisk, CalendarInput, CalendarRecord, PolicyRecord, Store, TicketSla, VendorInput,
+    VendorRecord,
+};
 
 use crate::api::wire::{
     ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
-    TargetsWire, WeekHoursWire,
+    TargetsWire, VendorIn, WeekHoursWire,
 };
 use crate::error::{ApiError, Checks, Code};
 use crate::ops::{ticket_for, Operator};
@@ -208,6 +211,7 @@ fn target_from(
         Metric::NextResponse => "targets.next_response",
         Metric::Resolution => "targets.resolution",
         Metric::PeriodicUpdate => "targets.periodic_update",
+        Metric::VendorResponse | Metric::VendorResolution => "targets",
     };
     let target = checks.check(Target::new(field, t.minutes, t.business));
     let pauses = match &t.pauses {
@@ -555,6 +559,76 @@ pub async fn at_risk(
         .checked_add(within)
         .map_err(|_| ApiError::field(Code::InvalidInput, "within", "too far ahead"))?;
     Ok(store.at_risk(now, until, teams.as_deref(), 500).await?)
+}
+
+/// A vendor's id by name.
+pub async fn vendor_named(store: &Store, name: &str) -> Result<i64, ApiError> {
+    store
+        .vendors()
+        .await?
+        .into_iter()
+        .find(|v| v.terms.name.eq_ignore_ascii_case(name.trim()))
+        .map(|v| v.terms.id)
+        .ok_or_else(|| {
+            ApiError::field(
+                Code::InvalidInput,
+                "vendor",
+                format!("no vendor named '{}'", name.trim()),
+            )
+        })
+}
+
+/// Creates (`id` = `None`) or replaces a vendor.
+pub async fn save_vendor(
+    store: &Store,
+    by: Operator<'_>,
+    id: Option<i64>,
+    input: &VendorIn,
+    now: Timestamp,
+) -> Result<VendorRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    let response = input
+        .response_minutes
+        .and_then(|m| checks.check(Target::new("response_minutes", m, true)));
+    let resolution = input
+        .resolution_minutes
+        .and_then(|m| checks.check(Target::new("resolution_minutes", m, true)));
+    if input.response_minutes.is_none() && input.resolution_minutes.is_none() {
+        checks.fail(
+            "response_minutes",
+            "a vendor needs a response or a resolution target",
+        );
+    }
+    if input.contacts.len() > 2_000 {
+        checks.fail("contacts", "at most 2,000 characters");
+    }
+    let calendar_id = match input
+        .calendar
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => match calendar_named(store, "calendar", c).await {
+            Ok(cal) => Some(cal.id),
+            Err(_) => {
+                checks.fail("calendar", format!("no calendar named '{c}'"));
+                None
+            }
+        },
+        None => None,
+    };
+    checks.finish()?;
+    let name = name.ok_or_else(|| ApiError::new(Code::InvalidInput, "invalid vendor"))?;
+    let input = VendorInput {
+        name,
+        contacts: input.contacts.trim().to_owned(),
+        calendar_id,
+        response,
+        resolution,
+    };
+    Ok(store.save_vendor(id, &input, actor, now).await?)
 }
 
 /// Reads one level written as a line: `75% first_response: notify_assignee, add_tag=at-risk`.

@@ -614,6 +614,9 @@ struct TriageForm {
     team: Option<String>,
     category: Option<String>,
     tags: Option<String>,
+    vendor: Option<String>,
+    vendor_ref: Option<String>,
+    vendor_responded: Option<String>,
 }
 
 async fn update(
@@ -637,6 +640,9 @@ async fn update(
             subject: None,
             status,
             pending_reason,
+            vendor: form.vendor.map(Some),
+            vendor_ref: form.vendor_ref.map(Some),
+            vendor_responded: form.vendor_responded.map(|v| v == "true"),
             priority: Some(form.priority).filter(|p| !p.is_empty()),
             impact: form.impact,
             urgency: form.urgency,

@@ -614,3 +614,119 @@ async fn editing_a_policy_recomputes_open_tickets_in_the_background_and_at_risk_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn vendor_clocks_run_while_a_ticket_waits_on_the_vendor_and_breaches_count_per_vendor() {
+    let app = spawn_app().await;
+    standard_policy(&app, json!([])).await;
+    let bad = app
+        .post(
+            "manager",
+            "/api/v1/vendors",
+            json!({"name": " ", "calendar": "Nowhere", "response_minutes": 0}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_fields(), ["name", "response_minutes", "calendar"]);
+    let agent = app
+        .post(
+            "l1",
+            "/api/v1/vendors",
+            json!({"name": "Carrier Co", "response_minutes": 30}),
+        )
+        .await;
+    assert_eq!(agent.status, StatusCode::FORBIDDEN);
+    let created = app
+        .post(
+            "manager",
+            "/api/v1/vendors",
+            json!({"name": "Carrier Co", "contacts": "support@carrier.example", "response_minutes": 30, "resolution_minutes": 240}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let vendor_id = created.body["id"].as_i64().unwrap();
+
+    // Handed to the vendor 40 minutes ago: its 30-minute response target has passed.
+    let raised = Timestamp::now() - SignedDuration::from_mins(50);
+    let id = app
+        .ticket_raised_at("acme", "carrier label API rejects token", raised)
+        .await;
+    let l1 = app
+        .store
+        .user_by_email("l1@desk.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let handed = Timestamp::now() - SignedDuration::from_mins(40);
+    let changes = opsdesk_store::TicketChanges {
+        status: Some(opsdesk_domain::Status::Pending),
+        pending_reason: Some(opsdesk_domain::PendingReason::Vendor),
+        vendor: Some(Some(vendor_id)),
+        vendor_ref: Some(Some("CASE-4711".into())),
+        ..Default::default()
+    };
+    app.store
+        .update_ticket(id, &changes, l1.id, handed)
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_events(&app, id, "sla.vendor_breached", 1, 5).await,
+        1
+    );
+
+    let path = format!("/api/v1/tickets/{id}");
+    let ticket = app.get("l1", &path).await.body;
+    assert_eq!(ticket["vendor"], "Carrier Co");
+    assert_eq!(ticket["vendor_ref"], "CASE-4711");
+    assert_eq!(clock(&ticket, "vendor_response")["state"], "breached");
+    assert_eq!(clock(&ticket, "vendor_resolution")["state"], "running");
+    assert_eq!(
+        clock(&ticket, "resolution")["state"],
+        "paused",
+        "the desk's own clock waits"
+    );
+    assert!(clock(&ticket, "vendor_response")["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("(Carrier Co)"));
+
+    let answered = app
+        .patch("l1", &path, json!({"vendor_responded": true}))
+        .await;
+    assert_eq!(answered.status, StatusCode::OK, "{:?}", answered.body);
+    let ticket = app.get("l1", &path).await.body;
+    let response = clock(&ticket, "vendor_response");
+    assert!(
+        !response["stopped_at"].is_null(),
+        "the response clock stopped"
+    );
+    assert_eq!(response["state"], "breached");
+    let back = app.patch("l1", &path, json!({"status": "open"})).await;
+    assert_eq!(back.status, StatusCode::OK);
+    let ticket = app.get("l1", &path).await.body;
+    assert_eq!(
+        clock(&ticket, "vendor_resolution")["state"],
+        "met",
+        "leaving the vendor stops its clock"
+    );
+    let refused = app
+        .patch("l1", &path, json!({"vendor_responded": true}))
+        .await;
+    assert_eq!(refused.error_fields(), ["vendor_responded"]);
+    let unknown = app
+        .patch("l1", &path, json!({"vendor": "Nobody Inc"}))
+        .await;
+    assert_eq!(unknown.error_fields(), ["vendor"]);
+
+    let vendors = app.get("manager", "/api/v1/vendors").await;
+    let carrier = &vendors.body["items"][0];
+    assert_eq!(carrier["name"], "Carrier Co");
+    assert_eq!(carrier["response_breached"], 1);
+    assert_eq!(carrier["response_met"], 0);
+    assert_eq!(carrier["resolution_met"], 1);
+    assert_eq!(carrier["running"], 0);
+    assert_eq!(
+        app.get("acme", "/api/v1/vendors").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
