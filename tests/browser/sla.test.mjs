@@ -79,3 +79,21 @@ test("a manager edits a policy; a bad level is refused with the field named", as
       /\+2h resolution: notify_team_managers/);
   });
 });
+
+test("a ticket waiting on a vendor shows the vendor's clocks; 'Vendor responded' stops one", async () => {
+  await desk.as("lena.l0@opsdesk.example", "sla-05-vendor", async (page) => {
+    await page.goto(`${desk.base}/desk?status=all&q=Carrier+API+rejects`);
+    await page.click("#queue-rows a:has-text('Carrier API rejects our new token')");
+    const panel = page.locator("#sla");
+    await panel.waitFor();
+    const response = panel.locator(".clock", { hasText: "Vendor response" });
+    assert.match(await response.locator(".explain").textContent(), /\(Carrier Co\)/);
+    assert.notEqual(await response.getAttribute("data-state"), "met");
+    await page.click("#vendor-responded button");
+    await page.waitForLoadState("domcontentloaded");
+    const after = page.locator("#sla .clock", { hasText: "Vendor response" });
+    assert.match(await after.locator("p").first().textContent(), /met|breached by/);
+    assert.equal(await page.locator("#vendor-responded").count(), 1, "still waiting on the vendor for resolution");
+    assert.match(await page.locator("#timeline").textContent(), /vendor_responded/);
+  });
+});

@@ -78,6 +78,9 @@ enum Command {
     /// SLA policies, the at-risk list and `sla explain <ticket>`.
     #[command(subcommand)]
     Sla(sla::SlaCommand),
+    /// Vendors: support terms for tickets handed to a third party.
+    #[command(subcommand)]
+    Vendor(sla::VendorCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,6 +299,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         } => serve(cli, store, *demo, *secure_cookies).await,
         Command::Calendar(c) => sla::calendar(store, c, now).await,
         Command::Sla(c) => sla::run(store, c, now).await,
+        Command::Vendor(c) => sla::vendor(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

@@ -84,6 +84,95 @@ pub enum CalendarCommand {
     List(FormatArg),
 }
 
+/// Vendors and their support terms.
+#[derive(Debug, Subcommand)]
+pub enum VendorCommand {
+    /// Create or update (by name) a vendor.
+    Save {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// How to reach its support.
+        #[arg(long, default_value = "")]
+        contacts: String,
+        /// Its support-hours calendar (name); around the clock when absent.
+        #[arg(long)]
+        calendar: Option<String>,
+        /// Response target, minutes in its calendar.
+        #[arg(long)]
+        response: Option<i64>,
+        /// Resolution target, minutes in its calendar.
+        #[arg(long)]
+        resolution: Option<i64>,
+    },
+    /// List vendors with their results (met / breached per clock).
+    List(FormatArg),
+}
+
+/// Runs a vendor command.
+pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> Result<(), Failure> {
+    match command {
+        VendorCommand::Save {
+            name,
+            contacts,
+            calendar,
+            response,
+            resolution,
+        } => {
+            let existing = store
+                .vendors()
+                .await?
+                .into_iter()
+                .find(|v| v.terms.name.eq_ignore_ascii_case(name))
+                .map(|v| v.terms.id);
+            let input = opsdesk_server::api::wire::VendorIn {
+                name: name.clone(),
+                contacts: contacts.clone(),
+                calendar: calendar.clone(),
+                response_minutes: *response,
+                resolution_minutes: *resolution,
+            };
+            let record = sla::save_vendor(store, Operator::Console, existing, &input, now).await?;
+            println!(
+                "saved vendor {} (id {})",
+                record.terms.name, record.terms.id
+            );
+            Ok(())
+        }
+        VendorCommand::List(f) => {
+            let rows = opsdesk_server::api::sla::vendors_out(store).await?;
+            print_rows(
+                f.format,
+                &rows,
+                &[
+                    "id",
+                    "name",
+                    "response",
+                    "resolution",
+                    "response met/breached",
+                    "resolution met/breached",
+                    "running",
+                ],
+                |v| {
+                    vec![
+                        v.id.to_string(),
+                        v.name.clone(),
+                        v.response_minutes
+                            .map(|m| format!("{m}m"))
+                            .unwrap_or_default(),
+                        v.resolution_minutes
+                            .map(|m| format!("{m}m"))
+                            .unwrap_or_default(),
+                        format!("{}/{}", v.response_met, v.response_breached),
+                        format!("{}/{}", v.resolution_met, v.resolution_breached),
+                        v.running.to_string(),
+                    ]
+                },
+            )
+        }
+    }
+}
+
 /// SLA policies and clocks.
 #[derive(Debug, Subcommand)]
 pub enum SlaCommand {

@@ -476,6 +476,14 @@ async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiError> {
     for policy in &policies {
         sla::create_policy(store, by, policy, now).await?;
     }
+    let carrier = crate::api::wire::VendorIn {
+        name: "Carrier Co".into(),
+        contacts: "api-support@carrier.example, +1 555 0100".into(),
+        calendar: Some("New York support".into()),
+        response_minutes: Some(60),
+        resolution_minutes: Some(8 * 60),
+    };
+    sla::save_vendor(store, by, None, &carrier, now).await?;
     Ok(())
 }
 
@@ -594,6 +602,8 @@ async fn wait_on_vendor(
     let patch = PatchTicketIn {
         status: Some("pending".into()),
         pending_reason: Some("vendor".into()),
+        vendor: Some(Some("Carrier Co".into())),
+        vendor_ref: Some(Some(format!("CC-{}", 4000 + id))),
         ..PatchTicketIn::default()
     };
     ops::patch_ticket(store, actor, id, &patch, at).await?;

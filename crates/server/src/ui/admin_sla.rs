@@ -30,6 +30,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/admin/sla/policies", post(save_policy))
         .route("/admin/sla/policies/delete", post(delete_policy))
         .route("/admin/sla/assign", post(assign))
+        .route("/admin/sla/vendors", post(save_vendor))
 }
 
 async fn page(State(state): State<AppState>, session: Session) -> Response {
@@ -65,10 +66,13 @@ async fn sla_page(
         let orgs = state.store.orgs().await?;
         let jobs = state.store.sla_jobs(5).await?;
         let outbox = state.store.outbox_recent(10).await?;
-        Ok((calendars, policies, names, teams, orgs, jobs, outbox))
+        let vendors = crate::api::sla::vendors_out(&state.store).await?;
+        Ok((
+            calendars, policies, names, teams, orgs, jobs, outbox, vendors,
+        ))
     }
     .await;
-    let (calendars, policies, names, teams, orgs, jobs, outbox) = match result {
+    let (calendars, policies, names, teams, orgs, jobs, outbox, vendors) = match result {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -194,8 +198,90 @@ async fn sla_page(
                 (o.kind.clone(), o.target.clone(), state)
             })
             .collect(),
+        vendors: vendors
+            .into_iter()
+            .map(|v| views::VendorRow {
+                id: v.id,
+                name: v.name,
+                contacts: v.contacts,
+                calendar: v.calendar.unwrap_or_default(),
+                response: v
+                    .response_minutes
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                resolution: v
+                    .resolution_minutes
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                response_results: format!(
+                    "{} met / {} breached",
+                    v.response_met, v.response_breached
+                ),
+                resolution_results: format!(
+                    "{} met / {} breached",
+                    v.resolution_met, v.resolution_breached
+                ),
+                running: v.running,
+            })
+            .collect(),
     };
     (status, render(&page)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct VendorForm {
+    #[serde(default)]
+    id: String,
+    name: String,
+    #[serde(default)]
+    contacts: String,
+    #[serde(default)]
+    calendar: String,
+    #[serde(default)]
+    response_minutes: String,
+    #[serde(default)]
+    resolution_minutes: String,
+}
+
+async fn save_vendor(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<VendorForm>,
+) -> Response {
+    let result = async {
+        let mut checks = crate::error::Checks::default();
+        let mut minutes = |field: &'static str, raw: &str| match raw.trim() {
+            "" => None,
+            m => match m.parse::<i64>() {
+                Ok(m) => Some(m),
+                Err(_) => {
+                    checks.fail(field, format!("'{m}' is not a number of minutes"));
+                    None
+                }
+            },
+        };
+        let response_minutes = minutes("response_minutes", &form.response_minutes);
+        let resolution_minutes = minutes("resolution_minutes", &form.resolution_minutes);
+        checks.finish()?;
+        let input = crate::api::wire::VendorIn {
+            name: form.name.clone(),
+            contacts: form.contacts.clone(),
+            calendar: Some(form.calendar.clone()).filter(|c| !c.trim().is_empty()),
+            response_minutes,
+            resolution_minutes,
+        };
+        let id = form.id.trim().parse::<i64>().ok();
+        sla_ops::save_vendor(
+            &state.store,
+            Operator::User(&session.actor),
+            id,
+            &input,
+            Timestamp::now(),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    after(&state, &session, result).await
 }
 
 fn policy_summary(c: &ConditionsWire, t: &TargetsWire) -> String {

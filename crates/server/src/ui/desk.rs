@@ -168,7 +168,10 @@ fn sla_panel(sla: &opsdesk_store::TicketSla, now: Timestamp) -> views::SlaPanel 
     };
     let mut clocks: Vec<views::ClockRow> = Vec::new();
     let latest = |metric| sla.clocks.iter().rev().find(|c| c.clock.metric == metric);
-    for metric in opsdesk_domain::sla::Metric::ALL {
+    for metric in opsdesk_domain::sla::Metric::ALL
+        .into_iter()
+        .chain(opsdesk_domain::sla::Metric::VENDOR)
+    {
         let Some(view) = latest(metric) else { continue };
         let c = &view.clock;
         let colour = match c.state {
@@ -519,6 +522,12 @@ async fn build_ticket_page(
     let can_write = session.actor.authorize(Action::Triage).is_ok();
     let now = Timestamp::now();
     let sla = sla_panel(&store.ticket_sla(id, now).await?, now);
+    let vendors = store
+        .vendors()
+        .await?
+        .into_iter()
+        .map(|v| v.terms.name)
+        .collect();
     Ok(DeskTicket {
         chrome: session.chrome(),
         form,
@@ -560,6 +569,7 @@ async fn build_ticket_page(
         link_kinds: LinkKind::ALL.iter().map(|k| k.as_str()).collect(),
         bug_reports,
         sla,
+        vendors,
         t: TicketView::of(&ticket, now),
     })
 }

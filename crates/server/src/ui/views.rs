@@ -142,6 +142,12 @@ pub struct TicketView {
     pub sla_due: String,
     /// Nearest due, exact.
     pub sla_due_exact: String,
+    /// The vendor it is (or was last) handed to, or empty.
+    pub vendor: String,
+    /// The vendor's reference, or empty.
+    pub vendor_ref: String,
+    /// Whether it waits on a vendor right now.
+    pub waiting_on_vendor: bool,
 }
 
 /// The SLA colour of a due instant: breached once due, warning once the warning instant passed.
@@ -205,6 +211,15 @@ impl TicketView {
             sla_state: sla_state(t.sla_due_at, t.sla_warn_at, now),
             sla_due: t.sla_due_at.map(|d| due_text(d, now)).unwrap_or_default(),
             sla_due_exact: t.sla_due_at.map(exact).unwrap_or_default(),
+            vendor: t
+                .vendor
+                .as_ref()
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
+            vendor_ref: t.vendor_ref.clone().unwrap_or_default(),
+            waiting_on_vendor: t.status == opsdesk_domain::Status::Pending
+                && t.pending_reason == Some(opsdesk_domain::PendingReason::Vendor)
+                && t.vendor.is_some(),
         }
     }
 }
@@ -617,6 +632,8 @@ pub struct DeskTicket {
     pub bug_reports: Vec<opsdesk_store::BugReportRecord>,
     /// SLA policy, calendar and clocks.
     pub sla: SlaPanel,
+    /// Vendor names to hand a ticket to.
+    pub vendors: Vec<String>,
 }
 
 /// One row of the at-risk view.
@@ -791,4 +808,29 @@ pub struct AdminSlaPage {
     pub jobs: Vec<(String, String)>,
     /// (kind, target, state) of recent outbox items.
     pub outbox: Vec<(String, String, String)>,
+    /// Vendors.
+    pub vendors: Vec<VendorRow>,
+}
+
+/// A vendor on the SLA page.
+#[derive(Debug, Clone)]
+pub struct VendorRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Contacts.
+    pub contacts: String,
+    /// Calendar name or empty (around the clock).
+    pub calendar: String,
+    /// Response target minutes or empty.
+    pub response: String,
+    /// Resolution target minutes or empty.
+    pub resolution: String,
+    /// "met / breached" of response clocks.
+    pub response_results: String,
+    /// "met / breached" of resolution clocks.
+    pub resolution_results: String,
+    /// Clocks running now.
+    pub running: i64,
 }

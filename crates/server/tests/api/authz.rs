@@ -256,6 +256,13 @@ fn cases() -> Vec<Case> {
             Some(json!({"calendar": null})),
             sla_write(200),
         ),
+        case(M::GET, "/api/v1/vendors", None, staff_read),
+        case(
+            M::POST,
+            "/api/v1/vendors",
+            Some(json!({"name": "v-{r}", "response_minutes": 60})),
+            sla_write(201),
+        ),
         case(
             M::GET,
             "/api/v1/notifications",
@@ -339,7 +346,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 42 * ROLES.len());
+    assert_eq!(checked, 44 * ROLES.len());
 }
 
 #[tokio::test]
