@@ -80,6 +80,12 @@ pub enum CalendarCommand {
         #[arg(long)]
         plan: Option<String>,
     },
+    /// Delete a calendar nothing uses.
+    Delete {
+        /// The calendar's name.
+        #[arg(long)]
+        name: String,
+    },
     /// List calendars.
     List(FormatArg),
 }
@@ -104,6 +110,12 @@ pub enum VendorCommand {
         /// Resolution target, minutes in its calendar.
         #[arg(long)]
         resolution: Option<i64>,
+    },
+    /// Delete a vendor no ticket was handed to.
+    Delete {
+        /// The vendor's name.
+        #[arg(long)]
+        name: String,
     },
     /// List vendors with their results (met / breached per clock).
     List(FormatArg),
@@ -137,6 +149,12 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
                 "saved vendor {} (id {})",
                 record.terms.name, record.terms.id
             );
+            Ok(())
+        }
+        VendorCommand::Delete { name } => {
+            let id = sla::vendor_named(store, name).await?;
+            sla::delete_vendor(store, Operator::Console, id, now).await?;
+            println!("deleted vendor {name}");
             Ok(())
         }
         VendorCommand::List(f) => {
@@ -367,6 +385,12 @@ pub async fn calendar(
                     cal.unwrap_or("its team's or the default calendar")
                 );
             }
+            Ok(())
+        }
+        CalendarCommand::Delete { name } => {
+            let id = calendar_id(store, name).await?;
+            sla::delete_calendar(store, by, id, now).await?;
+            println!("deleted calendar {name}");
             Ok(())
         }
         CalendarCommand::List(f) => {

@@ -428,6 +428,31 @@ async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiError> {
             ],
         },
         PolicyIn {
+            name: "High priority".into(),
+            position: None,
+            conditions: ConditionsWire {
+                priorities: vec!["high".into()],
+                ..ConditionsWire::default()
+            },
+            targets: TargetsWire {
+                first_response: target(60, true),
+                next_response: target(120, true),
+                resolution: target(8 * 60, true),
+                periodic_update: target(4 * 60, true),
+            },
+            levels: vec![
+                level("75%", None, vec![action("notify_assignee", None)]),
+                level(
+                    "100%",
+                    None,
+                    vec![
+                        action("notify_team_managers", None),
+                        action("add_tag", Some("sla-breach")),
+                    ],
+                ),
+            ],
+        },
+        PolicyIn {
             name: "Gold plan".into(),
             position: None,
             conditions: ConditionsWire {

@@ -761,6 +761,103 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a calendar nothing uses: not the default, and no team, organisation or vendor.
+    pub async fn delete_calendar(
+        &self,
+        id: i64,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let record = self.calendar(id).await?;
+        if record.is_default {
+            return Err(Invalid::new(
+                "calendar",
+                "the default calendar cannot be deleted; make another one the default first",
+            )
+            .into());
+        }
+        let mut w = self.write(actor, now).await?;
+        for (table, what) in [
+            ("teams", "teams"),
+            ("orgs", "organisations"),
+            ("vendors", "vendors"),
+        ] {
+            let users: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE calendar_id = $1"
+            ))
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+            if users > 0 {
+                return Err(Invalid::new(
+                    "calendar",
+                    format!(
+                        "'{}' is used by {users} {what}; assign them another calendar first",
+                        record.name
+                    ),
+                )
+                .into());
+            }
+        }
+        sqlx::query("DELETE FROM calendar_holidays WHERE calendar_id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM calendars WHERE id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "calendar",
+            id,
+            "calendar.deleted",
+            false,
+            json!({"before": {"name": record.name}}),
+        )
+        .await?;
+        config_changed(&mut w, &format!("calendar '{}' deleted", record.name)).await?;
+        w.commit().await
+    }
+
+    /// Deletes a vendor no ticket was ever handed to.
+    pub async fn delete_vendor(
+        &self,
+        id: i64,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let record = self.vendor(id).await?;
+        let mut w = self.write(actor, now).await?;
+        let handed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE vendor_id = $1")
+            .bind(id)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        if handed > 0 {
+            return Err(Invalid::new(
+                "vendor",
+                format!(
+                    "{handed} tickets were handed to '{}'; their history keeps it",
+                    record.terms.name
+                ),
+            )
+            .into());
+        }
+        sqlx::query("DELETE FROM vendors WHERE id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "vendor",
+            id,
+            "vendor.deleted",
+            false,
+            json!({"before": {"name": record.terms.name}}),
+        )
+        .await?;
+        config_changed(&mut w, &format!("vendor '{}' deleted", record.terms.name)).await?;
+        w.commit().await
+    }
+
     /// Every vendor, by name.
     pub async fn vendors(&self) -> Result<Vec<VendorRecord>, StoreError> {
         load_vendors(&self.read).await

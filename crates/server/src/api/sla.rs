@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/calendars/{id}",
-            get(get_calendar).put(put_calendar),
+            get(get_calendar).put(put_calendar).delete(delete_calendar),
         )
         .route(
             "/api/v1/calendars/{id}/holidays/import",
@@ -46,7 +46,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{id}/sla", get(ticket_sla))
         .route("/api/v1/orgs/{id}/sla", axum::routing::patch(patch_org_sla))
         .route("/api/v1/vendors", get(list_vendors).post(create_vendor))
-        .route("/api/v1/vendors/{id}", get(get_vendor).put(put_vendor))
+        .route(
+            "/api/v1/vendors/{id}",
+            get(get_vendor).put(put_vendor).delete(delete_vendor),
+        )
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/notifications/read", post(read_notifications))
 }
@@ -73,7 +76,9 @@ pub fn routes() -> Router<AppState> {
     list_vendors,
     get_vendor,
     create_vendor,
-    put_vendor
+    put_vendor,
+    delete_calendar,
+    delete_vendor
 ))]
 pub struct SlaDoc;
 
@@ -540,6 +545,40 @@ async fn put_vendor(
         .find(|v| v.id == id)
         .map(Json)
         .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
+}
+
+/// Delete a calendar nothing uses (admins and managers).
+#[utoipa::path(delete, path = "/api/v1/calendars/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 422, body = Problem)))]
+async fn delete_calendar(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    sla::delete_calendar(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete a vendor no ticket was handed to (admins and managers).
+#[utoipa::path(delete, path = "/api/v1/vendors/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 422, body = Problem)))]
+async fn delete_vendor(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    sla::delete_vendor(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's notifications (SLA warnings, breaches, escalations), newest first.

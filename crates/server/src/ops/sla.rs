@@ -561,6 +561,28 @@ pub async fn at_risk(
     Ok(store.at_risk(now, until, teams.as_deref(), 500).await?)
 }
 
+/// Deletes a calendar nothing uses.
+pub async fn delete_calendar(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    Ok(store.delete_calendar(id, actor, now).await?)
+}
+
+/// Deletes a vendor no ticket was handed to.
+pub async fn delete_vendor(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageSla)?;
+    Ok(store.delete_vendor(id, actor, now).await?)
+}
+
 /// A vendor's id by name.
 pub async fn vendor_named(store: &Store, name: &str) -> Result<i64, ApiError> {
     store

@@ -31,6 +31,8 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/admin/sla/policies/delete", post(delete_policy))
         .route("/admin/sla/assign", post(assign))
         .route("/admin/sla/vendors", post(save_vendor))
+        .route("/admin/sla/calendars/delete", post(delete_calendar))
+        .route("/admin/sla/vendors/delete", post(delete_vendor))
 }
 
 async fn page(State(state): State<AppState>, session: Session) -> Response {
@@ -586,6 +588,34 @@ async fn save_policy(
 #[derive(Debug, Deserialize)]
 struct DeleteForm {
     id: i64,
+}
+
+async fn delete_calendar(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<DeleteForm>,
+) -> Response {
+    let result = sla_ops::delete_calendar(
+        &state.store,
+        Operator::User(&session.actor),
+        form.id,
+        Timestamp::now(),
+    )
+    .await;
+    after(&state, &session, result).await
+}
+
+async fn delete_vendor(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<DeleteForm>,
+) -> Response {
+    let result = sla_ops::delete_vendor(
+        &state.store,
+        Operator::User(&session.actor),
+        form.id,
+        Timestamp::now(),
+    )
+    .await;
+    after(&state, &session, result).await
 }
 
 async fn delete_policy(

@@ -175,6 +175,68 @@ async fn calendars_are_checked_field_by_field_and_managed_by_managers() {
         .filter(|c| c["default"] == true)
         .count();
     assert_eq!(defaults, 1, "exactly one default calendar");
+
+    let default_gone = app
+        .call(
+            "manager",
+            reqwest::Method::DELETE,
+            &format!("/api/v1/calendars/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        default_gone.error_fields(),
+        ["calendar"],
+        "the default calendar stays"
+    );
+    let spare = app
+        .post("manager", "/api/v1/calendars", office_calendar("Spare"))
+        .await;
+    let spare_id = spare.body["id"].as_i64().unwrap();
+    let team = app.store.team_by_name("Intake").await.unwrap().unwrap();
+    let assigned = app
+        .patch(
+            "manager",
+            &format!("/api/v1/teams/{}", team.id),
+            json!({"calendar": "Spare"}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{:?}", assigned.body);
+    assert_eq!(assigned.body["calendar_id"], spare_id);
+    let in_use = app
+        .call(
+            "manager",
+            reqwest::Method::DELETE,
+            &format!("/api/v1/calendars/{spare_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(in_use.error_fields(), ["calendar"]);
+    assert!(in_use.body["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("used by 1 teams"));
+    app.patch(
+        "manager",
+        &format!("/api/v1/teams/{}", team.id),
+        json!({"calendar": null}),
+    )
+    .await;
+    let gone = app
+        .call(
+            "manager",
+            reqwest::Method::DELETE,
+            &format!("/api/v1/calendars/{spare_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("manager", &format!("/api/v1/calendars/{spare_id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -729,4 +791,34 @@ async fn vendor_clocks_run_while_a_ticket_waits_on_the_vendor_and_breaches_count
         app.get("acme", "/api/v1/vendors").await.status,
         StatusCode::FORBIDDEN
     );
+    let kept = app
+        .call(
+            "manager",
+            reqwest::Method::DELETE,
+            &format!("/api/v1/vendors/{vendor_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        kept.error_fields(),
+        ["vendor"],
+        "history keeps a vendor tickets were handed to"
+    );
+    let spare = app
+        .post(
+            "manager",
+            "/api/v1/vendors",
+            json!({"name": "Spare Parts Ltd", "resolution_minutes": 600}),
+        )
+        .await;
+    let spare_id = spare.body["id"].as_i64().unwrap();
+    let gone = app
+        .call(
+            "manager",
+            reqwest::Method::DELETE,
+            &format!("/api/v1/vendors/{spare_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
 }
