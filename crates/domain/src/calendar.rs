@@ -337,14 +337,16 @@ impl Calendar {
             return from.checked_add(amount).ok();
         }
         let mut remaining = amount;
-        for (start, end) in self.open_intervals(from) {
+        let mut intervals = self.open_intervals(from);
+        loop {
+            remaining -= intervals.skip_whole_days(Timestamp::MAX, remaining);
+            let (start, end) = intervals.next()?;
             let open = end.duration_since(start);
             if remaining <= open {
                 return start.checked_add(remaining).ok();
             }
             remaining -= open;
         }
-        None
     }
 
     /// Business time between `from` and `to` (zero when `to` is not after `from`).
@@ -356,13 +358,28 @@ impl Calendar {
             return to.duration_since(from);
         }
         let mut total = SignedDuration::ZERO;
-        for (start, end) in self.open_intervals(from) {
+        let mut intervals = self.open_intervals(from);
+        loop {
+            total += intervals.skip_whole_days(to, SignedDuration::MAX);
+            let Some((start, end)) = intervals.next() else {
+                break;
+            };
             if start >= to {
                 break;
             }
             total += end.min(to).duration_since(start);
         }
         total
+    }
+
+    /// Open time of a whole day with no holiday and no DST change.
+    fn day_open(&self, date: Date) -> SignedDuration {
+        let minutes: i64 = self
+            .ranges_on(date)
+            .iter()
+            .map(|r| i64::from(r.end - r.start))
+            .sum();
+        SignedDuration::from_mins(minutes)
     }
 
     /// Human words for the closed time between two instants: "excludes Sat–Sun, 25 Dec (Christmas Day)".
@@ -520,6 +537,52 @@ pub struct OpenIntervals<'a> {
 }
 
 impl OpenIntervals<'_> {
+    /// Skips whole days not yet entered that end by `until`, lie where the zone's offset is
+    /// fixed, and whose open time is less than `budget`, without converting any instant: long
+    /// spans cost one holiday check per day. Answers the open time skipped.
+    fn skip_whole_days(&mut self, until: Timestamp, budget: SignedDuration) -> SignedDuration {
+        let mut skipped = SignedDuration::ZERO;
+        loop {
+            if self.index > 0 {
+                if self.index < self.calendar.ranges_on(self.date).len() {
+                    return skipped;
+                }
+                // The day is used up: move to the next one.
+                let Ok(next) = self.date.tomorrow() else {
+                    return skipped;
+                };
+                self.date = next;
+                self.index = 0;
+                self.closed_days += 1;
+            }
+            let Some(start) = local(self.date, 0).and_then(|d| self.fixed.convert(d)) else {
+                return skipped;
+            };
+            let Some(end) = local(self.date, DAY_MINUTES).and_then(|d| self.fixed.convert(d))
+            else {
+                return skipped;
+            };
+            let open = self.calendar.day_open(self.date);
+            if start < self.from || end > until || open >= budget - skipped {
+                return skipped;
+            }
+            skipped += open;
+            if open.is_positive() {
+                self.closed_days = 0;
+            } else {
+                self.closed_days += 1;
+                if self.closed_days > MAX_CLOSED_DAYS {
+                    return skipped;
+                }
+            }
+            self.from = end;
+            let Ok(next) = self.date.tomorrow() else {
+                return skipped;
+            };
+            self.date = next;
+        }
+    }
+
     /// [`Calendar::instant`], by arithmetic while the zone's offset is known to hold.
     fn instant(&mut self, date: Date, minute: u16) -> Option<Timestamp> {
         let datetime = local(date, minute)?;

@@ -122,3 +122,42 @@ proptest! {
         prop_assert!(stepwise >= at_once);
     }
 }
+
+/// Business time by walking every open interval (no whole-day skipping): the reference.
+fn walked_between(cal: &Calendar, from: Timestamp, to: Timestamp) -> SignedDuration {
+    let mut total = SignedDuration::ZERO;
+    for (start, end) in cal.open_intervals(from) {
+        if start >= to {
+            break;
+        }
+        total += end.min(to).duration_since(start);
+    }
+    total
+}
+
+/// Adding by walking every open interval: the reference.
+fn walked_add(cal: &Calendar, from: Timestamp, amount: SignedDuration) -> Option<Timestamp> {
+    if amount <= SignedDuration::ZERO {
+        return Some(from);
+    }
+    let mut remaining = amount;
+    for (start, end) in cal.open_intervals(from) {
+        let open = end.duration_since(start);
+        if remaining <= open {
+            return start.checked_add(remaining).ok();
+        }
+        remaining -= open;
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn skipping_whole_days_agrees_with_walking_every_interval(cal in calendar(), a in instant(), b in instant(), n in amount()) {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        prop_assert_eq!(cal.between(a, b), walked_between(&cal, a, b));
+        prop_assert_eq!(cal.add(a, n), walked_add(&cal, a, n));
+    }
+}

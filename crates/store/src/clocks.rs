@@ -21,18 +21,13 @@ use crate::events::Write;
 use crate::model::ts;
 use crate::sla_config::{config_version, SlaCache, SlaConfig};
 use crate::sql::{Param, Sql};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// Stored `sla_due_at` when no clock runs: sorts after every real instant.
 pub(crate) const NO_DUE: i64 = i64::MAX;
 
 /// How many tickets one statement reads by id.
 const CHUNK: usize = 500;
-/// How many clock rows one INSERT writes: SQLite looks each bound parameter up by name in a
-/// linear list, so a statement's binding cost grows with the square of its parameters (14 a row).
-const ROWS_PER_INSERT: usize = 20;
-/// How many tickets one UPDATE of the due instants writes (4 parameters a ticket).
-const TICKETS_PER_UPDATE: usize = 60;
 
 /// What a ticket's clocks are computed from.
 #[derive(Debug, Clone)]
@@ -425,6 +420,15 @@ pub(crate) fn vendor_clocks(
     compute_vendor_clocks(&inputs.facts, &|id| config.vendor(id), now)
 }
 
+/// A bound value as JSON, for the one-parameter bulk statements.
+fn param_json(param: &Param) -> serde_json::Value {
+    match param {
+        Param::Int(v) => serde_json::Value::from(*v),
+        Param::Text(v) => serde_json::Value::from(v.as_str()),
+        Param::Null => serde_json::Value::Null,
+    }
+}
+
 fn row_key(row: &ClockRow) -> (i64, String, i64) {
     let int = |p: &Param| if let Param::Int(v) = p { *v } else { 0 };
     let text = |p: &Param| {
@@ -641,43 +645,60 @@ async fn write_clocks(
         .execute(&mut *w.tx)
         .await?;
     }
-    for chunk in upserts.chunks(ROWS_PER_INSERT) {
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES "
-        ));
-        for (i, row) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+    // One statement each for the batch's clock rows and due instants: the rows travel as one
+    // JSON parameter, since binding many parameters costs SQLite time quadratic in their count.
+    if !upserts.is_empty() {
+        let rows: Vec<serde_json::Value> = upserts
+            .iter()
+            .map(|row| serde_json::Value::Array(row.iter().map(param_json).collect()))
+            .collect();
+        let source = match w.backend() {
+            Backend::Sqlite => {
+                "SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+                 j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
+                 j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14 FROM json_each($1) AS j WHERE true"
             }
-            sql.bind_list(row.iter().cloned());
-        }
-        sql.push(
-            " ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET policy_id = excluded.policy_id, \
+            Backend::Postgres => {
+                "SELECT (j ->> 0)::bigint, j ->> 1, (j ->> 2)::bigint, (j ->> 3)::bigint, j ->> 4, \
+                 (j ->> 5)::bigint, (j ->> 6)::bigint, (j ->> 7)::bigint, (j ->> 8)::bigint, (j ->> 9)::bigint, \
+                 (j ->> 10)::bigint, (j ->> 11)::bigint, (j ->> 12)::bigint, (j ->> 13)::bigint, (j ->> 14)::bigint \
+                 FROM jsonb_array_elements($1::jsonb) AS j"
+            }
+        };
+        sqlx::query(&format!(
+            "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) {source} \
+             ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET policy_id = excluded.policy_id, \
              state = excluded.state, target_minutes = excluded.target_minutes, business = excluded.business, \
              started_at = excluded.started_at, stopped_at = excluded.stopped_at, due_at = excluded.due_at, \
              warn_at = excluded.warn_at, elapsed_secs = excluded.elapsed_secs, \
-             paused_secs = excluded.paused_secs, next_at = excluded.next_at, vendor_id = excluded.vendor_id",
-        );
-        sql.query().execute(&mut *w.tx).await?;
+             paused_secs = excluded.paused_secs, next_at = excluded.next_at, vendor_id = excluded.vendor_id"
+        ))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *w.tx)
+        .await?;
     }
-    for chunk in tickets.chunks(TICKETS_PER_UPDATE) {
-        let mut sql = Sql::new(
-            "UPDATE tickets SET sla_due_at = v.column2, sla_warn_at = NULLIF(v.column3, 0), \
-             sla_policy_id = NULLIF(v.column4, 0) FROM (VALUES ",
-        );
-        for (i, (id, due_at, warn_at, policy)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+    if !tickets.is_empty() {
+        let rows: Vec<serde_json::Value> = tickets
+            .iter()
+            .map(|(id, due_at, warn_at, policy)| {
+                serde_json::json!([id, due_at, warn_at, (*policy != 0).then_some(*policy)])
+            })
+            .collect();
+        let statement = match w.backend() {
+            Backend::Sqlite => {
+                "UPDATE tickets SET sla_due_at = v.value ->> 1, sla_warn_at = v.value ->> 2, \
+                 sla_policy_id = v.value ->> 3 FROM json_each($1) AS v WHERE tickets.id = v.value ->> 0"
             }
-            sql.bind_list([
-                Param::Int(*id),
-                Param::Int(*due_at),
-                Param::Int(warn_at.unwrap_or(0)),
-                Param::Int(*policy),
-            ]);
-        }
-        sql.push(") AS v WHERE tickets.id = v.column1");
-        sql.query().execute(&mut *w.tx).await?;
+            Backend::Postgres => {
+                "UPDATE tickets SET sla_due_at = (v ->> 1)::bigint, sla_warn_at = (v ->> 2)::bigint, \
+                 sla_policy_id = (v ->> 3)::bigint FROM jsonb_array_elements($1::jsonb) AS v \
+                 WHERE tickets.id = (v ->> 0)::bigint"
+            }
+        };
+        sqlx::query(statement)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *w.tx)
+            .await?;
     }
     Ok(due)
 }

@@ -79,6 +79,11 @@ impl Write {
         self.now
     }
 
+    /// The engine this transaction runs on (for the few statements whose SQL differs).
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Appends one event to the log inside this transaction.
     pub(crate) async fn event(
         &mut self,
