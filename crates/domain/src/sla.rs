@@ -1275,16 +1275,18 @@ pub fn compute_vendor_clocks<'a>(
     let mut vendor: Option<i64> = None;
     let mut engaged: Option<i64> = None;
     let mut handovers: u32 = 0;
+    // A cycle becomes a clock under its vendor's terms (a vendor deleted since has none).
+    let finish = |cycle: Cycle, vendor_id: i64| -> Option<Clock> {
+        let (t, cal) = terms(vendor_id)?;
+        let target = t.target(cycle.metric)?;
+        let mut clock = cycle.finish(target, cal, now);
+        clock.vendor_id = Some(vendor_id);
+        Some(clock)
+    };
     let close = |open: &mut Vec<(Cycle, i64)>, finished: &mut Vec<Clock>, at: Timestamp| {
         for (mut cycle, vendor_id) in open.drain(..) {
             cycle.stop(at);
-            if let Some((t, cal)) = terms(vendor_id) {
-                if let Some(target) = t.target(cycle.metric) {
-                    let mut clock = cycle.finish(target, cal, now);
-                    clock.vendor_id = Some(vendor_id);
-                    finished.push(clock);
-                }
-            }
+            finished.extend(finish(cycle, vendor_id));
         }
     };
     for fact in facts {
@@ -1305,13 +1307,7 @@ pub fn compute_vendor_clocks<'a>(
                 {
                     let (mut cycle, vendor_id) = open.remove(pos);
                     cycle.stop(fact.at);
-                    if let Some((t, cal)) = terms(vendor_id) {
-                        if let Some(target) = t.target(Metric::VendorResponse) {
-                            let mut clock = cycle.finish(target, cal, now);
-                            clock.vendor_id = Some(vendor_id);
-                            finished.push(clock);
-                        }
-                    }
+                    finished.extend(finish(cycle, vendor_id));
                 }
                 continue;
             }
@@ -1336,13 +1332,7 @@ pub fn compute_vendor_clocks<'a>(
         }
     }
     for (cycle, vendor_id) in open {
-        if let Some((t, cal)) = terms(vendor_id) {
-            if let Some(target) = t.target(cycle.metric) {
-                let mut clock = cycle.finish(target, cal, now);
-                clock.vendor_id = Some(vendor_id);
-                finished.push(clock);
-            }
-        }
+        finished.extend(finish(cycle, vendor_id));
     }
     finished.sort_by_key(|c| (c.metric, c.cycle));
     finished

@@ -492,11 +492,15 @@ async fn get_vendor(
     IdPath(id): IdPath,
 ) -> Result<Json<VendorOut>, ApiError> {
     caller.actor.authorize(Action::ReadDirectory)?;
-    vendors_out(&state.store)
+    Ok(Json(vendor_out(&state.store, id).await?))
+}
+
+/// One vendor's wire form, with its results.
+async fn vendor_out(store: &Store, id: i64) -> Result<VendorOut, ApiError> {
+    vendors_out(store)
         .await?
         .into_iter()
         .find(|v| v.id == id)
-        .map(Json)
         .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
 }
 
@@ -515,12 +519,10 @@ async fn create_vendor(
         Timestamp::now(),
     )
     .await?;
-    let out = vendors_out(&state.store)
-        .await?
-        .into_iter()
-        .find(|v| v.id == record.terms.id);
-    out.map(|v| (StatusCode::CREATED, Json(v)))
-        .ok_or_else(|| ApiError::new(Code::Internal, "the vendor was not returned"))
+    Ok((
+        StatusCode::CREATED,
+        Json(vendor_out(&state.store, record.terms.id).await?),
+    ))
 }
 
 /// Replace a vendor (admins and managers).
@@ -539,12 +541,7 @@ async fn put_vendor(
         Timestamp::now(),
     )
     .await?;
-    vendors_out(&state.store)
-        .await?
-        .into_iter()
-        .find(|v| v.id == id)
-        .map(Json)
-        .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
+    Ok(Json(vendor_out(&state.store, id).await?))
 }
 
 /// Delete a calendar nothing uses (admins and managers).
