@@ -1,7 +1,8 @@
 //! opsdesk persistence: one set of queries over SQLite (embedded default) and PostgreSQL.
 //!
 //! Queries are written once with `$n` placeholders, which both dialects accept, and run through
-//! sqlx's `Any` driver. Only the DDL migrations and write serialisation differ per backend.
+//! sqlx's `Any` driver. Only the DDL migrations, write serialisation and the two JSON bulk
+//! statements of the clock cache differ per backend.
 //! Every mutation runs in one transaction that also appends its events to the event log
 //! ([`events`]); nothing here reads the clock: callers pass `now`.
 
