@@ -127,7 +127,11 @@ async fn list_tickets(
     let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
     let page = ops::list_tickets(&state.store, &caller.actor, &query).await?;
     Ok(Json(Page {
-        items: page.items.iter().map(TicketOut::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|t| TicketOut::for_audience(t, caller.actor.sees_internal()))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -169,7 +173,14 @@ async fn create_ticket(
         Timestamp::now(),
     )
     .await?;
-    let mut response = (StatusCode::CREATED, Json(TicketOut::from(&ticket))).into_response();
+    let mut response = (
+        StatusCode::CREATED,
+        Json(TicketOut::for_audience(
+            &ticket,
+            caller.actor.sees_internal(),
+        )),
+    )
+        .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tickets/{}", ticket.id)) {
         response.headers_mut().insert("location", location);
     }
@@ -190,7 +201,12 @@ async fn get_ticket(
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::ticket_for(&state.store, &caller.actor, id).await?;
     Ok(Json(
-        sla::with_clocks(&state.store, &caller, (&ticket).into()).await?,
+        sla::with_clocks(
+            &state.store,
+            &caller,
+            TicketOut::for_audience(&ticket, caller.actor.sees_internal()),
+        )
+        .await?,
     ))
 }
 
@@ -205,7 +221,10 @@ async fn patch_ticket(
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket =
         ops::patch_ticket(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
-    Ok(Json((&ticket).into()))
+    Ok(Json(TicketOut::for_audience(
+        &ticket,
+        caller.actor.sees_internal(),
+    )))
 }
 
 /// Messages of a ticket; internal notes only for staff.
@@ -278,7 +297,10 @@ async fn escalate(
     ApiJson(input): ApiJson<EscalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::escalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
-    Ok(Json((&ticket).into()))
+    Ok(Json(TicketOut::for_audience(
+        &ticket,
+        caller.actor.sees_internal(),
+    )))
 }
 
 /// Hand the ticket back down a tier with a note.
@@ -291,7 +313,10 @@ async fn deescalate(
     ApiJson(input): ApiJson<DeescalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ticket = ops::deescalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
-    Ok(Json((&ticket).into()))
+    Ok(Json(TicketOut::for_audience(
+        &ticket,
+        caller.actor.sees_internal(),
+    )))
 }
 
 /// Links of a ticket.

@@ -134,6 +134,20 @@ impl From<&Ticket> for TicketOut {
     }
 }
 
+impl TicketOut {
+    /// The ticket as `staff` or a customer may see it: customers get no SLA due instant and no
+    /// vendor (the desk's internal arrangements).
+    pub fn for_audience(t: &Ticket, staff: bool) -> Self {
+        let mut out = Self::from(t);
+        if !staff {
+            out.sla_due_at = None;
+            out.vendor = None;
+            out.vendor_ref = None;
+        }
+        out
+    }
+}
+
 /// Raise a ticket.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -354,6 +354,14 @@ async fn clocks_pause_while_waiting_on_the_customer_and_are_staff_only() {
         customer_view.get("sla").is_none(),
         "customers do not see SLA clocks"
     );
+    assert!(!ticket["sla_due_at"].is_null());
+    assert!(customer_view["sla_due_at"].is_null(), "nor the due instant");
+    let listed = app.get("acme", "/api/v1/tickets").await;
+    assert!(listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["sla_due_at"].is_null()));
     assert_eq!(
         app.get("acme", &format!("{path}/sla")).await.status,
         StatusCode::FORBIDDEN
@@ -740,6 +748,12 @@ async fn vendor_clocks_run_while_a_ticket_waits_on_the_vendor_and_breaches_count
     let ticket = app.get("l1", &path).await.body;
     assert_eq!(ticket["vendor"], "Carrier Co");
     assert_eq!(ticket["vendor_ref"], "CASE-4711");
+    let customer_view = app.get("acme", &path).await.body;
+    assert!(
+        customer_view["vendor"].is_null() && customer_view["vendor_ref"].is_null(),
+        "the vendor is the desk's business"
+    );
+    assert_eq!(customer_view["pending_reason"], "vendor");
     assert_eq!(clock(&ticket, "vendor_response")["state"], "breached");
     assert_eq!(clock(&ticket, "vendor_resolution")["state"], "running");
     assert_eq!(
