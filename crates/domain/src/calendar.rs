@@ -286,11 +286,6 @@ impl Calendar {
         &self.holidays
     }
 
-    /// Whether every instant is business time (business time equals elapsed time).
-    pub fn is_continuous(&self) -> bool {
-        self.always_open
-    }
-
     /// Whether `date` is a holiday.
     pub fn is_holiday(&self, date: Date) -> bool {
         self.once.binary_search(&date).is_ok() || self.yearly.contains(&(date.month(), date.day()))

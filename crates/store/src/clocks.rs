@@ -983,13 +983,6 @@ impl Store {
         Ok(found)
     }
 
-    /// Recomputes the cached clocks of `ids` now, in one transaction.
-    pub async fn refresh_sla(&self, ids: &[i64], now: Timestamp) -> Result<(), StoreError> {
-        let mut w = self.write(None, now).await?;
-        refresh_clocks(&mut w, &self.sla, ids).await?;
-        w.commit().await
-    }
-
     /// Recent recomputation jobs, newest first.
     pub async fn sla_jobs(&self, limit: i64) -> Result<Vec<SlaJob>, StoreError> {
         let rows = sqlx::query("SELECT id, reason, total, done, created_at, finished_at FROM sla_jobs ORDER BY id DESC LIMIT $1")

@@ -211,16 +211,6 @@ impl Store {
             .collect()
     }
 
-    /// How many notifications a user has not read.
-    pub async fn unread_notifications(&self, user_id: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_one(&self.read)
-        .await?)
-    }
-
     /// Marks all of a user's notifications read.
     pub async fn mark_notifications_read(
         &self,

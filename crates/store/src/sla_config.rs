@@ -153,11 +153,6 @@ impl SlaConfig {
         (None, Arc::new(Calendar::continuous()))
     }
 
-    /// A policy by id.
-    pub fn policy(&self, id: i64) -> Option<&Policy> {
-        self.policies.iter().find(|p| p.id == id)
-    }
-
     /// A vendor's terms and the calendar they count in.
     pub fn vendor(&self, id: i64) -> Option<(&VendorTerms, &Calendar)> {
         self.vendors.get(&id).map(|(t, c)| (t, c.as_ref()))

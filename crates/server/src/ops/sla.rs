@@ -227,6 +227,20 @@ fn target_from(
     (target, pauses)
 }
 
+/// The non-blank entries of a condition list, trimmed (and lower-cased where matching is).
+fn cleaned(list: &[String], lower: bool) -> Vec<String> {
+    list.iter()
+        .map(|v| {
+            if lower {
+                v.trim().to_lowercase()
+            } else {
+                v.trim().to_owned()
+            }
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
 /// Reads a policy from its wire form, resolving names; every bad field is named at once.
 pub async fn policy_from(store: &Store, input: &PolicyIn) -> Result<Policy, ApiError> {
     let mut checks = Checks::default();
@@ -238,30 +252,10 @@ pub async fn policy_from(store: &Store, input: &PolicyIn) -> Result<Policy, ApiE
             .iter()
             .filter_map(|p| checks.check(Priority::parse("conditions.priorities", p)))
             .collect(),
-        plans: c
-            .plans
-            .iter()
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        tags: c
-            .tags
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect(),
-        channels: c
-            .channels
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect(),
-        categories: c
-            .categories
-            .iter()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect(),
+        plans: cleaned(&c.plans, false),
+        tags: cleaned(&c.tags, true),
+        channels: cleaned(&c.channels, true),
+        categories: cleaned(&c.categories, false),
         ..Conditions::default()
     };
     for channel in &conditions.channels {
