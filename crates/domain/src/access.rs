@@ -59,6 +59,12 @@ pub enum Action {
     Administer,
     /// Create and change business calendars, SLA policies and vendors.
     ManageSla,
+    /// See incidents, alerts, services and maintenance windows.
+    ReadIncidents,
+    /// Declare incidents, change their status, post notes, link tickets.
+    RespondToIncident,
+    /// Create and change services and maintenance windows.
+    ManageOperations,
 }
 
 /// Why an action is refused; `Hidden` means the caller must not learn that the thing exists.
@@ -113,6 +119,17 @@ impl Actor {
                 Admin | Manager => Ok(()),
                 _ => Err(Denied::Forbidden(
                     "only administrators and managers can change SLA settings",
+                )),
+            },
+            ReadIncidents => match role {
+                Customer => Err(Denied::Forbidden("only the desk's staff can see incidents")),
+                _ => Ok(()),
+            },
+            RespondToIncident => self.staff_writer(),
+            ManageOperations => match role {
+                Admin | Manager => Ok(()),
+                _ => Err(Denied::Forbidden(
+                    "only administrators and managers can change services and maintenance windows",
                 )),
             },
             Administer => match role {

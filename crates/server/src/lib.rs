@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod hooks;
 pub mod idempotency;
 pub mod input;
 pub mod ops;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub token_cache: Arc<auth::TokenCache>,
     /// Mark cookies `Secure` (the site is served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// Inbound alert endpoints' token cache and rate counters.
+    pub hooks: Arc<hooks::HookState>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
             token_cache: Arc::new(auth::TokenCache::default()),
             secure_cookies: false,
+            hooks: Arc::new(hooks::HookState::default()),
         }
     }
 }
@@ -56,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             idempotency::replay,
         ))
         .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
+        .merge(hooks::routes())
         .with_state(state)
 }
 

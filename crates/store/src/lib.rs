@@ -14,8 +14,10 @@ mod error;
 pub mod events;
 mod firing;
 mod idempotency;
+mod incidents;
 mod migrate;
 mod model;
+mod operations;
 mod sla_config;
 mod sql;
 mod tickets;
@@ -26,7 +28,15 @@ pub use error::StoreError;
 pub use events::Event;
 pub use firing::{Notification, OutboxItem, MAX_ATTEMPTS};
 pub use idempotency::Claim;
+pub use incidents::{
+    quiet_period, AlertInput, AlertRecord, Incident, IncidentChanges, IncidentFilter,
+    IngestOutcome, NewIncident,
+};
 pub use model::*;
+pub use operations::{
+    GenericMapping, Integration, IntegrationInput, IntegrationKind, IntegrationSettings,
+    MaintenanceInput, MaintenanceRecord, Service,
+};
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
 };

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_vendors.sql"),
         include_str!("../migrations/postgres/0006_vendors.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_incidents.sql"),
+        include_str!("../migrations/postgres/0007_incidents.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

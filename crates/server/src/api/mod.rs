@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`, authenticated by bearer tokens, described by OpenAPI.
 
+pub mod incident_wire;
+pub mod incidents;
 pub mod sla;
 pub mod wire;
 
@@ -52,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .merge(sla::routes())
+        .merge(incidents::routes())
         .fallback(not_found)
 }
 
@@ -94,6 +97,7 @@ impl utoipa::Modify for BearerAuth {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(sla::SlaDoc::openapi());
+    doc.merge(incidents::IncidentDoc::openapi());
     Json(doc)
 }
 

@@ -20,6 +20,7 @@ use crate::api::wire::{
 };
 use crate::auth;
 
+pub mod incidents;
 pub mod sla;
 use crate::error::{ApiError, Checks, Code};
 

@@ -4,6 +4,7 @@
 //! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
 //! does it; the others wait to take over. Nothing here is driven by requests.
 
+mod incidents;
 mod outbox;
 mod sla;
 
@@ -90,6 +91,10 @@ async fn step(store: &Store, client: &outbox::Client) -> bool {
     match sla::recompute_step(store, now).await {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "SLA recomputation step failed"),
+    }
+    match incidents::resolve_quiet(store, now).await {
+        Ok(more) => busy |= more,
+        Err(e) => tracing::error!(error = %e, "incident auto-resolution step failed"),
     }
     match outbox::deliver_due(store, client, now).await {
         Ok(more) => busy |= more,

@@ -5,6 +5,7 @@ mod authz;
 mod escalation;
 mod helpers;
 mod idempotency;
+mod incidents;
 mod sla;
 mod tickets;
 mod ui;

@@ -1,0 +1,366 @@
+//! The JSON shapes of incidents, alerts, integrations, services and maintenance windows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::wire::{present, PersonOut};
+
+/// How an integration reads and groups alerts; absent fields keep their defaults.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationSettingsWire {
+    /// Label holding the severity word (default `severity`).
+    #[serde(default)]
+    pub severity_label: Option<String>,
+    /// Severity words mapped to `SEV1`…`SEV4`, checked before the usual meanings.
+    #[serde(default)]
+    pub severity_map: Option<BTreeMap<String, String>>,
+    /// Severity when an alert names none understood (default `SEV3`).
+    #[serde(default)]
+    pub default_severity: Option<String>,
+    /// Labels forming the group key; empty uses the source's group (Alertmanager's
+    /// `groupKey`), or `alertname`; PagerDuty events then get one incident per dedup key.
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
+    /// Label naming the service (default `service`).
+    #[serde(default)]
+    pub service_label: Option<String>,
+    /// Minutes in monitoring after the last alert resolves before auto-resolving (default 10).
+    #[serde(default)]
+    pub quiet_minutes: Option<i64>,
+    /// Requests per minute accepted, 0 for no limit (default 600).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<i64>,
+    /// Generic integrations: where each field is (JSON pointers).
+    #[serde(default)]
+    pub mapping: Option<GenericMappingWire>,
+}
+
+/// Where a generic integration finds each field (JSON pointers, RFC 6901).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenericMappingWire {
+    /// The array of alerts; empty when the body is one alert (or a bare array).
+    pub alerts: String,
+    /// Identity (default `/fingerprint`; computed from labels when absent).
+    pub fingerprint: String,
+    /// Title (default `/title`).
+    pub title: String,
+    /// State (default `/status`).
+    pub status: String,
+    /// State values meaning resolved (default resolved, ok, inactive, normal, recovered, closed).
+    pub resolved_values: Vec<String>,
+    /// Severity word (default `/severity`).
+    pub severity: String,
+    /// Object of labels (default `/labels`).
+    pub labels: String,
+    /// Description (default `/description`).
+    pub description: String,
+    /// Link to the source (default `/source_url`).
+    pub source_url: String,
+}
+
+/// Create or change an integration.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationIn {
+    /// Name, unique.
+    pub name: String,
+    /// `alertmanager`, `grafana`, `pagerduty` or `generic` (fixed once created).
+    pub kind: String,
+    /// Service for alerts that name none the desk knows.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Team its incidents go to (else the service's team).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Settings.
+    #[serde(default)]
+    pub settings: IntegrationSettingsWire,
+}
+
+/// An integration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Format.
+    pub kind: String,
+    /// Default service.
+    pub service: Option<String>,
+    /// Team.
+    pub team: Option<String>,
+    /// Settings in force.
+    pub settings: IntegrationSettingsWire,
+    /// Alerts received.
+    pub alert_count: i64,
+    /// Last alert (RFC 3339).
+    pub last_alert_at: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// The endpoint, with `<token>` where the secret goes.
+    pub endpoint: String,
+}
+
+/// A new integration (or a rotated token), with its secret shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationCreatedOut {
+    /// The integration.
+    pub integration: IntegrationOut,
+    /// The secret token; stored only as a hash.
+    pub token: String,
+    /// The endpoint path with the token in it.
+    pub path: String,
+}
+
+/// Create or change a service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceIn {
+    /// Name, unique; alerts name it in their service label.
+    pub name: String,
+    /// What it is.
+    #[serde(default)]
+    pub description: String,
+    /// Owning team.
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// A service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Owning team.
+    pub team: Option<String>,
+    /// Under maintenance right now.
+    pub in_maintenance: bool,
+    /// Open incidents affecting it.
+    pub open_incidents: i64,
+}
+
+/// Create a maintenance window.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceIn {
+    /// What is being done.
+    pub title: String,
+    /// Details.
+    #[serde(default)]
+    pub description: String,
+    /// First occurrence's start (RFC 3339).
+    pub starts_at: String,
+    /// First occurrence's end (RFC 3339).
+    pub ends_at: String,
+    /// IANA zone a recurrence keeps its local time in (default UTC).
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// `once` (default), `daily` or `weekly:mon,thu`.
+    #[serde(default)]
+    pub recurrence: Option<String>,
+    /// Last instant an occurrence may start (RFC 3339).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Services covered (names).
+    pub services: Vec<String>,
+}
+
+/// One occurrence of a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OccurrenceOut {
+    /// Start (RFC 3339).
+    pub starts_at: String,
+    /// End (RFC 3339).
+    pub ends_at: String,
+}
+
+/// A maintenance window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceOut {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// First start.
+    pub starts_at: String,
+    /// First end.
+    pub ends_at: String,
+    /// Zone.
+    pub zone: String,
+    /// Recurrence.
+    pub recurrence: String,
+    /// Until.
+    pub until: Option<String>,
+    /// Services covered.
+    pub services: Vec<String>,
+    /// Whether an occurrence is under way.
+    pub active: bool,
+    /// The next occurrences (the current one first).
+    pub next: Vec<OccurrenceOut>,
+}
+
+/// Declare an incident by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareIncidentIn {
+    /// What is wrong.
+    pub title: String,
+    /// `SEV1`…`SEV4`.
+    pub severity: String,
+    /// Affected services (names); the first is the primary one.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Responding team (name).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// What is known.
+    #[serde(default)]
+    pub summary: String,
+    /// Commander's e-mail, or `me`.
+    #[serde(default)]
+    pub commander: Option<String>,
+    /// A ticket to declare it from (linked at once).
+    #[serde(default)]
+    pub ticket: Option<i64>,
+}
+
+/// Change an incident; absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIncidentIn {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `SEV1`…`SEV4`.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// triggered, acknowledged, investigating, identified, monitoring, resolved.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Summary.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Commander's e-mail or `me`; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub commander: Option<Option<String>>,
+    /// Comms lead's e-mail or `me`; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub comms: Option<Option<String>>,
+    /// Affected services (names).
+    #[serde(default)]
+    pub services: Option<Vec<String>>,
+}
+
+/// An incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentOut {
+    /// Id, the number people quote.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// SEV1–SEV4.
+    pub severity: String,
+    /// Status.
+    pub status: String,
+    /// Affected services; the primary first.
+    pub services: Vec<String>,
+    /// Responding team.
+    pub team: Option<String>,
+    /// The integration whose alerts opened it.
+    pub integration: Option<String>,
+    /// Alert group it collects.
+    pub group_key: Option<String>,
+    /// Commander.
+    pub commander: Option<PersonOut>,
+    /// Comms lead.
+    pub comms: Option<PersonOut>,
+    /// Summary.
+    pub summary: String,
+    /// Detected (RFC 3339).
+    pub detected_at: String,
+    /// First acknowledged.
+    pub acknowledged_at: Option<String>,
+    /// Mitigated.
+    pub mitigated_at: Option<String>,
+    /// Resolved.
+    pub resolved_at: Option<String>,
+    /// When it resolves by itself if its alerts stay quiet.
+    pub auto_resolve_at: Option<String>,
+    /// Alerts it holds.
+    pub alert_count: i64,
+    /// Of which firing.
+    pub firing_count: i64,
+    /// Linked tickets (ids), on a single incident's representation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<Vec<i64>>,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// An alert.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertOut {
+    /// Id.
+    pub id: i64,
+    /// Identity within its integration.
+    pub fingerprint: String,
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// Incident holding it.
+    pub incident: Option<i64>,
+    /// Service.
+    pub service: Option<String>,
+    /// Severity.
+    pub severity: String,
+    /// Summary.
+    pub summary: String,
+    /// Group key.
+    pub group_key: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Link to the source.
+    pub source_url: Option<String>,
+    /// Start per the source.
+    pub starts_at: String,
+    /// End per the source.
+    pub ends_at: Option<String>,
+    /// First receipt.
+    pub first_seen: String,
+    /// Latest receipt.
+    pub last_seen: String,
+    /// Receipts.
+    pub receipts: i64,
+    /// Maintenance window that suppressed it.
+    pub suppressed_by: Option<i64>,
+}
+
+/// A note on an incident's timeline.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentNoteIn {
+    /// Text.
+    pub body: String,
+}
+
+/// Link a ticket to an incident.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkTicketIn {
+    /// Ticket number.
+    pub ticket: i64,
+}

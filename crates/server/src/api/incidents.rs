@@ -1,0 +1,599 @@
+//! Incident routes: incidents (declare, change, notes, timeline, alerts, linked tickets),
+//! alerts, integrations, services and maintenance windows.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use opsdesk_domain::{Action, IncidentStatus, Severity};
+use opsdesk_store::IncidentFilter;
+use serde::Deserialize;
+
+use super::incident_wire::*;
+use super::sla::Items;
+use super::wire::{EventOut, Page};
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Checks, Code, Problem};
+use crate::input::{ApiJson, IdPath};
+use crate::ops::incidents::{self as ops, Directory};
+use crate::ops::{Operator, DEFAULT_PAGE, MAX_PAGE};
+use crate::AppState;
+
+/// The incident routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/incidents", get(list_incidents).post(declare))
+        .route(
+            "/api/v1/incidents/{id}",
+            get(get_incident).patch(patch_incident),
+        )
+        .route("/api/v1/incidents/{id}/events", get(incident_events))
+        .route("/api/v1/incidents/{id}/notes", post(add_note))
+        .route("/api/v1/incidents/{id}/alerts", get(incident_alerts))
+        .route("/api/v1/incidents/{id}/tickets", post(link_ticket))
+        .route(
+            "/api/v1/incidents/{id}/tickets/{ticket}",
+            delete(unlink_ticket),
+        )
+        .route("/api/v1/alerts", get(list_alerts))
+        .route(
+            "/api/v1/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/api/v1/integrations/{id}",
+            get(get_integration)
+                .put(put_integration)
+                .delete(delete_integration),
+        )
+        .route("/api/v1/integrations/{id}/rotate", post(rotate_integration))
+        .route("/api/v1/services", get(list_services).post(create_service))
+        .route("/api/v1/services/{id}", axum::routing::put(put_service))
+        .route(
+            "/api/v1/maintenance-windows",
+            get(list_maintenance).post(create_maintenance),
+        )
+        .route(
+            "/api/v1/maintenance-windows/{id}",
+            delete(delete_maintenance),
+        )
+}
+
+/// The OpenAPI description of the incident routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_incidents,
+    declare,
+    get_incident,
+    patch_incident,
+    incident_events,
+    add_note,
+    incident_alerts,
+    link_ticket,
+    unlink_ticket,
+    list_alerts,
+    list_integrations,
+    create_integration,
+    get_integration,
+    put_integration,
+    delete_integration,
+    rotate_integration,
+    list_services,
+    create_service,
+    put_service,
+    list_maintenance,
+    create_maintenance,
+    delete_maintenance
+))]
+pub struct IncidentDoc;
+
+/// Filters of the incident list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// `open` (default), `resolved`, `all`, or one status.
+    pub status: Option<String>,
+    /// `SEV1`…`SEV4`.
+    pub severity: Option<String>,
+    /// Service name.
+    pub service: Option<String>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Reads the list filters, naming each bad one.
+pub fn incident_filter(q: &IncidentQuery, dir: &Directory) -> Result<IncidentFilter, ApiError> {
+    let mut checks = Checks::default();
+    let mut filter = IncidentFilter {
+        limit: q.limit.unwrap_or(DEFAULT_PAGE),
+        ..IncidentFilter::default()
+    };
+    if !(1..=MAX_PAGE).contains(&filter.limit) {
+        checks.fail("limit", format!("must be between 1 and {MAX_PAGE}"));
+    }
+    match q.status.as_deref().map(str::trim).unwrap_or("open") {
+        "" | "open" => filter.open = Some(true),
+        "all" => {}
+        s => filter.status = checks.check(IncidentStatus::parse("status", s)),
+    }
+    if let Some(s) = q.severity.as_deref().filter(|s| !s.trim().is_empty()) {
+        filter.severity = checks.check(Severity::parse("severity", s));
+    }
+    if let Some(name) = q
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match dir
+            .services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            Some(s) => filter.service_id = Some(s.id),
+            None => checks.fail("service", format!("no service named '{name}'")),
+        }
+    }
+    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        match c.parse::<i64>() {
+            Ok(id) if id > 0 => filter.before = Some(id),
+            _ => checks.fail("cursor", "not a cursor this API gave"),
+        }
+    }
+    checks.finish()?;
+    Ok(filter)
+}
+
+/// Incidents, newest first (staff).
+#[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery), responses((status = 200, body = Page<IncidentOut>), (status = 422, body = Problem)))]
+async fn list_incidents(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<IncidentQuery>,
+) -> Result<Json<Page<IncidentOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let dir = Directory::load(&state.store).await?;
+    let filter = incident_filter(&q, &dir)?;
+    let items = state.store.incidents(&filter).await?;
+    let next_cursor = (items.len() as i64 == filter.limit)
+        .then(|| items.last().map(|i| i.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: items.iter().map(|i| dir.incident(i, None)).collect(),
+        next_cursor,
+    }))
+}
+
+/// Declares an incident by hand (optionally from a ticket, which it links).
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = DeclareIncidentIn, responses((status = 201, body = IncidentOut), (status = 422, body = Problem)))]
+async fn declare(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<DeclareIncidentIn>,
+) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
+    let incident = ops::declare(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(incident_out(&state, incident.id).await?),
+    ))
+}
+
+async fn incident_out(state: &AppState, id: i64) -> Result<IncidentOut, ApiError> {
+    let incident = state.store.incident(id).await?;
+    let tickets = state.store.incident_ticket_ids(id).await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(dir.incident(&incident, Some(tickets)))
+}
+
+/// One incident with its linked tickets (staff).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path)), responses((status = 200, body = IncidentOut), (status = 404, body = Problem)))]
+async fn get_incident(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<IncidentOut>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    Ok(Json(incident_out(&state, id).await?))
+}
+
+/// Changes an incident: status, severity, title, summary, commander, comms, services.
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", params(("id" = i64, Path)), request_body = PatchIncidentIn, responses((status = 200, body = IncidentOut), (status = 422, body = Problem)))]
+async fn patch_incident(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<PatchIncidentIn>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    ops::patch(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(incident_out(&state, id).await?))
+}
+
+/// The incident's timeline: alerts joining and resolving, status changes, notes, links.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/events", params(("id" = i64, Path)), responses((status = 200, body = Items<EventOut>), (status = 404, body = Problem)))]
+async fn incident_events(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<Items<EventOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    state.store.incident(id).await?;
+    let events = state.store.events_of("incident", id, true).await?;
+    Ok(Json(Items {
+        items: events.iter().map(EventOut::from).collect(),
+    }))
+}
+
+/// Adds a note to the timeline.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", params(("id" = i64, Path)), request_body = IncidentNoteIn, responses((status = 201, body = EventOut), (status = 422, body = Problem)))]
+async fn add_note(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<IncidentNoteIn>,
+) -> Result<(StatusCode, Json<EventOut>), ApiError> {
+    let seq = ops::note(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input.body,
+        Timestamp::now(),
+    )
+    .await?;
+    let events = state.store.events_of("incident", id, true).await?;
+    let event = events
+        .iter()
+        .find(|e| e.seq == seq)
+        .ok_or_else(|| ApiError::new(Code::Internal, "the note was not recorded"))?;
+    Ok((StatusCode::CREATED, Json(EventOut::from(event))))
+}
+
+/// The alerts an incident holds, firing first.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/alerts", params(("id" = i64, Path)), responses((status = 200, body = Items<AlertOut>), (status = 404, body = Problem)))]
+async fn incident_alerts(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<Items<AlertOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    state.store.incident(id).await?;
+    let dir = Directory::load(&state.store).await?;
+    let alerts = state.store.incident_alerts(id, 1000).await?;
+    Ok(Json(Items {
+        items: alerts.iter().map(|a| dir.alert(a)).collect(),
+    }))
+}
+
+/// Links a customer ticket to the incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/tickets", params(("id" = i64, Path)), request_body = LinkTicketIn, responses((status = 200, body = IncidentOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn link_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<LinkTicketIn>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    ops::link_ticket(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        input.ticket,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(incident_out(&state, id).await?))
+}
+
+/// Unlinks a ticket.
+#[utoipa::path(delete, path = "/api/v1/incidents/{id}/tickets/{ticket}", params(("id" = i64, Path), ("ticket" = i64, Path)), responses((status = 204), (status = 404, body = Problem)))]
+async fn unlink_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, ticket)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    ops::unlink_ticket(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        ticket,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of the alert list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// Integration name.
+    pub integration: Option<String>,
+    /// Most alerts (1–500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// The latest alerts, newest first (staff).
+#[utoipa::path(get, path = "/api/v1/alerts", params(AlertQuery), responses((status = 200, body = Items<AlertOut>)))]
+async fn list_alerts(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<AlertQuery>,
+) -> Result<Json<Items<AlertOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let dir = Directory::load(&state.store).await?;
+    let integration = match q
+        .integration
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(name) => Some(
+            dir.integrations
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(name))
+                .map(|i| i.id)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "integration",
+                        format!("no integration named '{name}'"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "limit",
+            "must be between 1 and 500",
+        ));
+    }
+    let alerts = state.store.recent_alerts(integration, limit).await?;
+    Ok(Json(Items {
+        items: alerts.iter().map(|a| dir.alert(a)).collect(),
+    }))
+}
+
+/// Integrations (administrators).
+#[utoipa::path(get, path = "/api/v1/integrations", responses((status = 200, body = Items<IntegrationOut>)))]
+async fn list_integrations(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<IntegrationOut>>, ApiError> {
+    let list = ops::integrations(&state.store, Operator::User(&caller.actor)).await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(Items {
+        items: list.iter().map(|i| dir.integration_out(i)).collect(),
+    }))
+}
+
+/// Creates an integration; the answer holds its secret token, shown this once.
+#[utoipa::path(post, path = "/api/v1/integrations", request_body = IntegrationIn, responses((status = 201, body = IntegrationCreatedOut), (status = 422, body = Problem)))]
+async fn create_integration(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<IntegrationIn>,
+) -> Result<(StatusCode, Json<IntegrationCreatedOut>), ApiError> {
+    let (integration, token) = ops::create_integration(
+        &state.store,
+        Operator::User(&caller.actor),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IntegrationCreatedOut {
+            path: format!("/hooks/{}/{token}", integration.kind.as_str()),
+            integration: dir.integration_out(&integration),
+            token,
+        }),
+    ))
+}
+
+/// One integration (administrators).
+#[utoipa::path(get, path = "/api/v1/integrations/{id}", params(("id" = i64, Path)), responses((status = 200, body = IntegrationOut), (status = 404, body = Problem)))]
+async fn get_integration(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    caller.actor.authorize(Action::Administer)?;
+    let integration = state.store.integration(id).await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(dir.integration_out(&integration)))
+}
+
+/// Changes an integration's name, service, team and settings (its kind stays).
+#[utoipa::path(put, path = "/api/v1/integrations/{id}", params(("id" = i64, Path)), request_body = IntegrationIn, responses((status = 200, body = IntegrationOut), (status = 422, body = Problem)))]
+async fn put_integration(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<IntegrationIn>,
+) -> Result<Json<IntegrationOut>, ApiError> {
+    let integration = ops::update_integration(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(dir.integration_out(&integration)))
+}
+
+/// Deletes an integration that never received an alert.
+#[utoipa::path(delete, path = "/api/v1/integrations/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 409, body = Problem)))]
+async fn delete_integration(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    ops::delete_integration(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives an integration a new token (the old one stops at once; allow 2 s on other servers).
+#[utoipa::path(post, path = "/api/v1/integrations/{id}/rotate", params(("id" = i64, Path)), responses((status = 200, body = IntegrationCreatedOut), (status = 404, body = Problem)))]
+async fn rotate_integration(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<IntegrationCreatedOut>, ApiError> {
+    let (integration, token) = ops::rotate_integration(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(IntegrationCreatedOut {
+        path: format!("/hooks/{}/{token}", integration.kind.as_str()),
+        integration: dir.integration_out(&integration),
+        token,
+    }))
+}
+
+/// Services with maintenance state and open incidents (staff).
+#[utoipa::path(get, path = "/api/v1/services", responses((status = 200, body = Items<ServiceOut>)))]
+async fn list_services(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<ServiceOut>>, ApiError> {
+    Ok(Json(Items {
+        items: ops::services(
+            &state.store,
+            Operator::User(&caller.actor),
+            Timestamp::now(),
+        )
+        .await?,
+    }))
+}
+
+async fn service_out(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: i64,
+) -> Result<ServiceOut, ApiError> {
+    ops::services(
+        &state.store,
+        Operator::User(&caller.actor),
+        Timestamp::now(),
+    )
+    .await?
+    .into_iter()
+    .find(|s| s.id == id)
+    .ok_or_else(|| ApiError::new(Code::NotFound, "service not found"))
+}
+
+/// Creates a service (administrators and managers).
+#[utoipa::path(post, path = "/api/v1/services", request_body = ServiceIn, responses((status = 201, body = ServiceOut), (status = 422, body = Problem)))]
+async fn create_service(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<ServiceIn>,
+) -> Result<(StatusCode, Json<ServiceOut>), ApiError> {
+    let s = ops::save_service(
+        &state.store,
+        Operator::User(&caller.actor),
+        None,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(service_out(&state, &caller, s.id).await?),
+    ))
+}
+
+/// Changes a service.
+#[utoipa::path(put, path = "/api/v1/services/{id}", params(("id" = i64, Path)), request_body = ServiceIn, responses((status = 200, body = ServiceOut), (status = 422, body = Problem)))]
+async fn put_service(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<ServiceIn>,
+) -> Result<Json<ServiceOut>, ApiError> {
+    ops::save_service(
+        &state.store,
+        Operator::User(&caller.actor),
+        Some(id),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(service_out(&state, &caller, id).await?))
+}
+
+/// Maintenance windows with their next occurrences (staff).
+#[utoipa::path(get, path = "/api/v1/maintenance-windows", responses((status = 200, body = Items<MaintenanceOut>)))]
+async fn list_maintenance(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<MaintenanceOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let now = Timestamp::now();
+    let dir = Directory::load(&state.store).await?;
+    let windows = state.store.maintenance_windows().await?;
+    Ok(Json(Items {
+        items: windows.iter().map(|m| dir.maintenance(m, now)).collect(),
+    }))
+}
+
+/// Creates a maintenance window (administrators and managers).
+#[utoipa::path(post, path = "/api/v1/maintenance-windows", request_body = MaintenanceIn, responses((status = 201, body = MaintenanceOut), (status = 422, body = Problem)))]
+async fn create_maintenance(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<MaintenanceIn>,
+) -> Result<(StatusCode, Json<MaintenanceOut>), ApiError> {
+    let now = Timestamp::now();
+    let m =
+        ops::create_maintenance(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok((StatusCode::CREATED, Json(dir.maintenance(&m, now))))
+}
+
+/// Deletes a maintenance window.
+#[utoipa::path(delete, path = "/api/v1/maintenance-windows/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_maintenance(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    ops::delete_maintenance(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
