@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP, on SQLite or PostgreSQL (see `helpers`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod alertmanager;
 mod authz;
 mod escalation;
 mod helpers;
