@@ -1,5 +1,6 @@
 //! The `opsdesk` command: serve the desk, and administer it directly against its database.
 
+mod incidents;
 mod sla;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -81,6 +82,18 @@ enum Command {
     /// Vendors: support terms for tickets handed to a third party.
     #[command(subcommand)]
     Vendor(sla::VendorCommand),
+    /// Alert integrations: where monitoring sends alerts (`integration create` prints the URL).
+    #[command(subcommand)]
+    Integration(incidents::IntegrationCommand),
+    /// Services that alerts and incidents are about.
+    #[command(subcommand)]
+    Service(incidents::ServiceCommand),
+    /// Maintenance windows: alerts of their services open no incident.
+    #[command(subcommand)]
+    Maintenance(incidents::MaintenanceCommand),
+    /// Incidents: list, show, declare, update, note.
+    #[command(subcommand)]
+    Incident(incidents::IncidentCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,6 +313,10 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Calendar(c) => sla::calendar(store, c, now).await,
         Command::Sla(c) => sla::run(store, c, now).await,
         Command::Vendor(c) => sla::vendor(store, c, now).await,
+        Command::Integration(c) => incidents::integration(store, c, cli.listen, now).await,
+        Command::Service(c) => incidents::service(store, c, now).await,
+        Command::Maintenance(c) => incidents::maintenance(store, c, now).await,
+        Command::Incident(c) => incidents::incident(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

@@ -314,8 +314,9 @@ pub async fn demo(
         }
     }
     let fresh = fresh_tickets(store, &customers, &lena, now).await?;
+    seed_incidents(store, fresh.first().copied(), now).await?;
     Ok(Some(Seeded {
-        tickets: tickets + fresh,
+        tickets: tickets + fresh.len(),
     }))
 }
 
@@ -519,7 +520,7 @@ async fn fresh_tickets(
     customers: &[opsdesk_store::User],
     agent: &opsdesk_store::User,
     now: Timestamp,
-) -> Result<usize, ApiError> {
+) -> Result<Vec<i64>, ApiError> {
     let agent_actor = crate::auth::actor_of(agent);
     let plan: [(&str, i64, Option<&str>, &str); 6] = [
         (
@@ -549,6 +550,7 @@ async fn fresh_tickets(
             "open",
         ),
     ];
+    let mut ids = Vec::with_capacity(plan.len());
     for (i, (subject, minutes_ago, priority, state)) in plan.into_iter().enumerate() {
         let customer = &customers[i % customers.len()];
         let created = now
@@ -574,6 +576,7 @@ async fn fresh_tickets(
         };
         let (ticket, _) =
             ops::create_ticket(store, customer, &input, "portal", None, created).await?;
+        ids.push(ticket.id);
         let later = |m: i64| {
             created
                 .checked_add(SignedDuration::from_mins(m))
@@ -615,7 +618,7 @@ async fn fresh_tickets(
             _ => {}
         }
     }
-    Ok(plan.len())
+    Ok(ids)
 }
 
 async fn wait_on_vendor(
@@ -692,5 +695,328 @@ async fn set_status(
         ..PatchTicketIn::default()
     };
     ops::patch_ticket(store, actor, id, &patch, at).await?;
+    Ok(())
+}
+
+/// One demo alert as an Alertmanager integration reads it (grouped by alert name and service).
+fn demo_alert(
+    name: &str,
+    instance: &str,
+    service: &str,
+    severity: opsdesk_domain::Severity,
+    summary: &str,
+    firing: bool,
+    started: Timestamp,
+) -> opsdesk_store::AlertInput {
+    use opsdesk_domain::incident::{fingerprint, group_key};
+    let labels: std::collections::BTreeMap<String, String> = [
+        ("alertname", name),
+        ("instance", instance),
+        ("service", service),
+        (
+            "severity",
+            if severity == opsdesk_domain::Severity::Sev1 {
+                "critical"
+            } else {
+                "warning"
+            },
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    opsdesk_store::AlertInput {
+        fingerprint: fingerprint(&labels),
+        firing,
+        severity,
+        summary: summary.to_owned(),
+        group_key: group_key(&labels, &["alertname".to_owned(), "service".to_owned()]),
+        annotations: [("summary".to_owned(), summary.to_owned())]
+            .into_iter()
+            .collect(),
+        labels,
+        source_url: Some(format!(
+            "http://prometheus.example:9090/graph?g0.expr={name}"
+        )),
+        starts_at: started,
+        ends_at: (!firing).then_some(started),
+        service: Some(service.to_owned()),
+    }
+}
+
+/// Services, integrations, maintenance windows and incidents in every state: one resolved
+/// from alerts with a full timeline, one being worked, one declared from a customer ticket, and
+/// one just triggered.
+async fn seed_incidents(
+    store: &Store,
+    ticket: Option<i64>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    use crate::api::incident_wire::{
+        DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
+        ServiceIn,
+    };
+    use crate::ops::incidents as inc;
+    use opsdesk_domain::Severity;
+    let by = Operator::Console;
+    let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
+    for (name, description, team) in [
+        (
+            "billing-db",
+            "PostgreSQL cluster behind invoicing",
+            "Product Experts L2",
+        ),
+        (
+            "checkout-web",
+            "The web shop's checkout pages",
+            "Support L1",
+        ),
+        (
+            "payments-api",
+            "Card and SEPA payments gateway",
+            "Core Engineering L4",
+        ),
+        (
+            "email-relay",
+            "Outbound mail for notifications",
+            "Service Desk",
+        ),
+    ] {
+        let input = ServiceIn {
+            name: name.into(),
+            description: description.into(),
+            team: Some(team.into()),
+        };
+        inc::save_service(store, by, None, &input, ago(60 * 24 * 10)).await?;
+    }
+    let mut integrations = Vec::new();
+    for (name, kind) in [
+        ("Prometheus", "alertmanager"),
+        ("Grafana", "grafana"),
+        ("Uptime checks", "generic"),
+    ] {
+        let input = IntegrationIn {
+            name: name.into(),
+            kind: kind.into(),
+            service: None,
+            team: None,
+            settings: IntegrationSettingsWire {
+                group_by: (kind == "alertmanager")
+                    .then(|| vec!["alertname".into(), "service".into()]),
+                quiet_minutes: Some(15),
+                ..IntegrationSettingsWire::default()
+            },
+        };
+        let (created, _token) =
+            inc::create_integration(store, by, &input, ago(60 * 24 * 10)).await?;
+        integrations.push(created);
+    }
+    let berlin_saturday = {
+        let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+        let local = now.to_zoned(zone.clone()).date();
+        let back = i64::from(local.weekday().to_monday_zero_offset()) + 2;
+        local
+            .checked_sub(jiff::Span::new().days(back))
+            .ok()
+            .and_then(|d| d.at(2, 0, 0, 0).to_zoned(zone).ok())
+            .map_or(now, |z| z.timestamp())
+    };
+    let windows = [
+        MaintenanceIn {
+            title: "Database patching".into(),
+            description: "Minor-version upgrades, one node at a time.".into(),
+            starts_at: berlin_saturday.to_string(),
+            ends_at: (berlin_saturday + SignedDuration::from_hours(2)).to_string(),
+            zone: Some("Europe/Berlin".into()),
+            recurrence: Some("weekly:sat".into()),
+            until: None,
+            services: vec!["billing-db".into()],
+        },
+        MaintenanceIn {
+            title: "Payments API upgrade to v5".into(),
+            description: "Card payments may be declined for up to 10 minutes.".into(),
+            starts_at: (now + SignedDuration::from_hours(24 * 3)).to_string(),
+            ends_at: (now + SignedDuration::from_hours(24 * 3 + 1)).to_string(),
+            zone: Some("UTC".into()),
+            recurrence: None,
+            until: None,
+            services: vec!["payments-api".into()],
+        },
+    ];
+    for w in &windows {
+        inc::create_maintenance(store, by, w, ago(60 * 24 * 7)).await?;
+    }
+    let noah = store
+        .user_by_email("noah.l2@opsdesk.example")
+        .await?
+        .map(|u| crate::auth::actor_of(&u));
+    let olga = store
+        .user_by_email("olga.l3@opsdesk.example")
+        .await?
+        .map(|u| crate::auth::actor_of(&u));
+    let (Some(noah), Some(olga)) = (noah, olga) else {
+        return Ok(());
+    };
+    let Some(prometheus) = integrations.first() else {
+        return Ok(());
+    };
+    let patch = |status: &str| PatchIncidentIn {
+        status: Some(status.into()),
+        ..PatchIncidentIn::default()
+    };
+    let note = |id: i64, actor: &opsdesk_domain::Actor, body: &'static str, at: Timestamp| {
+        let actor = actor.clone();
+        async move { inc::note(store, Operator::User(&actor), id, body, at).await }
+    };
+
+    // Three days ago: checkout latency, worked and resolved.
+    let t0 = ago(3 * 24 * 60);
+    let latency: Vec<_> = ["web-1:9100", "web-2:9100", "web-3:9100"]
+        .iter()
+        .map(|i| {
+            demo_alert(
+                "CheckoutLatencyHigh",
+                i,
+                "checkout-web",
+                Severity::Sev2,
+                &format!("p99 checkout latency above 2 s on {i}"),
+                true,
+                t0,
+            )
+        })
+        .collect();
+    let opened = store.ingest_alerts(prometheus, latency.clone(), t0).await?;
+    if let Some(id) = opened.opened.first().copied() {
+        let at = |m: i64| t0 + SignedDuration::from_mins(m);
+        inc::patch(
+            store,
+            Operator::User(&noah),
+            id,
+            &PatchIncidentIn {
+                commander: Some(Some("me".into())),
+                ..patch("acknowledged")
+            },
+            at(4),
+        )
+        .await?;
+        note(
+            id,
+            &noah,
+            "Latency follows the 14:00 deploy; connection pool exhausted on all three nodes.",
+            at(12),
+        )
+        .await?;
+        inc::patch(
+            store,
+            Operator::User(&noah),
+            id,
+            &patch("identified"),
+            at(15),
+        )
+        .await?;
+        note(
+            id,
+            &noah,
+            "Rolled back to the previous release; pool usage back to 40%.",
+            at(31),
+        )
+        .await?;
+        let calm: Vec<_> = latency
+            .into_iter()
+            .map(|mut a| {
+                a.firing = false;
+                a.ends_at = Some(at(38));
+                a
+            })
+            .collect();
+        store.ingest_alerts(prometheus, calm, at(38)).await?;
+        store.resolve_quiet_incidents(at(54)).await?;
+    }
+
+    // Twenty-five minutes ago: billing database disks, being worked now.
+    let t1 = ago(25);
+    let disks = vec![
+        demo_alert(
+            "DiskAlmostFull",
+            "db-01:9100",
+            "billing-db",
+            Severity::Sev1,
+            "Disk /var/lib/postgresql is 97% full on db-01",
+            true,
+            t1,
+        ),
+        demo_alert(
+            "DiskAlmostFull",
+            "db-02:9100",
+            "billing-db",
+            Severity::Sev1,
+            "Disk /var/lib/postgresql is 95% full on db-02",
+            true,
+            t1,
+        ),
+    ];
+    let opened = store.ingest_alerts(prometheus, disks, t1).await?;
+    if let Some(id) = opened.opened.first().copied() {
+        inc::patch(
+            store,
+            Operator::User(&noah),
+            id,
+            &PatchIncidentIn {
+                commander: Some(Some("me".into())),
+                ..patch("investigating")
+            },
+            ago(21),
+        )
+        .await?;
+        note(
+            id,
+            &noah,
+            "WAL archiving stalled since 02:10; archive bucket credentials expired.",
+            ago(12),
+        )
+        .await?;
+    }
+
+    // An hour ago, declared from a customer's ticket.
+    let declared = inc::declare(
+        store,
+        Operator::User(&olga),
+        &DeclareIncidentIn {
+            title: "Checkout returns 502 for some EU customers".into(),
+            severity: "SEV2".into(),
+            services: vec!["checkout-web".into(), "payments-api".into()],
+            team: None,
+            summary: "Customers in DE and AT see 502 after entering card details.".into(),
+            commander: Some("me".into()),
+            ticket,
+        },
+        ago(60),
+    )
+    .await?;
+    inc::patch(
+        store,
+        Operator::User(&olga),
+        declared.id,
+        &PatchIncidentIn {
+            comms: Some(Some("manager@opsdesk.example".into())),
+            ..patch("identified")
+        },
+        ago(40),
+    )
+    .await?;
+    note(declared.id, &olga, "The payment provider's EU endpoint answers 503; failover to the secondary region under way.", ago(35)).await?;
+
+    // Three minutes ago: the mail relay queue, nobody on it yet.
+    let t3 = ago(3);
+    let relay = vec![demo_alert(
+        "MailQueueGrowing",
+        "relay-1:9154",
+        "email-relay",
+        Severity::Sev3,
+        "Outbound mail queue above 5,000 messages on relay-1",
+        true,
+        t3,
+    )];
+    store.ingest_alerts(prometheus, relay, t3).await?;
     Ok(())
 }

@@ -528,7 +528,19 @@ async fn build_ticket_page(
         .into_iter()
         .map(|v| v.terms.name)
         .collect();
+    let mut incidents = Vec::new();
+    for incident in store.ticket_incident_ids(id).await? {
+        let i = store.incident(incident).await?;
+        incidents.push((
+            i.id,
+            i.severity.as_str().to_owned(),
+            i.title,
+            i.status.as_str().to_owned(),
+        ));
+    }
     Ok(DeskTicket {
+        incidents,
+        can_declare: session.actor.authorize(Action::RespondToIncident).is_ok(),
         chrome: session.chrome(),
         form,
         timeline: views::timeline(&events, &messages, now),

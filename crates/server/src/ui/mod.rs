@@ -7,6 +7,7 @@
 mod admin;
 mod admin_sla;
 mod desk;
+mod incidents;
 mod portal;
 pub mod session;
 pub mod views;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(desk::routes())
         .merge(admin::routes())
         .merge(admin_sla::routes())
+        .merge(incidents::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

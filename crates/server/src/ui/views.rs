@@ -634,6 +634,10 @@ pub struct DeskTicket {
     pub sla: SlaPanel,
     /// Vendor names to hand a ticket to.
     pub vendors: Vec<String>,
+    /// Incidents this ticket is linked to: (id, severity, title, status).
+    pub incidents: Vec<(i64, String, String, String)>,
+    /// May declare an incident from this ticket.
+    pub can_declare: bool,
 }
 
 /// One row of the at-risk view.

@@ -75,7 +75,10 @@ async fn a_real_alertmanager_delivers_to_opsdesk() {
     let am = Running(
         Command::new(alertmanager_binary())
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(Stdio::null())
@@ -115,7 +118,11 @@ async fn a_real_alertmanager_delivers_to_opsdesk() {
         let url = format!("{am_url}/api/v2/alerts");
         async move {
             let r = client.post(url).json(&alerts).send().await.unwrap();
-            assert!(r.status().is_success(), "Alertmanager refused: {}", r.status());
+            assert!(
+                r.status().is_success(),
+                "Alertmanager refused: {}",
+                r.status()
+            );
         }
     };
     post(json!([alert("db-01", None), alert("db-02", None)])).await;
@@ -146,7 +153,11 @@ async fn a_real_alertmanager_delivers_to_opsdesk() {
 
     // Both resolve; Alertmanager sends the resolution at its next group interval.
     let ended = Timestamp::now() - SignedDuration::from_secs(1);
-    post(json!([alert("db-01", Some(ended)), alert("db-02", Some(ended))])).await;
+    post(json!([
+        alert("db-01", Some(ended)),
+        alert("db-02", Some(ended))
+    ]))
+    .await;
     let mut status = String::new();
     for _ in 0..100 {
         status = incidents().await[0]["status"]
