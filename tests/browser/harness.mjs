@@ -2,7 +2,7 @@
 // Debian's Chromium driven by playwright-core. `as(email, name, body)` runs `body` in a fresh
 // signed-in page and leaves a screenshot in artifacts/ when it fails.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +27,7 @@ function startServer(bin, dataDir) {
   });
 }
 
-/** Starts a demo desk and a browser; answers `{ base, as, stop }`. */
+/** Starts a demo desk and a browser; answers `{ base, as, cli, stop }`. */
 export async function startDesk() {
   const bin = process.env.OPSDESK_BIN;
   assert.ok(bin, "OPSDESK_BIN must name the opsdesk binary");
@@ -59,10 +59,17 @@ export async function startDesk() {
       await context.close();
     }
   }
+  /** Runs an `opsdesk` admin verb against the same data directory; answers its stdout. */
+  function cli(args) {
+    return new Promise((resolve, reject) => {
+      execFile(bin, ["--data", dataDir, ...args], (err, stdout, stderr) =>
+        err ? reject(new Error(`opsdesk ${args.join(" ")}: ${stderr}`)) : resolve(stdout));
+    });
+  }
   async function stop() {
     await browser.close();
     server.kill("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { base, as, stop };
+  return { base, as, cli, stop };
 }

@@ -4,6 +4,7 @@
 //! Every scenario prepares the database directly (through the store and the ops layer), then
 //! starts the opsdesk binary as a child process and measures it from the outside.
 
+mod alerts;
 mod sla;
 
 use std::path::PathBuf;
@@ -110,6 +111,32 @@ enum Scenario {
         limit: Option<i64>,
     },
     /// How soon a running server records breaches after their due instants, and its idle CPU.
+    /// Alertmanager-format alert ingest into opsdesk (100 alerts per request by default).
+    Alerts {
+        #[command(flatten)]
+        target: Target,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 8)]
+        senders: usize,
+        /// Seconds to send for.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Alerts per request.
+        #[arg(long, default_value_t = 100)]
+        per_request: usize,
+    },
+    /// The same alerts into a real Alertmanager's POST /api/v2/alerts, for comparison.
+    AlertmanagerApi {
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 8)]
+        senders: usize,
+        /// Seconds to send for.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Alerts per request.
+        #[arg(long, default_value_t = 100)]
+        per_request: usize,
+    },
     SlaBreach {
         #[command(flatten)]
         target: Target,
@@ -154,6 +181,17 @@ async fn main() -> Result<(), Failure> {
         Scenario::Calendar { count } => sla::calendar(count),
         Scenario::SlaRecompute { target, limit } => sla::recompute(&target, limit).await,
         Scenario::SlaBreach { target, probes } => sla::breach(&target, probes).await,
+        Scenario::Alerts {
+            target,
+            senders,
+            seconds,
+            per_request,
+        } => alerts::ingest(&target, senders, seconds, per_request).await,
+        Scenario::AlertmanagerApi {
+            senders,
+            seconds,
+            per_request,
+        } => alerts::alertmanager(senders, seconds, per_request).await,
     }
 }
 
@@ -343,7 +381,7 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
 /// A running server, stopped when dropped.
 pub(crate) struct Server {
     pub(crate) child: Child,
-    base: String,
+    pub(crate) base: String,
     started_in: Duration,
 }
 
@@ -393,7 +431,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration, errors: usize) {
+pub(crate) fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration, errors: usize) {
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(

@@ -8,6 +8,7 @@ use sqlx::{AnyPool, Executor};
 
 use std::sync::Arc;
 
+use crate::alert_batch::AlertWriter;
 use crate::batch::Batcher;
 use crate::sla_config::SlaCache;
 use crate::{migrate, StoreError};
@@ -31,6 +32,8 @@ pub struct Store {
     pub(crate) read: AnyPool,
     /// The group-commit writer for ticket creation.
     pub(crate) batcher: Batcher,
+    /// The group-commit writer for alert ingest.
+    pub(crate) alert_writer: AlertWriter,
     /// The SLA configuration snapshot every clock refresh reads.
     pub(crate) sla: Arc<SlaCache>,
     backend: Backend,
@@ -91,6 +94,7 @@ impl Store {
                 let read = pool(readers).await?;
                 let sla = Arc::new(SlaCache::new(read.clone()));
                 Ok(Self {
+                    alert_writer: AlertWriter::start(write.clone(), read.clone(), backend),
                     batcher: Batcher::start(write.clone(), backend, sla.clone()),
                     write,
                     read,
@@ -106,6 +110,7 @@ impl Store {
                     .await?;
                 let sla = Arc::new(SlaCache::new(pool.clone()));
                 Ok(Self {
+                    alert_writer: AlertWriter::start(pool.clone(), pool.clone(), backend),
                     batcher: Batcher::start(pool.clone(), backend, sla.clone()),
                     write: pool.clone(),
                     read: pool,

@@ -6,6 +6,7 @@
 //! Every mutation runs in one transaction that also appends its events to the event log
 //! ([`events`]); nothing here reads the clock: callers pass `now`.
 
+mod alert_batch;
 mod batch;
 mod clocks;
 mod connect;

@@ -1,0 +1,91 @@
+// Incidents in the browser: the war room of an incident raised by alerts (acknowledge, note,
+// link a customer ticket, the live timeline), declaring from a ticket, and the operations page
+// (a refused maintenance window names its fields; a new integration shows its URL once).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startDesk } from "./harness.mjs";
+
+let desk;
+before(async () => { desk = await startDesk(); });
+after(async () => desk?.stop());
+
+test("the war room: acknowledge, note, link a ticket; the timeline keeps up", async () => {
+  await desk.as("noah.l2@opsdesk.example", "incidents-01-war-room", async (page) => {
+    await page.goto(`${desk.base}/incidents`);
+    const row = page.locator("#incidents tr.row", { hasText: "Outbound mail queue" });
+    assert.match(await row.textContent(), /SEV3/);
+    assert.match(await row.textContent(), /triggered/);
+    await row.locator("a").click();
+    await page.waitForSelector("#incident-status");
+    assert.equal((await page.textContent("#incident-status")).trim(), "triggered");
+    assert.match(await page.textContent("#alerts"), /relay-1/);
+    await page.click("button[data-move=acknowledged]");
+    await page.waitForLoadState("domcontentloaded");
+    assert.equal((await page.textContent("#incident-status")).trim(), "acknowledged");
+    assert.match(await page.textContent("#timeline"), /Status triggered → acknowledged/);
+    await page.fill("#note-form textarea", "Relay-1 blocked by the upstream's rate limit");
+    await page.click("#note-form button");
+    await page.waitForLoadState("domcontentloaded");
+    assert.match(await page.textContent("#timeline"), /upstream's rate limit/);
+    // A bad ticket number is refused with the field named; a real one links.
+    await page.fill("input[name=ticket]", "not-a-number");
+    await page.click("button:has-text('Link ticket')");
+    await page.waitForSelector("#form-errors p[data-field=ticket]");
+    await page.fill("input[name=ticket]", "1");
+    await page.click("button:has-text('Link ticket')");
+    await page.waitForSelector("#linked-tickets a");
+    assert.match(await page.textContent("#linked-tickets"), /#1 /);
+    // A note added elsewhere (the API, another responder) appears without a reload.
+    const id = page.url().split("/").pop();
+    const before = await page.locator("#timeline li").count();
+    await desk.cli(["incident", "note", id, "--body", "Relay back under 100 queued"]);
+    await page.waitForFunction((n) => document.querySelectorAll("#timeline li").length > n, before, { timeout: 15_000 });
+    assert.match(await page.textContent("#timeline"), /Relay back under 100 queued/);
+    if (process.env.SCREENSHOT_DIR) {
+      await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "war-room.png"), fullPage: true });
+    }
+  });
+});
+
+test("an agent declares an incident from a customer's ticket", async () => {
+  await desk.as("liam.l1@opsdesk.example", "incidents-02-declare", async (page) => {
+    await page.goto(`${desk.base}/desk?status=all&q=Label+printer`);
+    await page.click("#queue-rows a:has-text('Label printer queue stuck')");
+    await page.click("#incidents summary");
+    await page.selectOption("#incidents select[name=severity]", "SEV2");
+    await page.click("#incidents button:has-text('Declare')");
+    await page.waitForSelector("#incident-status");
+    assert.match(await page.textContent("h1"), /Label printer queue stuck/);
+    assert.match(await page.textContent(".bar"), /SEV2/);
+    assert.match(await page.textContent("#linked-tickets"), /Label printer queue stuck/);
+    assert.match(await page.textContent("dl.facts"), /Liam First/);
+  });
+});
+
+test("operations: maintenance refused with its fields, a new integration shows its URL once", async () => {
+  await desk.as("admin@opsdesk.example", "incidents-03-operations", async (page) => {
+    await page.goto(`${desk.base}/operations`);
+    assert.match(await page.textContent("#services"), /billing-db/);
+    assert.match(await page.textContent("#maintenance"), /Database patching/);
+    await page.click("#maintenance summary");
+    await page.fill("#maintenance input[name=title]", "Swap disks");
+    await page.fill("#maintenance input[name=services]", "no-such-service");
+    await page.fill("#maintenance input[name=starts_at]", "2026-12-05T02:00");
+    await page.fill("#maintenance input[name=ends_at]", "2026-12-05T01:00");
+    await page.fill("#maintenance input[name=zone]", "Europe/Berlin");
+    await page.click("#maintenance button.primary");
+    await page.waitForSelector("#form-errors");
+    const fields = await page.locator("#form-errors p").evaluateAll((ps) => ps.map((p) => p.dataset.field).sort());
+    assert.deepEqual(fields, ["ends_at", "services"]);
+    await page.click("#integrations summary");
+    await page.fill("#integrations input[name=name]", "Grafana EU");
+    await page.selectOption("#integrations select[name=kind]", "grafana");
+    await page.click("#integrations button.primary");
+    await page.waitForSelector("#new-token");
+    assert.match(await page.textContent("#new-token"), /\/hooks\/grafana\/[0-9a-f]{64}/);
+    await page.goto(`${desk.base}/operations`);
+    assert.equal(await page.locator("#new-token").count(), 0, "the token is shown only once");
+    assert.match(await page.textContent("#integrations"), /Grafana EU/);
+  });
+});
