@@ -55,6 +55,9 @@ enum Command {
         /// Mark sign-in cookies `Secure`: set this when users reach opsdesk over HTTPS.
         #[arg(long, env = "OPSDESK_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// The address people reach opsdesk at, for links in pages (default: http://LISTEN).
+        #[arg(long, env = "OPSDESK_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -309,7 +312,8 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Serve {
             demo,
             secure_cookies,
-        } => serve(cli, store, *demo, *secure_cookies).await,
+            public_url,
+        } => serve(cli, store, *demo, *secure_cookies, public_url.clone()).await,
         Command::Calendar(c) => sla::calendar(store, c, now).await,
         Command::Sla(c) => sla::run(store, c, now).await,
         Command::Vendor(c) => sla::vendor(store, c, now).await,
@@ -501,7 +505,13 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
     }
 }
 
-async fn serve(cli: &Cli, store: &Store, demo: bool, secure_cookies: bool) -> Result<(), Failure> {
+async fn serve(
+    cli: &Cli,
+    store: &Store,
+    demo: bool,
+    secure_cookies: bool,
+    public_url: Option<String>,
+) -> Result<(), Failure> {
     if demo {
         if let Some(seeded) = seed::demo(store, 200, Timestamp::now()).await? {
             println!("seeded demo data: {} tickets", seeded.tickets);
@@ -524,6 +534,9 @@ async fn serve(cli: &Cli, store: &Store, demo: bool, secure_cookies: bool) -> Re
     let _ = std::io::stdout().flush();
     let mut state = AppState::new(store.clone());
     state.secure_cookies = secure_cookies;
+    state.public_url = public_url
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{address}"));
     opsdesk_server::serve(listener, state).await?;
     Ok(())
 }

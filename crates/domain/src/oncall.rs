@@ -28,7 +28,10 @@ impl TurnLength {
         let bad = || {
             Invalid::new(
                 field,
-                format!("'{}' is not a turn length (daily, weekly, 3d, 2w, 12h)", raw.trim()),
+                format!(
+                    "'{}' is not a turn length (daily, weekly, 3d, 2w, 12h)",
+                    raw.trim()
+                ),
             )
         };
         let number = |digits: &str| digits.parse::<u16>().ok().filter(|n| *n > 0);
@@ -187,7 +190,12 @@ impl Layer {
                 // The hand-off on the turn's first day may still be ahead of `t`.
                 let handoff = |k: i64| -> Option<Timestamp> {
                     let date = first.date().checked_add((k * days).days()).ok()?;
-                    Some(date.to_datetime(first.time()).to_zoned(self.zone.clone()).ok()?.timestamp())
+                    Some(
+                        date.to_datetime(first.time())
+                            .to_zoned(self.zone.clone())
+                            .ok()?
+                            .timestamp(),
+                    )
                 };
                 let mut s = handoff(k)?;
                 if s > t {
@@ -222,7 +230,9 @@ impl Layer {
         }
         // Hand-offs.
         while t < to {
-            let Some((_, _, e)) = self.turn_at(t) else { break };
+            let Some((_, _, e)) = self.turn_at(t) else {
+                break;
+            };
             if e >= to {
                 break;
             }
@@ -447,7 +457,11 @@ mod tests {
         assert_eq!(l.on_call_at(ts("2026-03-30T07:00:00Z")), Some(2));
         assert_eq!(l.on_call_at(ts("2026-04-06T07:00:00Z")), Some(3));
         assert_eq!(l.on_call_at(ts("2026-04-13T07:00:00Z")), Some(1));
-        let (_, s, e) = l.turn_at(ts("2026-03-25T00:00:00Z")).unwrap_or((0, ts("2000-01-01T00:00:00Z"), ts("2000-01-01T00:00:00Z")));
+        let (_, s, e) = l.turn_at(ts("2026-03-25T00:00:00Z")).unwrap_or((
+            0,
+            ts("2000-01-01T00:00:00Z"),
+            ts("2000-01-01T00:00:00Z"),
+        ));
         assert_eq!(e.duration_since(s), SignedDuration::from_hours(24 * 7 - 1));
     }
 
@@ -514,14 +528,21 @@ mod tests {
             timeout_minutes: m,
             targets: vec![PageTarget::User(1)],
         };
-        let p = EscalationPolicy::new(vec![level(5), level(10)], 1).unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            EscalationPolicy::new(vec![level(5), level(10)], 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             p.after(0, 0),
-            (RunStep::Page { round: 0, level: 1 }, SignedDuration::from_mins(5))
+            (
+                RunStep::Page { round: 0, level: 1 },
+                SignedDuration::from_mins(5)
+            )
         );
         assert_eq!(
             p.after(0, 1),
-            (RunStep::Page { round: 1, level: 0 }, SignedDuration::from_mins(10))
+            (
+                RunStep::Page { round: 1, level: 0 },
+                SignedDuration::from_mins(10)
+            )
         );
         assert_eq!(p.after(1, 1).0, RunStep::Exhausted);
         assert!(EscalationPolicy::new(vec![], 0).is_err());

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod idempotency;
 pub mod input;
 pub mod ops;
+pub mod paging;
 pub mod seed;
 pub mod ui;
 pub mod workers;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Inbound alert endpoints' token cache and rate counters.
     pub hooks: Arc<hooks::HookState>,
+    /// The address people reach opsdesk at (links in pages).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             token_cache: Arc::new(auth::TokenCache::default()),
             secure_cookies: false,
             hooks: Arc::new(hooks::HookState::default()),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -66,7 +70,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener`, with the background workers, until ctrl-c or SIGTERM.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let workers = workers::Workers::start(state.store.clone());
+    let workers = workers::Workers::start(state.store.clone(), state.public_url.clone());
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -10,10 +10,11 @@
 //! carried is counted in the answer of the last of them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::AnyPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::events::Write;
 use crate::incidents::{collapse, ingest_in, AlertEffect, IngestContext};
@@ -40,9 +41,14 @@ pub(crate) struct AlertWriter {
 
 impl AlertWriter {
     /// Starts the writer task on `pool`.
-    pub(crate) fn start(write: AnyPool, read: AnyPool, backend: Backend) -> Self {
+    pub(crate) fn start(
+        write: AnyPool,
+        read: AnyPool,
+        backend: Backend,
+        wake: Arc<Notify>,
+    ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
-        tokio::spawn(run(queue, write, read, backend));
+        tokio::spawn(run(queue, write, read, backend, wake));
         Self { jobs }
     }
 
@@ -68,7 +74,13 @@ impl AlertWriter {
     }
 }
 
-async fn run(mut queue: mpsc::Receiver<Job>, write: AnyPool, read: AnyPool, backend: Backend) {
+async fn run(
+    mut queue: mpsc::Receiver<Job>,
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+    wake: Arc<Notify>,
+) {
     while let Some(first) = queue.recv().await {
         let mut total = first.alerts.len();
         let mut jobs = vec![first];
@@ -83,6 +95,13 @@ async fn run(mut queue: mpsc::Receiver<Job>, write: AnyPool, read: AnyPool, back
         }
         match commit(&jobs, &write, &read, backend).await {
             Ok(outcomes) => {
+                // Incidents opened or reopened may have pages due now.
+                if outcomes
+                    .iter()
+                    .any(|o| !o.opened.is_empty() || !o.updated.is_empty())
+                {
+                    wake.notify_one();
+                }
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }

@@ -34,6 +34,8 @@ pub struct Store {
     pub(crate) batcher: Batcher,
     /// The group-commit writer for alert ingest.
     pub(crate) alert_writer: AlertWriter,
+    /// Rung after a commit that gives the background workers something to do now (a page).
+    pub(crate) wake: Arc<tokio::sync::Notify>,
     /// The SLA configuration snapshot every clock refresh reads.
     pub(crate) sla: Arc<SlaCache>,
     backend: Backend,
@@ -93,8 +95,15 @@ impl Store {
                 let write = pool(1).await?;
                 let read = pool(readers).await?;
                 let sla = Arc::new(SlaCache::new(read.clone()));
+                let wake = Arc::new(tokio::sync::Notify::new());
                 Ok(Self {
-                    alert_writer: AlertWriter::start(write.clone(), read.clone(), backend),
+                    alert_writer: AlertWriter::start(
+                        write.clone(),
+                        read.clone(),
+                        backend,
+                        wake.clone(),
+                    ),
+                    wake,
                     batcher: Batcher::start(write.clone(), backend, sla.clone()),
                     write,
                     read,
@@ -109,8 +118,15 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 let sla = Arc::new(SlaCache::new(pool.clone()));
+                let wake = Arc::new(tokio::sync::Notify::new());
                 Ok(Self {
-                    alert_writer: AlertWriter::start(pool.clone(), pool.clone(), backend),
+                    alert_writer: AlertWriter::start(
+                        pool.clone(),
+                        pool.clone(),
+                        backend,
+                        wake.clone(),
+                    ),
+                    wake,
                     batcher: Batcher::start(pool.clone(), backend, sla.clone()),
                     write: pool.clone(),
                     read: pool,
@@ -119,6 +135,11 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Waits until a commit gives the background workers something to do at once.
+    pub async fn work_ready(&self) {
+        self.wake.notified().await;
     }
 
     /// Applies every migration not yet applied.

@@ -566,6 +566,7 @@ pub(crate) async fn ingest_in(
                        "integration": integration.name, "group_key": alert.group_key}),
         )
         .await?;
+        crate::oncall::start_paging_in(w, id, service).await?;
         opened.push(id);
     }
     let target_id = |t: AlertTarget| -> Option<i64> {
@@ -1002,7 +1003,12 @@ impl Store {
         if let Some(ticket) = input.ticket_id {
             link_ticket_in(&mut w, id, ticket).await?;
         }
+        let paging =
+            crate::oncall::start_paging_in(&mut w, id, input.service_ids.first().copied()).await?;
         w.commit().await?;
+        if paging {
+            self.wake.notify_one();
+        }
         self.incident(id).await
     }
 
@@ -1330,6 +1336,16 @@ async fn set_status(
     }
     w.event("incident", id, "incident.status", false, data)
         .await?;
+    if to == IncidentStatus::Triggered {
+        let service: Option<i64> =
+            sqlx::query_scalar("SELECT service_id FROM incidents WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *w.tx)
+                .await?;
+        crate::oncall::start_paging_in(w, id, service).await?;
+    } else {
+        crate::oncall::stop_paging_in(w, id, to.as_str()).await?;
+    }
     Ok(())
 }
 

@@ -18,6 +18,7 @@ mod idempotency;
 mod incidents;
 mod migrate;
 mod model;
+mod oncall;
 mod operations;
 mod sla_config;
 mod sql;
@@ -34,6 +35,7 @@ pub use incidents::{
     IngestOutcome, NewIncident,
 };
 pub use model::*;
+pub use oncall::{ContactMethod, EscalationPolicyRecord, PageRecord, PagingState, ScheduleRecord};
 pub use operations::{
     GenericMapping, Integration, IntegrationInput, IntegrationKind, IntegrationSettings,
     MaintenanceInput, MaintenanceRecord, Service,

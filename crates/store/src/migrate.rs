@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_incidents.sql"),
         include_str!("../migrations/postgres/0007_incidents.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_oncall.sql"),
+        include_str!("../migrations/postgres/0008_oncall.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

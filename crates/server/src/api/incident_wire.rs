@@ -364,3 +364,176 @@ pub struct LinkTicketIn {
     /// Ticket number.
     pub ticket: i64,
 }
+
+/// One rotation layer of a schedule.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerWire {
+    /// First hand-off: RFC 3339, or a local `2026-11-30T09:00` in `zone`.
+    pub starts_at: String,
+    /// IANA zone of the hand-off time.
+    pub zone: String,
+    /// `daily`, `weekly`, `3d`, `2w` or `12h`.
+    pub turn: String,
+    /// Participants' e-mail addresses, in turn order.
+    pub participants: Vec<String>,
+    /// Only these local hours each day (`09:00-17:00`), for a layer over another.
+    #[serde(default)]
+    pub hours: Option<String>,
+}
+
+/// Create an on-call schedule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIn {
+    /// Name, unique.
+    pub name: String,
+    /// What it covers.
+    #[serde(default)]
+    pub description: String,
+    /// Layers, lowest first (later layers win where they cover).
+    pub layers: Vec<LayerWire>,
+}
+
+/// Someone on call for a stretch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShiftOut {
+    /// From (RFC 3339).
+    pub starts_at: String,
+    /// Until.
+    pub ends_at: String,
+    /// Who.
+    pub user: PersonOut,
+}
+
+/// An override of a schedule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverrideOut {
+    /// Id.
+    pub id: i64,
+    /// From.
+    pub starts_at: String,
+    /// Until.
+    pub ends_at: String,
+    /// Who takes over.
+    pub user: PersonOut,
+}
+
+/// Put someone on call over a schedule for a stretch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideIn {
+    /// Their e-mail, or `me`.
+    pub user: String,
+    /// From (RFC 3339).
+    pub starts_at: String,
+    /// Until (RFC 3339).
+    pub ends_at: String,
+}
+
+/// A schedule with who is on call now and the shifts ahead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Layers.
+    pub layers: Vec<LayerWire>,
+    /// Overrides still to come or under way.
+    pub overrides: Vec<OverrideOut>,
+    /// Who is on call now.
+    pub on_call_now: Option<PersonOut>,
+    /// The final schedule for the window asked (default: the next 14 days).
+    pub shifts: Vec<ShiftOut>,
+}
+
+/// One level of an escalation policy.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyLevelWire {
+    /// Minutes to wait for an acknowledgement before the next level (1–1440).
+    pub timeout_minutes: u32,
+    /// `user:EMAIL`, `schedule:NAME` or `team:NAME`.
+    pub targets: Vec<String>,
+}
+
+/// Create an escalation policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicyIn {
+    /// Name, unique.
+    pub name: String,
+    /// Levels, first paged first.
+    pub levels: Vec<PolicyLevelWire>,
+    /// Times to run the levels again when nobody acknowledges (0–9).
+    #[serde(default)]
+    pub repeats: u32,
+}
+
+/// An escalation policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationPolicyOut {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Levels.
+    pub levels: Vec<PolicyLevelWire>,
+    /// Repeats.
+    pub repeats: u32,
+    /// Services it pages for.
+    pub services: Vec<String>,
+}
+
+/// Which escalation policy pages for a service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePolicyIn {
+    /// Policy name; `null` pages no one.
+    pub escalation_policy: Option<String>,
+}
+
+/// Add a way to be paged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactMethodIn {
+    /// `webhook` (signed JSON) or `slack` (Slack-compatible incoming webhook).
+    pub kind: String,
+    /// The http(s) URL.
+    pub address: String,
+}
+
+/// A way to be paged.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactMethodOut {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// URL.
+    pub address: String,
+}
+
+/// A page sent about an incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageOut {
+    /// Id.
+    pub id: i64,
+    /// Who.
+    pub user: PersonOut,
+    /// Run (a reopened incident pages again).
+    pub run: i64,
+    /// Round of the policy, from 1.
+    pub round: i64,
+    /// Level, from 1.
+    pub level: i64,
+    /// When.
+    pub created_at: String,
+    /// When it was answered from its link.
+    pub answered_at: Option<String>,
+    /// `acknowledge` or `resolve`.
+    pub answer: Option<String>,
+}

@@ -2,6 +2,7 @@
 
 pub mod incident_wire;
 pub mod incidents;
+pub mod oncall;
 pub mod sla;
 pub mod wire;
 
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .merge(sla::routes())
         .merge(incidents::routes())
+        .merge(oncall::routes())
         .fallback(not_found)
 }
 
@@ -98,6 +100,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(sla::SlaDoc::openapi());
     doc.merge(incidents::IncidentDoc::openapi());
+    doc.merge(oncall::OnCallDoc::openapi());
     Json(doc)
 }
 

@@ -21,6 +21,7 @@ use crate::api::wire::{
 use crate::auth;
 
 pub mod incidents;
+pub mod oncall;
 pub mod sla;
 use crate::error::{ApiError, Checks, Code};
 

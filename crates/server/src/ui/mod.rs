@@ -8,6 +8,7 @@ mod admin;
 mod admin_sla;
 mod desk;
 mod incidents;
+mod paging;
 mod portal;
 pub mod session;
 pub mod views;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(admin_sla::routes())
         .merge(incidents::routes())
+        .merge(paging::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

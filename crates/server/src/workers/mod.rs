@@ -1,5 +1,6 @@
 //! Background work that runs beside the HTTP server: the SLA scheduler (breaches, escalation
-//! levels, recomputation after policy edits) and outbox delivery.
+//! levels, recomputation after policy edits), paging (escalation policies' levels as they come
+//! due), incidents' quiet-period resolution and outbox delivery.
 //!
 //! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
 //! does it; the others wait to take over. Nothing here is driven by requests.
@@ -29,10 +30,10 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the workers on `store`.
-    pub fn start(store: Store) -> Self {
+    /// Starts the workers on `store`; page links point at `public_url`.
+    pub fn start(store: Store, public_url: String) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(store, stopped));
+        let task = tokio::spawn(run(store, public_url, stopped));
         Self { stop, task }
     }
 
@@ -43,8 +44,12 @@ impl Workers {
     }
 }
 
-async fn run(store: Store, mut stopped: watch::Receiver<bool>) {
-    let client = outbox::client();
+async fn run(store: Store, public_url: String, mut stopped: watch::Receiver<bool>) {
+    let mut client = outbox::Deliverer {
+        http: outbox::client(),
+        public_url,
+        secret: String::new(),
+    };
     let mut lease: Option<Lease> = None;
     loop {
         if *stopped.borrow() {
@@ -65,25 +70,44 @@ async fn run(store: Store, mut stopped: watch::Receiver<bool>) {
         }
         let mut wait = MAX_SLEEP;
         if lease.is_some() {
+            if client.secret.is_empty() {
+                match crate::paging::secret(&store).await {
+                    Ok(secret) => client.secret = secret,
+                    Err(e) => tracing::warn!(error = %e, "cannot read the paging secret"),
+                }
+            }
             let busy = step(&store, &client).await;
             if busy {
                 wait = Duration::ZERO;
-            } else if let Ok(Some(next)) = store.next_sla_trigger().await {
-                let until = next.duration_since(Timestamp::now());
-                wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+            } else {
+                let now = Timestamp::now();
+                for next in [store.next_sla_trigger().await, store.next_page_due().await]
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
+                    let until = next.duration_since(now);
+                    wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
+                }
             }
         }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
+            () = store.work_ready() => {}
             _ = stopped.changed() => {}
         }
     }
 }
 
 /// One round of every worker; `true` when there is more to do right away.
-async fn step(store: &Store, client: &outbox::Client) -> bool {
+async fn step(store: &Store, client: &outbox::Deliverer) -> bool {
     let now = Timestamp::now();
     let mut busy = false;
+    match store.page_due(now).await {
+        Ok(sent) if sent > 0 => tracing::info!(pages = sent, "paged"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "paging step failed"),
+    }
     match sla::fire_due(store, now).await {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "SLA scheduler step failed"),

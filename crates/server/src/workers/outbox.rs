@@ -10,6 +10,14 @@ use opsdesk_store::{Store, StoreError};
 /// The HTTP client deliveries use.
 pub(super) type Client = reqwest::Client;
 
+/// What deliveries need: the client, and for pages the address of opsdesk and the key that
+/// signs their links and bodies.
+pub(super) struct Deliverer {
+    pub(super) http: Client,
+    pub(super) public_url: String,
+    pub(super) secret: String,
+}
+
 /// Items delivered per round.
 const PER_ROUND: i64 = 50;
 /// How long a claimed item is held before another attempt may take it (longer than a send).
@@ -27,13 +35,25 @@ pub(super) fn client() -> Client {
 /// Delivers the items due at `now`; `true` when a full round was taken.
 pub(super) async fn deliver_due(
     store: &Store,
-    client: &Client,
+    client: &Deliverer,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let due = store.claim_outbox(now, HOLD, PER_ROUND).await?;
     for item in &due {
         let outcome = match item.kind.as_str() {
-            "webhook" => post(client, item.id, &item.target, &item.payload).await,
+            "webhook" => post(&client.http, item.id, &item.target, &item.payload, None).await,
+            kind @ ("page_webhook" | "page_slack") => {
+                match crate::paging::render(kind, &item.payload, &client.public_url, &client.secret)
+                {
+                    Ok(body) => {
+                        let signature = (kind == "page_webhook").then(|| {
+                            crate::paging::body_signature(&client.secret, body.as_bytes())
+                        });
+                        post(&client.http, item.id, &item.target, &body, signature).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             other => Err(format!("no transport for '{other}' messages")),
         };
         if let Err(error) = &outcome {
@@ -46,11 +66,21 @@ pub(super) async fn deliver_due(
     Ok(due.len() as i64 == PER_ROUND)
 }
 
-async fn post(client: &Client, id: i64, url: &str, payload: &str) -> Result<(), String> {
-    let response = client
+async fn post(
+    client: &Client,
+    id: i64,
+    url: &str,
+    payload: &str,
+    signature: Option<String>,
+) -> Result<(), String> {
+    let mut request = client
         .post(url)
         .header("content-type", "application/json")
-        .header("idempotency-key", format!("opsdesk-outbox-{id}"))
+        .header("idempotency-key", format!("opsdesk-outbox-{id}"));
+    if let Some(sig) = signature {
+        request = request.header("x-opsdesk-signature", sig);
+    }
+    let response = request
         .body(payload.to_owned())
         .send()
         .await

@@ -162,11 +162,12 @@ pub async fn spawn_app() -> TestApp {
         "http://{}",
         listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
-    let state = AppState::new(store.clone());
+    let mut state = AppState::new(store.clone());
+    state.public_url = base.clone();
     tokio::spawn(async move {
         let _ = axum::serve(listener, opsdesk_server::router(state)).await;
     });
-    let workers = tokio::sync::Mutex::new(vec![Workers::start(store.clone())]);
+    let workers = tokio::sync::Mutex::new(vec![Workers::start(store.clone(), base.clone())]);
     TestApp {
         base,
         workers,
@@ -353,7 +354,7 @@ impl TestApp {
         self.workers
             .lock()
             .await
-            .push(Workers::start(self.store.clone()));
+            .push(Workers::start(self.store.clone(), self.base.clone()));
     }
 
     /// Brings in a ticket raised by `who` at `created_at` (in the past), still new, through the

@@ -7,6 +7,7 @@ mod escalation;
 mod helpers;
 mod idempotency;
 mod incidents;
+mod paging;
 mod sla;
 mod tickets;
 mod ui;

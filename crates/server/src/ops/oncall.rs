@@ -1,0 +1,549 @@
+//! On-call actions: schedules, overrides, escalation policies, the policy a service pages
+//! with, and people's contact methods. Names and e-mails on the wire become ids here.
+
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::oncall::{
+    DailyHours, EscalationPolicy, Layer, PageTarget, PolicyLevel, TurnLength,
+};
+use opsdesk_domain::{Action, Name};
+use opsdesk_store::{
+    ContactMethod, EscalationPolicyRecord, PageRecord, ScheduleRecord, Store, User, UserRef,
+};
+
+use super::Operator;
+use crate::api::incident_wire::{
+    ContactMethodIn, ContactMethodOut, EscalationPolicyIn, EscalationPolicyOut, LayerWire,
+    OverrideIn, OverrideOut, PageOut, PolicyLevelWire, ScheduleIn, ScheduleOut, ShiftOut,
+};
+use crate::api::wire::{rfc3339, PersonOut};
+use crate::error::{ApiError, Checks, Code};
+
+/// Reads an instant: RFC 3339, or a local date-time (`2026-11-30T09:00`) in `zone`.
+pub fn instant_in(
+    field: &str,
+    raw: &str,
+    zone: &jiff::tz::TimeZone,
+    checks: &mut Checks,
+) -> Option<Timestamp> {
+    let raw = raw.trim();
+    if let Ok(t) = raw.parse::<Timestamp>() {
+        return Some(t);
+    }
+    match raw
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|dt| dt.to_zoned(zone.clone()).ok())
+    {
+        Some(z) => Some(z.timestamp()),
+        None => {
+            checks.fail(
+                field,
+                format!("'{raw}' is not an instant like 2026-11-30T09:00 or 2026-11-30T08:00:00Z"),
+            );
+            None
+        }
+    }
+}
+
+/// People by address, with `me` for the caller; unknown or non-staff addresses fail `field`.
+async fn staff_id(
+    store: &Store,
+    field: &str,
+    raw: &str,
+    me: Option<i64>,
+    checks: &mut Checks,
+) -> Result<Option<i64>, ApiError> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("me") {
+        if me.is_none() {
+            checks.fail(field, "'me' needs a signed-in person");
+        }
+        return Ok(me);
+    }
+    match store.user_by_email(&raw.to_lowercase()).await? {
+        Some(User {
+            id,
+            role,
+            active: true,
+            ..
+        }) if role.is_staff() => Ok(Some(id)),
+        _ => {
+            checks.fail(
+                field,
+                format!("no active staff member with the address '{raw}'"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+async fn person(store: &Store, id: i64) -> PersonOut {
+    match store.user(id).await {
+        Ok(u) => PersonOut {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+        },
+        Err(_) => PersonOut {
+            id,
+            email: String::new(),
+            name: format!("user {id}"),
+        },
+    }
+}
+
+/// Creates a schedule.
+pub async fn create_schedule(
+    store: &Store,
+    by: Operator<'_>,
+    input: &ScheduleIn,
+    now: Timestamp,
+) -> Result<ScheduleRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    if input.layers.is_empty() {
+        checks.fail("layers", "a schedule needs at least one layer");
+    }
+    let mut layers = Vec::new();
+    for (i, l) in input.layers.iter().enumerate() {
+        let field = |f: &str| format!("layers[{i}].{f}");
+        let zone = match opsdesk_domain::calendar::parse_zone("zone", &l.zone) {
+            Ok(z) => Some(z),
+            Err(e) => {
+                checks.fail(&field("zone"), e.reason);
+                None
+            }
+        };
+        let start = zone
+            .as_ref()
+            .and_then(|z| instant_in(&field("starts_at"), &l.starts_at, z, &mut checks));
+        let turn = match TurnLength::parse("turn", &l.turn) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                checks.fail(&field("turn"), e.reason);
+                None
+            }
+        };
+        let hours = match l.hours.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => match DailyHours::parse("hours", h) {
+                Ok(h) => Some(Some(h)),
+                Err(e) => {
+                    checks.fail(&field("hours"), e.reason);
+                    None
+                }
+            },
+            None => Some(None),
+        };
+        let mut participants = Vec::new();
+        for p in &l.participants {
+            if let Some(id) = staff_id(store, &field("participants"), p, actor, &mut checks).await?
+            {
+                participants.push(id);
+            }
+        }
+        if l.participants.is_empty() {
+            checks.fail(&field("participants"), "name at least one person");
+        }
+        if let (Some(zone), Some(start), Some(turn), Some(hours)) = (zone, start, turn, hours) {
+            if let Ok(layer) = Layer::new(start, zone, turn, participants, hours) {
+                layers.push((layer, l.zone.trim().to_owned()));
+            }
+        }
+    }
+    if input.description.len() > 2_000 {
+        checks.fail("description", "at most 2,000 characters");
+    }
+    checks.finish()?;
+    let name = name.ok_or_else(|| ApiError::new(Code::InvalidInput, "invalid schedule"))?;
+    Ok(store
+        .create_schedule(&name, input.description.trim(), &layers, actor, now)
+        .await?)
+}
+
+/// A schedule by name.
+pub async fn schedule_named(
+    store: &Store,
+    field: &str,
+    name: &str,
+) -> Result<ScheduleRecord, ApiError> {
+    store
+        .schedules()
+        .await?
+        .into_iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            ApiError::field(
+                Code::InvalidInput,
+                field,
+                format!("no schedule named '{}'", name.trim()),
+            )
+        })
+}
+
+/// The wire form of a schedule with its shifts in [from, to).
+pub async fn schedule_out(
+    store: &Store,
+    s: &ScheduleRecord,
+    now: Timestamp,
+    from: Timestamp,
+    to: Timestamp,
+) -> ScheduleOut {
+    let schedule = s.schedule();
+    let mut layers = Vec::new();
+    for (l, zone) in &s.layers {
+        let mut participants = Vec::new();
+        for p in &l.participants {
+            participants.push(person(store, *p).await.email);
+        }
+        layers.push(LayerWire {
+            starts_at: rfc3339(l.start),
+            zone: zone.clone(),
+            turn: l.turn.as_text(),
+            participants,
+            hours: l.hours.map(|h| h.as_text()),
+        });
+    }
+    let mut overrides = Vec::new();
+    for (id, o) in &s.overrides {
+        if o.end > now {
+            overrides.push(OverrideOut {
+                id: *id,
+                starts_at: rfc3339(o.start),
+                ends_at: rfc3339(o.end),
+                user: person(store, o.user).await,
+            });
+        }
+    }
+    let mut shifts = Vec::new();
+    for sh in schedule.shifts(from, to) {
+        shifts.push(ShiftOut {
+            starts_at: rfc3339(sh.start),
+            ends_at: rfc3339(sh.end),
+            user: person(store, sh.user).await,
+        });
+    }
+    let on_call_now = match schedule.on_call_at(now) {
+        Some(u) => Some(person(store, u).await),
+        None => None,
+    };
+    ScheduleOut {
+        id: s.id,
+        name: s.name.clone(),
+        description: s.description.clone(),
+        layers,
+        overrides,
+        on_call_now,
+        shifts,
+    }
+}
+
+/// Deletes a schedule no policy pages.
+pub async fn delete_schedule(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    Ok(store.delete_schedule(id, actor, now).await?)
+}
+
+/// Puts someone on call over a schedule (any responder may swap shifts).
+pub async fn add_override(
+    store: &Store,
+    by: Operator<'_>,
+    schedule: i64,
+    input: &OverrideIn,
+    now: Timestamp,
+) -> Result<i64, ApiError> {
+    let actor = by.authorize_to(Action::RespondToIncident)?;
+    let mut checks = Checks::default();
+    let user = staff_id(store, "user", &input.user, actor, &mut checks).await?;
+    let utc = jiff::tz::TimeZone::UTC;
+    let start = instant_in("starts_at", &input.starts_at, &utc, &mut checks);
+    let end = instant_in("ends_at", &input.ends_at, &utc, &mut checks);
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            checks.fail("ends_at", "must be after starts_at");
+        }
+    }
+    checks.finish()?;
+    let (Some(user), Some(start), Some(end)) = (user, start, end) else {
+        return Err(ApiError::new(Code::InvalidInput, "invalid override"));
+    };
+    Ok(store
+        .add_override(schedule, user, start, end, actor, now)
+        .await?)
+}
+
+/// Removes an override.
+pub async fn delete_override(
+    store: &Store,
+    by: Operator<'_>,
+    schedule: i64,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::RespondToIncident)?;
+    Ok(store.delete_override(schedule, id, actor, now).await?)
+}
+
+/// Reads a target: `user:EMAIL`, `schedule:NAME` or `team:NAME`.
+async fn target(
+    store: &Store,
+    field: &str,
+    raw: &str,
+    checks: &mut Checks,
+) -> Result<Option<PageTarget>, ApiError> {
+    let Some((kind, name)) = raw.split_once(':') else {
+        checks.fail(
+            field,
+            format!("'{raw}' is not user:EMAIL, schedule:NAME or team:NAME"),
+        );
+        return Ok(None);
+    };
+    let name = name.trim();
+    Ok(match kind.trim().to_ascii_lowercase().as_str() {
+        "user" => staff_id(store, field, name, None, checks)
+            .await?
+            .map(PageTarget::User),
+        "schedule" => match schedule_named(store, field, name).await {
+            Ok(s) => Some(PageTarget::Schedule(s.id)),
+            Err(_) => {
+                checks.fail(field, format!("no schedule named '{name}'"));
+                None
+            }
+        },
+        "team" => match store.team_by_name(name).await? {
+            Some(t) => Some(PageTarget::Team(t.id)),
+            None => {
+                checks.fail(field, format!("no team named '{name}'"));
+                None
+            }
+        },
+        other => {
+            checks.fail(field, format!("'{other}' is not user, schedule or team"));
+            None
+        }
+    })
+}
+
+/// Creates an escalation policy.
+pub async fn create_policy(
+    store: &Store,
+    by: Operator<'_>,
+    input: &EscalationPolicyIn,
+    now: Timestamp,
+) -> Result<EscalationPolicyRecord, ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    let mut checks = Checks::default();
+    let name = checks.check(Name::parse("name", &input.name));
+    let mut levels = Vec::new();
+    for (i, l) in input.levels.iter().enumerate() {
+        let mut targets = Vec::new();
+        for t in &l.targets {
+            if let Some(t) = target(store, &format!("levels[{i}].targets"), t, &mut checks).await? {
+                targets.push(t);
+            }
+        }
+        if l.targets.is_empty() {
+            checks.fail(
+                &format!("levels[{i}].targets"),
+                "every level needs a target",
+            );
+        }
+        if !(1..=24 * 60).contains(&l.timeout_minutes) {
+            checks.fail(&format!("levels[{i}].timeout_minutes"), "1 to 1440 minutes");
+        }
+        levels.push(PolicyLevel {
+            timeout_minutes: l.timeout_minutes,
+            targets,
+        });
+    }
+    if input.levels.is_empty() {
+        checks.fail("levels", "a policy needs at least one level");
+    }
+    if input.repeats > 9 {
+        checks.fail("repeats", "at most 9 repeats");
+    }
+    checks.finish()?;
+    let policy = EscalationPolicy::new(levels, input.repeats)?;
+    let name = name.ok_or_else(|| ApiError::new(Code::InvalidInput, "invalid policy"))?;
+    Ok(store
+        .create_escalation_policy(&name, &policy, actor, now)
+        .await?)
+}
+
+/// The wire form of a policy.
+pub async fn policy_out(
+    store: &Store,
+    p: &EscalationPolicyRecord,
+) -> Result<EscalationPolicyOut, ApiError> {
+    let schedules = store.schedules().await?;
+    let teams = store.teams().await?;
+    let services = store.services().await?;
+    let uses = store.service_policies().await?;
+    let mut levels = Vec::new();
+    for l in &p.policy.levels {
+        let mut targets = Vec::new();
+        for t in &l.targets {
+            targets.push(match t {
+                PageTarget::User(u) => format!("user:{}", person(store, *u).await.email),
+                PageTarget::Schedule(s) => format!(
+                    "schedule:{}",
+                    schedules
+                        .iter()
+                        .find(|x| x.id == *s)
+                        .map_or("?", |x| x.name.as_str())
+                ),
+                PageTarget::Team(t) => format!(
+                    "team:{}",
+                    teams
+                        .iter()
+                        .find(|x| x.id == *t)
+                        .map_or("?", |x| x.name.as_str())
+                ),
+            });
+        }
+        levels.push(PolicyLevelWire {
+            timeout_minutes: l.timeout_minutes,
+            targets,
+        });
+    }
+    Ok(EscalationPolicyOut {
+        id: p.id,
+        name: p.name.clone(),
+        levels,
+        repeats: p.policy.repeats,
+        services: uses
+            .iter()
+            .filter(|(_, pid)| *pid == p.id)
+            .filter_map(|(sid, _)| {
+                services
+                    .iter()
+                    .find(|s| s.id == *sid)
+                    .map(|s| s.name.clone())
+            })
+            .collect(),
+    })
+}
+
+/// Deletes a policy no service uses and no incident was paged by.
+pub async fn delete_policy(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    Ok(store.delete_escalation_policy(id, actor, now).await?)
+}
+
+/// Chooses the policy that pages for a service (by name; `None` pages no one).
+pub async fn set_service_policy(
+    store: &Store,
+    by: Operator<'_>,
+    service: i64,
+    policy: Option<&str>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    let policy_id = match policy.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(name) => Some(
+            store
+                .escalation_policies()
+                .await?
+                .into_iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+                .map(|p| p.id)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "escalation_policy",
+                        format!("no escalation policy named '{name}'"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok(store
+        .set_service_policy(service, policy_id, actor, now)
+        .await?)
+}
+
+/// Adds a way to page the caller.
+pub async fn add_contact_method(
+    store: &Store,
+    user: &User,
+    input: &ContactMethodIn,
+    now: Timestamp,
+) -> Result<ContactMethod, ApiError> {
+    let mut checks = Checks::default();
+    let kind = input.kind.trim().to_ascii_lowercase();
+    if kind != "webhook" && kind != "slack" {
+        checks.fail(
+            "kind",
+            format!("'{}' is not webhook or slack", input.kind.trim()),
+        );
+    }
+    if !user.role.is_staff() {
+        checks.fail("user", "only the desk's staff are paged");
+    }
+    let address = input.address.trim();
+    if let Err(e) = opsdesk_domain::ExternalUrl::parse("address", address) {
+        checks.fail("address", e.reason);
+    }
+    checks.finish()?;
+    Ok(store
+        .add_contact_method(user.id, &kind, address, now)
+        .await?)
+}
+
+/// The wire form of a contact method.
+pub fn contact_out(c: &ContactMethod) -> ContactMethodOut {
+    ContactMethodOut {
+        id: c.id,
+        kind: c.kind.clone(),
+        address: c.address.clone(),
+    }
+}
+
+/// The wire form of a page.
+pub fn page_out(p: &PageRecord) -> PageOut {
+    PageOut {
+        id: p.id,
+        user: PersonOut::from(&p.user),
+        run: p.run,
+        round: p.round + 1,
+        level: p.level + 1,
+        created_at: rfc3339(p.created_at),
+        answered_at: p.answered_at.map(rfc3339),
+        answer: p.answer.clone(),
+    }
+}
+
+/// Who each schedule has on call now: (schedule name, person).
+pub async fn on_call_now(
+    store: &Store,
+    now: Timestamp,
+) -> Result<Vec<(String, Option<UserRef>)>, ApiError> {
+    let mut out = Vec::new();
+    for s in store.schedules().await? {
+        let who = match s.schedule().on_call_at(now) {
+            Some(u) => store.user(u).await.ok().map(|u| UserRef {
+                id: u.id,
+                email: u.email,
+                name: u.name,
+            }),
+            None => None,
+        };
+        out.push((s.name, who));
+    }
+    Ok(out)
+}
+
+/// The default shift window: now to 14 days ahead.
+pub fn default_window(now: Timestamp) -> (Timestamp, Timestamp) {
+    (now, now + SignedDuration::from_hours(24 * 14))
+}

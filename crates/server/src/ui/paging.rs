@@ -1,0 +1,156 @@
+//! The page a signed link in a page opens: acknowledge or resolve the incident without signing
+//! in. The link's signature is the permission; the answer is a POST (link previewers and mail
+//! scanners only GET), recorded as the paged person.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::render;
+use super::views::Chrome;
+use crate::error::{ApiError, Code};
+use crate::paging;
+use crate::AppState;
+
+/// The page-answer routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/pages/{id}", get(show).post(answer))
+}
+
+/// The answer page.
+#[derive(Template)]
+#[template(path = "page_answer.html")]
+pub struct PageAnswer {
+    /// Frame (no one signed in).
+    pub chrome: Chrome,
+    /// Heading.
+    pub heading: String,
+    /// Page id.
+    pub page: i64,
+    /// Incident number.
+    pub incident: i64,
+    /// Incident title.
+    pub title: String,
+    /// Severity.
+    pub severity: String,
+    /// Status.
+    pub status: String,
+    /// Who was paged.
+    pub person: String,
+    /// `acknowledge` or `resolve`.
+    pub action: String,
+    /// The link's signature, posted back.
+    pub sig: String,
+    /// Whether the answer was given.
+    pub done: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Signed {
+    action: String,
+    sig: String,
+}
+
+fn chrome() -> Chrome {
+    Chrome {
+        me: None,
+        csrf: String::new(),
+        notice: String::new(),
+    }
+}
+
+async fn checked(state: &AppState, id: i64, link: &Signed) -> Result<(), ApiError> {
+    let secret = paging::secret(&state.store).await?;
+    let known = matches!(link.action.as_str(), "acknowledge" | "resolve");
+    if !known || !paging::link_is_valid(&secret, id, &link.action, &link.sig) {
+        return Err(ApiError::new(
+            Code::NotFound,
+            "this page link is not valid (it may have been changed)",
+        ));
+    }
+    Ok(())
+}
+
+async fn view(
+    state: &AppState,
+    id: i64,
+    link: Signed,
+    heading: String,
+    done: bool,
+) -> Result<PageAnswer, ApiError> {
+    let page = state.store.page(id).await?;
+    let incident = state.store.incident(page.incident_id).await?;
+    Ok(PageAnswer {
+        chrome: chrome(),
+        heading,
+        page: id,
+        incident: incident.id,
+        title: incident.title,
+        severity: incident.severity.as_str().to_owned(),
+        status: incident.status.as_str().to_owned(),
+        person: page.user.name,
+        action: link.action,
+        sig: link.sig,
+        done,
+    })
+}
+
+fn failed(err: ApiError) -> Response {
+    let status = err.code.describe().0;
+    let page = super::views::MessagePage {
+        chrome: chrome(),
+        heading: "This link does not work".into(),
+        text: err.detail,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(link): Query<Signed>,
+) -> Response {
+    let result = async {
+        checked(&state, id, &link).await?;
+        let heading = if link.action == "resolve" {
+            "Resolve this incident?"
+        } else {
+            "Acknowledge this page?"
+        };
+        view(&state, id, link, heading.into(), false).await
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(link): Form<Signed>,
+) -> Response {
+    let result = async {
+        checked(&state, id, &link).await?;
+        let record = state
+            .store
+            .answer_page(id, link.action == "resolve", Timestamp::now())
+            .await?;
+        let heading = match record.answer.as_deref() {
+            Some("resolve") => "Resolved. Thank you.",
+            _ => "Acknowledged: paging has stopped.",
+        };
+        view(&state, id, link, heading.into(), true).await
+    }
+    .await;
+    match result {
+        Ok(page) => (StatusCode::OK, render(&page)).into_response(),
+        Err(e) => failed(e),
+    }
+}
