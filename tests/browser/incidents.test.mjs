@@ -89,3 +89,28 @@ test("operations: maintenance refused with its fields, a new integration shows i
     assert.match(await page.textContent("#integrations"), /Grafana EU/);
   });
 });
+
+test("on call: who is on call now, a refused then accepted contact method, pages in the war room", async () => {
+  await desk.as("noah.l2@opsdesk.example", "incidents-04-oncall", async (page) => {
+    await page.goto(`${desk.base}/oncall`);
+    const schedule = page.locator("section.schedule", { hasText: "Platform primary" });
+    assert.match(await schedule.locator(".now").textContent(), /On call now: \S+/);
+    assert.ok(await schedule.locator(".shifts tbody tr").count() >= 2, "a week of shifts");
+    assert.match(await page.textContent("#policies"), /schedule:Platform primary/);
+    await page.fill("#contact input[name=address]", "not a url");
+    await page.click("#contact button");
+    await page.waitForSelector("#form-errors p[data-field=address]");
+    await page.fill("#contact input[name=address]", "https://hooks.example/noah");
+    await page.click("#contact button");
+    await page.waitForSelector("#contact li .tag");
+    assert.match(await page.textContent("#contact"), /hooks\.example\/noah/);
+    if (process.env.SCREENSHOT_DIR) {
+      await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "oncall.png"), fullPage: true });
+    }
+    await page.goto(`${desk.base}/incidents?status=all`);
+    await page.click("#incidents a:has-text('Disk /var/lib/postgresql')");
+    await page.waitForSelector("#pages");
+    assert.match(await page.textContent("#pages"), /level 1 · round 1/);
+    assert.match(await page.textContent("#paging"), /stopped: investigating/);
+  });
+});

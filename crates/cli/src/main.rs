@@ -1,6 +1,7 @@
 //! The `opsdesk` command: serve the desk, and administer it directly against its database.
 
 mod incidents;
+mod oncall;
 mod sla;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -97,6 +98,17 @@ enum Command {
     /// Incidents: list, show, declare, update, note.
     #[command(subcommand)]
     Incident(incidents::IncidentCommand),
+    /// On-call schedules: layers, overrides, the final schedule.
+    #[command(subcommand)]
+    Schedule(oncall::ScheduleCommand),
+    /// Who is on call now, per schedule.
+    Oncall,
+    /// Escalation policies: whom to page, in what order, with what timeouts.
+    #[command(subcommand, name = "escalation-policy")]
+    EscalationPolicy(oncall::PolicyCommand),
+    /// How people are paged (signed webhook, Slack-compatible webhook).
+    #[command(subcommand)]
+    Contact(oncall::ContactCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +333,10 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Service(c) => incidents::service(store, c, now).await,
         Command::Maintenance(c) => incidents::maintenance(store, c, now).await,
         Command::Incident(c) => incidents::incident(store, c, now).await,
+        Command::Schedule(c) => oncall::schedule(store, c, now).await,
+        Command::Oncall => oncall::oncall(store, now).await,
+        Command::EscalationPolicy(c) => oncall::policy(store, c, now).await,
+        Command::Contact(c) => oncall::contact(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

@@ -869,6 +869,77 @@ async fn seed_incidents(
         async move { inc::note(store, Operator::User(&actor), id, body, at).await }
     };
 
+    // On call: a weekly platform rotation (Monday 09:00 Berlin), a business-hours layer with
+    // the L2 expert on top, and a policy paging it, then the manager, for the databases and
+    // payments.
+    {
+        use crate::api::incident_wire::{
+            EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn,
+        };
+        use crate::ops::oncall;
+        let monday = {
+            let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+            let local = now.to_zoned(zone).date();
+            let back = i64::from(local.weekday().to_monday_zero_offset()) + 14;
+            local
+                .checked_sub(jiff::Span::new().days(back))
+                .map(|d| d.at(9, 0, 0, 0).to_string())
+                .unwrap_or_default()
+        };
+        let schedule = ScheduleIn {
+            name: "Platform primary".into(),
+            description: "Databases and payments, around the clock".into(),
+            layers: vec![
+                LayerWire {
+                    starts_at: monday.clone(),
+                    zone: "Europe/Berlin".into(),
+                    turn: "weekly".into(),
+                    participants: vec![
+                        "olga.l3@opsdesk.example".into(),
+                        "noah.l2@opsdesk.example".into(),
+                        "liam.l1@opsdesk.example".into(),
+                    ],
+                    hours: None,
+                },
+                LayerWire {
+                    starts_at: monday,
+                    zone: "Europe/Berlin".into(),
+                    turn: "daily".into(),
+                    participants: vec!["noah.l2@opsdesk.example".into()],
+                    hours: Some("09:00-17:00".into()),
+                },
+            ],
+        };
+        oncall::create_schedule(store, by, &schedule, ago(60 * 24 * 14)).await?;
+        let policy = EscalationPolicyIn {
+            name: "Platform".into(),
+            levels: vec![
+                PolicyLevelWire {
+                    timeout_minutes: 5,
+                    targets: vec!["schedule:Platform primary".into()],
+                },
+                PolicyLevelWire {
+                    timeout_minutes: 15,
+                    targets: vec!["user:manager@opsdesk.example".into()],
+                },
+            ],
+            repeats: 1,
+        };
+        oncall::create_policy(store, by, &policy, ago(60 * 24 * 14)).await?;
+        for service in store.services().await? {
+            if service.name == "billing-db" || service.name == "payments-api" {
+                oncall::set_service_policy(
+                    store,
+                    by,
+                    service.id,
+                    Some("Platform"),
+                    ago(60 * 24 * 14),
+                )
+                .await?;
+            }
+        }
+    }
+
     // Three days ago: checkout latency, worked and resolved.
     let t0 = ago(3 * 24 * 60);
     let latency: Vec<_> = ["web-1:9100", "web-2:9100", "web-3:9100"]
@@ -956,6 +1027,7 @@ async fn seed_incidents(
         ),
     ];
     let opened = store.ingest_alerts(prometheus, disks, t1).await?;
+    store.page_due(t1 + SignedDuration::from_secs(2)).await?;
     if let Some(id) = opened.opened.first().copied() {
         inc::patch(
             store,

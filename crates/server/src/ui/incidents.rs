@@ -189,6 +189,10 @@ pub struct WarRoomPage {
     pub group_key: String,
     /// The integration, if any.
     pub integration: String,
+    /// Pages sent: (who, "level L · round R", when, answer).
+    pub pages: Vec<(String, String, String, String)>,
+    /// Where paging stands, in words (empty when nothing pages for it).
+    pub paging: String,
 }
 
 /// The timeline alone, for the page's live refresh.
@@ -336,6 +340,18 @@ fn names(list: &Value) -> String {
         .unwrap_or_default()
 }
 
+fn names_list(list: &Value) -> String {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 /// A timeline entry in words.
 async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec<TimelineLine> {
     let mut out = Vec::with_capacity(events.len());
@@ -397,6 +413,40 @@ async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec
             "incident.ticket_unlinked" => {
                 ("link", format!("Ticket #{} unlinked", text(d, "ticket_id")))
             }
+            "incident.paging_started" => (
+                "page",
+                format!("Paging with escalation policy {}", text(d, "policy")),
+            ),
+            "incident.paging_stopped" => ("page", format!("Paging stopped: {}", text(d, "reason"))),
+            "incident.paged" => {
+                let channels: Vec<String> = d["channels"]
+                    .as_array()
+                    .map(|c| {
+                        c.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    "page",
+                    format!(
+                        "Paged {} (level {}, round {}){}",
+                        text(d, "name"),
+                        text(d, "level"),
+                        text(d, "round"),
+                        if channels.is_empty() {
+                            " in opsdesk".to_owned()
+                        } else {
+                            format!(" by {}", channels.join(", "))
+                        }
+                    ),
+                )
+            }
+            "incident.nobody_on_call" => (
+                "page",
+                format!("Nobody on call in {}", names_list(&d["schedules"])),
+            ),
             "incident.retitled" => ("status", format!("Retitled: {}", text(d, "after"))),
             "incident.summary" => ("note", format!("Summary: {}", text(d, "after"))),
             "incident.services" => {
@@ -491,7 +541,35 @@ async fn war_room_page(
             .filter(|to| incident.status.move_to(*to).is_ok())
             .map(IncidentStatus::as_str)
             .collect();
+        let pages = store
+            .incident_pages(id)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.user.name,
+                    format!("level {} · round {}", p.level + 1, p.round + 1),
+                    exact(p.created_at),
+                    p.answer.unwrap_or_default(),
+                )
+            })
+            .collect();
+        let paging = match store.paging_state(id).await? {
+            Some(state) => match (state.next_at, state.stop_reason) {
+                (Some(at), _) => format!(
+                    "level {} of round {} is paged at {} unless acknowledged",
+                    state.level + 1,
+                    state.round + 1,
+                    exact(at)
+                ),
+                (None, Some(reason)) => format!("stopped: {reason}"),
+                (None, None) => "stopped".to_owned(),
+            },
+            None => String::new(),
+        };
         Ok::<_, ApiError>(WarRoomPage {
+            pages,
+            paging,
             chrome: session.chrome(),
             summary: incident.summary.clone(),
             milestones,

@@ -8,6 +8,7 @@ mod admin;
 mod admin_sla;
 mod desk;
 mod incidents;
+mod oncall;
 mod paging;
 mod portal;
 pub mod session;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_sla::routes())
         .merge(incidents::routes())
         .merge(paging::routes())
+        .merge(oncall::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

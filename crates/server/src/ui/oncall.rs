@@ -1,0 +1,187 @@
+//! The on-call page: every schedule with who is on call now and the week's shifts, overrides,
+//! escalation policies, and how the signed-in person is paged.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::Action;
+use serde::Deserialize;
+
+use super::session::{Session, SignedForm};
+use super::views::{Chrome, FormErrors};
+use super::{form_errors, page_error, refuse_customers, render};
+use crate::api::incident_wire::{
+    ContactMethodIn, ContactMethodOut, EscalationPolicyOut, OverrideIn, ScheduleOut,
+};
+use crate::error::ApiError;
+use crate::ops::oncall as ops;
+use crate::ops::Operator;
+use crate::AppState;
+
+/// The on-call routes of the UI.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/oncall", get(page))
+        .route("/oncall/overrides", post(add_override))
+        .route("/oncall/contacts", post(add_contact))
+        .route("/oncall/contacts/delete", post(delete_contact))
+}
+
+/// The on-call page.
+#[derive(Template)]
+#[template(path = "oncall.html")]
+pub struct OnCallPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Schedules with the next 7 days.
+    pub schedules: Vec<ScheduleOut>,
+    /// Policies.
+    pub policies: Vec<EscalationPolicyOut>,
+    /// The signed-in person's contact methods.
+    pub contacts: Vec<ContactMethodOut>,
+    /// May add overrides.
+    pub can_respond: bool,
+    /// Errors of a refused form.
+    pub form: FormErrors,
+}
+
+async fn page(State(state): State<AppState>, session: Session) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    render_page(&state, &session, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn render_page(
+    state: &AppState,
+    session: &Session,
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let result = async {
+        session.actor.authorize(Action::ReadIncidents)?;
+        let store = &state.store;
+        let now = Timestamp::now();
+        let to = now + SignedDuration::from_hours(24 * 7);
+        let mut schedules = Vec::new();
+        for s in store.schedules().await? {
+            let mut out = ops::schedule_out(store, &s, now, now, to).await;
+            // People read shifts in minutes, not RFC 3339 with nanoseconds.
+            let readable = |t: &str| {
+                t.parse::<Timestamp>()
+                    .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
+                    .unwrap_or_else(|_| t.to_owned())
+            };
+            for shift in &mut out.shifts {
+                shift.starts_at = readable(&shift.starts_at);
+                shift.ends_at = readable(&shift.ends_at);
+            }
+            for layer in &mut out.layers {
+                layer.starts_at = readable(&layer.starts_at);
+            }
+            schedules.push(out);
+        }
+        let mut policies = Vec::new();
+        for p in store.escalation_policies().await? {
+            policies.push(ops::policy_out(store, &p).await?);
+        }
+        Ok::<_, ApiError>(OnCallPage {
+            chrome: session.chrome(),
+            schedules,
+            policies,
+            contacts: store
+                .contact_methods(session.user.id)
+                .await?
+                .iter()
+                .map(ops::contact_out)
+                .collect(),
+            can_respond: session.actor.authorize(Action::RespondToIncident).is_ok(),
+            form,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => (status, render(&p)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
+    match result {
+        Ok(()) => Redirect::to("/oncall").into_response(),
+        Err(err) => {
+            let (status, errors) = form_errors(err);
+            render_page(state, session, errors, status).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OverrideForm {
+    schedule: i64,
+    user: String,
+    starts_at: String,
+    ends_at: String,
+}
+
+async fn add_override(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<OverrideForm>,
+) -> Response {
+    let input = OverrideIn {
+        user: form.user,
+        starts_at: form.starts_at,
+        ends_at: form.ends_at,
+    };
+    let result = ops::add_override(
+        &state.store,
+        Operator::User(&session.actor),
+        form.schedule,
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ContactForm {
+    kind: String,
+    address: String,
+}
+
+async fn add_contact(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<ContactForm>,
+) -> Response {
+    let input = ContactMethodIn {
+        kind: form.kind,
+        address: form.address,
+    };
+    let result = ops::add_contact_method(&state.store, &session.user, &input, Timestamp::now())
+        .await
+        .map(|_| ());
+    after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct IdForm {
+    id: i64,
+}
+
+async fn delete_contact(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<IdForm>,
+) -> Response {
+    let result = state
+        .store
+        .delete_contact_method(session.user.id, form.id, Timestamp::now())
+        .await
+        .map_err(ApiError::from);
+    after(&state, &session, result).await
+}
