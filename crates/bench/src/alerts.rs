@@ -66,6 +66,7 @@ async fn blast(
     senders: usize,
     seconds: u64,
     ok: u16,
+    opened: Option<Arc<std::sync::Mutex<Vec<(i64, Instant, Instant)>>>>,
 ) -> Result<(Vec<Duration>, usize, Duration), Failure> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(senders)
@@ -75,12 +76,13 @@ async fn blast(
     let begun = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..senders {
-        let (client, url, token, bodies, next) = (
+        let (client, url, token, bodies, next, opened) = (
             client.clone(),
             url.clone(),
             token.clone(),
             bodies.clone(),
             next.clone(),
+            opened.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -97,7 +99,19 @@ async fn blast(
                 }
                 let sent = Instant::now();
                 match request.send().await {
-                    Ok(r) if r.status().as_u16() == ok => latencies.push(sent.elapsed()),
+                    Ok(r) if r.status().as_u16() == ok => {
+                        let answered = Instant::now();
+                        latencies.push(sent.elapsed());
+                        if let Some(opened) = &opened {
+                            if let Ok(v) = r.json::<Value>().await {
+                                for id in v["incidents_opened"].as_array().into_iter().flatten() {
+                                    if let (Some(id), Ok(mut list)) = (id.as_i64(), opened.lock()) {
+                                        list.push((id, sent, answered));
+                                    }
+                                }
+                            }
+                        }
+                    }
                     Ok(r) => {
                         errors += 1;
                         if errors < 3 {
@@ -129,15 +143,114 @@ async fn blast(
     Ok((all, errors, begun.elapsed()))
 }
 
-/// Alertmanager-format ingest into opsdesk.
+/// Paging set-up for the latency measurement: a receiver, a person paged by webhook, a
+/// schedule and policy, and every bench service paging with it.
+async fn paging_desk(
+    store: &opsdesk_store::Store,
+    now: Timestamp,
+) -> Result<tokio::sync::mpsc::UnboundedReceiver<(i64, Instant)>, Failure> {
+    use opsdesk_server::api::incident_wire::{
+        ContactMethodIn, EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn, ServiceIn,
+    };
+    use opsdesk_server::ops::oncall;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/page", listener.local_addr()?);
+    let app = axum::Router::new().route(
+        "/page",
+        axum::routing::post(move |body: String| {
+            let arrived = Instant::now();
+            let incident = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["incident_id"].as_i64())
+                .unwrap_or(0);
+            let _ = tx.send((incident, arrived));
+            async { "ok" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    crate::ensure_desk(store).await?;
+    let agent = store
+        .user_by_email(crate::BENCH_AGENT)
+        .await?
+        .ok_or_else(|| fail("the bench agent is missing"))?;
+    oncall::add_contact_method(
+        store,
+        &agent,
+        &ContactMethodIn {
+            kind: "webhook".into(),
+            address: url,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| fail(e.detail))?;
+    let stamp = now.as_millisecond();
+    let schedule = ScheduleIn {
+        name: format!("Bench on call {stamp}"),
+        description: String::new(),
+        layers: vec![LayerWire {
+            starts_at: (now - jiff::SignedDuration::from_hours(1)).to_string(),
+            zone: "UTC".into(),
+            turn: "weekly".into(),
+            participants: vec![crate::BENCH_AGENT.into()],
+            hours: None,
+        }],
+    };
+    oncall::create_schedule(store, Operator::Console, &schedule, now)
+        .await
+        .map_err(|e| fail(e.detail))?;
+    let policy = EscalationPolicyIn {
+        name: format!("Bench policy {stamp}"),
+        levels: vec![PolicyLevelWire {
+            timeout_minutes: 30,
+            targets: vec![format!("schedule:{}", schedule.name)],
+        }],
+        repeats: 0,
+    };
+    oncall::create_policy(store, Operator::Console, &policy, now)
+        .await
+        .map_err(|e| fail(e.detail))?;
+    for n in 0..20 {
+        let name = format!("svc-{n}");
+        let existing = store.services().await?.into_iter().find(|s| s.name == name);
+        let id = match existing {
+            Some(s) => s.id,
+            None => {
+                let input = ServiceIn {
+                    name,
+                    description: String::new(),
+                    team: None,
+                };
+                ops::save_service(store, Operator::Console, None, &input, now)
+                    .await
+                    .map_err(|e| fail(e.detail))?
+                    .id
+            }
+        };
+        oncall::set_service_policy(store, Operator::Console, id, Some(&policy.name), now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    }
+    Ok(rx)
+}
+
+/// Alertmanager-format ingest into opsdesk; with `page`, every new incident pages a person by
+/// webhook and the time from the alert's acceptance to the page's arrival is measured.
 pub async fn ingest(
     target: &Target,
     senders: usize,
     seconds: u64,
     per_request: usize,
+    page: bool,
 ) -> Result<(), Failure> {
     let store = open(target).await?;
     let now = Timestamp::now();
+    let mut pages = if page {
+        Some(paging_desk(&store, now).await?)
+    } else {
+        None
+    };
     let input = IntegrationIn {
         name: format!("Bench Alertmanager {}", now.as_millisecond()),
         kind: "alertmanager".into(),
@@ -167,6 +280,7 @@ pub async fn ingest(
         })
         .collect();
     let server = start(target).await?;
+    let accepted: Arc<std::sync::Mutex<Vec<(i64, Instant, Instant)>>> = Arc::default();
     let (latencies, errors, elapsed) = blast(
         format!("{}/hooks/alertmanager", server.base),
         Some(token),
@@ -174,6 +288,7 @@ pub async fn ingest(
         senders,
         seconds,
         200,
+        Some(accepted.clone()),
     )
     .await?;
     let requests = latencies.len();
@@ -191,6 +306,35 @@ pub async fn ingest(
         requests * per_request,
         prepared / 2 * per_request
     );
+    if let Some(pages) = pages.as_mut() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut arrivals = std::collections::HashMap::new();
+        while let Ok((incident, at)) = pages.try_recv() {
+            arrivals.entry(incident).or_insert(at);
+        }
+        let opened = accepted.lock().map(|a| a.clone()).unwrap_or_default();
+        let mut from_answer = Vec::new();
+        let mut from_send = Vec::new();
+        for (incident, sent, answered) in &opened {
+            if let Some(at) = arrivals.get(incident) {
+                from_send.push(at.saturating_duration_since(*sent));
+                from_answer.push(at.saturating_duration_since(*answered));
+            }
+        }
+        from_send.sort();
+        from_answer.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "  pages: {} incidents opened, {} pages arrived; from the alert's request to the page: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; from its 200 answer: p50 {:.1} ms, p99 {:.1} ms (0 when the page came first)",
+            opened.len(),
+            from_send.len(),
+            ms(crate::percentile(&from_send, 0.5)),
+            ms(crate::percentile(&from_send, 0.99)),
+            ms(from_send.last().copied().unwrap_or_default()),
+            ms(crate::percentile(&from_answer, 0.5)),
+            ms(crate::percentile(&from_answer, 0.99)),
+        );
+    }
     drop(server);
     let store = open(target).await?;
     let incidents_after = store
@@ -254,6 +398,7 @@ pub async fn alertmanager(senders: usize, seconds: u64, per_request: usize) -> R
         senders,
         seconds,
         200,
+        None,
     )
     .await;
     let _ = child.kill();

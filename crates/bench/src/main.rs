@@ -124,6 +124,10 @@ enum Scenario {
         /// Alerts per request.
         #[arg(long, default_value_t = 100)]
         per_request: usize,
+        /// Page a person (by webhook to the bench) for every new incident and measure how long
+        /// from the alert's acceptance to the page's arrival.
+        #[arg(long)]
+        page: bool,
     },
     /// The same alerts into a real Alertmanager's POST /api/v2/alerts, for comparison.
     AlertmanagerApi {
@@ -146,7 +150,7 @@ enum Scenario {
     },
 }
 
-const BENCH_AGENT: &str = "bench.agent@opsdesk.example";
+pub(crate) const BENCH_AGENT: &str = "bench.agent@opsdesk.example";
 const BENCH_PASSWORD: &str = "bench-password-1";
 const TEAMS: [(&str, &str); 5] = [
     ("Service Desk", "L0"),
@@ -186,7 +190,8 @@ async fn main() -> Result<(), Failure> {
             senders,
             seconds,
             per_request,
-        } => alerts::ingest(&target, senders, seconds, per_request).await,
+            page,
+        } => alerts::ingest(&target, senders, seconds, per_request, page).await,
         Scenario::AlertmanagerApi {
             senders,
             seconds,
@@ -423,7 +428,7 @@ pub(crate) async fn start(target: &Target) -> Result<Server, Failure> {
     Err(fail("server did not become healthy in 30 s"))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -274,40 +274,45 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
-    /// Records a delivery attempt: delivered, or failed with a retry after exponential backoff
-    /// (given up after [`MAX_ATTEMPTS`]).
-    pub async fn record_delivery(
+    /// Records the outcomes of several delivery attempts in one transaction: delivered, or
+    /// the error and the next attempt (exponential backoff, up to `MAX_ATTEMPTS`).
+    pub async fn record_deliveries(
         &self,
-        id: i64,
-        outcome: Result<(), String>,
+        outcomes: Vec<(i64, Result<(), String>)>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let mut w = self.write(None, now).await?;
-        match outcome {
-            Ok(()) => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, delivered_at = $1, next_attempt_at = NULL, last_error = NULL WHERE id = $2")
-                    .bind(w.now())
-                    .bind(id)
-                    .execute(&mut *w.tx)
-                    .await?;
-            }
-            Err(error) => {
-                let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *w.tx)
-                    .await?;
-                let next = if attempts + 1 >= MAX_ATTEMPTS {
-                    None
-                } else {
-                    let backoff = (10_i64 << attempts.min(12)).min(MAX_BACKOFF_SECS);
-                    Some(w.now() + backoff * 1_000_000)
-                };
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
-                    .bind(next)
-                    .bind(error)
-                    .bind(id)
-                    .execute(&mut *w.tx)
-                    .await?;
+        for (id, outcome) in outcomes {
+            match outcome {
+                Ok(()) => {
+                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, delivered_at = $1, next_attempt_at = NULL, last_error = NULL WHERE id = $2")
+                        .bind(w.now())
+                        .bind(id)
+                        .execute(&mut *w.tx)
+                        .await?;
+                }
+                Err(error) => {
+                    let attempts: i64 =
+                        sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&mut *w.tx)
+                            .await?;
+                    let next = if attempts + 1 >= MAX_ATTEMPTS {
+                        None
+                    } else {
+                        let backoff = (10_i64 << attempts.min(12)).min(MAX_BACKOFF_SECS);
+                        Some(w.now() + backoff * 1_000_000)
+                    };
+                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
+                        .bind(next)
+                        .bind(error)
+                        .bind(id)
+                        .execute(&mut *w.tx)
+                        .await?;
+                }
             }
         }
         w.commit().await

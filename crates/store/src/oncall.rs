@@ -816,6 +816,9 @@ impl Store {
         }
         let schedules = load_schedules(&self.read).await?;
         let policies = load_policies(&self.read).await?;
+        // Every due run in one transaction: under an alert storm many incidents open at once,
+        // and the single SQLite writer is shared with ingest.
+        let mut w = self.write(None, now).await?;
         let mut sent = 0;
         for r in due {
             let incident: i64 = r.try_get(0)?;
@@ -827,179 +830,14 @@ impl Store {
             let Some(policy) = policies.iter().find(|p| p.id == policy_id) else {
                 continue;
             };
-            sent += self
-                .page_level(incident, policy, run, round, level, due_at, &schedules, now)
-                .await?;
-        }
-        Ok(sent)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn page_level(
-        &self,
-        incident: i64,
-        policy: &EscalationPolicyRecord,
-        run: i64,
-        round: i64,
-        level: i64,
-        due_at: i64,
-        schedules: &[ScheduleRecord],
-        now: Timestamp,
-    ) -> Result<usize, StoreError> {
-        let mut w = self.write(None, now).await?;
-        // Claim the step: only one scheduler moves a run from this (run, round, level).
-        let (next, wait) = policy.policy.after(round as u32, level as usize);
-        let (next_round, next_level, next_at, reason) = match next {
-            RunStep::Page { round, level } => (
-                i64::from(round),
-                level as i64,
-                Some(due_at + wait.as_micros() as i64),
-                None,
-            ),
-            RunStep::Exhausted => (round, level, None, Some("every level was paged")),
-        };
-        let claimed = sqlx::query(
-            "UPDATE paging_runs SET round = $1, level = $2, next_at = $3, \
-             stopped_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END, stop_reason = $5 \
-             WHERE incident_id = $6 AND run = $7 AND round = $8 AND level = $9 AND next_at = $10",
-        )
-        .bind(next_round)
-        .bind(next_level)
-        .bind(next_at)
-        .bind(w.now())
-        .bind(reason)
-        .bind(incident)
-        .bind(run)
-        .bind(round)
-        .bind(level)
-        .bind(due_at)
-        .execute(&mut *w.tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Ok(0);
-        }
-        let info = sqlx::query("SELECT title, severity, status FROM incidents WHERE id = $1")
-            .bind(incident)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        let (title, severity, status): (String, String, String) =
-            (info.try_get(0)?, info.try_get(1)?, info.try_get(2)?);
-        let at = ts(due_at)?;
-        let mut people: Vec<i64> = Vec::new();
-        let mut nobody: Vec<String> = Vec::new();
-        let targets = policy
-            .policy
-            .levels
-            .get(level as usize)
-            .map(|l| l.targets.clone())
-            .unwrap_or_default();
-        for t in targets {
-            match t {
-                PageTarget::User(u) => people.push(u),
-                PageTarget::Schedule(s) => match schedules.iter().find(|x| x.id == s) {
-                    Some(sched) => match sched.schedule().on_call_at(at.max(now)) {
-                        Some(u) => people.push(u),
-                        None => nobody.push(sched.name.clone()),
-                    },
-                    None => nobody.push(format!("schedule {s}")),
-                },
-                PageTarget::Team(team) => {
-                    let members: Vec<i64> = sqlx::query_scalar(
-                        "SELECT u.id FROM team_members m JOIN users u ON u.id = m.user_id \
-                         WHERE m.team_id = $1 AND u.active = 1 ORDER BY u.id",
-                    )
-                    .bind(team)
-                    .fetch_all(&mut *w.tx)
-                    .await?;
-                    people.extend(members);
-                }
-            }
-        }
-        let mut seen = HashSet::new();
-        people.retain(|p| seen.insert(*p));
-        let mut sent = 0;
-        for user in people {
-            let page: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO pages (incident_id, user_id, run, round, level, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-            )
-            .bind(incident)
-            .bind(user)
-            .bind(run)
-            .bind(round)
-            .bind(level)
-            .bind(w.now())
-            .fetch_optional(&mut *w.tx)
-            .await?;
-            let Some(page) = page else { continue };
-            let who = sqlx::query("SELECT email, name FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_one(&mut *w.tx)
-                .await?;
-            let (email, name): (String, String) = (who.try_get(0)?, who.try_get(1)?);
-            let text = format!("[{severity}] Incident #{incident}: {title} ({status})");
-            sqlx::query(
-                "INSERT INTO notifications (user_id, ticket_id, text, created_at) VALUES ($1, NULL, $2, $3)",
-            )
-            .bind(user)
-            .bind(format!("Paged: {text}"))
-            .bind(w.now())
-            .execute(&mut *w.tx)
-            .await?;
-            let methods = sqlx::query(
-                "SELECT kind, address FROM contact_methods WHERE user_id = $1 ORDER BY id",
-            )
-            .bind(user)
-            .fetch_all(&mut *w.tx)
-            .await?;
-            let payload = json!({
-                "page_id": page, "incident_id": incident, "title": title, "severity": severity,
-                "status": status, "user": {"id": user, "email": email, "name": name},
-                "level": level + 1, "round": round + 1, "text": text,
-            });
-            let mut channels = Vec::new();
-            for m in &methods {
-                let kind: String = m.try_get(0)?;
-                let address: String = m.try_get(1)?;
-                sqlx::query(
-                    "INSERT INTO outbox (kind, target, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
-                )
-                .bind(format!("page_{kind}"))
-                .bind(&address)
-                .bind(payload.to_string())
-                .bind(w.now())
-                .execute(&mut *w.tx)
-                .await?;
-                channels.push(kind);
-            }
-            w.event(
-                "incident",
+            sent += page_level(
+                &mut w,
                 incident,
-                "incident.paged",
-                false,
-                json!({"user_id": user, "name": name, "email": email, "level": level + 1,
-                       "round": round + 1, "channels": channels, "page_id": page}),
-            )
-            .await?;
-            sent += 1;
-        }
-        if !nobody.is_empty() {
-            w.event(
-                "incident",
-                incident,
-                "incident.nobody_on_call",
-                false,
-                json!({"schedules": nobody, "level": level + 1}),
-            )
-            .await?;
-        }
-        if let Some(reason) = reason {
-            w.event(
-                "incident",
-                incident,
-                "incident.paging_stopped",
-                false,
-                json!({"reason": reason}),
+                policy,
+                (run, round, level),
+                due_at,
+                &schedules,
+                now,
             )
             .await?;
         }
@@ -1076,4 +914,174 @@ fn page_row(r: &sqlx::any::AnyRow) -> Result<PageRecord, StoreError> {
         answered_at: r.try_get::<Option<i64>, _>(9)?.map(ts).transpose()?,
         answer: r.try_get(10)?,
     })
+}
+
+/// Pages one due level of a run inside `w`: claims the step by compare-and-set (another
+/// scheduler that got there first leaves nothing to do), records each page once, queues its
+/// deliveries and moves the run on.
+async fn page_level(
+    w: &mut Write,
+    incident: i64,
+    policy: &EscalationPolicyRecord,
+    (run, round, level): (i64, i64, i64),
+    due_at: i64,
+    schedules: &[ScheduleRecord],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    // Claim the step: only one scheduler moves a run from this (run, round, level).
+    let (next, wait) = policy.policy.after(round as u32, level as usize);
+    let (next_round, next_level, next_at, reason) = match next {
+        RunStep::Page { round, level } => (
+            i64::from(round),
+            level as i64,
+            Some(due_at + wait.as_micros() as i64),
+            None,
+        ),
+        RunStep::Exhausted => (round, level, None, Some("every level was paged")),
+    };
+    let claimed = sqlx::query(
+        "UPDATE paging_runs SET round = $1, level = $2, next_at = $3, \
+             stopped_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END, stop_reason = $5 \
+             WHERE incident_id = $6 AND run = $7 AND round = $8 AND level = $9 AND next_at = $10",
+    )
+    .bind(next_round)
+    .bind(next_level)
+    .bind(next_at)
+    .bind(w.now())
+    .bind(reason)
+    .bind(incident)
+    .bind(run)
+    .bind(round)
+    .bind(level)
+    .bind(due_at)
+    .execute(&mut *w.tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return Ok(0);
+    }
+    let info = sqlx::query("SELECT title, severity, status FROM incidents WHERE id = $1")
+        .bind(incident)
+        .fetch_one(&mut *w.tx)
+        .await?;
+    let (title, severity, status): (String, String, String) =
+        (info.try_get(0)?, info.try_get(1)?, info.try_get(2)?);
+    let at = ts(due_at)?;
+    let mut people: Vec<i64> = Vec::new();
+    let mut nobody: Vec<String> = Vec::new();
+    let targets = policy
+        .policy
+        .levels
+        .get(level as usize)
+        .map(|l| l.targets.clone())
+        .unwrap_or_default();
+    for t in targets {
+        match t {
+            PageTarget::User(u) => people.push(u),
+            PageTarget::Schedule(s) => match schedules.iter().find(|x| x.id == s) {
+                Some(sched) => match sched.schedule().on_call_at(at.max(now)) {
+                    Some(u) => people.push(u),
+                    None => nobody.push(sched.name.clone()),
+                },
+                None => nobody.push(format!("schedule {s}")),
+            },
+            PageTarget::Team(team) => {
+                let members: Vec<i64> = sqlx::query_scalar(
+                    "SELECT u.id FROM team_members m JOIN users u ON u.id = m.user_id \
+                         WHERE m.team_id = $1 AND u.active = 1 ORDER BY u.id",
+                )
+                .bind(team)
+                .fetch_all(&mut *w.tx)
+                .await?;
+                people.extend(members);
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    people.retain(|p| seen.insert(*p));
+    let mut sent = 0;
+    for user in people {
+        let page: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO pages (incident_id, user_id, run, round, level, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(incident)
+        .bind(user)
+        .bind(run)
+        .bind(round)
+        .bind(level)
+        .bind(w.now())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let Some(page) = page else { continue };
+        let who = sqlx::query("SELECT email, name FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let (email, name): (String, String) = (who.try_get(0)?, who.try_get(1)?);
+        let text = format!("[{severity}] Incident #{incident}: {title} ({status})");
+        sqlx::query(
+                "INSERT INTO notifications (user_id, ticket_id, text, created_at) VALUES ($1, NULL, $2, $3)",
+            )
+            .bind(user)
+            .bind(format!("Paged: {text}"))
+            .bind(w.now())
+            .execute(&mut *w.tx)
+            .await?;
+        let methods =
+            sqlx::query("SELECT kind, address FROM contact_methods WHERE user_id = $1 ORDER BY id")
+                .bind(user)
+                .fetch_all(&mut *w.tx)
+                .await?;
+        let payload = json!({
+            "page_id": page, "incident_id": incident, "title": title, "severity": severity,
+            "status": status, "user": {"id": user, "email": email, "name": name},
+            "level": level + 1, "round": round + 1, "text": text,
+        });
+        let mut channels = Vec::new();
+        for m in &methods {
+            let kind: String = m.try_get(0)?;
+            let address: String = m.try_get(1)?;
+            sqlx::query(
+                    "INSERT INTO outbox (kind, target, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
+                )
+                .bind(format!("page_{kind}"))
+                .bind(&address)
+                .bind(payload.to_string())
+                .bind(w.now())
+                .execute(&mut *w.tx)
+                .await?;
+            channels.push(kind);
+        }
+        w.event(
+            "incident",
+            incident,
+            "incident.paged",
+            false,
+            json!({"user_id": user, "name": name, "email": email, "level": level + 1,
+                       "round": round + 1, "channels": channels, "page_id": page}),
+        )
+        .await?;
+        sent += 1;
+    }
+    if !nobody.is_empty() {
+        w.event(
+            "incident",
+            incident,
+            "incident.nobody_on_call",
+            false,
+            json!({"schedules": nobody, "level": level + 1}),
+        )
+        .await?;
+    }
+    if let Some(reason) = reason {
+        w.event(
+            "incident",
+            incident,
+            "incident.paging_stopped",
+            false,
+            json!({"reason": reason}),
+        )
+        .await?;
+    }
+    Ok(sent)
 }

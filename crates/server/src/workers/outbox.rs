@@ -39,30 +39,49 @@ pub(super) async fn deliver_due(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let due = store.claim_outbox(now, HOLD, PER_ROUND).await?;
+    // Send concurrently (one slow receiver does not hold the others back), record at once.
+    let mut sends = tokio::task::JoinSet::new();
     for item in &due {
-        let outcome = match item.kind.as_str() {
-            "webhook" => post(&client.http, item.id, &item.target, &item.payload, None).await,
-            kind @ ("page_webhook" | "page_slack") => {
-                match crate::paging::render(kind, &item.payload, &client.public_url, &client.secret)
-                {
-                    Ok(body) => {
-                        let signature = (kind == "page_webhook").then(|| {
-                            crate::paging::body_signature(&client.secret, body.as_bytes())
-                        });
-                        post(&client.http, item.id, &item.target, &body, signature).await
+        let (http, public_url, secret) = (
+            client.http.clone(),
+            client.public_url.clone(),
+            client.secret.clone(),
+        );
+        let (id, kind, target, payload) = (
+            item.id,
+            item.kind.clone(),
+            item.target.clone(),
+            item.payload.clone(),
+        );
+        sends.spawn(async move {
+            let outcome = match kind.as_str() {
+                "webhook" => post(&http, id, &target, &payload, None).await,
+                "page_webhook" | "page_slack" => {
+                    match crate::paging::render(&kind, &payload, &public_url, &secret) {
+                        Ok(body) => {
+                            let signature = (kind == "page_webhook")
+                                .then(|| crate::paging::body_signature(&secret, body.as_bytes()));
+                            post(&http, id, &target, &body, signature).await
+                        }
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
                 }
+                other => Err(format!("no transport for '{other}' messages")),
+            };
+            if let Err(error) = &outcome {
+                tracing::warn!(id, %target, %error, "outbox delivery failed");
             }
-            other => Err(format!("no transport for '{other}' messages")),
-        };
-        if let Err(error) = &outcome {
-            tracing::warn!(id = item.id, target = %item.target, %error, "outbox delivery failed");
-        }
-        store
-            .record_delivery(item.id, outcome, Timestamp::now())
-            .await?;
+            (id, outcome)
+        });
     }
+    let mut outcomes = Vec::with_capacity(due.len());
+    while let Some(done) = sends.join_next().await {
+        match done {
+            Ok(result) => outcomes.push(result),
+            Err(e) => tracing::error!(error = %e, "an outbox delivery task failed"),
+        }
+    }
+    store.record_deliveries(outcomes, Timestamp::now()).await?;
     Ok(due.len() as i64 == PER_ROUND)
 }
 
