@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 
 use crate::{fail, open, report, start, Failure, Target};
 
+/// Incidents opened by the run: (incident, request sent, answer received).
+type Opened = Arc<std::sync::Mutex<Vec<(i64, Instant, Instant)>>>;
+
 /// Distinct alert groups the storm spreads over.
 const GROUPS: usize = 200;
 
@@ -66,7 +69,7 @@ async fn blast(
     senders: usize,
     seconds: u64,
     ok: u16,
-    opened: Option<Arc<std::sync::Mutex<Vec<(i64, Instant, Instant)>>>>,
+    opened: Option<Opened>,
 ) -> Result<(Vec<Duration>, usize, Duration), Failure> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(senders)
@@ -280,7 +283,7 @@ pub async fn ingest(
         })
         .collect();
     let server = start(target).await?;
-    let accepted: Arc<std::sync::Mutex<Vec<(i64, Instant, Instant)>>> = Arc::default();
+    let accepted: Opened = Arc::default();
     let (latencies, errors, elapsed) = blast(
         format!("{}/hooks/alertmanager", server.base),
         Some(token),
