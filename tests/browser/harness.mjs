@@ -71,5 +71,5 @@ export async function startDesk() {
     server.kill("SIGTERM");
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { base, as, cli, stop };
+  return { base, as, cli, stop, browser };
 }

@@ -114,3 +114,36 @@ test("on call: who is on call now, a refused then accepted contact method, pages
     assert.match(await page.textContent("#paging"), /stopped: investigating/);
   });
 });
+
+test("a public update from the war room appears on the public status page", async () => {
+  await desk.as("olga.l3@opsdesk.example", "incidents-05-public-update", async (page) => {
+    await page.goto(`${desk.base}/incidents`);
+    await page.click("#incidents a:has-text('Disk /var/lib/postgresql')");
+    await page.click("#public-update summary");
+    await page.fill("#public-update input[name=title]", "Invoices delayed");
+    await page.selectOption("#public-update select[name=status]", "identified");
+    await page.selectOption("#public-update select[name=impact]", "degraded");
+    await page.fill("#public-update textarea", "Invoice generation is delayed; no data is lost.");
+    await page.click("#public-update button");
+    await page.waitForLoadState("domcontentloaded");
+    assert.equal((await page.textContent("#incident-status")).trim(), "identified");
+  });
+  const browser = desk.browser;
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const visitor = await context.newPage();
+  try {
+    await visitor.goto(`${desk.base}/status`);
+    assert.match(await visitor.textContent("#overall"), /Partial outage|Degraded/);
+    const incident = visitor.locator(".public-incident", { hasText: "Invoices delayed" });
+    assert.match(await incident.textContent(), /Invoice generation is delayed/);
+    assert.doesNotMatch(await visitor.content(), /var\/lib\/postgresql|WAL archiving/);
+    const billing = visitor.locator(".component", { hasText: "billing-db" });
+    assert.match(await billing.locator(".cstatus").textContent(), /Degraded performance/);
+    assert.equal(await billing.locator(".history .day").count(), 90);
+    if (process.env.SCREENSHOT_DIR) {
+      await visitor.screenshot({ path: join(process.env.SCREENSHOT_DIR, "status.png"), fullPage: true });
+    }
+  } finally {
+    await context.close();
+  }
+});

@@ -83,6 +83,15 @@ pub enum ServiceCommand {
     },
     /// List services with their maintenance state and open incidents.
     List(FormatArg),
+    /// Show a service on the public status page, or hide it.
+    Public {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// `true` to show, `false` to hide.
+        #[arg(long)]
+        shown: bool,
+    },
 }
 
 /// Maintenance windows.
@@ -179,6 +188,23 @@ pub enum IncidentCommand {
         /// Comms lead's e-mail.
         #[arg(long)]
         comms: Option<String>,
+    },
+    /// Post a public update on the status page (publishes the incident).
+    Publish {
+        /// Incident number.
+        id: i64,
+        /// investigating, identified, monitoring or resolved.
+        #[arg(long)]
+        status: String,
+        /// degraded, partial_outage, major_outage, under_maintenance or operational.
+        #[arg(long)]
+        impact: String,
+        /// What visitors read.
+        #[arg(long)]
+        body: String,
+        /// The title visitors see (first update).
+        #[arg(long)]
+        title: Option<String>,
     },
     /// Add a note to an incident's timeline.
     Note {
@@ -352,6 +378,22 @@ pub async fn service(
             };
             let saved = ops::save_service(store, Operator::Console, existing, &input, now).await?;
             println!("saved service {} (id {})", saved.name, saved.id);
+            Ok(())
+        }
+        ServiceCommand::Public { name, shown } => {
+            let id = store
+                .services()
+                .await?
+                .into_iter()
+                .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
+                .map(|s| s.id)
+                .ok_or_else(|| Failure(format!("no service named '{name}'")))?;
+            opsdesk_server::ops::status::set_public(store, Operator::Console, id, *shown, now)
+                .await?;
+            println!(
+                "{name} is {} the status page",
+                if *shown { "on" } else { "off" }
+            );
             Ok(())
         }
         ServiceCommand::List(f) => {
@@ -613,6 +655,24 @@ pub async fn incident(
                 changed.status.as_str(),
                 changed.severity.as_str()
             );
+            Ok(())
+        }
+        IncidentCommand::Publish {
+            id,
+            status,
+            impact,
+            body,
+            title,
+        } => {
+            let input = opsdesk_server::api::incident_wire::StatusUpdateIn {
+                status: status.clone(),
+                impact: impact.clone(),
+                body: body.clone(),
+                title: title.clone(),
+            };
+            opsdesk_server::ops::status::post_update(store, Operator::Console, *id, &input, now)
+                .await?;
+            println!("published an update on incident #{id}");
             Ok(())
         }
         IncidentCommand::Note { id, body } => {

@@ -14,6 +14,7 @@ pub mod oncall;
 pub mod priority;
 pub mod role;
 pub mod sla;
+pub mod status;
 pub mod ticket;
 pub mod values;
 

@@ -1078,6 +1078,52 @@ async fn seed_incidents(
     .await?;
     note(declared.id, &olga, "The payment provider's EU endpoint answers 503; failover to the secondary region under way.", ago(35)).await?;
 
+    // The status page: four components, the EU checkout incident published, and the
+    // resolved latency incident's public story.
+    for service in store.services().await? {
+        crate::ops::status::set_public(store, by, service.id, true, ago(60 * 24 * 10)).await?;
+    }
+    let olga = &olga;
+    let publish = |id: i64,
+                   title: Option<&'static str>,
+                   status: &'static str,
+                   impact: &'static str,
+                   body: &'static str,
+                   at: Timestamp| async move {
+        let input = crate::api::incident_wire::StatusUpdateIn {
+            status: status.into(),
+            impact: impact.into(),
+            body: body.into(),
+            title: title.map(str::to_owned),
+        };
+        crate::ops::status::post_update(store, Operator::User(olga), id, &input, at).await
+    };
+    publish(declared.id, Some("Card payments failing for some customers in Europe"), "identified", "partial_outage",
+        "Some card payments from Germany and Austria fail. We have found the cause at our payment provider and are switching to its second region.", ago(38)).await?;
+    if let Some(resolved) = store
+        .incidents(&opsdesk_store::IncidentFilter {
+            open: Some(false),
+            limit: 10,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .find(|i| i.title.starts_with("p99 checkout latency"))
+    {
+        let t = resolved.milestones.detected;
+        let at = |m: i64| t + SignedDuration::from_mins(m);
+        // Published after the fact: the incident is already resolved, so the update keeps it so.
+        publish(
+            resolved.id,
+            Some("Slow checkout"),
+            "resolved",
+            "degraded",
+            "Checkout pages were slow for about 35 minutes after a release; it was rolled back.",
+            at(60),
+        )
+        .await?;
+    }
+
     // Three minutes ago: the mail relay queue, nobody on it yet.
     let t3 = ago(3);
     let relay = vec![demo_alert(

@@ -22,6 +22,7 @@ mod oncall;
 mod operations;
 mod sla_config;
 mod sql;
+mod status_page;
 mod tickets;
 
 pub use clocks::{AtRisk, ClockView, SlaJob, TicketSla};
@@ -43,4 +44,5 @@ pub use operations::{
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
 };
+pub use status_page::{NewStatusUpdate, PublicIncident, StatusUpdate};
 pub use tickets::{EscalationRequest, QueueFilter, QueueSort, TicketChanges};

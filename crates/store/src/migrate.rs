@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_oncall.sql"),
         include_str!("../migrations/postgres/0008_oncall.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_status_page.sql"),
+        include_str!("../migrations/postgres/0009_status_page.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

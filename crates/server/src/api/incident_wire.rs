@@ -146,6 +146,8 @@ pub struct ServiceOut {
     pub in_maintenance: bool,
     /// Open incidents affecting it.
     pub open_incidents: i64,
+    /// Shown on the public status page.
+    pub public: bool,
 }
 
 /// Create a maintenance window.
@@ -536,4 +538,120 @@ pub struct PageOut {
     pub answered_at: Option<String>,
     /// `acknowledge` or `resolve`.
     pub answer: Option<String>,
+}
+
+/// Post a public update on the status page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdateIn {
+    /// `investigating`, `identified`, `monitoring` or `resolved` (the incident moves there).
+    pub status: String,
+    /// `degraded`, `partial_outage`, `major_outage`, `under_maintenance` or `operational`.
+    pub impact: String,
+    /// What visitors read.
+    pub body: String,
+    /// The title visitors see (first update; default the incident's title).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// A public update.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusUpdateOut {
+    /// Id.
+    pub id: i64,
+    /// Announced status.
+    pub status: String,
+    /// Impact.
+    pub impact: String,
+    /// Text.
+    pub body: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// A component on the status page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComponentOut {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `operational`, `degraded`, `partial_outage`, `major_outage` or `under_maintenance`.
+    pub status: String,
+    /// Words for it.
+    pub label: String,
+    /// The worst status of each of the last 90 days, oldest first.
+    pub history: Vec<String>,
+}
+
+/// A published incident on the status page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicIncidentOut {
+    /// Id.
+    pub id: i64,
+    /// Public title.
+    pub title: String,
+    /// Status.
+    pub status: String,
+    /// Current impact.
+    pub impact: String,
+    /// Public components affected.
+    pub components: Vec<String>,
+    /// Published (RFC 3339).
+    pub published_at: String,
+    /// Resolved.
+    pub resolved_at: Option<String>,
+    /// Updates, newest first.
+    pub updates: Vec<StatusUpdateOut>,
+}
+
+/// Planned maintenance on the status page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicMaintenanceOut {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Components.
+    pub components: Vec<String>,
+    /// Start of the current or next occurrence.
+    pub starts_at: String,
+    /// Its end.
+    pub ends_at: String,
+    /// Under way now.
+    pub active: bool,
+}
+
+/// The whole status page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusPageOut {
+    /// The worst component status.
+    pub status: String,
+    /// Words for it.
+    pub label: String,
+    /// Components.
+    pub components: Vec<ComponentOut>,
+    /// Open published incidents.
+    pub active: Vec<PublicIncidentOut>,
+    /// Published incidents resolved in the last 14 days.
+    pub recent: Vec<PublicIncidentOut>,
+    /// Maintenance under way or in the next 14 days.
+    pub maintenance: Vec<PublicMaintenanceOut>,
+}
+
+/// Subscribe a webhook to public updates.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeIn {
+    /// The http(s) URL each update is posted to.
+    pub webhook: String,
+}
+
+/// Show a service on the status page or hide it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePublicIn {
+    /// Shown.
+    pub public: bool,
 }

@@ -4,6 +4,7 @@ pub mod incident_wire;
 pub mod incidents;
 pub mod oncall;
 pub mod sla;
+pub mod status;
 pub mod wire;
 
 use axum::extract::{Query, State};
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sla::routes())
         .merge(incidents::routes())
         .merge(oncall::routes())
+        .merge(status::routes())
         .fallback(not_found)
 }
 
@@ -101,6 +103,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(sla::SlaDoc::openapi());
     doc.merge(incidents::IncidentDoc::openapi());
     doc.merge(oncall::OnCallDoc::openapi());
+    doc.merge(status::StatusDoc::openapi());
     Json(doc)
 }
 

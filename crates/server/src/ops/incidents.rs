@@ -402,6 +402,7 @@ pub async fn services(
     by.authorize_to(Action::ReadIncidents)?;
     let dir = Directory::load(store).await?;
     let windows = store.maintenance_windows().await?;
+    let public = store.public_service_ids().await?;
     let open = store
         .incidents(&opsdesk_store::IncidentFilter {
             open: Some(true),
@@ -424,6 +425,7 @@ pub async fn services(
                 .iter()
                 .filter(|i| i.service_ids.contains(&s.id))
                 .count() as i64,
+            public: public.contains(&s.id),
         })
         .collect())
 }

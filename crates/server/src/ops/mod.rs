@@ -23,6 +23,7 @@ use crate::auth;
 pub mod incidents;
 pub mod oncall;
 pub mod sla;
+pub mod status;
 use crate::error::{ApiError, Checks, Code};
 
 /// Most items one page of a list returns.

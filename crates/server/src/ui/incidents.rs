@@ -43,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/maintenance", post(create_maintenance))
         .route("/operations/maintenance/delete", post(delete_maintenance))
         .route("/operations/integrations", post(create_integration))
+        .route("/operations/services/public", post(set_public))
+        .route("/operations/subscribers", post(add_subscriber))
+        .route("/incidents/{id}/public-update", post(public_update))
         .route("/operations/integrations/rotate", post(rotate_integration))
         .route("/operations/integrations/delete", post(delete_integration))
 }
@@ -209,8 +212,8 @@ pub struct TimelinePartial {
 pub struct OperationsPage {
     /// Frame.
     pub chrome: Chrome,
-    /// (name, description, team, in maintenance, open incidents).
-    pub services: Vec<(String, String, String, bool, i64)>,
+    /// (id, name, description, team, in maintenance, open incidents, public).
+    pub services: Vec<(i64, String, String, String, bool, i64, bool)>,
     /// Windows: (id, title, services, recurrence, zone, active, next occurrence text).
     pub windows: Vec<(i64, String, String, String, String, bool, String)>,
     /// Integrations: (id, name, kind, service, alerts, last alert).
@@ -849,11 +852,13 @@ async fn operations_page(
                 .into_iter()
                 .map(|s| {
                     (
+                        s.id,
                         s.name,
                         s.description,
                         s.team.unwrap_or_default(),
                         s.in_maintenance,
                         s.open_incidents,
+                        s.public,
                     )
                 })
                 .collect(),
@@ -1125,4 +1130,76 @@ async fn delete_integration(
     )
     .await;
     operations_after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct PublicForm {
+    id: i64,
+    public: String,
+}
+
+async fn set_public(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<PublicForm>,
+) -> Response {
+    let result = crate::ops::status::set_public(
+        &state.store,
+        Operator::User(&session.actor),
+        form.id,
+        form.public == "true",
+        Timestamp::now(),
+    )
+    .await;
+    operations_after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct SubscriberForm {
+    webhook: String,
+}
+
+async fn add_subscriber(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<SubscriberForm>,
+) -> Response {
+    let result = crate::ops::status::subscribe(
+        &state.store,
+        Operator::User(&session.actor),
+        &form.webhook,
+        Timestamp::now(),
+    )
+    .await;
+    operations_after(&state, &session, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct PublicUpdateForm {
+    status: String,
+    impact: String,
+    body: String,
+    #[serde(default)]
+    title: String,
+}
+
+async fn public_update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<PublicUpdateForm>,
+) -> Response {
+    let input = crate::api::incident_wire::StatusUpdateIn {
+        status: form.status,
+        impact: form.impact,
+        body: form.body,
+        title: blank_to_none(&form.title),
+    };
+    let result = crate::ops::status::post_update(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, id, result).await
 }

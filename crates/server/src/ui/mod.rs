@@ -12,6 +12,7 @@ mod oncall;
 mod paging;
 mod portal;
 pub mod session;
+mod status;
 pub mod views;
 
 use askama::Template;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(incidents::routes())
         .merge(paging::routes())
         .merge(oncall::routes())
+        .merge(status::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -71,11 +71,7 @@ async fn render_page(
         for s in store.schedules().await? {
             let mut out = ops::schedule_out(store, &s, now, now, to).await;
             // People read shifts in minutes, not RFC 3339 with nanoseconds.
-            let readable = |t: &str| {
-                t.parse::<Timestamp>()
-                    .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
-                    .unwrap_or_else(|_| t.to_owned())
-            };
+            let readable = super::views::readable;
             for shift in &mut out.shifts {
                 shift.starts_at = readable(&shift.starts_at);
                 shift.ends_at = readable(&shift.ends_at);

@@ -84,6 +84,14 @@ pub fn age(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// An RFC 3339 instant from the wire as people read it (`Tue 24 Nov 08:00 UTC`); other text
+/// is returned as it is.
+pub fn readable(text: &str) -> String {
+    text.parse::<Timestamp>()
+        .map(|t| t.strftime("%a %d %b %H:%M UTC").to_string())
+        .unwrap_or_else(|_| text.to_owned())
+}
+
 /// `2026-11-23 20:45 UTC`.
 pub fn exact(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()

@@ -340,6 +340,25 @@ fn cases() -> Vec<Case> {
             [201, 201, 201, 201, 422, 422, 401],
         ),
         case(M::GET, "/api/v1/incidents/1/pages", None, staff_read),
+        case(
+            M::GET,
+            "/api/v1/status",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
+        case(
+            M::POST,
+            "/api/v1/status/subscribers",
+            Some(json!({"webhook": "https://hooks.test/status-{r}"})),
+            [204, 204, 403, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/incidents/1/status-updates",
+            Some(json!({"status": "investigating", "impact": "degraded", "body": "b-{r}"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/incidents/1/status-updates", None, staff_read),
     ]);
     all.push(Case {
         method: M::POST,
@@ -417,7 +436,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 63 * ROLES.len());
+    assert_eq!(checked, 67 * ROLES.len());
 }
 
 #[tokio::test]

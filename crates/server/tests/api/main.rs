@@ -9,5 +9,6 @@ mod idempotency;
 mod incidents;
 mod paging;
 mod sla;
+mod status_page;
 mod tickets;
 mod ui;

@@ -1,0 +1,219 @@
+//! The public status page: assembling what visitors see, posting public updates, components
+//! and subscriptions. What is assembled here is all the page shows: only public services,
+//! published incidents with their public titles and updates, and maintenance on public services.
+
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::status::{self, ComponentStatus};
+use opsdesk_domain::{Action, ExternalUrl};
+use opsdesk_store::{NewStatusUpdate, PublicIncident, StatusUpdate, Store};
+
+use super::Operator;
+use crate::api::incident_wire::{
+    ComponentOut, PublicIncidentOut, PublicMaintenanceOut, StatusPageOut, StatusUpdateIn,
+    StatusUpdateOut,
+};
+use crate::api::wire::rfc3339;
+use crate::error::{ApiError, Checks, Code};
+
+/// Days of history per component.
+pub const HISTORY_DAYS: i64 = 90;
+
+/// The wire form of a public update.
+pub fn update_out(u: &StatusUpdate) -> StatusUpdateOut {
+    StatusUpdateOut {
+        id: u.id,
+        status: u.status.as_str().to_owned(),
+        impact: u.impact.as_str().to_owned(),
+        body: u.body.clone(),
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+/// Everything the status page shows at `now`.
+pub async fn page(store: &Store, now: Timestamp) -> Result<StatusPageOut, ApiError> {
+    let public = store.public_service_ids().await?;
+    let services = store.services().await?;
+    let name = |id: i64| services.iter().find(|s| s.id == id).map(|s| s.name.clone());
+    let since = now - SignedDuration::from_hours(24 * HISTORY_DAYS);
+    let incidents = store.public_incidents(since).await?;
+    let windows = store.maintenance_windows().await?;
+    let mut components = Vec::new();
+    for id in &public {
+        let Some(service) = services.iter().find(|s| s.id == *id) else {
+            continue;
+        };
+        let mine: Vec<&PublicIncident> = incidents
+            .iter()
+            .filter(|i| i.service_ids.contains(id))
+            .collect();
+        let open: Vec<ComponentStatus> = mine
+            .iter()
+            .filter(|i| i.resolved_at.is_none())
+            .map(|i| i.current_impact())
+            .collect();
+        let maintenance = windows
+            .iter()
+            .any(|w| w.service_ids.contains(id) && w.window.active_at(now).is_some());
+        let current = status::current(&open, maintenance);
+        let spans: Vec<_> = mine
+            .iter()
+            .map(|i| (i.started_at, i.resolved_at, i.worst_impact()))
+            .collect();
+        components.push(ComponentOut {
+            name: service.name.clone(),
+            description: service.description.clone(),
+            status: current.as_str().to_owned(),
+            label: current.label().to_owned(),
+            history: status::history(&spans, now, HISTORY_DAYS)
+                .into_iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        });
+    }
+    let incident_out = |i: &PublicIncident| PublicIncidentOut {
+        id: i.id,
+        title: i.title.clone(),
+        status: i.status.as_str().to_owned(),
+        impact: i.current_impact().as_str().to_owned(),
+        components: i
+            .service_ids
+            .iter()
+            .filter(|s| public.contains(s))
+            .filter_map(|s| name(*s))
+            .collect(),
+        published_at: rfc3339(i.published_at),
+        resolved_at: i.resolved_at.map(rfc3339),
+        updates: i.updates.iter().map(update_out).collect(),
+    };
+    let recent_since = now - SignedDuration::from_hours(24 * 14);
+    let active = incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_none())
+        .map(incident_out)
+        .collect();
+    let recent = incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_some_and(|r| r >= recent_since))
+        .map(incident_out)
+        .collect();
+    let horizon = now + SignedDuration::from_hours(24 * 14);
+    let mut maintenance = Vec::new();
+    for w in &windows {
+        let shown: Vec<String> = w
+            .service_ids
+            .iter()
+            .filter(|s| public.contains(s))
+            .filter_map(|s| name(*s))
+            .collect();
+        if shown.is_empty() {
+            continue;
+        }
+        if let Some((s, e)) = w.window.upcoming(now, 1).first().copied() {
+            if s <= horizon {
+                maintenance.push(PublicMaintenanceOut {
+                    title: w.title.clone(),
+                    description: w.description.clone(),
+                    components: shown,
+                    starts_at: rfc3339(s),
+                    ends_at: rfc3339(e),
+                    active: s <= now,
+                });
+            }
+        }
+    }
+    let worst = components
+        .iter()
+        .filter_map(|c| ComponentStatus::parse("status", &c.status).ok())
+        .max()
+        .unwrap_or(ComponentStatus::Operational);
+    let label = match worst {
+        ComponentStatus::Operational => "All systems operational",
+        ComponentStatus::UnderMaintenance => "Maintenance in progress",
+        ComponentStatus::Degraded => "Degraded performance",
+        ComponentStatus::PartialOutage => "Partial outage",
+        ComponentStatus::MajorOutage => "Major outage",
+    };
+    Ok(StatusPageOut {
+        status: worst.as_str().to_owned(),
+        label: label.to_owned(),
+        components,
+        active,
+        recent,
+        maintenance,
+    })
+}
+
+/// Posts a public update on an incident (responders).
+pub async fn post_update(
+    store: &Store,
+    by: Operator<'_>,
+    incident: i64,
+    input: &StatusUpdateIn,
+    now: Timestamp,
+) -> Result<StatusUpdate, ApiError> {
+    let actor = by.authorize_to(Action::RespondToIncident)?;
+    let mut checks = Checks::default();
+    let to = checks.check(status::public_status("status", &input.status));
+    let impact = checks.check(ComponentStatus::parse("impact", &input.impact));
+    let body = input.body.trim();
+    if body.is_empty() {
+        checks.fail("body", "must not be empty");
+    } else if body.len() > 5_000 {
+        checks.fail("body", "at most 5,000 characters");
+    }
+    if input
+        .title
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > 200)
+    {
+        checks.fail("title", "at most 200 characters");
+    }
+    let current = store.incident(incident).await?;
+    if let Some(to) = to {
+        if to != current.status {
+            if let Err(e) = current.status.move_to(to) {
+                checks.fail("status", e.reason);
+            }
+        }
+    }
+    checks.finish()?;
+    let (Some(to), Some(impact)) = (to, impact) else {
+        return Err(ApiError::new(Code::InvalidInput, "invalid update"));
+    };
+    let update = NewStatusUpdate {
+        public_title: input.title.clone(),
+        status: to,
+        impact,
+        body: body.to_owned(),
+    };
+    Ok(store
+        .post_status_update(incident, &update, actor, now)
+        .await?)
+}
+
+/// Shows a service on the status page or hides it (administrators and managers).
+pub async fn set_public(
+    store: &Store,
+    by: Operator<'_>,
+    service: i64,
+    public: bool,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::ManageOperations)?;
+    Ok(store
+        .set_service_public(service, public, actor, now)
+        .await?)
+}
+
+/// Subscribes a webhook to public updates. Administrators and managers add them: a webhook
+/// makes opsdesk call an address, which must not be open to anyone (visitors have the feed).
+pub async fn subscribe(
+    store: &Store,
+    by: Operator<'_>,
+    url: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    by.authorize_to(Action::ManageOperations)?;
+    let url = ExternalUrl::parse("webhook", url.trim())?;
+    Ok(store.subscribe_status(url.as_str(), now).await?)
+}

@@ -1,0 +1,172 @@
+//! The public status page (no login): components with their 90-day history, published
+//! incidents with their updates, maintenance, and an Atom feed of every public update.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use jiff::Timestamp;
+
+use super::render;
+use super::views::{Chrome, MessagePage};
+use crate::api::incident_wire::{PublicIncidentOut, StatusPageOut};
+use crate::ops::status as ops;
+use crate::AppState;
+
+/// The public routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/status", get(page))
+        .route("/status/incidents/{id}", get(incident))
+        .route("/status/feed.atom", get(feed))
+}
+
+/// The status page.
+#[derive(Template)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    /// Frame (nobody signed in).
+    pub chrome: Chrome,
+    /// What the page shows.
+    pub page: StatusPageOut,
+}
+
+/// One published incident.
+#[derive(Template)]
+#[template(path = "status_incident.html")]
+pub struct StatusIncidentPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The incident.
+    pub incident: PublicIncidentOut,
+}
+
+fn chrome() -> Chrome {
+    Chrome {
+        me: None,
+        csrf: String::new(),
+        notice: String::new(),
+    }
+}
+
+fn unavailable(detail: String) -> Response {
+    let page = MessagePage {
+        chrome: chrome(),
+        heading: "Status is unavailable".into(),
+        text: detail,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, render(&page)).into_response()
+}
+
+/// The page with its instants as people read them.
+fn readable(mut page: StatusPageOut) -> StatusPageOut {
+    use super::views::readable as r;
+    for i in page.active.iter_mut().chain(page.recent.iter_mut()) {
+        readable_incident(i);
+    }
+    for m in &mut page.maintenance {
+        m.starts_at = r(&m.starts_at);
+        m.ends_at = r(&m.ends_at);
+    }
+    page
+}
+
+fn readable_incident(i: &mut PublicIncidentOut) {
+    use super::views::readable as r;
+    i.published_at = r(&i.published_at);
+    i.resolved_at = i.resolved_at.as_deref().map(r);
+    for u in &mut i.updates {
+        u.created_at = r(&u.created_at);
+    }
+}
+
+async fn page(State(state): State<AppState>) -> Response {
+    match ops::page(&state.store, Timestamp::now())
+        .await
+        .map(readable)
+    {
+        Ok(page) => render(&StatusPage {
+            chrome: chrome(),
+            page,
+        })
+        .into_response(),
+        Err(e) => unavailable(e.detail),
+    }
+}
+
+async fn incident(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    let page = match ops::page(&state.store, Timestamp::now()).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e.detail),
+    };
+    let found = page
+        .active
+        .into_iter()
+        .chain(page.recent)
+        .find(|i| i.id == id);
+    match found {
+        Some(mut incident) => {
+            readable_incident(&mut incident);
+            render(&StatusIncidentPage {
+                chrome: chrome(),
+                incident,
+            })
+        }
+        .into_response(),
+        None => {
+            let page = MessagePage {
+                chrome: chrome(),
+                heading: "Not found".into(),
+                text: "No published incident has this number.".into(),
+            };
+            (StatusCode::NOT_FOUND, render(&page)).into_response()
+        }
+    }
+}
+
+/// Escapes text for XML.
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn feed(State(state): State<AppState>) -> Response {
+    let updates = match state.store.recent_status_updates(50).await {
+        Ok(u) => u,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let base = state.public_url.trim_end_matches('/');
+    let updated = updates.first().map_or_else(
+        || Timestamp::UNIX_EPOCH.to_string(),
+        |(u, _)| u.created_at.to_string(),
+    );
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <title>System status</title>\n<id>{base}/status</id>\n<link href=\"{base}/status\"/>\n\
+         <link rel=\"self\" href=\"{base}/status/feed.atom\"/>\n<updated>{updated}</updated>\n"
+    );
+    for (u, title) in &updates {
+        out.push_str(&format!(
+            "<entry>\n<id>{base}/status/incidents/{}#update-{}</id>\n<title>{} — {}</title>\n\
+             <link href=\"{base}/status/incidents/{}\"/>\n<updated>{}</updated>\n\
+             <author><name>Status</name></author>\n<content type=\"text\">{}</content>\n</entry>\n",
+            u.incident_id,
+            u.id,
+            xml(title),
+            xml(u.status.as_str()),
+            u.incident_id,
+            u.created_at,
+            xml(&u.body)
+        ));
+    }
+    out.push_str("</feed>\n");
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        out,
+    )
+        .into_response()
+}

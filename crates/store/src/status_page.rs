@@ -1,0 +1,318 @@
+//! The public status page's data: which services are public components, incidents' public
+//! updates (the first one publishes the incident), and webhook subscribers.
+//!
+//! Nothing internal is readable through these functions: only public services, published
+//! incidents (their title, status, services and public updates) and maintenance windows.
+
+use jiff::Timestamp;
+use opsdesk_domain::status::ComponentStatus;
+use opsdesk_domain::{IncidentStatus, Invalid};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::error::corrupt;
+use crate::model::ts;
+use crate::{Store, StoreError};
+
+/// One public update of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// Id.
+    pub id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// Announced status.
+    pub status: IncidentStatus,
+    /// Impact on the incident's components.
+    pub impact: ComponentStatus,
+    /// What visitors read.
+    pub body: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// A public update to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStatusUpdate {
+    /// The title visitors see (kept from the first update when `None`).
+    pub public_title: Option<String>,
+    /// Announced status (the incident moves there).
+    pub status: IncidentStatus,
+    /// Impact on its components.
+    pub impact: ComponentStatus,
+    /// What visitors read.
+    pub body: String,
+}
+
+/// A published incident as visitors see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicIncident {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: IncidentStatus,
+    /// Affected services (public or not; the page shows only public ones).
+    pub service_ids: Vec<i64>,
+    /// When it was published.
+    pub published_at: Timestamp,
+    /// When it began (detected).
+    pub started_at: Timestamp,
+    /// When it was resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// Public updates, newest first.
+    pub updates: Vec<StatusUpdate>,
+}
+
+impl PublicIncident {
+    /// The impact its latest update announced (operational once resolved).
+    pub fn current_impact(&self) -> ComponentStatus {
+        if self.status == IncidentStatus::Resolved {
+            return ComponentStatus::Operational;
+        }
+        self.updates
+            .first()
+            .map_or(ComponentStatus::Degraded, |u| u.impact)
+    }
+
+    /// The worst impact it ever announced.
+    pub fn worst_impact(&self) -> ComponentStatus {
+        self.updates
+            .iter()
+            .map(|u| u.impact)
+            .max()
+            .unwrap_or(ComponentStatus::Degraded)
+    }
+}
+
+fn update_row(r: &sqlx::any::AnyRow) -> Result<StatusUpdate, StoreError> {
+    Ok(StatusUpdate {
+        id: r.try_get(0)?,
+        incident_id: r.try_get(1)?,
+        status: IncidentStatus::parse("status", &r.try_get::<String, _>(2)?).map_err(corrupt)?,
+        impact: ComponentStatus::parse("impact", &r.try_get::<String, _>(3)?).map_err(corrupt)?,
+        body: r.try_get(4)?,
+        created_at: ts(r.try_get(5)?)?,
+    })
+}
+
+impl Store {
+    /// Shows a service on the status page, or hides it.
+    pub async fn set_service_public(
+        &self,
+        service: i64,
+        public: bool,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut w = self.write(actor, now).await?;
+        let changed = sqlx::query("UPDATE services SET public = $1 WHERE id = $2")
+            .bind(i64::from(public))
+            .bind(service)
+            .execute(&mut *w.tx)
+            .await?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service"));
+        }
+        w.event(
+            "service",
+            service,
+            "service.public",
+            false,
+            json!({"after": public}),
+        )
+        .await?;
+        w.commit().await
+    }
+
+    /// Ids of the services shown on the status page.
+    pub async fn public_service_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM services WHERE public = 1 ORDER BY lower(name)")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Posts a public update: publishes the incident (first update), moves it to the announced
+    /// status when that is a move, and queues the update for every webhook subscriber.
+    pub async fn post_status_update(
+        &self,
+        incident: i64,
+        update: &NewStatusUpdate,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<StatusUpdate, StoreError> {
+        let (public_title, status, impact, body) = (
+            update.public_title.as_deref(),
+            update.status,
+            update.impact,
+            update.body.as_str(),
+        );
+        if body.trim().is_empty() {
+            return Err(Invalid::new("body", "must not be empty").into());
+        }
+        let current = self.incident(incident).await?;
+        if current.status != status {
+            current.status.move_to(status)?;
+            self.change_incident(
+                incident,
+                &crate::IncidentChanges {
+                    status: Some(status),
+                    ..crate::IncidentChanges::default()
+                },
+                actor,
+                now,
+            )
+            .await?;
+        }
+        let mut w = self.write(actor, now).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO status_updates (incident_id, status, impact, body, author_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(incident)
+        .bind(status.as_str())
+        .bind(impact.as_str())
+        .bind(body.trim())
+        .bind(actor)
+        .bind(w.now())
+        .fetch_one(&mut *w.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE incidents SET public_at = COALESCE(public_at, $1), \
+             public_title = COALESCE($2, public_title, title) WHERE id = $3",
+        )
+        .bind(w.now())
+        .bind(public_title.map(str::trim).filter(|t| !t.is_empty()))
+        .bind(incident)
+        .execute(&mut *w.tx)
+        .await?;
+        w.event(
+            "incident",
+            incident,
+            "incident.public_update",
+            false,
+            json!({"status": status.as_str(), "impact": impact.as_str(), "body": body.trim()}),
+        )
+        .await?;
+        let shown: String = sqlx::query_scalar("SELECT public_title FROM incidents WHERE id = $1")
+            .bind(incident)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let subscribers: Vec<String> = sqlx::query_scalar(
+            "SELECT address FROM status_subscribers WHERE kind = 'webhook' ORDER BY id",
+        )
+        .fetch_all(&mut *w.tx)
+        .await?;
+        let at = ts(w.now())?;
+        let payload = json!({
+            "incident": {"id": incident, "title": shown, "status": status.as_str(),
+                         "impact": impact.as_str()},
+            "update": {"id": id, "body": body.trim(), "created_at": at.to_string()},
+        });
+        for url in subscribers {
+            crate::firing::queue_webhook(&mut w, &url, &payload).await?;
+        }
+        w.commit().await?;
+        self.wake.notify_one();
+        Ok(StatusUpdate {
+            id,
+            incident_id: incident,
+            status,
+            impact,
+            body: body.trim().to_owned(),
+            created_at: at,
+        })
+    }
+
+    /// Published incidents open now or resolved since `since`, newest first, with their updates.
+    pub async fn public_incidents(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<PublicIncident>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, public_title, status, public_at, resolved_at, detected_at FROM incidents \
+             WHERE public_at IS NOT NULL AND (resolved_at IS NULL OR resolved_at >= $1) \
+             ORDER BY public_at DESC LIMIT 500",
+        )
+        .bind(since.as_microsecond())
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let updates = sqlx::query(
+                "SELECT id, incident_id, status, impact, body, created_at FROM status_updates \
+                 WHERE incident_id = $1 ORDER BY id DESC",
+            )
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(update_row)
+            .collect::<Result<Vec<_>, _>>()?;
+            let service_ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT service_id FROM incident_services WHERE incident_id = $1 ORDER BY service_id",
+            )
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?;
+            out.push(PublicIncident {
+                id,
+                title: r.try_get(1)?,
+                status: IncidentStatus::parse("status", &r.try_get::<String, _>(2)?)
+                    .map_err(corrupt)?,
+                service_ids,
+                published_at: ts(r.try_get(3)?)?,
+                started_at: ts(r.try_get(5)?)?,
+                resolved_at: r.try_get::<Option<i64>, _>(4)?.map(ts).transpose()?,
+                updates,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest public updates across incidents (the Atom feed), newest first.
+    pub async fn recent_status_updates(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(StatusUpdate, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.incident_id, u.status, u.impact, u.body, u.created_at, i.public_title \
+             FROM status_updates u JOIN incidents i ON i.id = u.incident_id \
+             ORDER BY u.created_at DESC, u.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((update_row(r)?, r.try_get(6)?)))
+            .collect()
+    }
+
+    /// Subscribes a webhook to public updates (subscribing twice changes nothing).
+    pub async fn subscribe_status(&self, url: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut w = self.write(None, now).await?;
+        let added = sqlx::query(
+            "INSERT INTO status_subscribers (kind, address, created_at) VALUES ('webhook', $1, $2) \
+             ON CONFLICT (kind, address) DO NOTHING",
+        )
+        .bind(url)
+        .bind(w.now())
+        .execute(&mut *w.tx)
+        .await?;
+        if added.rows_affected() > 0 {
+            w.event(
+                "status_page",
+                0,
+                "status.subscribed",
+                true,
+                json!({"kind": "webhook"}),
+            )
+            .await?;
+        }
+        w.commit().await
+    }
+}
