@@ -147,3 +147,29 @@ test("a public update from the war room appears on the public status page", asyn
     await context.close();
   }
 });
+
+test("the review editor keeps typed text on a refusal and tracks action items", async () => {
+  await desk.as("noah.l2@opsdesk.example", "incidents-06-review", async (page) => {
+    await page.goto(`${desk.base}/incidents?status=all`);
+    await page.click("#incidents a:has-text('Outbound mail queue')");
+    await page.click("#review-link");
+    await page.fill("#review-form textarea[name=went_well]", "Paged within a minute");
+    await page.check("#review-form input[name=published]");
+    await page.click("#review-form button.primary");
+    await page.waitForSelector("#form-errors p[data-field=summary]");
+    assert.equal(await page.inputValue("#review-form textarea[name=went_well]"), "Paged within a minute");
+    await page.uncheck("#review-form input[name=published]");
+    await page.click("#review-form button.primary");
+    await page.waitForLoadState("domcontentloaded");
+    assert.match(await page.textContent(".bar .badge"), /draft/);
+    assert.match(await page.inputValue("#review-form textarea[name=timeline]"), /triggered: Outbound mail queue/);
+    await page.fill("#new-action-item input[name=title]", "Alert on relay queue growth rate");
+    await page.fill("#new-action-item input[name=due]", "2026-01-05");
+    await page.fill("#new-action-item input[name=verification]", "A replayed spike pages within 5 minutes");
+    await page.click("#new-action-item button");
+    await page.waitForSelector("#action-items tr.overdue");
+    await page.click("#action-items button[data-move=done]");
+    await page.waitForLoadState("domcontentloaded");
+    assert.match(await page.textContent("#action-items"), /done/);
+  });
+});

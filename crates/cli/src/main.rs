@@ -2,6 +2,7 @@
 
 mod incidents;
 mod oncall;
+mod reviews;
 mod sla;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -109,6 +110,15 @@ enum Command {
     /// How people are paged (signed webhook, Slack-compatible webhook).
     #[command(subcommand)]
     Contact(oncall::ContactCommand),
+    /// Post-incident reviews.
+    #[command(subcommand)]
+    Review(reviews::ReviewCommand),
+    /// Action items from reviews and problems.
+    #[command(subcommand, name = "action-item")]
+    ActionItem(reviews::ActionItemCommand),
+    /// Problem records: root causes and known errors behind incidents.
+    #[command(subcommand)]
+    Problem(reviews::ProblemCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +347,9 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Oncall => oncall::oncall(store, now).await,
         Command::EscalationPolicy(c) => oncall::policy(store, c, now).await,
         Command::Contact(c) => oncall::contact(store, c, now).await,
+        Command::Review(c) => reviews::review(store, c, now).await,
+        Command::ActionItem(c) => reviews::action_item(store, c, now).await,
+        Command::Problem(c) => reviews::problem(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

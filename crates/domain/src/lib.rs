@@ -12,6 +12,7 @@ pub mod ics;
 pub mod incident;
 pub mod oncall;
 pub mod priority;
+pub mod review;
 pub mod role;
 pub mod sla;
 pub mod status;

@@ -20,6 +20,7 @@ mod migrate;
 mod model;
 mod oncall;
 mod operations;
+mod reviews;
 mod sla_config;
 mod sql;
 mod status_page;
@@ -41,6 +42,7 @@ pub use operations::{
     GenericMapping, Integration, IntegrationInput, IntegrationKind, IntegrationSettings,
     MaintenanceInput, MaintenanceRecord, Service,
 };
+pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
 };

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_status_page.sql"),
         include_str!("../migrations/postgres/0009_status_page.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_reviews.sql"),
+        include_str!("../migrations/postgres/0010_reviews.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -655,3 +655,146 @@ pub struct ServicePublicIn {
     /// Shown.
     pub public: bool,
 }
+
+/// Write an incident's review; the first save fills an empty timeline from the incident's.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewIn {
+    /// Summary.
+    pub summary: String,
+    /// Customer impact.
+    pub customer_impact: String,
+    /// Timeline (empty on the first save: pulled from the incident).
+    pub timeline: String,
+    /// Root cause.
+    pub root_cause: String,
+    /// Contributing factors.
+    pub contributing_factors: String,
+    /// What went well.
+    pub went_well: String,
+    /// What went poorly.
+    pub went_poorly: String,
+    /// Published (else a draft).
+    pub published: bool,
+}
+
+/// An action item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionItemOut {
+    /// Id.
+    pub id: i64,
+    /// The incident it came from.
+    pub incident: Option<i64>,
+    /// The problem it belongs to.
+    pub problem: Option<i64>,
+    /// What to do.
+    pub title: String,
+    /// Owner.
+    pub owner: PersonOut,
+    /// Due (RFC 3339).
+    pub due_at: String,
+    /// How to check it is done.
+    pub verification: String,
+    /// `open`, `done` or `verified`.
+    pub state: String,
+    /// Open past its due instant.
+    pub overdue: bool,
+    /// Who verified it.
+    pub verified_by: Option<PersonOut>,
+    /// When.
+    pub verified_at: Option<String>,
+}
+
+/// An incident's review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewOut {
+    /// The incident.
+    pub incident: i64,
+    /// Summary.
+    pub summary: String,
+    /// Customer impact.
+    pub customer_impact: String,
+    /// Timeline.
+    pub timeline: String,
+    /// Root cause.
+    pub root_cause: String,
+    /// Contributing factors.
+    pub contributing_factors: String,
+    /// What went well.
+    pub went_well: String,
+    /// What went poorly.
+    pub went_poorly: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// Last change.
+    pub updated_at: String,
+    /// The incident's action items.
+    pub action_items: Vec<ActionItemOut>,
+}
+
+/// Create an action item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemIn {
+    /// What to do.
+    pub title: String,
+    /// Owner's e-mail, or `me`.
+    pub owner: String,
+    /// Due: `2026-12-15` (end of that day, UTC) or RFC 3339.
+    pub due: String,
+    /// How someone else checks it is done.
+    pub verification: String,
+    /// The incident it comes from.
+    #[serde(default)]
+    pub incident: Option<i64>,
+    /// The problem it belongs to.
+    #[serde(default)]
+    pub problem: Option<i64>,
+}
+
+/// Move an action item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionStateIn {
+    /// `open`, `done` or `verified`.
+    pub state: String,
+}
+
+/// Create or change a problem record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemIn {
+    /// Title.
+    pub title: String,
+    /// `open` (default), `known_error` or `resolved`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Root-cause analysis.
+    #[serde(default)]
+    pub root_cause: String,
+    /// The known error's workaround.
+    #[serde(default)]
+    pub workaround: String,
+    /// Incidents to link (added to those already linked).
+    #[serde(default)]
+    pub incidents: Vec<i64>,
+}
+
+/// A problem record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemOut {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: String,
+    /// Root cause.
+    pub root_cause: String,
+    /// Workaround.
+    pub workaround: String,
+    /// Linked incidents.
+    pub incidents: Vec<i64>,
+    /// Last change.
+    pub updated_at: String,
+}

@@ -3,6 +3,7 @@
 pub mod incident_wire;
 pub mod incidents;
 pub mod oncall;
+pub mod reviews;
 pub mod sla;
 pub mod status;
 pub mod wire;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .merge(incidents::routes())
         .merge(oncall::routes())
         .merge(status::routes())
+        .merge(reviews::routes())
         .fallback(not_found)
 }
 
@@ -104,6 +106,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(incidents::IncidentDoc::openapi());
     doc.merge(oncall::OnCallDoc::openapi());
     doc.merge(status::StatusDoc::openapi());
+    doc.merge(reviews::ReviewDoc::openapi());
     Json(doc)
 }
 

@@ -22,6 +22,7 @@ use crate::auth;
 
 pub mod incidents;
 pub mod oncall;
+pub mod reviews;
 pub mod sla;
 pub mod status;
 use crate::error::{ApiError, Checks, Code};

@@ -11,6 +11,7 @@ mod incidents;
 mod oncall;
 mod paging;
 mod portal;
+mod reviews;
 pub mod session;
 mod status;
 pub mod views;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(paging::routes())
         .merge(oncall::routes())
         .merge(status::routes())
+        .merge(reviews::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

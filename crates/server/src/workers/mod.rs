@@ -116,6 +116,11 @@ async fn step(store: &Store, client: &outbox::Deliverer) -> bool {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "SLA recomputation step failed"),
     }
+    match store.remind_overdue(now).await {
+        Ok(n) if n > 0 => tracing::info!(reminders = n, "overdue action items reminded"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "action item reminders failed"),
+    }
     match incidents::resolve_quiet(store, now).await {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "incident auto-resolution step failed"),

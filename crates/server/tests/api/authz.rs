@@ -359,6 +359,21 @@ fn cases() -> Vec<Case> {
             [201, 201, 201, 403, 403, 403, 401],
         ),
         case(M::GET, "/api/v1/incidents/1/status-updates", None, staff_read),
+        case(
+            M::PUT,
+            "/api/v1/incidents/1/review",
+            Some(json!({"summary": "s-{r}"})),
+            [200, 200, 200, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/incidents/1/review", None, staff_read),
+        case(M::GET, "/api/v1/action-items", None, staff_read),
+        case(M::GET, "/api/v1/problems", None, staff_read),
+        case(
+            M::POST,
+            "/api/v1/problems",
+            Some(json!({"title": "p-{r}"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
     ]);
     all.push(Case {
         method: M::POST,
@@ -436,7 +451,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 67 * ROLES.len());
+    assert_eq!(checked, 72 * ROLES.len());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod helpers;
 mod idempotency;
 mod incidents;
 mod paging;
+mod reviews;
 mod sla;
 mod status_page;
 mod tickets;

@@ -1,0 +1,227 @@
+//! Review routes: an incident's post-incident review, action items, problem records.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use opsdesk_domain::Action;
+use serde::Deserialize;
+
+use super::incident_wire::*;
+use super::sla::Items;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Code, Problem};
+use crate::input::{ApiJson, IdPath};
+use crate::ops::reviews as ops;
+use crate::ops::Operator;
+use crate::AppState;
+
+/// The review routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/incidents/{id}/review",
+            get(get_review).put(put_review),
+        )
+        .route("/api/v1/action-items", get(list_items).post(create_item))
+        .route("/api/v1/action-items/{id}/state", post(set_state))
+        .route("/api/v1/problems", get(list_problems).post(create_problem))
+        .route("/api/v1/problems/{id}", get(get_problem).put(put_problem))
+}
+
+/// The OpenAPI description of the review routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_review,
+    put_review,
+    list_items,
+    create_item,
+    set_state,
+    list_problems,
+    create_problem,
+    get_problem,
+    put_problem
+))]
+pub struct ReviewDoc;
+
+/// An incident's review with its action items (staff).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/review", params(("id" = i64, Path)), responses((status = 200, body = ReviewOut), (status = 404, body = Problem)))]
+async fn get_review(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<ReviewOut>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let review = state
+        .store
+        .review(id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound, "this incident has no review yet"))?;
+    Ok(Json(
+        ops::review_out(&state.store, &review, Timestamp::now()).await?,
+    ))
+}
+
+/// Writes an incident's review (the first save pulls the timeline in).
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/review", params(("id" = i64, Path)), request_body = ReviewIn, responses((status = 200, body = ReviewOut), (status = 422, body = Problem)))]
+async fn put_review(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<ReviewIn>,
+) -> Result<Json<ReviewOut>, ApiError> {
+    let now = Timestamp::now();
+    let review =
+        ops::save_review(&state.store, Operator::User(&caller.actor), id, &input, now).await?;
+    Ok(Json(ops::review_out(&state.store, &review, now).await?))
+}
+
+/// Which action items to list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    /// Only this incident's.
+    pub incident: Option<i64>,
+    /// Only this problem's.
+    pub problem: Option<i64>,
+    /// Only this owner's (e-mail or `me`).
+    pub owner: Option<String>,
+    /// Only overdue ones.
+    pub overdue: Option<bool>,
+    /// Include verified ones.
+    pub all: Option<bool>,
+}
+
+/// Action items, soonest due first (staff).
+#[utoipa::path(get, path = "/api/v1/action-items", params(ItemQuery), responses((status = 200, body = Items<ActionItemOut>)))]
+async fn list_items(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<ItemQuery>,
+) -> Result<Json<Items<ActionItemOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let owner = match q.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        Some("me") => Some(caller.user.id),
+        Some(email) => Some(
+            state
+                .store
+                .user_by_email(&email.to_lowercase())
+                .await?
+                .map(|u| u.id)
+                .ok_or_else(|| {
+                    ApiError::field(Code::InvalidInput, "owner", format!("no user '{email}'"))
+                })?,
+        ),
+        None => None,
+    };
+    let now = Timestamp::now();
+    let items = state
+        .store
+        .action_items(q.incident, q.problem, owner, q.all.unwrap_or(false))
+        .await?
+        .iter()
+        .map(|a| ops::item_out(a, now))
+        .filter(|a| !q.overdue.unwrap_or(false) || a.overdue)
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+/// Creates an action item on an incident or a problem.
+#[utoipa::path(post, path = "/api/v1/action-items", request_body = ActionItemIn, responses((status = 201, body = ActionItemOut), (status = 422, body = Problem)))]
+async fn create_item(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<ActionItemIn>,
+) -> Result<(StatusCode, Json<ActionItemOut>), ApiError> {
+    let now = Timestamp::now();
+    let item =
+        ops::create_action_item(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    Ok((StatusCode::CREATED, Json(ops::item_out(&item, now))))
+}
+
+/// Moves an action item: open → done → verified (by someone other than the owner).
+#[utoipa::path(post, path = "/api/v1/action-items/{id}/state", params(("id" = i64, Path)), request_body = ActionStateIn, responses((status = 200, body = ActionItemOut), (status = 422, body = Problem)))]
+async fn set_state(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<ActionStateIn>,
+) -> Result<Json<ActionItemOut>, ApiError> {
+    let now = Timestamp::now();
+    let item = ops::set_action_state(
+        &state.store,
+        Operator::User(&caller.actor),
+        id,
+        &input.state,
+        now,
+    )
+    .await?;
+    Ok(Json(ops::item_out(&item, now)))
+}
+
+/// Problem records, newest first (staff).
+#[utoipa::path(get, path = "/api/v1/problems", responses((status = 200, body = Items<ProblemOut>)))]
+async fn list_problems(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Items<ProblemOut>>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let items = state
+        .store
+        .problems()
+        .await?
+        .iter()
+        .map(ops::problem_out)
+        .collect();
+    Ok(Json(Items { items }))
+}
+
+/// Creates a problem record, linking incidents.
+#[utoipa::path(post, path = "/api/v1/problems", request_body = ProblemIn, responses((status = 201, body = ProblemOut), (status = 422, body = Problem)))]
+async fn create_problem(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(input): ApiJson<ProblemIn>,
+) -> Result<(StatusCode, Json<ProblemOut>), ApiError> {
+    let p = ops::save_problem(
+        &state.store,
+        Operator::User(&caller.actor),
+        None,
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(ops::problem_out(&p))))
+}
+
+/// One problem record (staff).
+#[utoipa::path(get, path = "/api/v1/problems/{id}", params(("id" = i64, Path)), responses((status = 200, body = ProblemOut), (status = 404, body = Problem)))]
+async fn get_problem(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+) -> Result<Json<ProblemOut>, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    Ok(Json(ops::problem_out(&state.store.problem(id).await?)))
+}
+
+/// Changes a problem record: root cause, known error with workaround, status, more incidents.
+#[utoipa::path(put, path = "/api/v1/problems/{id}", params(("id" = i64, Path)), request_body = ProblemIn, responses((status = 200, body = ProblemOut), (status = 422, body = Problem)))]
+async fn put_problem(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<ProblemIn>,
+) -> Result<Json<ProblemOut>, ApiError> {
+    state.store.problem(id).await?;
+    let p = ops::save_problem(
+        &state.store,
+        Operator::User(&caller.actor),
+        Some(id),
+        &input,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(ops::problem_out(&p)))
+}
