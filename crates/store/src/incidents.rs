@@ -1224,6 +1224,27 @@ impl Store {
         w.commit().await
     }
 
+    /// Records on the incident's timeline that its linked tickets were replied to.
+    pub async fn incident_replied(
+        &self,
+        incident: i64,
+        tickets: &[i64],
+        failed: usize,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut w = self.write(actor, now).await?;
+        w.event(
+            "incident",
+            incident,
+            "incident.customers_replied",
+            false,
+            json!({"tickets": tickets, "failed": failed}),
+        )
+        .await?;
+        w.commit().await
+    }
+
     /// The tickets linked to an incident.
     pub async fn incident_ticket_ids(&self, id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/alerts", get(incident_alerts))
         .route("/api/v1/incidents/{id}/tickets", post(link_ticket))
+        .route("/api/v1/incidents/{id}/reply", post(reply_to_tickets))
         .route(
             "/api/v1/incidents/{id}/tickets/{ticket}",
             delete(unlink_ticket),
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
     add_note,
     incident_alerts,
     link_ticket,
+    reply_to_tickets,
     unlink_ticket,
     list_alerts,
     list_integrations,
@@ -596,4 +598,33 @@ async fn delete_maintenance(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a reply to every linked ticket did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RepliedOut {
+    /// Tickets that got the reply.
+    pub replied: Vec<i64>,
+    /// Tickets that refused it, and why.
+    pub failed: Vec<ops::ReplyFailure>,
+}
+
+/// Replies publicly on every customer ticket linked to the incident (each reply committed on its
+/// ticket; the answer lists any that refused).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/reply", params(("id" = i64, Path)), request_body = IncidentNoteIn, responses((status = 200, body = RepliedOut), (status = 422, body = Problem)))]
+async fn reply_to_tickets(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<IncidentNoteIn>,
+) -> Result<Json<RepliedOut>, ApiError> {
+    let (replied, failed) = ops::reply_to_linked(
+        &state.store,
+        &caller.actor,
+        id,
+        &input.body,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(RepliedOut { replied, failed }))
 }

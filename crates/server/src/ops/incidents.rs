@@ -764,3 +764,60 @@ pub async fn acknowledge_alert(
     }
     Ok(())
 }
+
+/// One linked ticket a reply-to-all could not reach, and why.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplyFailure {
+    /// The ticket.
+    pub ticket: i64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Replies publicly, as `actor`, on every customer ticket linked to the incident; each reply
+/// is the ticket's own message (committed one by one). Answers the tickets replied to and those
+/// that refused, and records both on the incident's timeline.
+pub async fn reply_to_linked(
+    store: &Store,
+    actor: &opsdesk_domain::Actor,
+    incident: i64,
+    body: &str,
+    now: Timestamp,
+) -> Result<(Vec<i64>, Vec<ReplyFailure>), ApiError> {
+    actor.authorize(Action::RespondToIncident)?;
+    store.incident(incident).await?;
+    if body.trim().is_empty() {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "body",
+            "must not be empty",
+        ));
+    }
+    let tickets = store.incident_ticket_ids(incident).await?;
+    if tickets.is_empty() {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "body",
+            "no customer tickets are linked to this incident",
+        ));
+    }
+    let input = crate::api::wire::CreateMessageIn {
+        body: body.to_owned(),
+        internal: false,
+    };
+    let mut replied = Vec::new();
+    let mut failed = Vec::new();
+    for ticket in tickets {
+        match super::add_message(store, actor, ticket, &input, now).await {
+            Ok(_) => replied.push(ticket),
+            Err(e) => failed.push(ReplyFailure {
+                ticket,
+                reason: e.detail,
+            }),
+        }
+    }
+    store
+        .incident_replied(incident, &replied, failed.len(), Some(actor.user_id), now)
+        .await?;
+    Ok((replied, failed))
+}

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/services/public", post(set_public))
         .route("/operations/subscribers", post(add_subscriber))
         .route("/incidents/{id}/public-update", post(public_update))
+        .route("/incidents/{id}/reply", post(reply_all))
         .route("/operations/integrations/rotate", post(rotate_integration))
         .route("/operations/integrations/delete", post(delete_integration))
 }
@@ -450,6 +451,21 @@ async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec
                 "page",
                 format!("Nobody on call in {}", names_list(&d["schedules"])),
             ),
+            "incident.customers_replied" => {
+                let tickets: Vec<String> = d["tickets"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(Value::as_i64)
+                            .map(|t| format!("#{t}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    "link",
+                    format!("Replied to customers on {}", tickets.join(", ")),
+                )
+            }
             "incident.retitled" => ("status", format!("Retitled: {}", text(d, "after"))),
             "incident.summary" => ("note", format!("Summary: {}", text(d, "after"))),
             "incident.services" => {
@@ -1201,5 +1217,29 @@ async fn public_update(
     )
     .await
     .map(|_| ());
+    after(&state, &session, id, result).await
+}
+
+async fn reply_all(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<NoteForm>,
+) -> Response {
+    let result = ops::reply_to_linked(
+        &state.store,
+        &session.actor,
+        id,
+        &form.body,
+        Timestamp::now(),
+    )
+    .await
+    .and_then(|(_, failed)| match failed.first() {
+        None => Ok(()),
+        Some(f) => Err(ApiError::field(
+            crate::error::Code::InvalidInput,
+            "ticket",
+            format!("ticket #{} refused the reply: {}", f.ticket, f.reason),
+        )),
+    });
     after(&state, &session, id, result).await
 }

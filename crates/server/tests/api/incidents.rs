@@ -797,3 +797,80 @@ async fn incidents_declared_and_worked_by_hand() {
     let r = app.get("l1", "/api/v1/incidents?status=burning").await;
     assert_eq!(r.error_fields(), vec!["status"]);
 }
+
+#[tokio::test]
+async fn replying_to_an_incident_reaches_every_linked_ticket() {
+    let app = spawn_app().await;
+    let acme = app.ticket("acme", "Checkout fails").await;
+    let globex = app.ticket("globex", "Cannot pay").await;
+    let r = app
+        .post(
+            "l2",
+            "/api/v1/incidents",
+            json!({"title": "Payments down", "severity": "SEV1", "ticket": acme}),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            "l1",
+            &format!("/api/v1/incidents/{id}/reply"),
+            json!({"body": "hi"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    app.post(
+        "l1",
+        &format!("/api/v1/incidents/{id}/tickets"),
+        json!({"ticket": globex}),
+    )
+    .await;
+    let r = app
+        .post(
+            "l1",
+            &format!("/api/v1/incidents/{id}/reply"),
+            json!({"body": "  "}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["body"]);
+    let r = app
+        .post(
+            "auditor",
+            &format!("/api/v1/incidents/{id}/reply"),
+            json!({"body": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            "l1",
+            &format!("/api/v1/incidents/{id}/reply"),
+            json!({"body": "We found the cause and are rolling out a fix."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["replied"], json!([acme, globex]));
+    // Each customer sees the reply on their own ticket, and only there.
+    for (who, ticket) in [("acme", acme), ("globex", globex)] {
+        let m = app
+            .get(who, &format!("/api/v1/tickets/{ticket}/messages"))
+            .await;
+        let bodies: Vec<&str> = m.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            bodies
+                .iter()
+                .filter(|b| b.contains("rolling out a fix"))
+                .count(),
+            1,
+            "{who}"
+        );
+    }
+    assert!(timeline(&app, id)
+        .await
+        .contains(&"incident.customers_replied".to_owned()));
+}
