@@ -294,9 +294,9 @@ pub async fn integration(
                 created.id
             );
             println!(
-                "inbound URL: {}/hooks/{}/{token}",
+                "inbound URL: {}{}",
                 base_url(public_url, listen),
-                created.kind.as_str()
+                ops::hook_path(created.kind, &token)
             );
             println!("the token is shown only now; it can also be sent as 'Authorization: Bearer <token>'");
             Ok(())
@@ -338,9 +338,9 @@ pub async fn integration(
             let (integration, token) =
                 ops::rotate_integration(store, Operator::Console, id, now).await?;
             println!(
-                "new inbound URL: {}/hooks/{}/{token}",
+                "new inbound URL: {}{}",
                 base_url(public_url, listen),
-                integration.kind.as_str()
+                ops::hook_path(integration.kind, &token)
             );
             Ok(())
         }

@@ -403,7 +403,7 @@ async fn create_integration(
     Ok((
         StatusCode::CREATED,
         Json(IntegrationCreatedOut {
-            path: format!("/hooks/{}/{token}", integration.kind.as_str()),
+            path: ops::hook_path(integration.kind, &token),
             integration: dir.integration_out(&integration),
             token,
         }),
@@ -476,7 +476,7 @@ async fn rotate_integration(
     .await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(IntegrationCreatedOut {
-        path: format!("/hooks/{}/{token}", integration.kind.as_str()),
+        path: ops::hook_path(integration.kind, &token),
         integration: dir.integration_out(&integration),
         token,
     }))

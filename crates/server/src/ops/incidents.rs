@@ -301,6 +301,11 @@ async fn integration_input(
     }
 }
 
+/// The inbound path of an integration with its token in it.
+pub fn hook_path(kind: IntegrationKind, token: &str) -> String {
+    format!("/hooks/{}/{token}", kind.as_str())
+}
+
 /// Creates an integration; answers it with its token, shown this once.
 pub async fn create_integration(
     store: &Store,

@@ -1075,29 +1075,33 @@ async fn create_integration(
             ..IntegrationSettingsWire::default()
         },
     };
-    match ops::create_integration(
+    let result = ops::create_integration(
         &state.store,
         Operator::User(&session.actor),
         &input,
         Timestamp::now(),
     )
-    .await
-    {
+    .await;
+    token_page(&state, &session, &headers, result, StatusCode::CREATED).await
+}
+
+/// The operations page showing a new integration token once (or the refusal).
+async fn token_page(
+    state: &AppState,
+    session: &Session,
+    headers: &axum::http::HeaderMap,
+    result: Result<(opsdesk_store::Integration, String), ApiError>,
+    status: StatusCode,
+) -> Response {
+    match result {
         Ok((integration, token)) => {
-            let path = format!("/hooks/{}/{token}", integration.kind.as_str());
-            let shown = (integration.name, endpoint(&headers, &path), token);
-            operations_page(
-                &state,
-                &session,
-                FormErrors::default(),
-                StatusCode::CREATED,
-                Some(shown),
-            )
-            .await
+            let path = ops::hook_path(integration.kind, &token);
+            let shown = (integration.name, endpoint(headers, &path), token);
+            operations_page(state, session, FormErrors::default(), status, Some(shown)).await
         }
         Err(err) => {
             let (status, errors) = form_errors(err);
-            operations_page(&state, &session, errors, status, None).await
+            operations_page(state, session, errors, status, None).await
         }
     }
 }
@@ -1107,31 +1111,14 @@ async fn rotate_integration(
     headers: axum::http::HeaderMap,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    match ops::rotate_integration(
+    let result = ops::rotate_integration(
         &state.store,
         Operator::User(&session.actor),
         form.id,
         Timestamp::now(),
     )
-    .await
-    {
-        Ok((integration, token)) => {
-            let path = format!("/hooks/{}/{token}", integration.kind.as_str());
-            let shown = (integration.name, endpoint(&headers, &path), token);
-            operations_page(
-                &state,
-                &session,
-                FormErrors::default(),
-                StatusCode::OK,
-                Some(shown),
-            )
-            .await
-        }
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            operations_page(&state, &session, errors, status, None).await
-        }
-    }
+    .await;
+    token_page(&state, &session, &headers, result, StatusCode::OK).await
 }
 
 async fn delete_integration(
