@@ -206,7 +206,10 @@ impl Milestones {
     /// The instants after the incident moves to `to` at `now`.
     ///
     /// Acknowledged and mitigated record the first time only; a reopen clears `mitigated` and
-    /// `resolved`, so they record the last mitigation and resolution.
+    /// `resolved`, so they record the last mitigation and resolution. Only a move to
+    /// acknowledged, investigating or identified acknowledges: an incident that went quiet or
+    /// was resolved without anyone taking it was never acknowledged (and pages again if it
+    /// reopens).
     pub fn after_move(self, to: IncidentStatus, now: Timestamp) -> Self {
         use IncidentStatus::*;
         let mut next = self;
@@ -223,12 +226,10 @@ impl Milestones {
                 }
             }
             Monitoring => {
-                next.acknowledged.get_or_insert(now);
                 next.mitigated.get_or_insert(now);
                 next.resolved = None;
             }
             Resolved => {
-                next.acknowledged.get_or_insert(now);
                 next.mitigated.get_or_insert(now);
                 next.resolved = Some(now);
             }
@@ -359,11 +360,11 @@ pub fn plan_batch(
     let mut opened: HashMap<&str, usize> = HashMap::new();
     for (i, alert) in incoming.iter().enumerate() {
         let held = known.get(&alert.fingerprint).and_then(|k| k.incident);
-        let target = if alert.suppressed {
-            AlertTarget::None
-        } else if let Some(id) = held {
+        // An alert an incident already holds stays with it (so its resolve settles the incident
+        // even under maintenance); a new one under maintenance goes nowhere.
+        let target = if let Some(id) = held {
             AlertTarget::Existing(id)
-        } else if !alert.firing {
+        } else if alert.suppressed || !alert.firing {
             AlertTarget::None
         } else if let Some(id) = groups.get(&alert.group_key) {
             AlertTarget::Existing(*id)

@@ -38,6 +38,8 @@ pub struct AppState {
     pub hooks: Arc<hooks::HookState>,
     /// The address people reach opsdesk at (links in pages).
     pub public_url: String,
+    /// The paging secret, read once (the page-answer route needs no login).
+    pub paging_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             secure_cookies: false,
             hooks: Arc::new(hooks::HookState::default()),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            paging_secret: Arc::default(),
         }
     }
 }

@@ -854,6 +854,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<PageRecord, StoreError> {
         let record = self.page(page).await?;
+        if let Some(state) = self.paging_state(record.incident_id).await? {
+            if state.run != record.run {
+                return Err(StoreError::Conflict {
+                    field: "page",
+                    reason: "this page is from an earlier paging of the incident; open the incident instead"
+                        .into(),
+                });
+            }
+        }
         let incident = self.incident(record.incident_id).await?;
         let target = if resolve {
             IncidentStatus::Resolved

@@ -154,6 +154,14 @@ impl Store {
             return Err(Invalid::new("body", "must not be empty").into());
         }
         let current = self.incident(incident).await?;
+        let title = public_title.map(str::trim).filter(|t| !t.is_empty());
+        if title.is_none() && self.public_title(incident).await?.is_none() {
+            return Err(Invalid::new(
+                "title",
+                "the first public update names the title visitors see (internal titles stay internal)",
+            )
+            .into());
+        }
         if current.status != status {
             current.status.move_to(status)?;
             self.change_incident(
@@ -182,10 +190,10 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE incidents SET public_at = COALESCE(public_at, $1), \
-             public_title = COALESCE($2, public_title, title) WHERE id = $3",
+             public_title = COALESCE($2, public_title) WHERE id = $3",
         )
         .bind(w.now())
-        .bind(public_title.map(str::trim).filter(|t| !t.is_empty()))
+        .bind(title)
         .bind(incident)
         .execute(&mut *w.tx)
         .await?;
@@ -227,6 +235,17 @@ impl Store {
         })
     }
 
+    /// The title visitors see, once the incident is published.
+    pub async fn public_title(&self, incident: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT public_title FROM incidents WHERE id = $1",
+        )
+        .bind(incident)
+        .fetch_optional(&self.read)
+        .await?
+        .flatten())
+    }
+
     /// Published incidents open now or resolved since `since`, newest first, with their updates.
     pub async fn public_incidents(
         &self,
@@ -234,10 +253,8 @@ impl Store {
     ) -> Result<Vec<PublicIncident>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, public_title, status, public_at, resolved_at, detected_at FROM incidents \
-             WHERE public_at IS NOT NULL AND (resolved_at IS NULL OR resolved_at >= $1) \
-             ORDER BY public_at DESC LIMIT 500",
+             WHERE public_at IS NOT NULL ORDER BY public_at DESC LIMIT 500",
         )
-        .bind(since.as_microsecond())
         .fetch_all(&self.read)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -259,15 +276,24 @@ impl Store {
             .bind(id)
             .fetch_all(&self.read)
             .await?;
+            // Visitors see what the public updates said, never the internal state: the status
+            // is the latest update's, and it is over when that update says resolved.
+            let Some(latest) = updates.first() else {
+                continue;
+            };
+            let resolved_at =
+                (latest.status == IncidentStatus::Resolved).then_some(latest.created_at);
+            if resolved_at.is_some_and(|r| r < since) {
+                continue;
+            }
             out.push(PublicIncident {
                 id,
                 title: r.try_get(1)?,
-                status: IncidentStatus::parse("status", &r.try_get::<String, _>(2)?)
-                    .map_err(corrupt)?,
+                status: latest.status,
                 service_ids,
                 published_at: ts(r.try_get(3)?)?,
                 started_at: ts(r.try_get(5)?)?,
-                resolved_at: r.try_get::<Option<i64>, _>(4)?.map(ts).transpose()?,
+                resolved_at,
                 updates,
             });
         }

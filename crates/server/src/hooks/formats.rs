@@ -68,7 +68,32 @@ fn check_labels(field: &str, labels: &BTreeMap<String, String>) -> Result<(), Ap
     if labels.len() > MAX_LABELS {
         return Err(bad(field, format!("at most {MAX_LABELS} entries")));
     }
+    for (k, v) in labels {
+        check_text(&format!("{field}.{k}"), k)?;
+        check_text(&format!("{field}.{k}"), v)?;
+    }
     Ok(())
+}
+
+/// Refuses text no database stores as given (NUL) or no one reads (other control characters
+/// but tab and line breaks).
+fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(bad(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// A link back to the source, kept only when it is http(s): anything else (`javascript:`)
+/// would run in a responder's browser when clicked.
+fn safe_link(raw: Option<String>) -> Option<String> {
+    raw.map(|u| u.trim().to_owned()).filter(|u| {
+        let lower = u.to_ascii_lowercase();
+        (lower.starts_with("https://") || lower.starts_with("http://")) && u.len() <= 2_000
+    })
 }
 
 /// The group key for an alert: the integration's labels, else the source's own group, else
@@ -185,12 +210,15 @@ pub fn alertmanager(
             .map(|s| clip(s, MAX_SUMMARY))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| format!("Alert {fp}"));
-        let source_url = if grafana {
-            a.panel_url.or(a.dashboard_url).or(a.generator_url)
+        let source_url = safe_link(if grafana {
+            a.panel_url
+                .filter(|u| !u.is_empty())
+                .or(a.dashboard_url.filter(|u| !u.is_empty()))
+                .or(a.generator_url)
         } else {
             a.generator_url
-        }
-        .filter(|u| !u.is_empty());
+        });
+        check_text(&at("fingerprint"), &fp)?;
         alerts.push(AlertInput {
             severity: settings
                 .severity_of(a.labels.get(&settings.severity_label).map(String::as_str)),
@@ -278,6 +306,9 @@ pub fn pagerduty(
     if dedup.as_ref().is_some_and(|k| k.len() > 255) {
         return Err(bad("dedup_key", "at most 255 characters"));
     }
+    if let Some(k) = &dedup {
+        check_text("dedup_key", k)?;
+    }
     match event.event_action.as_str() {
         "trigger" => {}
         "acknowledge" | "resolve" => {
@@ -319,6 +350,8 @@ pub fn pagerduty(
     let payload = event
         .payload
         .ok_or_else(|| bad("payload", "a trigger needs a payload"))?;
+    check_text("payload.summary", &payload.summary)?;
+    check_text("payload.source", &payload.source)?;
     if payload.summary.trim().is_empty() {
         return Err(bad("payload.summary", "must not be empty"));
     }
@@ -391,11 +424,13 @@ pub fn pagerduty(
             service: labels.get(&settings.service_label).cloned(),
             group_key: group,
             summary: clip(&payload.summary, MAX_SUMMARY),
-            source_url: event
-                .links
-                .into_iter()
-                .find_map(|l| l.href)
-                .or(event.client_url),
+            source_url: safe_link(
+                event
+                    .links
+                    .into_iter()
+                    .find_map(|l| l.href)
+                    .or(event.client_url),
+            ),
             fingerprint,
             firing: true,
             labels,
@@ -484,6 +519,7 @@ pub fn generic(
             .map(|t| clip(&t, MAX_SUMMARY))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| bad(at(title_ptr), "the alert has no title here (mapping.title)"))?;
+        check_text(&at(title_ptr), &title)?;
         let mut labels = BTreeMap::new();
         if let Some(Value::Object(obj)) = item.pointer(pointer_or(&m.labels, "/labels")) {
             for (k, v) in obj {
@@ -532,9 +568,10 @@ pub fn generic(
             severity: settings.severity_of(severity_word.as_deref()),
             group_key: grouping(settings, &labels, None),
             service: labels.get(&settings.service_label).cloned(),
-            source_url: item
-                .pointer(pointer_or(&m.source_url, "/source_url"))
-                .and_then(scalar),
+            source_url: safe_link(
+                item.pointer(pointer_or(&m.source_url, "/source_url"))
+                    .and_then(scalar),
+            ),
             fingerprint: fp,
             firing,
             summary: title,

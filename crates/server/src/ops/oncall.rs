@@ -487,8 +487,14 @@ pub async fn add_contact_method(
             format!("'{}' is not webhook or slack", input.kind.trim()),
         );
     }
-    if !user.role.is_staff() {
-        checks.fail("user", "only the desk's staff are paged");
+    if crate::auth::actor_of(user)
+        .authorize(Action::RespondToIncident)
+        .is_err()
+    {
+        checks.fail(
+            "user",
+            "only responders (agents, managers, administrators) are paged",
+        );
     }
     let address = input.address.trim();
     if let Err(e) = opsdesk_domain::ExternalUrl::parse("address", address) {

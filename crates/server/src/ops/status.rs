@@ -99,15 +99,12 @@ pub async fn page(store: &Store, now: Timestamp) -> Result<StatusPageOut, ApiErr
     let horizon = now + SignedDuration::from_hours(24 * 14);
     let mut maintenance = Vec::new();
     for w in &windows {
-        let shown: Vec<String> = w
-            .service_ids
-            .iter()
-            .filter(|s| public.contains(s))
-            .filter_map(|s| name(*s))
-            .collect();
-        if shown.is_empty() {
+        // Only windows wholly on public components: a window's title and description were
+        // written for the desk, and one touching an internal service may name it.
+        if w.service_ids.is_empty() || w.service_ids.iter().any(|s| !public.contains(s)) {
             continue;
         }
+        let shown: Vec<String> = w.service_ids.iter().filter_map(|s| name(*s)).collect();
         if let Some((s, e)) = w.window.upcoming(now, 1).first().copied() {
             if s <= horizon {
                 maintenance.push(PublicMaintenanceOut {
@@ -167,6 +164,14 @@ pub async fn post_update(
         .is_some_and(|t| t.chars().count() > 200)
     {
         checks.fail("title", "at most 200 characters");
+    }
+    if input.title.as_deref().is_none_or(|t| t.trim().is_empty())
+        && store.public_title(incident).await?.is_none()
+    {
+        checks.fail(
+            "title",
+            "the first public update names the title visitors see (internal titles stay internal)",
+        );
     }
     let current = store.incident(incident).await?;
     if let Some(to) = to {

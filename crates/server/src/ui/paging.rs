@@ -65,9 +65,12 @@ fn chrome() -> Chrome {
 }
 
 async fn checked(state: &AppState, id: i64, link: &Signed) -> Result<(), ApiError> {
-    let secret = paging::secret(&state.store).await?;
+    let secret = state
+        .paging_secret
+        .get_or_try_init(|| paging::secret(&state.store))
+        .await?;
     let known = matches!(link.action.as_str(), "acknowledge" | "resolve");
-    if !known || !paging::link_is_valid(&secret, id, &link.action, &link.sig) {
+    if !known || !paging::link_is_valid(secret, id, &link.action, &link.sig) {
         return Err(ApiError::new(
             Code::NotFound,
             "this page link is not valid (it may have been changed)",

@@ -137,7 +137,7 @@ fn xml(text: &str) -> String {
 async fn feed(State(state): State<AppState>) -> Response {
     let updates = match state.store.recent_status_updates(50).await {
         Ok(u) => u,
-        Err(e) => return unavailable(e.to_string()),
+        Err(e) => return unavailable(crate::error::ApiError::from(e).detail),
     };
     let base = state.public_url.trim_end_matches('/');
     let updated = updates.first().map_or_else(

@@ -27,6 +27,8 @@ const HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 pub(super) fn client() -> Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        // A receiver cannot bounce a delivery to another address.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("opsdesk/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()

@@ -363,6 +363,14 @@ async fn refused_payloads_store_nothing() {
     assert_eq!(r.error_fields(), vec!["version"]);
     let r = send(&app, &path, br#"{"status": "firing"}"#.to_vec()).await;
     assert_eq!(r.error_fields(), vec!["alerts"]);
+    let mut bad = good.clone();
+    bad["alerts"][0]["labels"]["instance"] = json!("db-01\u{0}");
+    let r = send(&app, &path, serde_json::to_vec(&bad).unwrap()).await;
+    assert_eq!(
+        r.error_fields(),
+        vec!["alerts[0].labels.instance"],
+        "NUL is refused, not a 5xx"
+    );
     let r = send(
         &app,
         "/hooks/alertmanager/not-a-token",
@@ -409,6 +417,22 @@ async fn refused_payloads_store_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // A link that is not http(s) is dropped, never rendered as a link.
+    let mut sneaky = good.clone();
+    sneaky["alerts"][0]["generatorURL"] = json!("javascript:alert(1)");
+    sneaky["alerts"][0]["labels"]["instance"] = json!("db-09:9100");
+    sneaky["alerts"][0]["fingerprint"] = json!("0000000000000009");
+    let r = send(&app, &path, serde_json::to_vec(&sneaky).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let alerts = app.get("l1", "/api/v1/alerts").await;
+    let stored = alerts.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["fingerprint"] == "0000000000000009")
+        .unwrap()
+        .clone();
+    assert_eq!(stored["source_url"], Value::Null);
 }
 
 /// 10,000 alerts in 20 groups, 100 per request from 8 concurrent senders, each request sent
@@ -564,7 +588,7 @@ async fn maintenance_windows_suppress_alerts() {
     fields.sort();
     assert_eq!(fields, vec!["services", "zone"], "{:?}", r.body);
     let r = app
-        .post("manager", "/api/v1/maintenance-windows", window)
+        .post("manager", "/api/v1/maintenance-windows", window.clone())
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["active"], true);
@@ -587,6 +611,16 @@ async fn maintenance_windows_suppress_alerts() {
         .clone();
     assert_eq!(db["in_maintenance"], true);
 
+    // An alert an incident already holds still settles it when it resolves under maintenance.
+    let r = send(
+        &app,
+        &path,
+        fixture("alertmanager-0.25-webhook-v4-two-alerts.json"),
+    )
+    .await;
+    let held = r.body["incidents_opened"][0].as_i64();
+    assert_eq!(r.body["suppressed"], 2, "{:?}", r.body);
+    assert_eq!(held, None, "suppressed alerts open nothing");
     // Once the window is gone, the next firing opens an incident.
     let r = app
         .call(
@@ -604,6 +638,21 @@ async fn maintenance_windows_suppress_alerts() {
         "{:?}",
         r.body
     );
+    let held = r.body["incidents_opened"][0].as_i64().unwrap();
+    // A window starts; the alert the incident holds resolves under it and still settles it.
+    let r = app
+        .post("manager", "/api/v1/maintenance-windows", window)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    send(
+        &app,
+        &path,
+        fixture("alertmanager-0.25-webhook-v4-resolved.json"),
+    )
+    .await;
+    let inc = app.get("l1", &format!("/api/v1/incidents/{held}")).await;
+    assert_eq!(inc.body["status"], "monitoring");
+    assert_eq!(inc.body["firing_count"], 0);
 }
 
 #[tokio::test]

@@ -428,3 +428,65 @@ async fn who_is_on_call_follows_overrides_and_dst() {
     fields.sort();
     assert_eq!(fields, vec!["ends_at", "user"]);
 }
+
+#[tokio::test]
+async fn an_unacknowledged_incident_that_flaps_pages_again() {
+    let app = spawn_app().await;
+    let integration = desk(&app, [60, 60], 0).await;
+    let firing = disk_alert();
+    let opened = app
+        .store
+        .ingest_alerts(&integration, vec![firing.clone()], Timestamp::now())
+        .await
+        .unwrap();
+    let incident = opened.opened[0];
+    let wait_for_pages = |n: usize| {
+        let app = &app;
+        async move {
+            for _ in 0..100 {
+                if pages(app, incident).await.len() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            pages(app, incident).await
+        }
+    };
+    assert_eq!(wait_for_pages(1).await.len(), 1);
+    // Nobody acknowledges; the alert resolves (monitoring, paging stops), then fires again.
+    let mut resolved = firing.clone();
+    resolved.firing = false;
+    resolved.ends_at = Some(Timestamp::now());
+    app.store
+        .ingest_alerts(&integration, vec![resolved], Timestamp::now())
+        .await
+        .unwrap();
+    let inc = app
+        .get("l1", &format!("/api/v1/incidents/{incident}"))
+        .await;
+    assert_eq!(inc.body["status"], "monitoring");
+    assert!(
+        inc.body["acknowledged_at"].is_null(),
+        "going quiet is not an acknowledgement"
+    );
+    let mut again = firing;
+    again.starts_at = Timestamp::now() + SignedDuration::from_secs(1);
+    app.store
+        .ingest_alerts(
+            &integration,
+            vec![again],
+            Timestamp::now() + SignedDuration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    let inc = app
+        .get("l1", &format!("/api/v1/incidents/{incident}"))
+        .await;
+    assert_eq!(inc.body["status"], "triggered");
+    let sent = wait_for_pages(2).await;
+    assert_eq!(sent.len(), 2, "the reopened incident pages again: {sent:?}");
+    let listed = app
+        .get("l1", &format!("/api/v1/incidents/{incident}/pages"))
+        .await;
+    assert_eq!(listed.body["items"][1]["run"], 2);
+}

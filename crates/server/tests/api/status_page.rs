@@ -118,7 +118,19 @@ async fn the_status_page_shows_only_what_was_published() {
         .await;
     let mut fields = r.error_fields();
     fields.sort();
-    assert_eq!(fields, vec!["body", "impact", "status"]);
+    assert_eq!(fields, vec!["body", "impact", "status", "title"]);
+    let r = app
+        .post(
+            "l2",
+            &format!("/api/v1/incidents/{id}/status-updates"),
+            json!({"status": "investigating", "impact": "partial_outage", "body": "Looking."}),
+        )
+        .await;
+    assert_eq!(
+        r.error_fields(),
+        vec!["title"],
+        "the internal title is never the public one"
+    );
     let update = json!({"status": "investigating", "impact": "partial_outage",
                         "body": "Some checkouts fail; we are looking into it.",
                         "title": "Checkout errors"});
@@ -173,6 +185,18 @@ async fn the_status_page_shows_only_what_was_published() {
     assert!(!html.contains("pgbouncer") && !html.contains("Sign out"));
     let inc = app.get("l2", &format!("/api/v1/incidents/{id}")).await;
     assert_eq!(inc.body["status"], "investigating");
+    // Internal moves do not show: visitors see what the last public update said.
+    let r = app
+        .patch(
+            "l2",
+            &format!("/api/v1/incidents/{id}"),
+            json!({"status": "monitoring"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = public_page(&app).await;
+    assert_eq!(page["active"][0]["status"], "investigating");
+    assert_eq!(page["components"][0]["status"], "partial_outage");
 
     // The subscriber got the update.
     let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
