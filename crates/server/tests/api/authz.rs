@@ -355,7 +355,7 @@ fn cases() -> Vec<Case> {
         case(
             M::POST,
             "/api/v1/incidents/1/status-updates",
-            Some(json!({"status": "investigating", "impact": "degraded", "body": "b-{r}"})),
+            Some(json!({"status": "investigating", "impact": "degraded", "body": "b-{r}", "title": "Public {r}"})),
             [201, 201, 201, 403, 403, 403, 401],
         ),
         case(M::GET, "/api/v1/incidents/1/status-updates", None, staff_read),
