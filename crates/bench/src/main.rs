@@ -408,6 +408,8 @@ pub(crate) async fn start(target: &Target) -> Result<Server, Failure> {
         .args(target.server_args())
         .args(["--listen", &format!("127.0.0.1:{port}"), "serve"])
         .env("OPSDESK_LOG", "error")
+        // The bench's own receivers (pages, SLA webhooks) listen on loopback.
+        .env("OPSDESK_ALLOW_PRIVATE_WEBHOOKS", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -60,6 +60,10 @@ enum Command {
         /// The address people reach opsdesk at, for links in pages (default: http://LISTEN).
         #[arg(long, env = "OPSDESK_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Let webhooks (pages, SLA levels, status subscribers) reach loopback and private
+        /// addresses; off by default so a typed URL cannot reach internal services.
+        #[arg(long, env = "OPSDESK_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -335,7 +339,16 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             demo,
             secure_cookies,
             public_url,
-        } => serve(cli, store, *demo, *secure_cookies, public_url.clone()).await,
+            allow_private_webhooks,
+        } => {
+            let options = ServeOptions {
+                demo: *demo,
+                secure_cookies: *secure_cookies,
+                public_url: public_url.clone(),
+                allow_private_webhooks: *allow_private_webhooks,
+            };
+            serve(cli, store, options).await
+        }
         Command::Calendar(c) => sla::calendar(store, c, now).await,
         Command::Sla(c) => sla::run(store, c, now).await,
         Command::Vendor(c) => sla::vendor(store, c, now).await,
@@ -534,13 +547,21 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
     }
 }
 
-async fn serve(
-    cli: &Cli,
-    store: &Store,
+/// How `serve` runs.
+struct ServeOptions {
     demo: bool,
     secure_cookies: bool,
     public_url: Option<String>,
-) -> Result<(), Failure> {
+    allow_private_webhooks: bool,
+}
+
+async fn serve(cli: &Cli, store: &Store, options: ServeOptions) -> Result<(), Failure> {
+    let ServeOptions {
+        demo,
+        secure_cookies,
+        public_url,
+        allow_private_webhooks,
+    } = options;
     if demo {
         if let Some(seeded) = seed::demo(store, 200, Timestamp::now()).await? {
             println!("seeded demo data: {} tickets", seeded.tickets);
@@ -563,6 +584,7 @@ async fn serve(
     let _ = std::io::stdout().flush();
     let mut state = AppState::new(store.clone());
     state.secure_cookies = secure_cookies;
+    state.allow_private_webhooks = allow_private_webhooks;
     state.public_url = public_url
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("http://{address}"));

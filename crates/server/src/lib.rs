@@ -40,6 +40,8 @@ pub struct AppState {
     pub public_url: String,
     /// The paging secret, read once (the page-answer route needs no login).
     pub paging_secret: Arc<tokio::sync::OnceCell<String>>,
+    /// Let webhook deliveries reach loopback and private addresses (off by default).
+    pub allow_private_webhooks: bool,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             hooks: Arc::new(hooks::HookState::default()),
             public_url: "http://127.0.0.1:8080".to_owned(),
             paging_secret: Arc::default(),
+            allow_private_webhooks: false,
         }
     }
 }
@@ -73,7 +76,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener`, with the background workers, until ctrl-c or SIGTERM.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let workers = workers::Workers::start(state.store.clone(), state.public_url.clone());
+    let workers = workers::Workers::start(
+        state.store.clone(),
+        state.public_url.clone(),
+        state.allow_private_webhooks,
+    );
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -5,6 +5,7 @@
 //! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
 //! does it; the others wait to take over. Nothing here is driven by requests.
 
+mod egress;
 mod incidents;
 mod outbox;
 mod sla;
@@ -30,10 +31,11 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the workers on `store`; page links point at `public_url`.
-    pub fn start(store: Store, public_url: String) -> Self {
+    /// Starts the workers on `store`; page links point at `public_url`; webhooks may reach
+    /// internal addresses only with `allow_private`.
+    pub fn start(store: Store, public_url: String, allow_private: bool) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(store, public_url, stopped));
+        let task = tokio::spawn(run(store, public_url, allow_private, stopped));
         Self { stop, task }
     }
 
@@ -44,11 +46,17 @@ impl Workers {
     }
 }
 
-async fn run(store: Store, public_url: String, mut stopped: watch::Receiver<bool>) {
+async fn run(
+    store: Store,
+    public_url: String,
+    allow_private: bool,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut client = outbox::Deliverer {
-        http: outbox::client(),
+        http: outbox::client(allow_private),
         public_url,
         secret: String::new(),
+        allow_private,
     };
     let mut lease: Option<Lease> = None;
     loop {

@@ -16,6 +16,7 @@ pub(super) struct Deliverer {
     pub(super) http: Client,
     pub(super) public_url: String,
     pub(super) secret: String,
+    pub(super) allow_private: bool,
 }
 
 /// Items delivered per round.
@@ -23,9 +24,16 @@ const PER_ROUND: i64 = 50;
 /// How long a claimed item is held before another attempt may take it (longer than a send).
 const HOLD: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
-/// A client with a short timeout, so one slow receiver cannot hold the queue.
-pub(super) fn client() -> Client {
-    reqwest::Client::builder()
+/// A client with a short timeout, so one slow receiver cannot hold the queue; unless private
+/// webhooks are allowed, it connects only to public addresses.
+pub(super) fn client(allow_private: bool) -> Client {
+    let builder = reqwest::Client::builder();
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(std::sync::Arc::new(super::egress::PublicOnly))
+    };
+    builder
         .timeout(Duration::from_secs(10))
         // A receiver cannot bounce a delivery to another address.
         .redirect(reqwest::redirect::Policy::none())
@@ -44,10 +52,11 @@ pub(super) async fn deliver_due(
     // Send concurrently (one slow receiver does not hold the others back), record at once.
     let mut sends = tokio::task::JoinSet::new();
     for item in &due {
-        let (http, public_url, secret) = (
+        let (http, public_url, secret, allow_private) = (
             client.http.clone(),
             client.public_url.clone(),
             client.secret.clone(),
+            client.allow_private,
         );
         let (id, kind, target, payload) = (
             item.id,
@@ -56,6 +65,11 @@ pub(super) async fn deliver_due(
             item.payload.clone(),
         );
         sends.spawn(async move {
+            if !allow_private {
+                if let Err(refused) = super::egress::check_url(&target) {
+                    return (id, Err(refused));
+                }
+            }
             let outcome = match kind.as_str() {
                 "webhook" => post(&http, id, &target, &payload, None).await,
                 "page_webhook" | "page_slack" => {

@@ -167,7 +167,7 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(async move {
         let _ = axum::serve(listener, opsdesk_server::router(state)).await;
     });
-    let workers = tokio::sync::Mutex::new(vec![Workers::start(store.clone(), base.clone())]);
+    let workers = tokio::sync::Mutex::new(vec![Workers::start(store.clone(), base.clone(), true)]);
     TestApp {
         base,
         workers,
@@ -354,7 +354,7 @@ impl TestApp {
         self.workers
             .lock()
             .await
-            .push(Workers::start(self.store.clone(), self.base.clone()));
+            .push(Workers::start(self.store.clone(), self.base.clone(), true));
     }
 
     /// Brings in a ticket raised by `who` at `created_at` (in the past), still new, through the

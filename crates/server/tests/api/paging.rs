@@ -490,3 +490,43 @@ async fn an_unacknowledged_incident_that_flaps_pages_again() {
         .await;
     assert_eq!(listed.body["items"][1]["run"], 2);
 }
+
+#[tokio::test]
+async fn deliveries_never_reach_internal_addresses_unless_allowed() {
+    let app = spawn_app().await;
+    let (hooks, mut received) = receiver().await;
+    app.post(
+        "l1",
+        "/api/v1/me/contact-methods",
+        json!({"kind": "webhook", "address": format!("{hooks}/l1")}),
+    )
+    .await;
+    let integration = desk(&app, [60, 60], 0).await;
+    // A server as started by default: private webhooks not allowed.
+    app.stop_workers().await;
+    let guarded =
+        opsdesk_server::workers::Workers::start(app.store.clone(), app.base.clone(), false);
+    app.store
+        .ingest_alerts(&integration, vec![disk_alert()], Timestamp::now())
+        .await
+        .unwrap();
+    let mut refused = None;
+    for _ in 0..100 {
+        let items = app.store.outbox_recent(10).await.unwrap();
+        if let Some(item) = items
+            .iter()
+            .find(|i| i.kind == "page_webhook" && i.last_error.is_some())
+        {
+            refused = item.last_error.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    guarded.stop().await;
+    let refused = refused.expect("the page delivery was attempted and refused");
+    assert!(refused.contains("internal address"), "{refused}");
+    assert!(
+        received.try_recv().is_err(),
+        "nothing reached the loopback receiver"
+    );
+}
