@@ -1021,126 +1021,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Incident, StoreError> {
         let mut w = self.write(actor, now).await?;
-        let row = sqlx::query(&format!(
-            "SELECT {INCIDENT_COLUMNS} {INCIDENT_FROM} WHERE i.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *w.tx)
-        .await?
-        .ok_or(StoreError::NotFound("incident"))?;
-        let before = incident_row(&row)?;
-        if let Some(to) = changes.status {
-            before.status.move_to(to)?;
-            let auto = (to == IncidentStatus::Monitoring
-                && before.firing_count == 0
-                && before.alert_count > 0)
-                .then(|| {
-                    before
-                        .auto_resolve_at
-                        .map_or(w.now(), |t| t.as_microsecond())
-                });
-            set_status(&mut w, id, before.status, to, before.milestones, auto, "").await?;
-        }
-        if let Some(sev) = changes.severity.filter(|s| *s != before.severity) {
-            sqlx::query("UPDATE incidents SET severity = $1 WHERE id = $2")
-                .bind(sev.as_str())
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-            w.event(
-                "incident",
-                id,
-                "incident.severity",
-                false,
-                json!({"before": before.severity.as_str(), "after": sev.as_str()}),
-            )
-            .await?;
-        }
-        for (column, kind, value, old) in [
-            ("title", "incident.retitled", &changes.title, &before.title),
-            (
-                "summary",
-                "incident.summary",
-                &changes.summary,
-                &before.summary,
-            ),
-        ] {
-            if let Some(v) = value.as_ref().filter(|v| *v != old) {
-                sqlx::query(&format!("UPDATE incidents SET {column} = $1 WHERE id = $2"))
-                    .bind(v)
-                    .bind(id)
-                    .execute(&mut *w.tx)
-                    .await?;
-                w.event(
-                    "incident",
-                    id,
-                    kind,
-                    false,
-                    json!({"before": old, "after": v}),
-                )
-                .await?;
-            }
-        }
-        for (column, role, value, old) in [
-            (
-                "commander_id",
-                "commander",
-                changes.commander_id,
-                &before.commander,
-            ),
-            ("comms_id", "comms", changes.comms_id, &before.comms),
-        ] {
-            let Some(v) = value else { continue };
-            if v == old.as_ref().map(|u| u.id) {
-                continue;
-            }
-            sqlx::query(&format!("UPDATE incidents SET {column} = $1 WHERE id = $2"))
-                .bind(v)
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-            w.event(
-                "incident",
-                id,
-                "incident.role",
-                false,
-                json!({"role": role, "before": old.as_ref().map(|u| u.id), "after": v}),
-            )
-            .await?;
-        }
-        if let Some(ids) = &changes.service_ids {
-            sqlx::query("DELETE FROM incident_services WHERE incident_id = $1")
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-            for sid in ids {
-                sqlx::query(
-                    "INSERT INTO incident_services (incident_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(sid)
-                .execute(&mut *w.tx)
-                .await?;
-            }
-            sqlx::query("UPDATE incidents SET service_id = $1 WHERE id = $2")
-                .bind(ids.first().copied())
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-            w.event(
-                "incident",
-                id,
-                "incident.services",
-                false,
-                json!({"before": before.service_ids, "after": ids}),
-            )
-            .await?;
-        }
-        sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
-            .bind(w.now())
-            .bind(id)
-            .execute(&mut *w.tx)
-            .await?;
+        change_incident_in(&mut w, id, changes).await?;
         w.commit().await?;
         self.incident(id).await
     }
@@ -1415,4 +1296,134 @@ async fn link_ticket_in(w: &mut Write, incident: i64, ticket: i64) -> Result<(),
 /// The quiet period as a duration (for display).
 pub fn quiet_period(minutes: i64) -> SignedDuration {
     SignedDuration::from_mins(minutes.max(0))
+}
+
+/// Applies a person's changes to an incident inside `w` (each change on its timeline), so a
+/// caller can commit them with its own writes.
+pub(crate) async fn change_incident_in(
+    w: &mut Write,
+    id: i64,
+    changes: &IncidentChanges,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {INCIDENT_COLUMNS} {INCIDENT_FROM} WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *w.tx)
+    .await?
+    .ok_or(StoreError::NotFound("incident"))?;
+    let before = incident_row(&row)?;
+    if let Some(to) = changes.status {
+        before.status.move_to(to)?;
+        let auto = (to == IncidentStatus::Monitoring
+            && before.firing_count == 0
+            && before.alert_count > 0)
+            .then(|| {
+                before
+                    .auto_resolve_at
+                    .map_or(w.now(), |t| t.as_microsecond())
+            });
+        set_status(w, id, before.status, to, before.milestones, auto, "").await?;
+    }
+    if let Some(sev) = changes.severity.filter(|s| *s != before.severity) {
+        sqlx::query("UPDATE incidents SET severity = $1 WHERE id = $2")
+            .bind(sev.as_str())
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "incident",
+            id,
+            "incident.severity",
+            false,
+            json!({"before": before.severity.as_str(), "after": sev.as_str()}),
+        )
+        .await?;
+    }
+    for (column, kind, value, old) in [
+        ("title", "incident.retitled", &changes.title, &before.title),
+        (
+            "summary",
+            "incident.summary",
+            &changes.summary,
+            &before.summary,
+        ),
+    ] {
+        if let Some(v) = value.as_ref().filter(|v| *v != old) {
+            sqlx::query(&format!("UPDATE incidents SET {column} = $1 WHERE id = $2"))
+                .bind(v)
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            w.event(
+                "incident",
+                id,
+                kind,
+                false,
+                json!({"before": old, "after": v}),
+            )
+            .await?;
+        }
+    }
+    for (column, role, value, old) in [
+        (
+            "commander_id",
+            "commander",
+            changes.commander_id,
+            &before.commander,
+        ),
+        ("comms_id", "comms", changes.comms_id, &before.comms),
+    ] {
+        let Some(v) = value else { continue };
+        if v == old.as_ref().map(|u| u.id) {
+            continue;
+        }
+        sqlx::query(&format!("UPDATE incidents SET {column} = $1 WHERE id = $2"))
+            .bind(v)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "incident",
+            id,
+            "incident.role",
+            false,
+            json!({"role": role, "before": old.as_ref().map(|u| u.id), "after": v}),
+        )
+        .await?;
+    }
+    if let Some(ids) = &changes.service_ids {
+        sqlx::query("DELETE FROM incident_services WHERE incident_id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        for sid in ids {
+            sqlx::query(
+                    "INSERT INTO incident_services (incident_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(sid)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        sqlx::query("UPDATE incidents SET service_id = $1 WHERE id = $2")
+            .bind(ids.first().copied())
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.event(
+            "incident",
+            id,
+            "incident.services",
+            false,
+            json!({"before": before.service_ids, "after": ids}),
+        )
+        .await?;
+    }
+    sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
+        .bind(w.now())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+    Ok(())
 }

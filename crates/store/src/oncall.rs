@@ -875,19 +875,19 @@ impl Store {
             (_, false) => false,
             (_, true) => true,
         };
+        // The status move, the answer and the end of paging commit together.
+        let mut w = self.write(Some(record.user.id), now).await?;
         if moves {
-            self.change_incident(
+            crate::incidents::change_incident_in(
+                &mut w,
                 record.incident_id,
                 &crate::IncidentChanges {
                     status: Some(target),
                     ..crate::IncidentChanges::default()
                 },
-                Some(record.user.id),
-                now,
             )
             .await?;
         }
-        let mut w = self.write(Some(record.user.id), now).await?;
         sqlx::query(
             "UPDATE pages SET answered_at = $1, answer = $2 WHERE id = $3 AND answered_at IS NULL",
         )

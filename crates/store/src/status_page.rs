@@ -164,18 +164,20 @@ impl Store {
         }
         if current.status != status {
             current.status.move_to(status)?;
-            self.change_incident(
+        }
+        // The status move and the update commit together.
+        let mut w = self.write(actor, now).await?;
+        if current.status != status {
+            crate::incidents::change_incident_in(
+                &mut w,
                 incident,
                 &crate::IncidentChanges {
                     status: Some(status),
                     ..crate::IncidentChanges::default()
                 },
-                actor,
-                now,
             )
             .await?;
         }
-        let mut w = self.write(actor, now).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO status_updates (incident_id, status, impact, body, author_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
