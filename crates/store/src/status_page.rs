@@ -237,6 +237,20 @@ impl Store {
         })
     }
 
+    /// An incident's public updates, newest first.
+    pub async fn status_updates(&self, incident: i64) -> Result<Vec<StatusUpdate>, StoreError> {
+        sqlx::query(
+            "SELECT id, incident_id, status, impact, body, created_at FROM status_updates \
+             WHERE incident_id = $1 ORDER BY id DESC",
+        )
+        .bind(incident)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(update_row)
+        .collect()
+    }
+
     /// The title visitors see, once the incident is published.
     pub async fn public_title(&self, incident: i64) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar::<_, Option<String>>(
@@ -262,16 +276,7 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.try_get(0)?;
-            let updates = sqlx::query(
-                "SELECT id, incident_id, status, impact, body, created_at FROM status_updates \
-                 WHERE incident_id = $1 ORDER BY id DESC",
-            )
-            .bind(id)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(update_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            let updates = self.status_updates(id).await?;
             let service_ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT service_id FROM incident_services WHERE incident_id = $1 ORDER BY service_id",
             )

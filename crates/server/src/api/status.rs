@@ -68,12 +68,11 @@ async fn list_updates(
     state.store.incident(id).await?;
     let items = state
         .store
-        .public_incidents(Timestamp::UNIX_EPOCH)
+        .status_updates(id)
         .await?
-        .into_iter()
-        .find(|i| i.id == id)
-        .map(|i| i.updates.iter().map(ops::update_out).collect())
-        .unwrap_or_default();
+        .iter()
+        .map(ops::update_out)
+        .collect();
     Ok(Json(Items { items }))
 }
 

@@ -7,7 +7,7 @@ use opsdesk_domain::{Action, IncidentStatus, Name, Severity};
 use opsdesk_store::{
     AlertRecord, GenericMapping, Incident, IncidentChanges, Integration, IntegrationInput,
     IntegrationKind, IntegrationSettings, MaintenanceInput, MaintenanceRecord, NewIncident,
-    Service, Store, Team, User,
+    Service, Store, Team,
 };
 
 use super::Operator;
@@ -533,28 +533,10 @@ async fn person(
     me: Option<i64>,
     checks: &mut Checks,
 ) -> Result<Option<i64>, ApiError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
+    if raw.trim().is_empty() {
         return Ok(None);
     }
-    if raw.eq_ignore_ascii_case("me") {
-        return Ok(me);
-    }
-    match store.user_by_email(&raw.to_lowercase()).await? {
-        Some(User {
-            id,
-            role,
-            active: true,
-            ..
-        }) if role.is_staff() => Ok(Some(id)),
-        _ => {
-            checks.fail(
-                field,
-                format!("no active staff member with the address '{raw}'"),
-            );
-            Ok(None)
-        }
-    }
+    super::staff_member(store, field, raw, me, checks).await
 }
 
 fn title_text(field: &'static str, raw: &str, checks: &mut Checks) -> Option<String> {

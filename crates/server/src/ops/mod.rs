@@ -64,6 +64,38 @@ fn nonblank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// People by address, with `me` for the caller; unknown or non-staff addresses fail `field`.
+pub(crate) async fn staff_member(
+    store: &Store,
+    field: &str,
+    raw: &str,
+    me: Option<i64>,
+    checks: &mut Checks,
+) -> Result<Option<i64>, ApiError> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("me") {
+        if me.is_none() {
+            checks.fail(field, "'me' needs a signed-in person");
+        }
+        return Ok(me);
+    }
+    match store.user_by_email(&raw.to_lowercase()).await? {
+        Some(User {
+            id,
+            role,
+            active: true,
+            ..
+        }) if role.is_staff() => Ok(Some(id)),
+        _ => {
+            checks.fail(
+                field,
+                format!("no active staff member with the address '{raw}'"),
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// Loads a ticket the actor may read; another organisation's ticket is "not found".
 pub async fn ticket_for(store: &Store, actor: &Actor, id: i64) -> Result<Ticket, ApiError> {
     let ticket = store.ticket(id).await?;

@@ -45,38 +45,6 @@ pub fn instant_in(
     }
 }
 
-/// People by address, with `me` for the caller; unknown or non-staff addresses fail `field`.
-async fn staff_id(
-    store: &Store,
-    field: &str,
-    raw: &str,
-    me: Option<i64>,
-    checks: &mut Checks,
-) -> Result<Option<i64>, ApiError> {
-    let raw = raw.trim();
-    if raw.eq_ignore_ascii_case("me") {
-        if me.is_none() {
-            checks.fail(field, "'me' needs a signed-in person");
-        }
-        return Ok(me);
-    }
-    match store.user_by_email(&raw.to_lowercase()).await? {
-        Some(User {
-            id,
-            role,
-            active: true,
-            ..
-        }) if role.is_staff() => Ok(Some(id)),
-        _ => {
-            checks.fail(
-                field,
-                format!("no active staff member with the address '{raw}'"),
-            );
-            Ok(None)
-        }
-    }
-}
-
 async fn person(store: &Store, id: i64) -> PersonOut {
     match store.user(id).await {
         Ok(u) => PersonOut {
@@ -137,7 +105,8 @@ pub async fn create_schedule(
         };
         let mut participants = Vec::new();
         for p in &l.participants {
-            if let Some(id) = staff_id(store, &field("participants"), p, actor, &mut checks).await?
+            if let Some(id) =
+                super::staff_member(store, &field("participants"), p, actor, &mut checks).await?
             {
                 participants.push(id);
             }
@@ -259,7 +228,7 @@ pub async fn add_override(
 ) -> Result<i64, ApiError> {
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let mut checks = Checks::default();
-    let user = staff_id(store, "user", &input.user, actor, &mut checks).await?;
+    let user = super::staff_member(store, "user", &input.user, actor, &mut checks).await?;
     let utc = jiff::tz::TimeZone::UTC;
     let start = instant_in("starts_at", &input.starts_at, &utc, &mut checks);
     let end = instant_in("ends_at", &input.ends_at, &utc, &mut checks);
@@ -305,7 +274,7 @@ async fn target(
     };
     let name = name.trim();
     Ok(match kind.trim().to_ascii_lowercase().as_str() {
-        "user" => staff_id(store, field, name, None, checks)
+        "user" => super::staff_member(store, field, name, None, checks)
             .await?
             .map(PageTarget::User),
         "schedule" => match schedule_named(store, field, name).await {

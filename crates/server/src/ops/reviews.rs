@@ -4,7 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::review::{overdue, ActionState, ProblemStatus};
 use opsdesk_domain::Action;
-use opsdesk_store::{ActionItem, NewActionItem, Problem, Review, Store, User};
+use opsdesk_store::{ActionItem, NewActionItem, Problem, Review, Store};
 
 use super::Operator;
 use crate::api::incident_wire::{
@@ -128,36 +128,6 @@ pub async fn save_review(
         .await?)
 }
 
-async fn person(
-    store: &Store,
-    raw: &str,
-    me: Option<i64>,
-    checks: &mut Checks,
-) -> Result<Option<i64>, ApiError> {
-    let raw = raw.trim();
-    if raw.eq_ignore_ascii_case("me") {
-        if me.is_none() {
-            checks.fail("owner", "'me' needs a signed-in person");
-        }
-        return Ok(me);
-    }
-    match store.user_by_email(&raw.to_lowercase()).await? {
-        Some(User {
-            id,
-            role,
-            active: true,
-            ..
-        }) if role.is_staff() => Ok(Some(id)),
-        _ => {
-            checks.fail(
-                "owner",
-                format!("no active staff member with the address '{raw}'"),
-            );
-            Ok(None)
-        }
-    }
-}
-
 /// Reads a due date: `2026-12-15` (end of that day, UTC) or an RFC 3339 instant.
 fn due(raw: &str, checks: &mut Checks) -> Option<Timestamp> {
     let raw = raw.trim();
@@ -192,7 +162,7 @@ pub async fn create_action_item(
     if input.verification.trim().is_empty() {
         checks.fail("verification", "say how someone else will check it is done");
     }
-    let owner = person(store, &input.owner, actor, &mut checks).await?;
+    let owner = super::staff_member(store, "owner", &input.owner, actor, &mut checks).await?;
     let due_at = due(&input.due, &mut checks);
     if input.incident.is_none() && input.problem.is_none() {
         checks.fail(
