@@ -147,6 +147,11 @@ impl Email {
         }
         Ok(Self(value))
     }
+
+    /// The domain part (after `@`), lower case.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
 }
 
 impl Tag {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod hooks;
 pub mod idempotency;
 pub mod input;
+pub mod mail;
 pub mod ops;
 pub mod paging;
 pub mod seed;

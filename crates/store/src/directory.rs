@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::corrupt;
+use crate::events::Write;
 use crate::model::ts;
 use crate::sql::{Param, Sql};
 use crate::{NewUser, Org, Store, StoreError, Team, TokenInfo, User, UserChanges};
@@ -178,41 +179,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<User, StoreError> {
         let mut w = self.write(actor, now).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, name, role, tier, org_id, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(new.email.as_str())
-        .bind(new.name.as_str())
-        .bind(new.role.as_str())
-        .bind(new.tier.map(|t| i64::from(t.level())))
-        .bind(new.org_id)
-        .bind(new.password_hash.as_deref())
-        .bind(w.now())
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::unique(
-            "email",
-            format!("a user with e-mail {} exists", new.email),
-        ))?;
-        for team_id in &new.team_ids {
-            sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
-                .bind(team_id)
-                .bind(id)
-                .execute(&mut *w.tx)
-                .await?;
-        }
-        w.event(
-            "user",
-            id,
-            "user.created",
-            false,
-            json!({"after": {
-                "email": new.email.as_str(), "name": new.name.as_str(), "role": new.role.as_str(),
-                "tier": new.tier.map(|t| t.to_string()), "org_id": new.org_id, "team_ids": new.team_ids,
-            }}),
-        )
-        .await?;
+        let id = insert_user(&mut w, new).await?;
         w.commit().await?;
         self.user(id).await
     }
@@ -567,4 +534,44 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         created_at: ts(row.try_get(6)?)?,
         active: row.try_get::<i64, _>(7)? != 0,
     })
+}
+
+/// Inserts a user, their team memberships and the `user.created` event inside `w`.
+pub(crate) async fn insert_user(w: &mut Write, new: &NewUser) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, tier, org_id, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.email.as_str())
+    .bind(new.name.as_str())
+    .bind(new.role.as_str())
+    .bind(new.tier.map(|t| i64::from(t.level())))
+    .bind(new.org_id)
+    .bind(new.password_hash.as_deref())
+    .bind(w.now())
+    .fetch_one(&mut *w.tx)
+    .await
+    .map_err(StoreError::unique(
+        "email",
+        format!("a user with e-mail {} exists", new.email),
+    ))?;
+    for team_id in &new.team_ids {
+        sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+            .bind(team_id)
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.event(
+        "user",
+        id,
+        "user.created",
+        false,
+        json!({"after": {
+            "email": new.email.as_str(), "name": new.name.as_str(), "role": new.role.as_str(),
+            "tier": new.tier.map(|t| t.to_string()), "org_id": new.org_id, "team_ids": new.team_ids,
+        }}),
+    )
+    .await?;
+    Ok(id)
 }

@@ -16,6 +16,7 @@ pub mod events;
 mod firing;
 mod idempotency;
 mod incidents;
+mod mail;
 mod migrate;
 mod model;
 mod oncall;
@@ -35,6 +36,11 @@ pub use idempotency::Claim;
 pub use incidents::{
     quiet_period, AlertInput, AlertRecord, Incident, IncidentChanges, IncidentFilter,
     IngestOutcome, NewIncident,
+};
+pub use mail::{
+    Attachment, Inbound, InboundAttachment, InboundMail, Intake, MailRecord, Mailbox,
+    MailboxSettings, OutgoingMail, Received, ServerSettings, DEFAULT_MAX_ATTACHMENT_BYTES,
+    DEFAULT_SENDER_LIMIT,
 };
 pub use model::*;
 pub use oncall::{ContactMethod, EscalationPolicyRecord, PageRecord, PagingState, ScheduleRecord};

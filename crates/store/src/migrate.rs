@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_reviews.sql"),
         include_str!("../migrations/postgres/0010_reviews.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_mail.sql"),
+        include_str!("../migrations/postgres/0011_mail.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

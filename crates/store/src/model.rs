@@ -171,6 +171,8 @@ pub struct Message {
     pub internal: bool,
     /// Text.
     pub body: String,
+    /// Quoted history folded off a mailed reply.
+    pub quoted: Option<String>,
     /// Written.
     pub created_at: Timestamp,
     /// Whether the author works on the desk's side.

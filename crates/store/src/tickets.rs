@@ -460,7 +460,7 @@ impl Store {
         include_internal: bool,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.id, m.ticket_id, m.author_id, u.email, u.name, m.internal, m.body, m.created_at, u.role \
+            "SELECT m.id, m.ticket_id, m.author_id, u.email, u.name, m.internal, m.body, m.created_at, u.role, m.quoted \
              FROM messages m JOIN users u ON u.id = m.author_id \
              WHERE m.ticket_id = $1 AND (m.internal = 0 OR $2 = 1) ORDER BY m.id",
         )
@@ -482,6 +482,7 @@ impl Store {
                     body: row.try_get(6)?,
                     created_at: ts(row.try_get(7)?)?,
                     author_is_staff: row.try_get::<String, _>(8)? != Role::Customer.as_str(),
+                    quoted: row.try_get(9)?,
                 })
             })
             .collect()
@@ -498,21 +499,18 @@ impl Store {
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         let mut w = self.write(Some(author), now).await?;
-        let status = current_status(&mut w, ticket_id).await?;
-        let message_id = insert_message(&mut w, ticket_id, author, internal, body).await?;
-        w.event(
-            "ticket",
+        let message_id = add_message_in(
+            &mut w,
+            &self.sla,
             ticket_id,
-            "message.added",
+            Author {
+                id: author,
+                role: author_role,
+            },
+            (body, None),
             internal,
-            json!({"message_id": message_id, "internal": internal}),
         )
         .await?;
-        if let Some(next) = status.after_reply(author_role == Role::Customer, internal) {
-            set_status(&mut w, ticket_id, status, next).await?;
-        }
-        touch(&mut w, ticket_id).await?;
-        refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;
         w.commit().await?;
         Ok(message_id)
     }
@@ -1022,7 +1020,48 @@ fn route(team: &crate::Team) -> TeamRoute {
     }
 }
 
-async fn current_status(w: &mut Write, ticket_id: i64) -> Result<Status, StoreError> {
+/// Who writes a message, and in which role (a customer's reply reopens, a note moves nothing).
+pub(crate) struct Author {
+    pub(crate) id: i64,
+    pub(crate) role: Role,
+}
+
+/// Adds a message (with the quoted history folded off it, for mail) inside `w`, moves the
+/// status as replies do and refreshes the clocks.
+pub(crate) async fn add_message_in(
+    w: &mut Write,
+    sla: &crate::sla_config::SlaCache,
+    ticket_id: i64,
+    author: Author,
+    (body, quoted): (&Body, Option<&str>),
+    internal: bool,
+) -> Result<i64, StoreError> {
+    let status = current_status(w, ticket_id).await?;
+    let message_id = insert_message(w, ticket_id, author.id, internal, body).await?;
+    if let Some(quoted) = quoted {
+        sqlx::query("UPDATE messages SET quoted = $1 WHERE id = $2")
+            .bind(quoted)
+            .bind(message_id)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.event(
+        "ticket",
+        ticket_id,
+        "message.added",
+        internal,
+        json!({"message_id": message_id, "internal": internal}),
+    )
+    .await?;
+    if let Some(next) = status.after_reply(author.role == Role::Customer, internal) {
+        set_status(w, ticket_id, status, next).await?;
+    }
+    touch(w, ticket_id).await?;
+    refresh_clocks(w, sla, &[ticket_id]).await?;
+    Ok(message_id)
+}
+
+pub(crate) async fn current_status(w: &mut Write, ticket_id: i64) -> Result<Status, StoreError> {
     let status: String = sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
         .bind(ticket_id)
         .fetch_optional(&mut *w.tx)

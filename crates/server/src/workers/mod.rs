@@ -1,12 +1,13 @@
 //! Background work that runs beside the HTTP server: the SLA scheduler (breaches, escalation
 //! levels, recomputation after policy edits), paging (escalation policies' levels as they come
-//! due), incidents' quiet-period resolution and outbox delivery.
+//! due), incidents' quiet-period resolution, the mail notifier and fetcher, and outbox delivery.
 //!
 //! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
 //! does it; the others wait to take over. Nothing here is driven by requests.
 
 mod egress;
 mod incidents;
+pub mod mail;
 mod outbox;
 mod sla;
 
@@ -58,6 +59,7 @@ async fn run(
         secret: String::new(),
         allow_private,
     };
+    let mut fetchers = mail::Fetchers::default();
     let mut lease: Option<Lease> = None;
     loop {
         if *stopped.borrow() {
@@ -84,6 +86,7 @@ async fn run(
                     Err(e) => tracing::warn!(error = %e, "cannot read the paging secret"),
                 }
             }
+            fetchers.start_due(&store, Timestamp::now()).await;
             let busy = step(&store, &client).await;
             if busy {
                 wait = Duration::ZERO;
@@ -132,6 +135,10 @@ async fn step(store: &Store, client: &outbox::Deliverer) -> bool {
     match incidents::resolve_quiet(store, now).await {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "incident auto-resolution step failed"),
+    }
+    match crate::mail::notify::step(store, &client.public_url, now).await {
+        Ok(more) => busy |= more,
+        Err(e) => tracing::error!(error = %e, "mail notifier step failed"),
     }
     match outbox::deliver_due(store, client, now).await {
         Ok(more) => busy |= more,

@@ -49,9 +49,14 @@ pub(super) async fn deliver_due(
     now: Timestamp,
 ) -> Result<bool, StoreError> {
     let due = store.claim_outbox(now, HOLD, PER_ROUND).await?;
+    let mut mails = Vec::new();
     // Send concurrently (one slow receiver does not hold the others back), record at once.
     let mut sends = tokio::task::JoinSet::new();
     for item in &due {
+        if item.kind == "email" {
+            mails.push(item.clone());
+            continue;
+        }
         let (http, public_url, secret, allow_private) = (
             client.http.clone(),
             client.public_url.clone(),
@@ -90,6 +95,10 @@ pub(super) async fn deliver_due(
             (id, outcome)
         });
     }
+    for item in mails {
+        let store = store.clone();
+        sends.spawn(async move { (item.id, send_mail(&store, &item.payload).await) });
+    }
     let mut outcomes = Vec::with_capacity(due.len());
     while let Some(done) = sends.join_next().await {
         match done {
@@ -125,4 +134,19 @@ async fn post(
     } else {
         Err(format!("the receiver answered {}", response.status()))
     }
+}
+
+/// Sends one queued mail through its mailbox's SMTP server.
+async fn send_mail(store: &Store, payload: &str) -> Result<(), String> {
+    let payload: serde_json::Value =
+        serde_json::from_str(payload).map_err(|e| format!("unreadable mail payload: {e}"))?;
+    let mail_id = payload["mail_id"]
+        .as_i64()
+        .ok_or("the mail payload names no mail")?;
+    let body = payload["body"].as_str().unwrap_or_default();
+    let mail = store.mail(mail_id).await.map_err(|e| e.to_string())?;
+    let mailbox_id = mail.mailbox_id.ok_or("the mail has no mailbox")?;
+    let mailbox = store.mailbox(mailbox_id).await.map_err(|e| e.to_string())?;
+    let message = crate::mail::send::build(&mailbox, &mail, body)?;
+    crate::mail::send::send(&mailbox, message).await
 }

@@ -1,0 +1,191 @@
+//! The mail notifier: tails the event log and turns ticket events into mail — the
+//! acknowledgement of a ticket opened by mail, agents' public replies, the resolution notice,
+//! SLA breaches to the assignee.
+//!
+//! *Each event leads to its mail exactly once*: the mails of a run of events are queued in the
+//! transaction that moves the notifier's cursor past them ([`Store::queue_mail`]). Nothing
+//! here sends; the outbox worker does.
+
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::mail::subject_for;
+use opsdesk_domain::Role;
+use opsdesk_store::{Event, OutgoingMail, Store, StoreError, Ticket};
+
+use super::templates;
+
+/// The notifier's cursor name.
+pub const CURSOR: &str = "mail";
+/// Events read per step.
+const PER_STEP: i64 = 200;
+/// At most this many acknowledgements go to one address in an hour (a loop breaker).
+const ACKNOWLEDGEMENTS_PER_HOUR: i64 = 3;
+
+/// Reads the events after the cursor and queues their mail; `true` when more are waiting.
+pub async fn step(store: &Store, public_url: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let cursor = store.event_cursor(CURSOR).await?;
+    let events = store.events_after(cursor, PER_STEP).await?;
+    let Some(last) = events.last().map(|e| e.seq) else {
+        return Ok(false);
+    };
+    let stored = store.mail_templates().await?;
+    let mut mails = Vec::new();
+    for event in &events {
+        if event.subject_kind != "ticket" {
+            continue;
+        }
+        if let Some(mail) = decide(store, &stored, public_url, event, now).await? {
+            mails.push(mail);
+        }
+    }
+    store.queue_mail(CURSOR, last, &mails, now).await?;
+    Ok(events.len() as i64 == PER_STEP)
+}
+
+async fn decide(
+    store: &Store,
+    stored: &[(String, String, String)],
+    public_url: &str,
+    event: &Event,
+    now: Timestamp,
+) -> Result<Option<OutgoingMail>, StoreError> {
+    let purpose = match event.kind.as_str() {
+        "ticket.created" => "acknowledgement",
+        "message.added" if !event.internal => "reply",
+        "ticket.updated" if event.data["after"]["status"] == "resolved" => "resolved",
+        "sla.breached" => "sla_breach",
+        _ => return Ok(None),
+    };
+    let ticket = match store.ticket(event.subject_id).await {
+        Ok(ticket) => ticket,
+        Err(StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(mailbox_id) = store.mailbox_for_ticket(ticket.id).await? else {
+        return Ok(None);
+    };
+    let mailbox = store.mailbox(mailbox_id).await?;
+    let requester = store.user(ticket.requester.id).await?;
+    let mut values = Values {
+        agent: String::new(),
+        body: String::new(),
+        metric: String::new(),
+    };
+    let mut message_id = None;
+    let to = match purpose {
+        "acknowledgement" => {
+            if ticket.channel != "email" || requester.role != Role::Customer {
+                return Ok(None);
+            }
+            let first = store.first_inbound_mail(ticket.id).await?;
+            if first.is_none_or(|m| m.automatic.is_some()) {
+                return Ok(None);
+            }
+            let since = now - SignedDuration::from_hours(1);
+            if store
+                .mails_sent_to(requester.email.as_str(), purpose, since)
+                .await?
+                >= ACKNOWLEDGEMENTS_PER_HOUR
+            {
+                tracing::info!(to = %requester.email, "acknowledgement withheld: too many this hour");
+                return Ok(None);
+            }
+            requester.email.as_str().to_owned()
+        }
+        "reply" => {
+            let Some(id) = event.data["message_id"].as_i64() else {
+                return Ok(None);
+            };
+            let messages = store.messages(ticket.id, false).await?;
+            let Some(message) = messages.iter().find(|m| m.id == id) else {
+                return Ok(None);
+            };
+            if !message.author_is_staff || requester.role != Role::Customer {
+                return Ok(None);
+            }
+            values.agent.clone_from(&message.author.name);
+            values.body.clone_from(&message.body);
+            message_id = Some(id);
+            requester.email.as_str().to_owned()
+        }
+        "resolved" => {
+            if requester.role != Role::Customer {
+                return Ok(None);
+            }
+            requester.email.as_str().to_owned()
+        }
+        _ => {
+            let Some(assignee) = &ticket.assignee else {
+                return Ok(None);
+            };
+            values.metric = event.data["metric"]
+                .as_str()
+                .unwrap_or("response")
+                .replace('_', " ");
+            assignee.email.clone()
+        }
+    };
+    let Some((subject, body)) = templates::in_force(stored, purpose) else {
+        return Ok(None);
+    };
+    let staff = purpose == "sla_breach";
+    let url = if staff {
+        format!("{public_url}/desk/tickets/{}", ticket.id)
+    } else {
+        format!("{public_url}/portal/tickets/{}", ticket.id)
+    };
+    let number = ticket.id.to_string();
+    let filled = [
+        ("ticket.number", number.as_str()),
+        ("ticket.subject", ticket.subject.as_str()),
+        ("ticket.status", ticket.status.as_str()),
+        ("ticket.url", url.as_str()),
+        ("requester.name", requester.name.as_str()),
+        ("agent.name", values.agent.as_str()),
+        ("message.body", values.body.as_str()),
+        ("sla.metric", values.metric.as_str()),
+        (
+            "desk.name",
+            display_name(&mailbox.settings.display_name, &ticket),
+        ),
+    ];
+    let subject_line = subject.render(&filled).replace(['\r', '\n'], " ");
+    Ok(Some(OutgoingMail {
+        mailbox_id,
+        ticket_id: Some(ticket.id),
+        ticket_message_id: message_id,
+        message_id: new_message_id(ticket.id, mailbox.settings.address.domain()),
+        to,
+        subject: subject_for(&subject_line, ticket.id, purpose == "reply"),
+        body: body.render(&filled),
+        automatic: purpose != "reply",
+        purpose: match purpose {
+            "acknowledgement" => "acknowledgement",
+            "reply" => "reply",
+            "resolved" => "resolved",
+            _ => "sla_breach",
+        },
+    }))
+}
+
+struct Values {
+    agent: String,
+    body: String,
+    metric: String,
+}
+
+fn display_name<'a>(name: &'a str, ticket: &'a Ticket) -> &'a str {
+    if name.is_empty() {
+        &ticket.team_name
+    } else {
+        name
+    }
+}
+
+/// A fresh `Message-ID` naming the ticket (without angle brackets).
+pub fn new_message_id(ticket: i64, domain: &str) -> String {
+    format!(
+        "opsdesk.{ticket}.{:016x}{:016x}@{domain}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
+}
