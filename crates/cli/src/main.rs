@@ -1,6 +1,7 @@
 //! The `opsdesk` command: serve the desk, and administer it directly against its database.
 
 mod incidents;
+mod mail;
 mod oncall;
 mod reviews;
 mod sla;
@@ -123,6 +124,12 @@ enum Command {
     /// Problem records: root causes and known errors behind incidents.
     #[command(subcommand)]
     Problem(reviews::ProblemCommand),
+    /// Mailboxes: where mail is fetched (IMAP) and sent (SMTP).
+    #[command(subcommand)]
+    Mailbox(mail::MailboxCommand),
+    /// Mail: `mail ingest` (an MTA's delivery command) and the mail log.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +217,15 @@ enum OrgCommand {
     },
     /// List organisations.
     List(FormatArg),
+    /// Set the mail domains whose unknown senders join an organisation.
+    Domains {
+        /// Organisation name.
+        #[arg(long)]
+        name: String,
+        /// A domain such as example.com (repeatable; none clears the list).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +379,11 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Review(c) => reviews::review(store, c, now).await,
         Command::ActionItem(c) => reviews::action_item(store, c, now).await,
         Command::Problem(c) => reviews::problem(store, c, now).await,
+        Command::Mailbox(c) => mail::mailbox(store, c, now).await,
+        Command::Mail(c) => mail::mail(store, c, now).await,
+        Command::Org(OrgCommand::Domains { name, domains }) => {
+            mail::org_domains(store, name, domains, now).await
+        }
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

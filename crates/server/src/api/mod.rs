@@ -2,6 +2,8 @@
 
 pub mod incident_wire;
 pub mod incidents;
+pub mod mail;
+pub mod mail_wire;
 pub mod oncall;
 pub mod reviews;
 pub mod sla;
@@ -61,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(oncall::routes())
         .merge(status::routes())
         .merge(reviews::routes())
+        .merge(mail::routes())
         .fallback(not_found)
 }
 
@@ -107,6 +110,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(oncall::OnCallDoc::openapi());
     doc.merge(status::StatusDoc::openapi());
     doc.merge(reviews::ReviewDoc::openapi());
+    doc.merge(mail::MailDoc::openapi());
     Json(doc)
 }
 

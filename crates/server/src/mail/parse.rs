@@ -191,3 +191,183 @@ fn headers(message: &Message<'_>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parsed(raw: &[u8]) -> InboundMail {
+        match read(raw.to_vec()) {
+            Inbound::Parsed(mail) => *mail,
+            Inbound::Unparseable { reason, .. } => panic!("unparseable: {reason}"),
+        }
+    }
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!("../../tests/fixtures/mail/", $name))
+        };
+    }
+
+    fn filled(template: &[u8], ticket: i64, parent: &str) -> Vec<u8> {
+        String::from_utf8_lossy(template)
+            .replace("{ticket}", &ticket.to_string())
+            .replace("{parent}", parent)
+            .replace("{recipient}", "gone@acme.example")
+            .into_bytes()
+    }
+
+    #[test]
+    fn plain_text_keeps_sender_ids_and_body() {
+        let mail = parsed(fixture!("plain.eml"));
+        assert_eq!(mail.from.as_str(), "ana@acme.example");
+        assert_eq!(mail.from_name, "Ana Lima");
+        assert_eq!(mail.message_id.as_deref(), Some("CAF1plain001@mail.acme.example"));
+        assert_eq!(mail.subject, "VPN drops every hour");
+        assert!(mail.text.contains("disconnects every hour"));
+        assert_eq!(mail.to, vec!["support@desk.example".to_owned()]);
+        assert!(mail.automatic.is_none());
+        assert!(mail.headers.contains("Message-ID: <CAF1plain001@mail.acme.example>"));
+    }
+
+    #[test]
+    fn alternative_prefers_plain_text_and_sanitizes_html() {
+        let mail = parsed(fixture!("gmail-alternative.eml"));
+        assert_eq!(
+            mail.text.trim(),
+            "The invoice 2026-118 charges 23% VAT; our contract says 6%."
+        );
+        let html = mail.html.expect("html part kept");
+        assert!(html.contains("<b>23% VAT</b>"), "{html}");
+        assert!(!html.contains("script"), "{html}");
+    }
+
+    #[test]
+    fn nested_multipart_finds_text_and_attachment() {
+        let mail = parsed(fixture!("nested-multipart.eml"));
+        assert_eq!(mail.text.trim(), "Please find the signed contract attached.");
+        assert_eq!(mail.attachments.len(), 1);
+        let pdf = &mail.attachments[0];
+        assert_eq!(pdf.filename, "contract.pdf");
+        assert_eq!(pdf.content_type, "application/pdf");
+        assert!(pdf.data.starts_with(b"%PDF-1.4"));
+    }
+
+    #[test]
+    fn charsets_and_encoded_words_decode() {
+        let latin = parsed(fixture!("iso-8859-1.eml"));
+        assert_eq!(latin.subject, "Imprimante à l'étage 2 en panne");
+        assert_eq!(latin.from_name, "Françoise Müller");
+        assert!(latin.text.contains("« Bourrage papier »"), "{}", latin.text);
+
+        let sjis = parsed(fixture!("shift_jis.eml"));
+        assert_eq!(sjis.subject, "ログインできません");
+        assert_eq!(sjis.from_name, "山田");
+        assert!(sjis.text.contains("パスワードを再設定してください"), "{}", sjis.text);
+
+        let cp = parsed(fixture!("windows-1252.eml"));
+        assert_eq!(cp.subject, "Export “button” charges");
+        assert!(cp.text.contains("costs €10 per click – that’s wrong"), "{}", cp.text);
+    }
+
+    #[test]
+    fn html_only_mail_becomes_text_and_loses_its_scripts() {
+        let mail = parsed(fixture!("html-only.eml"));
+        assert!(mail.text.contains("The dashboard shows nothing since the update"), "{}", mail.text);
+        assert!(!mail.text.contains("fetch("), "{}", mail.text);
+        let html = mail.html.expect("html kept");
+        for bad in ["<script", "onerror", "javascript:", "<style"] {
+            assert!(!html.contains(bad), "{bad} survived: {html}");
+        }
+    }
+
+    #[test]
+    fn inline_images_and_winmail_dat_are_attachments() {
+        let mail = parsed(fixture!("inline-image.eml"));
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].filename, "screenshot.png");
+        assert_eq!(mail.attachments[0].content_type, "image/png");
+
+        let outlook = parsed(fixture!("outlook-winmail.eml"));
+        assert!(outlook.text.contains("0x8004010F"));
+        assert_eq!(outlook.attachments.len(), 1);
+        assert_eq!(outlook.attachments[0].filename, "winmail.dat");
+        assert_eq!(outlook.attachments[0].content_type, "application/ms-tnef");
+    }
+
+    #[test]
+    fn replies_from_common_clients_thread_and_fold() {
+        for (template, own_words, quote_start) in [
+            (&fixture!("reply-outlook.eml.tmpl")[..], "It still drops, also with client 5.3.", "-----Original Message-----"),
+            (&fixture!("reply-gmail.eml.tmpl")[..], "Thanks, that fixed it.", "On Mon, 23 Nov 2026"),
+            (&fixture!("reply-apple-mail.eml.tmpl")[..], "One more detail: it happens on Wi-Fi only.", "> On 23 Nov 2026"),
+        ] {
+            let mail = parsed(&filled(template, 12, "opsdesk.12.abc@desk.example"));
+            assert_eq!(mail.in_reply_to, vec!["opsdesk.12.abc@desk.example".to_owned()]);
+            assert_eq!(mail.references, vec!["opsdesk.12.abc@desk.example".to_owned()]);
+            assert_eq!(mail.text, own_words);
+            let quoted = mail.quoted.expect("quoted history folded");
+            assert!(quoted.starts_with(quote_start), "{quoted}");
+            assert!(mail.automatic.is_none());
+        }
+    }
+
+    #[test]
+    fn auto_replies_and_bounces_are_recognised() {
+        let auto = parsed(&filled(fixture!("auto-reply.eml.tmpl"), 12, "p@desk.example"));
+        assert_eq!(auto.automatic, Some(Automatic::Reply));
+
+        let bounce = parsed(&filled(fixture!("bounce-dsn.eml.tmpl"), 12, "opsdesk.12.x@desk.example"));
+        assert_eq!(bounce.automatic, Some(Automatic::DeliveryReport));
+        let (original, reason) = bounce.bounce_of.expect("names the bounced mail");
+        assert_eq!(original, "opsdesk.12.x@desk.example");
+        assert!(reason.contains("5.1.1"), "{reason}");
+        assert!(reason.contains("User unknown"), "{reason}");
+    }
+
+    #[test]
+    fn unreadable_input_is_kept_with_a_reason() {
+        for raw in [&fixture!("no-from.eml")[..], &fixture!("garbage.bin")[..], b""] {
+            match read(raw.to_vec()) {
+                Inbound::Unparseable { raw: kept, reason } => {
+                    assert_eq!(kept, raw);
+                    assert!(!reason.is_empty());
+                }
+                Inbound::Parsed(mail) => panic!("parsed {:?}", mail.subject),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// No input makes the reader panic; it always answers parsed or unparseable.
+        #[test]
+        fn any_bytes_are_read_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = read(raw);
+        }
+
+        /// Damaged real messages (bytes flipped, cut short) never panic either.
+        #[test]
+        fn damaged_messages_are_read_without_panicking(
+            which in 0usize..6,
+            cut in 0usize..2000,
+            flips in proptest::collection::vec((0usize..2000, any::<u8>()), 0..40),
+        ) {
+            let corpus: [&[u8]; 6] = [
+                fixture!("plain.eml"), fixture!("gmail-alternative.eml"), fixture!("nested-multipart.eml"),
+                fixture!("shift_jis.eml"), fixture!("inline-image.eml"), fixture!("bounce-dsn.eml.tmpl"),
+            ];
+            let mut raw = corpus[which].to_vec();
+            for (at, byte) in flips {
+                if !raw.is_empty() {
+                    let i = at % raw.len();
+                    raw[i] = byte;
+                }
+            }
+            raw.truncate(cut.max(1).min(raw.len()));
+            let _ = read(raw);
+        }
+    }
+}

@@ -21,6 +21,7 @@ use crate::api::wire::{
 use crate::auth;
 
 pub mod incidents;
+pub mod mail;
 pub mod oncall;
 pub mod reviews;
 pub mod sla;

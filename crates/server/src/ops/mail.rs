@@ -1,0 +1,437 @@
+//! Mail actions: mailboxes (with their servers checked field by field), handing in a message,
+//! "fetch now", templates, organisations' mail domains, and the views of stored mail.
+
+use jiff::Timestamp;
+use opsdesk_domain::mail::Security;
+use opsdesk_domain::{Action, Actor, Email, Name};
+use opsdesk_store::{
+    Attachment, Intake, MailRecord, Mailbox, MailboxSettings, Received, ServerSettings, Store,
+    DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_SENDER_LIMIT,
+};
+
+use super::Operator;
+use crate::api::mail_wire::{
+    AttachmentOut, IntakeOut, MailOut, MailboxIn, MailboxOut, ServerIn, ServerOut, TemplateIn,
+    TemplateOut,
+};
+use crate::api::wire::rfc3339;
+use crate::error::{ApiError, Checks, Code};
+use crate::mail::templates;
+
+/// Which server a block of settings describes (for default ports and field names).
+#[derive(Clone, Copy)]
+enum Protocol {
+    Imap,
+    Smtp,
+}
+
+fn server(
+    input: &Option<ServerIn>,
+    protocol: Protocol,
+    checks: &mut Checks,
+) -> Option<ServerSettings> {
+    let input = input.as_ref()?;
+    let prefix = match protocol {
+        Protocol::Imap => "imap",
+        Protocol::Smtp => "smtp",
+    };
+    let host = input.host.trim();
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
+        checks.fail(
+            &format!("{prefix}.host"),
+            "must be a host name or address, such as mail.example.com",
+        );
+    }
+    let security = match &input.security {
+        Some(raw) => match Security::parse("security", raw) {
+            Ok(s) => s,
+            Err(e) => {
+                checks.fail(&format!("{prefix}.security"), e.reason);
+                Security::Tls
+            }
+        },
+        None => Security::Tls,
+    };
+    let port = input.port.unwrap_or(match (protocol, security) {
+        (Protocol::Imap, Security::Tls) => 993,
+        (Protocol::Imap, _) => 143,
+        (Protocol::Smtp, Security::Tls) => 465,
+        (Protocol::Smtp, Security::StartTls) => 587,
+        (Protocol::Smtp, Security::None) => 25,
+    });
+    if port == 0 {
+        checks.fail(&format!("{prefix}.port"), "must be 1–65535");
+    }
+    if matches!(protocol, Protocol::Imap) && input.user.trim().is_empty() {
+        checks.fail(&format!("{prefix}.user"), "IMAP needs a login");
+    }
+    Some(ServerSettings {
+        host: host.to_owned(),
+        port,
+        security,
+        user: input.user.trim().to_owned(),
+        password: input.password.clone(),
+    })
+}
+
+async fn settings(
+    store: &Store,
+    input: &MailboxIn,
+    checks: &mut Checks,
+) -> Result<Option<MailboxSettings>, ApiError> {
+    let name = checks.check(Name::parse("name", &input.name));
+    let address = checks.check(Email::parse("address", &input.address));
+    let team = store.team_by_name(input.team.trim()).await?;
+    if team.is_none() {
+        checks.fail("team", format!("no team named '{}'", input.team.trim()));
+    }
+    let imap = server(&input.imap, Protocol::Imap, checks);
+    let smtp = server(&input.smtp, Protocol::Smtp, checks);
+    let folder = input.folder.as_deref().unwrap_or("INBOX").trim().to_owned();
+    if folder.is_empty() || folder.contains(['\r', '\n', '"']) {
+        checks.fail("folder", "must be a folder name such as INBOX");
+    }
+    let max_attachment_bytes = input
+        .max_attachment_bytes
+        .unwrap_or(DEFAULT_MAX_ATTACHMENT_BYTES);
+    if !(1..=1024 * 1024 * 1024).contains(&max_attachment_bytes) {
+        checks.fail("max_attachment_bytes", "must be 1 byte to 1 GiB");
+    }
+    let sender_limit_per_hour = input.sender_limit_per_hour.unwrap_or(DEFAULT_SENDER_LIMIT);
+    if !(1..=100_000).contains(&sender_limit_per_hour) {
+        checks.fail("sender_limit_per_hour", "must be 1 to 100,000");
+    }
+    let (Some(name), Some(address), Some(team)) = (name, address, team) else {
+        return Ok(None);
+    };
+    Ok(Some(MailboxSettings {
+        display_name: input
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .unwrap_or(name.as_str())
+            .to_owned(),
+        name,
+        address,
+        team_id: team.id,
+        imap,
+        imap_folder: folder,
+        smtp,
+        max_attachment_bytes,
+        sender_limit_per_hour,
+        active: input.active.unwrap_or(true),
+    }))
+}
+
+/// Creates a mailbox (administrators).
+pub async fn create_mailbox(
+    store: &Store,
+    by: Operator<'_>,
+    input: &MailboxIn,
+    now: Timestamp,
+) -> Result<Mailbox, ApiError> {
+    let actor = by.authorize_to(Action::Administer)?;
+    let mut checks = Checks::default();
+    let settings = settings(store, input, &mut checks).await?;
+    checks.finish()?;
+    let settings = settings.ok_or_else(|| ApiError::new(Code::InvalidInput, "invalid mailbox"))?;
+    Ok(store.create_mailbox(&settings, actor, now).await?)
+}
+
+/// Changes a mailbox (administrators); empty passwords keep the stored ones.
+pub async fn update_mailbox(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    input: &MailboxIn,
+    now: Timestamp,
+) -> Result<Mailbox, ApiError> {
+    let actor = by.authorize_to(Action::Administer)?;
+    store.mailbox(id).await?;
+    let mut checks = Checks::default();
+    let settings = settings(store, input, &mut checks).await?;
+    checks.finish()?;
+    let settings = settings.ok_or_else(|| ApiError::new(Code::InvalidInput, "invalid mailbox"))?;
+    Ok(store.update_mailbox(id, &settings, actor, now).await?)
+}
+
+/// A mailbox by id or name.
+pub async fn mailbox_named(store: &Store, name: &str) -> Result<Mailbox, ApiError> {
+    if let Ok(id) = name.trim().parse::<i64>() {
+        return Ok(store.mailbox(id).await?);
+    }
+    store
+        .mailbox_by_name(name.trim())
+        .await?
+        .ok_or_else(|| ApiError::field(Code::InvalidInput, "mailbox", format!("no mailbox named '{name}'")))
+}
+
+/// Takes in one raw message for `mailbox` (administrators, and `opsdesk mail ingest`).
+pub async fn ingest(
+    store: &Store,
+    by: Operator<'_>,
+    mailbox: &Mailbox,
+    raw: Vec<u8>,
+    now: Timestamp,
+) -> Result<Received, ApiError> {
+    by.authorize_to(Action::Administer)?;
+    if raw.is_empty() {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "message",
+            "the message is empty",
+        ));
+    }
+    let inbound = crate::mail::parse::read(raw);
+    Ok(store.receive_mail(mailbox, inbound, None, now).await?)
+}
+
+/// Makes a mailbox due for polling now (administrators).
+pub async fn fetch_now(store: &Store, by: Operator<'_>, id: i64) -> Result<Mailbox, ApiError> {
+    by.authorize_to(Action::Administer)?;
+    let mailbox = store.mailbox(id).await?;
+    if mailbox.settings.imap.is_none() {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "imap",
+            "this mailbox has no IMAP server to fetch from",
+        ));
+    }
+    store.poll_soon(id).await?;
+    Ok(store.mailbox(id).await?)
+}
+
+/// Every template in force (stored or built in).
+pub async fn templates_out(store: &Store) -> Result<Vec<TemplateOut>, ApiError> {
+    let stored = store.mail_templates().await?;
+    Ok(templates::KINDS
+        .iter()
+        .map(|kind| {
+            let saved = stored.iter().find(|(k, _, _)| k == kind.key);
+            TemplateOut {
+                key: kind.key.into(),
+                purpose: kind.purpose.into(),
+                subject: saved.map_or(kind.subject.into(), |(_, s, _)| s.clone()),
+                body: saved.map_or(kind.body.into(), |(_, _, b)| b.clone()),
+                customised: saved.is_some(),
+                placeholders: templates::PLACEHOLDERS.iter().map(|p| (*p).into()).collect(),
+            }
+        })
+        .collect())
+}
+
+/// Saves a template (administrators), refusing unknown placeholders by field.
+pub async fn save_template(
+    store: &Store,
+    by: Operator<'_>,
+    key: &str,
+    input: &TemplateIn,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = by.authorize_to(Action::Administer)?;
+    if templates::kind(key).is_none() {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("no mail template '{key}'"),
+        ));
+    }
+    let mut checks = Checks::default();
+    if let Err(e) = templates::check(&input.subject, &input.body) {
+        checks.fail(e.field, e.reason);
+    }
+    checks.finish()?;
+    store
+        .save_mail_template(key, input.subject.trim(), &input.body, actor, now)
+        .await?;
+    Ok(())
+}
+
+/// Sets an organisation's mail domains (administrators).
+pub async fn set_org_domains(
+    store: &Store,
+    by: Operator<'_>,
+    org_id: i64,
+    domains: &[String],
+    now: Timestamp,
+) -> Result<Vec<String>, ApiError> {
+    let actor = by.authorize_to(Action::Administer)?;
+    store.org(org_id).await?;
+    let mut checks = Checks::default();
+    let mut clean = Vec::new();
+    for (i, raw) in domains.iter().enumerate() {
+        let domain = raw.trim().trim_start_matches('@').to_lowercase();
+        let ok = domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if ok {
+            if !clean.contains(&domain) {
+                clean.push(domain);
+            }
+        } else {
+            checks.fail(
+                &format!("domains[{i}]"),
+                format!("'{raw}' is not a mail domain like example.com"),
+            );
+        }
+    }
+    checks.finish()?;
+    store.set_org_domains(org_id, &clean, actor, now).await?;
+    Ok(store.org_domains(org_id).await?)
+}
+
+/// The mail of a ticket (staff).
+pub async fn ticket_mail(store: &Store, actor: &Actor, ticket: i64) -> Result<Vec<MailOut>, ApiError> {
+    actor.authorize(Action::ReadInternal)?;
+    super::ticket_for(store, actor, ticket).await?;
+    let mail = store.ticket_mail(ticket).await?;
+    let mut out = Vec::with_capacity(mail.len());
+    for m in &mail {
+        out.push(mail_out(store, m).await?);
+    }
+    Ok(out)
+}
+
+/// A ticket's attachments, for anyone who may read the ticket.
+pub async fn ticket_attachments(
+    store: &Store,
+    actor: &Actor,
+    ticket: i64,
+) -> Result<Vec<AttachmentOut>, ApiError> {
+    super::ticket_for(store, actor, ticket).await?;
+    Ok(store
+        .attachments(ticket)
+        .await?
+        .iter()
+        .map(attachment_out)
+        .collect())
+}
+
+/// An attachment's content, for anyone who may read its ticket.
+pub async fn attachment_content(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+) -> Result<(Attachment, Vec<u8>), ApiError> {
+    let (attachment, data) = store.attachment(id).await?;
+    let ticket = attachment
+        .ticket_id
+        .ok_or_else(|| ApiError::new(Code::NotFound, "attachment not found"))?;
+    super::ticket_for(store, actor, ticket).await?;
+    let data = data.ok_or_else(|| {
+        ApiError::new(
+            Code::NotFound,
+            format!(
+                "this attachment was not kept: {}",
+                attachment.rejected.as_deref().unwrap_or("rejected")
+            ),
+        )
+    })?;
+    Ok((attachment, data))
+}
+
+/// The wire form of an attachment.
+pub fn attachment_out(a: &Attachment) -> AttachmentOut {
+    AttachmentOut {
+        id: a.id,
+        mail_id: a.mail_id,
+        filename: a.filename.clone(),
+        content_type: a.content_type.clone(),
+        size: a.size,
+        rejected: a.rejected.clone(),
+        url: a
+            .rejected
+            .is_none()
+            .then(|| format!("/api/v1/attachments/{}", a.id)),
+    }
+}
+
+/// The wire form of a stored mail.
+pub async fn mail_out(store: &Store, m: &MailRecord) -> Result<MailOut, ApiError> {
+    let source_kept = m.direction == "in" && store.mail_source(m.id).await?.is_some();
+    Ok(MailOut {
+        id: m.id,
+        direction: m.direction.clone(),
+        mailbox_id: m.mailbox_id,
+        ticket_id: m.ticket_id,
+        ticket_message_id: m.ticket_message_id,
+        message_id: m.message_id.clone(),
+        in_reply_to: m.in_reply_to.clone(),
+        references: m.references.split_whitespace().map(str::to_owned).collect(),
+        from: m.from.clone(),
+        to: m.to.clone(),
+        subject: m.subject.clone(),
+        state: m.state.clone(),
+        reason: m.reason.clone(),
+        automatic: m.automatic.clone(),
+        attempts: m.attempts,
+        headers: m.headers.clone(),
+        source_kept,
+        created_at: rfc3339(m.created_at),
+        sent_at: m.sent_at.map(rfc3339),
+    })
+}
+
+/// The wire form of an intake.
+pub fn intake_out(received: &Received) -> IntakeOut {
+    let (outcome, ticket_id, reason) = match &received.intake {
+        Intake::NewTicket(t) => ("new_ticket", Some(*t), None),
+        Intake::Reply(t) => ("reply", Some(*t), None),
+        Intake::AutoReplyNoted(t) => ("auto_reply_noted", Some(*t), None),
+        Intake::Bounce(t) => ("bounce", *t, None),
+        Intake::Ignored(why) => ("ignored", None, Some(why.clone())),
+        Intake::RateLimited => ("rate_limited", None, None),
+        Intake::Unparseable => ("unparseable", None, None),
+        Intake::Duplicate => ("duplicate", None, None),
+    };
+    IntakeOut {
+        mail_id: received.mail_id,
+        outcome: outcome.into(),
+        ticket_id,
+        reason,
+    }
+}
+
+/// The wire form of a mailbox.
+pub fn mailbox_out(m: &Mailbox) -> MailboxOut {
+    let server = |s: &Option<ServerSettings>| {
+        s.as_ref().map(|s| ServerOut {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security.as_str().into(),
+            user: s.user.clone(),
+            password_set: !s.password.is_empty(),
+        })
+    };
+    MailboxOut {
+        id: m.id,
+        name: m.settings.name.as_str().into(),
+        address: m.settings.address.as_str().into(),
+        display_name: m.settings.display_name.clone(),
+        team: m.team_name.clone(),
+        imap: server(&m.settings.imap),
+        folder: m.settings.imap_folder.clone(),
+        smtp: server(&m.settings.smtp),
+        max_attachment_bytes: m.settings.max_attachment_bytes,
+        sender_limit_per_hour: m.settings.sender_limit_per_hour,
+        active: m.settings.active,
+        last_polled_at: m.last_polled_at.map(rfc3339),
+        last_error: m.last_error.clone(),
+        last_uid: m.last_uid,
+    }
+}
+
+/// A stored mail the actor may see: staff who may read its ticket; mail on no ticket only
+/// administrators.
+pub async fn mail_for(store: &Store, actor: &Actor, id: i64) -> Result<MailRecord, ApiError> {
+    actor.authorize(Action::ReadInternal)?;
+    let mail = store.mail(id).await?;
+    match mail.ticket_id {
+        Some(ticket) => {
+            super::ticket_for(store, actor, ticket).await?;
+        }
+        None => actor.authorize(Action::Administer)?,
+    }
+    Ok(mail)
+}
