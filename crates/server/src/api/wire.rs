@@ -241,6 +241,9 @@ pub struct MessageOut {
     pub internal: bool,
     /// Text.
     pub body: String,
+    /// The quoted history folded off a reply that came by mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
     /// Written (RFC 3339).
     pub created_at: String,
 }
@@ -253,6 +256,7 @@ impl From<&Message> for MessageOut {
             author: (&m.author).into(),
             internal: m.internal,
             body: m.body.clone(),
+            quoted: m.quoted.clone(),
             created_at: rfc3339(m.created_at),
         }
     }

@@ -7,6 +7,8 @@ mod escalation;
 mod helpers;
 mod idempotency;
 mod incidents;
+mod mail;
+mod mail_servers;
 mod paging;
 mod reviews;
 mod sla;
