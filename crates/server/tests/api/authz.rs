@@ -382,6 +382,40 @@ fn cases() -> Vec<Case> {
             [201, 201, 201, 403, 403, 403, 401],
         ),
     ]);
+    let admin_only = [200, 403, 403, 403, 403, 403, 401];
+    let admin_missing = [404, 403, 403, 403, 403, 403, 401];
+    all.extend([
+        case(M::GET, "/api/v1/mailboxes", None, admin_only),
+        case(
+            M::POST,
+            "/api/v1/mailboxes",
+            Some(json!({"name": "mb-{r}", "address": "mb-{r}@desk.example", "team": "Intake"})),
+            [201, 403, 403, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/mailboxes/999999", None, admin_missing),
+        case(
+            M::PUT,
+            "/api/v1/mailboxes/999999",
+            Some(json!({"name": "x", "address": "x@desk.example", "team": "Intake"})),
+            admin_missing,
+        ),
+        case(M::POST, "/api/v1/mailboxes/999999/fetch", None, admin_missing),
+        case(M::GET, "/api/v1/mail", None, admin_only),
+        case(M::GET, "/api/v1/mail/999999", None, [404, 404, 404, 404, 403, 403, 401]),
+        case(M::GET, "/api/v1/mail/999999/source", None, [404, 404, 404, 404, 403, 403, 401]),
+        case(M::GET, "/api/v1/tickets/{t}/mail", None, [200, 200, 200, 200, 403, 403, 401]),
+        case(M::GET, "/api/v1/tickets/{t}/attachments", None, [200, 200, 200, 200, 200, 404, 401]),
+        case(M::GET, "/api/v1/attachments/999999", None, [404, 404, 404, 404, 404, 404, 401]),
+        case(M::GET, "/api/v1/mail-templates", None, admin_only),
+        case(
+            M::PUT,
+            "/api/v1/mail-templates/reply",
+            Some(json!({"subject": "{{ ticket.subject }}", "body": "{{ message.body }}"})),
+            admin_only,
+        ),
+        case(M::GET, "/api/v1/orgs/{o}/domains", None, admin_only),
+        case(M::PUT, "/api/v1/orgs/{o}/domains", Some(json!({"domains": []})), admin_only),
+    ]);
     all.push(Case {
         method: M::POST,
         path: "/api/v1/tickets/{t}/deescalate",
@@ -458,7 +492,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 73 * ROLES.len());
+    assert_eq!(checked, 88 * ROLES.len());
 }
 
 #[tokio::test]
