@@ -56,7 +56,12 @@ pub struct MailboxArgs {
     #[arg(long, default_value = "")]
     imap_user: String,
     /// IMAP password.
-    #[arg(long, env = "OPSDESK_IMAP_PASSWORD", hide_env_values = true, default_value = "")]
+    #[arg(
+        long,
+        env = "OPSDESK_IMAP_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
     imap_password: String,
     /// IMAP folder.
     #[arg(long)]
@@ -74,7 +79,12 @@ pub struct MailboxArgs {
     #[arg(long, default_value = "")]
     smtp_user: String,
     /// SMTP password.
-    #[arg(long, env = "OPSDESK_SMTP_PASSWORD", hide_env_values = true, default_value = "")]
+    #[arg(
+        long,
+        env = "OPSDESK_SMTP_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
     smtp_password: String,
     /// Attachments above this many bytes are recorded as rejected.
     #[arg(long)]
@@ -89,15 +99,16 @@ pub struct MailboxArgs {
 
 impl MailboxArgs {
     fn wire(&self) -> MailboxIn {
-        let server = |host: &Option<String>, port, security: &Option<String>, user: &str, password: &str| {
-            host.as_ref().map(|host| ServerIn {
-                host: host.clone(),
-                port,
-                security: security.clone(),
-                user: user.to_owned(),
-                password: password.to_owned(),
-            })
-        };
+        let server =
+            |host: &Option<String>, port, security: &Option<String>, user: &str, password: &str| {
+                host.as_ref().map(|host| ServerIn {
+                    host: host.clone(),
+                    port,
+                    security: security.clone(),
+                    user: user.to_owned(),
+                    password: password.to_owned(),
+                })
+            };
         MailboxIn {
             name: self.name.clone(),
             address: self.address.clone(),
@@ -152,11 +163,18 @@ pub enum MailCommand {
 }
 
 /// Runs a `mailbox` verb.
-pub async fn mailbox(store: &Store, command: &MailboxCommand, now: Timestamp) -> Result<(), Failure> {
+pub async fn mailbox(
+    store: &Store,
+    command: &MailboxCommand,
+    now: Timestamp,
+) -> Result<(), Failure> {
     match command {
         MailboxCommand::Create(args) => {
             let m = ops::create_mailbox(store, Operator::Console, &args.wire(), now).await?;
-            println!("created mailbox {} <{}> (id {})", m.settings.name, m.settings.address, m.id);
+            println!(
+                "created mailbox {} <{}> (id {})",
+                m.settings.name, m.settings.address, m.id
+            );
             Ok(())
         }
         MailboxCommand::Update(args) => {
@@ -167,11 +185,25 @@ pub async fn mailbox(store: &Store, command: &MailboxCommand, now: Timestamp) ->
             Ok(())
         }
         MailboxCommand::List(f) => {
-            let rows: Vec<_> = store.mailboxes().await?.iter().map(ops::mailbox_out).collect();
+            let rows: Vec<_> = store
+                .mailboxes()
+                .await?
+                .iter()
+                .map(ops::mailbox_out)
+                .collect();
             print_rows(
                 f.format,
                 &rows,
-                &["id", "name", "address", "team", "imap", "smtp", "last_polled_at", "last_error"],
+                &[
+                    "id",
+                    "name",
+                    "address",
+                    "team",
+                    "imap",
+                    "smtp",
+                    "last_polled_at",
+                    "last_error",
+                ],
                 |m| {
                     let server = |s: &Option<opsdesk_server::api::mail_wire::ServerOut>| {
                         s.as_ref()
@@ -194,7 +226,10 @@ pub async fn mailbox(store: &Store, command: &MailboxCommand, now: Timestamp) ->
         MailboxCommand::Fetch { name } => {
             let m = ops::mailbox_named(store, name).await?;
             ops::fetch_now(store, Operator::Console, m.id).await?;
-            println!("mailbox {} will be polled at the server's next turn", m.settings.name);
+            println!(
+                "mailbox {} will be polled at the server's next turn",
+                m.settings.name
+            );
             Ok(())
         }
     }
@@ -221,7 +256,9 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
             let out = ops::intake_out(&received);
             match (out.ticket_id, out.reason) {
                 (Some(ticket), _) => println!("{} #{ticket} (mail {})", out.outcome, out.mail_id),
-                (None, Some(reason)) => println!("{}: {reason} (mail {})", out.outcome, out.mail_id),
+                (None, Some(reason)) => {
+                    println!("{}: {reason} (mail {})", out.outcome, out.mail_id)
+                }
                 (None, None) => println!("{} (mail {})", out.outcome, out.mail_id),
             }
             Ok(())
@@ -243,7 +280,16 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
             print_rows(
                 format.format,
                 &rows,
-                &["id", "direction", "state", "from", "to", "subject", "ticket", "reason"],
+                &[
+                    "id",
+                    "direction",
+                    "state",
+                    "from",
+                    "to",
+                    "subject",
+                    "ticket",
+                    "reason",
+                ],
                 |m| {
                     vec![
                         m.id.to_string(),
@@ -273,6 +319,14 @@ pub async fn org_domains(
         .await?
         .ok_or_else(|| Failure(format!("no organisation named '{name}'")))?;
     let set = ops::set_org_domains(store, Operator::Console, org.id, domains, now).await?;
-    println!("{}: {}", org.name, if set.is_empty() { "no mail domains".into() } else { set.join(", ") });
+    println!(
+        "{}: {}",
+        org.name,
+        if set.is_empty() {
+            "no mail domains".into()
+        } else {
+            set.join(", ")
+        }
+    );
     Ok(())
 }

@@ -24,11 +24,11 @@ use crate::AppState;
 /// The mail routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/mailboxes", get(list_mailboxes).post(create_mailbox))
         .route(
-            "/api/v1/mailboxes/{id}",
-            get(get_mailbox).put(put_mailbox),
+            "/api/v1/mailboxes",
+            get(list_mailboxes).post(create_mailbox),
         )
+        .route("/api/v1/mailboxes/{id}", get(get_mailbox).put(put_mailbox))
         .route("/api/v1/mailboxes/{id}/fetch", post(fetch_now))
         .route(
             "/api/v1/mailboxes/{id}/messages",
@@ -261,7 +261,11 @@ async fn get_attachment(
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let (attachment, data) = ops::attachment_content(&state.store, &caller.actor, id).await?;
-    Ok(download(data, &attachment.content_type, &attachment.filename))
+    Ok(download(
+        data,
+        &attachment.content_type,
+        &attachment.filename,
+    ))
 }
 
 /// A download that a browser saves and never renders in opsdesk's origin.

@@ -223,12 +223,17 @@ mod tests {
         let mail = parsed(fixture!("plain.eml"));
         assert_eq!(mail.from.as_str(), "ana@acme.example");
         assert_eq!(mail.from_name, "Ana Lima");
-        assert_eq!(mail.message_id.as_deref(), Some("CAF1plain001@mail.acme.example"));
+        assert_eq!(
+            mail.message_id.as_deref(),
+            Some("CAF1plain001@mail.acme.example")
+        );
         assert_eq!(mail.subject, "VPN drops every hour");
         assert!(mail.text.contains("disconnects every hour"));
         assert_eq!(mail.to, vec!["support@desk.example".to_owned()]);
         assert!(mail.automatic.is_none());
-        assert!(mail.headers.contains("Message-ID: <CAF1plain001@mail.acme.example>"));
+        assert!(mail
+            .headers
+            .contains("Message-ID: <CAF1plain001@mail.acme.example>"));
     }
 
     #[test]
@@ -246,7 +251,10 @@ mod tests {
     #[test]
     fn nested_multipart_finds_text_and_attachment() {
         let mail = parsed(fixture!("nested-multipart.eml"));
-        assert_eq!(mail.text.trim(), "Please find the signed contract attached.");
+        assert_eq!(
+            mail.text.trim(),
+            "Please find the signed contract attached."
+        );
         assert_eq!(mail.attachments.len(), 1);
         let pdf = &mail.attachments[0];
         assert_eq!(pdf.filename, "contract.pdf");
@@ -264,17 +272,30 @@ mod tests {
         let sjis = parsed(fixture!("shift_jis.eml"));
         assert_eq!(sjis.subject, "ログインできません");
         assert_eq!(sjis.from_name, "山田");
-        assert!(sjis.text.contains("パスワードを再設定してください"), "{}", sjis.text);
+        assert!(
+            sjis.text.contains("パスワードを再設定してください"),
+            "{}",
+            sjis.text
+        );
 
         let cp = parsed(fixture!("windows-1252.eml"));
         assert_eq!(cp.subject, "Export “button” charges");
-        assert!(cp.text.contains("costs €10 per click – that’s wrong"), "{}", cp.text);
+        assert!(
+            cp.text.contains("costs €10 per click – that’s wrong"),
+            "{}",
+            cp.text
+        );
     }
 
     #[test]
     fn html_only_mail_becomes_text_and_loses_its_scripts() {
         let mail = parsed(fixture!("html-only.eml"));
-        assert!(mail.text.contains("The dashboard shows nothing since the update"), "{}", mail.text);
+        assert!(
+            mail.text
+                .contains("The dashboard shows nothing since the update"),
+            "{}",
+            mail.text
+        );
         assert!(!mail.text.contains("fetch("), "{}", mail.text);
         let html = mail.html.expect("html kept");
         for bad in ["<script", "onerror", "javascript:", "<style"] {
@@ -299,13 +320,31 @@ mod tests {
     #[test]
     fn replies_from_common_clients_thread_and_fold() {
         for (template, own_words, quote_start) in [
-            (&fixture!("reply-outlook.eml.tmpl")[..], "It still drops, also with client 5.3.", "-----Original Message-----"),
-            (&fixture!("reply-gmail.eml.tmpl")[..], "Thanks, that fixed it.", "On Mon, 23 Nov 2026"),
-            (&fixture!("reply-apple-mail.eml.tmpl")[..], "One more detail: it happens on Wi-Fi only.", "> On 23 Nov 2026"),
+            (
+                &fixture!("reply-outlook.eml.tmpl")[..],
+                "It still drops, also with client 5.3.",
+                "-----Original Message-----",
+            ),
+            (
+                &fixture!("reply-gmail.eml.tmpl")[..],
+                "Thanks, that fixed it.",
+                "On Mon, 23 Nov 2026",
+            ),
+            (
+                &fixture!("reply-apple-mail.eml.tmpl")[..],
+                "One more detail: it happens on Wi-Fi only.",
+                "> On 23 Nov 2026",
+            ),
         ] {
             let mail = parsed(&filled(template, 12, "opsdesk.12.abc@desk.example"));
-            assert_eq!(mail.in_reply_to, vec!["opsdesk.12.abc@desk.example".to_owned()]);
-            assert_eq!(mail.references, vec!["opsdesk.12.abc@desk.example".to_owned()]);
+            assert_eq!(
+                mail.in_reply_to,
+                vec!["opsdesk.12.abc@desk.example".to_owned()]
+            );
+            assert_eq!(
+                mail.references,
+                vec!["opsdesk.12.abc@desk.example".to_owned()]
+            );
             assert_eq!(mail.text, own_words);
             let quoted = mail.quoted.expect("quoted history folded");
             assert!(quoted.starts_with(quote_start), "{quoted}");
@@ -315,10 +354,18 @@ mod tests {
 
     #[test]
     fn auto_replies_and_bounces_are_recognised() {
-        let auto = parsed(&filled(fixture!("auto-reply.eml.tmpl"), 12, "p@desk.example"));
+        let auto = parsed(&filled(
+            fixture!("auto-reply.eml.tmpl"),
+            12,
+            "p@desk.example",
+        ));
         assert_eq!(auto.automatic, Some(Automatic::Reply));
 
-        let bounce = parsed(&filled(fixture!("bounce-dsn.eml.tmpl"), 12, "opsdesk.12.x@desk.example"));
+        let bounce = parsed(&filled(
+            fixture!("bounce-dsn.eml.tmpl"),
+            12,
+            "opsdesk.12.x@desk.example",
+        ));
         assert_eq!(bounce.automatic, Some(Automatic::DeliveryReport));
         let (original, reason) = bounce.bounce_of.expect("names the bounced mail");
         assert_eq!(original, "opsdesk.12.x@desk.example");
@@ -328,7 +375,11 @@ mod tests {
 
     #[test]
     fn unreadable_input_is_kept_with_a_reason() {
-        for raw in [&fixture!("no-from.eml")[..], &fixture!("garbage.bin")[..], b""] {
+        for raw in [
+            &fixture!("no-from.eml")[..],
+            &fixture!("garbage.bin")[..],
+            b"",
+        ] {
             match read(raw.to_vec()) {
                 Inbound::Unparseable { raw: kept, reason } => {
                     assert_eq!(kept, raw);

@@ -161,10 +161,13 @@ pub async fn mailbox_named(store: &Store, name: &str) -> Result<Mailbox, ApiErro
     if let Ok(id) = name.trim().parse::<i64>() {
         return Ok(store.mailbox(id).await?);
     }
-    store
-        .mailbox_by_name(name.trim())
-        .await?
-        .ok_or_else(|| ApiError::field(Code::InvalidInput, "mailbox", format!("no mailbox named '{name}'")))
+    store.mailbox_by_name(name.trim()).await?.ok_or_else(|| {
+        ApiError::field(
+            Code::InvalidInput,
+            "mailbox",
+            format!("no mailbox named '{name}'"),
+        )
+    })
 }
 
 /// Takes in one raw message for `mailbox` (administrators, and `opsdesk mail ingest`).
@@ -215,7 +218,10 @@ pub async fn templates_out(store: &Store) -> Result<Vec<TemplateOut>, ApiError> 
                 subject: saved.map_or(kind.subject.into(), |(_, s, _)| s.clone()),
                 body: saved.map_or(kind.body.into(), |(_, _, b)| b.clone()),
                 customised: saved.is_some(),
-                placeholders: templates::PLACEHOLDERS.iter().map(|p| (*p).into()).collect(),
+                placeholders: templates::PLACEHOLDERS
+                    .iter()
+                    .map(|p| (*p).into())
+                    .collect(),
             }
         })
         .collect())
@@ -262,9 +268,9 @@ pub async fn set_org_domains(
     for (i, raw) in domains.iter().enumerate() {
         let domain = raw.trim().trim_start_matches('@').to_lowercase();
         let ok = domain.contains('.')
-            && domain.split('.').all(|l| {
-                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
+            && domain
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         if ok {
             if !clean.contains(&domain) {
                 clean.push(domain);
@@ -282,7 +288,11 @@ pub async fn set_org_domains(
 }
 
 /// The mail of a ticket (staff).
-pub async fn ticket_mail(store: &Store, actor: &Actor, ticket: i64) -> Result<Vec<MailOut>, ApiError> {
+pub async fn ticket_mail(
+    store: &Store,
+    actor: &Actor,
+    ticket: i64,
+) -> Result<Vec<MailOut>, ApiError> {
     actor.authorize(Action::ReadInternal)?;
     super::ticket_for(store, actor, ticket).await?;
     let mail = store.ticket_mail(ticket).await?;

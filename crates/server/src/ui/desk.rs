@@ -538,7 +538,28 @@ async fn build_ticket_page(
             i.status.as_str().to_owned(),
         ));
     }
+    let mails = store
+        .ticket_mail(id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let (arrow, peer) = if m.direction == "in" {
+                ("in", m.from)
+            } else {
+                ("out", m.to)
+            };
+            (m.id, arrow, m.state, peer, m.subject)
+        })
+        .collect();
+    let attachments = store
+        .attachments(id)
+        .await?
+        .iter()
+        .map(views::AttachmentView::from)
+        .collect();
     Ok(DeskTicket {
+        mails,
+        attachments,
         incidents,
         can_declare: session.actor.authorize(Action::RespondToIncident).is_ok(),
         chrome: session.chrome(),

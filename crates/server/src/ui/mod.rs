@@ -8,6 +8,7 @@ mod admin;
 mod admin_sla;
 mod desk;
 mod incidents;
+mod mail;
 mod oncall;
 mod paging;
 mod portal;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(oncall::routes())
         .merge(status::routes())
         .merge(reviews::routes())
+        .merge(mail::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

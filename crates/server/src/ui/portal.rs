@@ -148,10 +148,11 @@ async fn ticket_page(state: &AppState, session: &Session, id: i64, form: FormErr
     let result: Result<_, ApiError> = async {
         let ticket = ops::ticket_for(&state.store, &session.actor, id).await?;
         let messages = state.store.messages(id, false).await?;
-        Ok((ticket, messages))
+        let attachments = state.store.attachments(id).await?;
+        Ok((ticket, messages, attachments))
     }
     .await;
-    let (ticket, messages) = match result {
+    let (ticket, messages, attachments) = match result {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -171,9 +172,14 @@ async fn ticket_page(state: &AppState, session: &Session, id: i64, form: FormErr
                 author: m.author.name.clone(),
                 from_staff: m.author_is_staff,
                 body: m.body.clone(),
+                quoted: m.quoted.clone().unwrap_or_default(),
                 at: format!("{} ago", super::views::age(m.created_at, now)),
                 at_exact: super::views::exact(m.created_at),
             })
+            .collect(),
+        attachments: attachments
+            .iter()
+            .map(super::views::AttachmentView::from)
             .collect(),
     };
     (status, render(&page)).into_response()

@@ -241,6 +241,8 @@ pub struct MessageView {
     pub from_staff: bool,
     /// Text.
     pub body: String,
+    /// Quoted history folded off a mailed reply, or empty.
+    pub quoted: String,
     /// Relative time.
     pub at: String,
     /// Exact time.
@@ -260,6 +262,10 @@ pub struct TimelineItem {
     pub lines: Vec<String>,
     /// Message text, or empty.
     pub body: String,
+    /// Quoted history folded off a mailed reply, or empty.
+    pub quoted: String,
+    /// A page about the entry (the mail's headers), or empty.
+    pub link: String,
     /// Staff-only.
     pub internal: bool,
     /// Relative time.
@@ -294,6 +300,8 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
                 title: String::new(),
                 lines: Vec::new(),
                 body: String::new(),
+                quoted: String::new(),
+                link: String::new(),
                 internal: e.internal,
                 at: format!("{} ago", age(e.at, now)),
                 at_exact: exact(e.at),
@@ -310,6 +318,7 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
                     let id = data["message_id"].as_i64();
                     if let Some(message) = messages.iter().find(|m| Some(m.id) == id) {
                         item.body = message.body.clone();
+                        item.quoted = message.quoted.clone().unwrap_or_default();
                     }
                 }
                 "message.added" => {
@@ -322,6 +331,33 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
                         "replied".into()
                     };
                     item.body = message.body.clone();
+                    item.quoted = message.quoted.clone().unwrap_or_default();
+                }
+                "mail.received" => {
+                    item.title = format!(
+                        "— mail from {}{}",
+                        text(&data["from"]),
+                        match data["attachments"].as_i64() {
+                            Some(n) if n > 0 => format!(" with {n} attachment(s)"),
+                            _ => String::new(),
+                        }
+                    );
+                    item.lines
+                        .push(format!("Subject: {}", text(&data["subject"])));
+                    item.link = format!("/desk/mail/{}", text(&data["mail_id"]));
+                }
+                "mail.queued" => {
+                    item.title =
+                        format!("— {} mail to {}", text(&data["purpose"]), text(&data["to"]));
+                    item.lines
+                        .push(format!("Subject: {}", text(&data["subject"])));
+                    item.link = format!("/desk/mail/{}", text(&data["mail_id"]));
+                }
+                "mail.bounced" => {
+                    item.class = "event escalation";
+                    item.title = "— mail bounced".into();
+                    item.lines.push(text(&data["reason"]));
+                    item.link = format!("/desk/mail/{}", text(&data["mail_id"]));
                 }
                 "ticket.updated" => {
                     item.title = "changed".into();
@@ -444,6 +480,8 @@ pub struct PortalTicket {
     pub t: TicketView,
     /// Public messages.
     pub messages: Vec<MessageView>,
+    /// Attachments that came by mail.
+    pub attachments: Vec<AttachmentView>,
 }
 
 /// A queue entry in the sidebar.
@@ -646,6 +684,39 @@ pub struct DeskTicket {
     pub incidents: Vec<(i64, String, String, String)>,
     /// May declare an incident from this ticket.
     pub can_declare: bool,
+    /// Mail in and out: (id, direction arrow, state, peer address, subject).
+    pub mails: Vec<(i64, &'static str, String, String, String)>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// An attachment as pages list it.
+#[derive(Debug, Clone)]
+pub struct AttachmentView {
+    /// Id (downloads at `/attachments/{id}`).
+    pub id: i64,
+    /// File name.
+    pub filename: String,
+    /// Size, readable.
+    pub size: String,
+    /// Why it was not kept, or empty.
+    pub rejected: String,
+}
+
+impl From<&opsdesk_store::Attachment> for AttachmentView {
+    fn from(a: &opsdesk_store::Attachment) -> Self {
+        let size = match a.size {
+            s if s < 1024 => format!("{s} B"),
+            s if s < 1024 * 1024 => format!("{} KB", s / 1024),
+            s => format!("{:.1} MB", s as f64 / 1_048_576.0),
+        };
+        Self {
+            id: a.id,
+            filename: a.filename.clone(),
+            size,
+            rejected: a.rejected.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// One row of the at-risk view.

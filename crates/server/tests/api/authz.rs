@@ -399,13 +399,43 @@ fn cases() -> Vec<Case> {
             Some(json!({"name": "x", "address": "x@desk.example", "team": "Intake"})),
             admin_missing,
         ),
-        case(M::POST, "/api/v1/mailboxes/999999/fetch", None, admin_missing),
+        case(
+            M::POST,
+            "/api/v1/mailboxes/999999/fetch",
+            None,
+            admin_missing,
+        ),
         case(M::GET, "/api/v1/mail", None, admin_only),
-        case(M::GET, "/api/v1/mail/999999", None, [404, 404, 404, 404, 403, 403, 401]),
-        case(M::GET, "/api/v1/mail/999999/source", None, [404, 404, 404, 404, 403, 403, 401]),
-        case(M::GET, "/api/v1/tickets/{t}/mail", None, [200, 200, 200, 200, 403, 403, 401]),
-        case(M::GET, "/api/v1/tickets/{t}/attachments", None, [200, 200, 200, 200, 200, 404, 401]),
-        case(M::GET, "/api/v1/attachments/999999", None, [404, 404, 404, 404, 404, 404, 401]),
+        case(
+            M::GET,
+            "/api/v1/mail/999999",
+            None,
+            [404, 404, 404, 404, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/mail/999999/source",
+            None,
+            [404, 404, 404, 404, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/mail",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/attachments",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/attachments/999999",
+            None,
+            [404, 404, 404, 404, 404, 404, 401],
+        ),
         case(M::GET, "/api/v1/mail-templates", None, admin_only),
         case(
             M::PUT,
@@ -414,7 +444,12 @@ fn cases() -> Vec<Case> {
             admin_only,
         ),
         case(M::GET, "/api/v1/orgs/{o}/domains", None, admin_only),
-        case(M::PUT, "/api/v1/orgs/{o}/domains", Some(json!({"domains": []})), admin_only),
+        case(
+            M::PUT,
+            "/api/v1/orgs/{o}/domains",
+            Some(json!({"domains": []})),
+            admin_only,
+        ),
     ]);
     all.push(Case {
         method: M::POST,

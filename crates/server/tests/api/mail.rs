@@ -15,7 +15,11 @@ use crate::mail_servers::MailServers;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mail/", $name))
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mail/",
+            $name
+        ))
     };
 }
 
@@ -81,7 +85,9 @@ where
 }
 
 async fn ticket_from(app: &TestApp, subject: &str) -> Option<i64> {
-    let list = app.get("admin", "/api/v1/tickets?status=all&limit=200").await;
+    let list = app
+        .get("admin", "/api/v1/tickets?status=all&limit=200")
+        .await;
     list.body["items"]
         .as_array()?
         .iter()
@@ -91,7 +97,11 @@ async fn ticket_from(app: &TestApp, subject: &str) -> Option<i64> {
 
 fn header(raw: &[u8], name: &str) -> String {
     let message = MessageParser::default().parse(raw).unwrap();
-    message.header_raw(name).unwrap_or_default().trim().to_owned()
+    message
+        .header_raw(name)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 /// Makes `domain` Acme's, so unknown senders from it join Acme.
@@ -104,7 +114,12 @@ async fn acme_owns(domain: &str, app: &TestApp) -> i64 {
         .and_then(|o| o["id"].as_i64())
         .unwrap();
     let set = app
-        .call("admin", Method::PUT, &format!("/api/v1/orgs/{acme}/domains"), Some(json!({"domains": [domain]})))
+        .call(
+            "admin",
+            Method::PUT,
+            &format!("/api/v1/orgs/{acme}/domains"),
+            Some(json!({"domains": [domain]})),
+        )
         .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.body);
     assert_eq!(set.body["domains"], json!([domain]));
@@ -131,32 +146,67 @@ async fn mail_threads_both_ways_through_real_imap_and_smtp_servers() {
     // A customer writes in: the fetcher opens a ticket and a contact in her organisation.
     servers.deliver("support", fixture!("plain.eml")).await;
     let fetch = app
-        .post("admin", &format!("/api/v1/mailboxes/{mailbox}/fetch"), json!({}))
+        .post(
+            "admin",
+            &format!("/api/v1/mailboxes/{mailbox}/fetch"),
+            json!({}),
+        )
         .await;
     assert_eq!(fetch.status, StatusCode::ACCEPTED, "{}", fetch.body);
-    let ticket = eventually("the ticket from mail", || ticket_from(&app, "VPN drops every hour")).await;
-    let shown = app.get("admin", &format!("/api/v1/tickets/{ticket}")).await.body;
+    let ticket = eventually("the ticket from mail", || {
+        ticket_from(&app, "VPN drops every hour")
+    })
+    .await;
+    let shown = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}"))
+        .await
+        .body;
     assert_eq!(shown["channel"], "email");
     assert_eq!(shown["team"], "Support L1");
     assert_eq!(shown["organization"], "Acme", "{shown}");
-    let customers = app.get("admin", "/api/v1/users?role=customer&limit=200").await.body;
-    let ana = customers["items"].as_array().unwrap().iter().find(|u| u["email"] == "ana@acme.example").cloned();
-    assert_eq!(ana.map(|a| a["name"].clone()), Some(json!("Ana Lima")), "{customers}");
+    let customers = app
+        .get("admin", "/api/v1/users?role=customer&limit=200")
+        .await
+        .body;
+    let ana = customers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ana@acme.example")
+        .cloned();
+    assert_eq!(
+        ana.map(|a| a["name"].clone()),
+        Some(json!("Ana Lima")),
+        "{customers}"
+    );
 
     // The acknowledgement (from the edited template) threads under her message.
     let sent = servers.sent(1).await;
     let ack = &sent[0];
-    assert_eq!(header(ack, "In-Reply-To"), "<CAF1plain001@mail.acme.example>");
+    assert_eq!(
+        header(ack, "In-Reply-To"),
+        "<CAF1plain001@mail.acme.example>"
+    );
     assert_eq!(header(ack, "Auto-Submitted"), "auto-replied");
-    assert_eq!(header(ack, "Subject"), format!("[#{ticket}] We have it: VPN drops every hour"));
+    assert_eq!(
+        header(ack, "Subject"),
+        format!("[#{ticket}] We have it: VPN drops every hour")
+    );
     assert!(header(ack, "To").contains("ana@acme.example"));
     assert!(header(ack, "From").contains("support@desk.example"));
     let ack_text = String::from_utf8_lossy(ack);
-    assert!(ack_text.contains(&format!("ticket {ticket} is open")), "{ack_text}");
+    assert!(
+        ack_text.contains(&format!("ticket {ticket} is open")),
+        "{ack_text}"
+    );
 
     // An agent replies: the mail carries the whole chain.
     let reply = app
-        .post("l1", &format!("/api/v1/tickets/{ticket}/messages"), json!({"body": "Please update to client 5.3."}))
+        .post(
+            "l1",
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            json!({"body": "Please update to client 5.3."}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let sent = servers.sent(2).await;
@@ -164,9 +214,15 @@ async fn mail_threads_both_ways_through_real_imap_and_smtp_servers() {
     let ack_id = header(ack, "Message-ID");
     assert_eq!(header(agent_mail, "In-Reply-To"), ack_id);
     let references = header(agent_mail, "References");
-    assert!(references.contains("<CAF1plain001@mail.acme.example>"), "{references}");
+    assert!(
+        references.contains("<CAF1plain001@mail.acme.example>"),
+        "{references}"
+    );
     assert!(references.contains(&ack_id), "{references}");
-    assert_eq!(header(agent_mail, "Subject"), format!("Re: [#{ticket}] VPN drops every hour"));
+    assert_eq!(
+        header(agent_mail, "Subject"),
+        format!("Re: [#{ticket}] VPN drops every hour")
+    );
     assert!(String::from_utf8_lossy(agent_mail).contains("Please update to client 5.3."));
 
     // She answers from Gmail with another subject: the headers alone find the ticket, and
@@ -174,38 +230,74 @@ async fn mail_threads_both_ways_through_real_imap_and_smtp_servers() {
     let agent_id = header(agent_mail, "Message-ID");
     let parent = agent_id.trim_matches(['<', '>']);
     let answer = String::from_utf8_lossy(&filled(fixture!("reply-gmail.eml.tmpl"), ticket, parent))
-        .replace(&format!("Subject: Re: [#{ticket}] VPN drops every hour"), "Subject: Re: that VPN thing")
+        .replace(
+            &format!("Subject: Re: [#{ticket}] VPN drops every hour"),
+            "Subject: Re: that VPN thing",
+        )
         .into_bytes();
     servers.deliver("support", &answer).await;
-    app.post("admin", &format!("/api/v1/mailboxes/{mailbox}/fetch"), json!({})).await;
+    app.post(
+        "admin",
+        &format!("/api/v1/mailboxes/{mailbox}/fetch"),
+        json!({}),
+    )
+    .await;
     let messages = eventually("the reply on the ticket", || async {
-        let m = app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body;
+        let m = app
+            .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+            .await
+            .body;
         (m["items"].as_array().map_or(0, Vec::len) >= 3).then_some(m)
     })
     .await;
     let last = &messages["items"][2];
     assert_eq!(last["body"], "Thanks, that fixed it.");
     assert_eq!(last["author"]["email"], "ana@acme.example");
-    assert!(last["quoted"].as_str().unwrap_or_default().contains("> Please update to client 5.3."), "{last}");
+    assert!(
+        last["quoted"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("> Please update to client 5.3."),
+        "{last}"
+    );
 
     // Every mail is on the ticket with headers and state; both IMAP messages were taken once.
-    let mail = app.get("l1", &format!("/api/v1/tickets/{ticket}/mail")).await.body;
+    let mail = app
+        .get("l1", &format!("/api/v1/tickets/{ticket}/mail"))
+        .await
+        .body;
     let states: Vec<(String, String)> = mail["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["direction"].as_str().unwrap().to_owned(), m["state"].as_str().unwrap().to_owned()))
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap().to_owned(),
+                m["state"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         states,
-        [("in", "received"), ("out", "sent"), ("out", "sent"), ("in", "received")]
-            .map(|(d, s)| (d.to_owned(), s.to_owned()))
+        [
+            ("in", "received"),
+            ("out", "sent"),
+            ("out", "sent"),
+            ("in", "received")
+        ]
+        .map(|(d, s)| (d.to_owned(), s.to_owned()))
     );
-    assert!(mail["items"][0]["headers"].as_str().unwrap().contains("Message-ID: <CAF1plain001@mail.acme.example>"));
+    assert!(mail["items"][0]["headers"]
+        .as_str()
+        .unwrap()
+        .contains("Message-ID: <CAF1plain001@mail.acme.example>"));
     let flags = servers.flags("support").await;
     assert_eq!(flags.len(), 2);
     assert!(flags.iter().all(|(_, f)| f.contains("Seen")), "{flags:?}");
-    let state = app.get("admin", &format!("/api/v1/mailboxes/{mailbox}")).await.body;
+    let state = app
+        .get("admin", &format!("/api/v1/mailboxes/{mailbox}"))
+        .await
+        .body;
     assert_eq!(state["last_uid"], 2);
     assert_eq!(state["last_error"], Value::Null);
     assert_eq!(state["imap"]["password_set"], true);
@@ -222,12 +314,20 @@ async fn a_broken_message_does_not_block_the_mailbox() {
     let mailbox = mailbox(&app, Some(&servers), json!({})).await;
     servers.deliver("support", fixture!("no-from.eml")).await;
     servers.deliver("support", fixture!("iso-8859-1.eml")).await;
-    app.post("admin", &format!("/api/v1/mailboxes/{mailbox}/fetch"), json!({})).await;
+    app.post(
+        "admin",
+        &format!("/api/v1/mailboxes/{mailbox}/fetch"),
+        json!({}),
+    )
+    .await;
     eventually("the ticket after the broken message", || {
         ticket_from(&app, "Imprimante à l'étage 2 en panne")
     })
     .await;
-    let log = app.get("admin", &format!("/api/v1/mail?mailbox={mailbox}")).await.body;
+    let log = app
+        .get("admin", &format!("/api/v1/mail?mailbox={mailbox}"))
+        .await
+        .body;
     let broken = log["items"]
         .as_array()
         .unwrap()
@@ -235,7 +335,10 @@ async fn a_broken_message_does_not_block_the_mailbox() {
         .find(|m| m["state"] == "unparseable")
         .cloned()
         .unwrap_or_else(|| panic!("no unparseable entry: {log}"));
-    assert!(broken["reason"].as_str().unwrap().contains("no From"), "{broken}");
+    assert!(
+        broken["reason"].as_str().unwrap().contains("no From"),
+        "{broken}"
+    );
     assert_eq!(broken["source_kept"], true);
     let source = reqwest::Client::new()
         .get(format!("{}/api/v1/mail/{}/source", app.base, broken["id"]))
@@ -244,7 +347,10 @@ async fn a_broken_message_does_not_block_the_mailbox() {
         .await
         .unwrap();
     assert_eq!(source.status(), StatusCode::OK);
-    assert_eq!(source.bytes().await.unwrap().as_ref(), fixture!("no-from.eml"));
+    assert_eq!(
+        source.bytes().await.unwrap().as_ref(),
+        fixture!("no-from.eml")
+    );
 }
 
 #[tokio::test]
@@ -260,26 +366,45 @@ async fn only_senders_allowed_on_a_ticket_can_reply_to_it() {
     assert_eq!(again["outcome"], "duplicate");
 
     // A stranger quoting the ticket number gets a ticket of their own.
-    let stranger = String::from_utf8_lossy(&filled(fixture!("reply-outlook.eml.tmpl"), ticket, "x@y.z"))
-        .replace("Ana Lima <ana@acme.example>", "Mallory <mallory@evil.example>")
-        .into_bytes();
+    let stranger =
+        String::from_utf8_lossy(&filled(fixture!("reply-outlook.eml.tmpl"), ticket, "x@y.z"))
+            .replace(
+                "Ana Lima <ana@acme.example>",
+                "Mallory <mallory@evil.example>",
+            )
+            .into_bytes();
     let taken = hand_in(&app, mailbox, &stranger).await;
     assert_eq!(taken["outcome"], "new_ticket", "{taken}");
     assert_ne!(taken["ticket_id"].as_i64(), Some(ticket));
-    let messages = app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body;
+    let messages = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .body;
     assert_eq!(messages["items"].as_array().unwrap().len(), 1);
 
     // The requester herself, by subject reference only, reaches it.
-    let own = String::from_utf8_lossy(&filled(fixture!("reply-outlook.eml.tmpl"), ticket, "unknown@nowhere.example"))
-        .replace("AM0PR01MB0002@", "AM0PR01MB0003@");
+    let own = String::from_utf8_lossy(&filled(
+        fixture!("reply-outlook.eml.tmpl"),
+        ticket,
+        "unknown@nowhere.example",
+    ))
+    .replace("AM0PR01MB0002@", "AM0PR01MB0003@");
     let joined = hand_in(&app, mailbox, own.as_bytes()).await;
     assert_eq!(joined["outcome"], "reply", "{joined}");
     assert_eq!(joined["ticket_id"].as_i64(), Some(ticket));
-    let messages = app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body;
-    assert_eq!(messages["items"][1]["body"], "It still drops, also with client 5.3.");
+    let messages = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .body;
+    assert_eq!(
+        messages["items"][1]["body"],
+        "It still drops, also with client 5.3."
+    );
 
     // Another organisation's customer cannot read the mail-born ticket.
-    let hidden = app.get("globex", &format!("/api/v1/tickets/{ticket}")).await;
+    let hidden = app
+        .get("globex", &format!("/api/v1/tickets/{ticket}"))
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }
 
@@ -293,21 +418,57 @@ async fn machines_loops_and_floods_open_no_tickets() {
         .unwrap();
 
     // An out-of-office answer is noted internally on its ticket and moves nothing.
-    let auto = hand_in(&app, mailbox, &filled(fixture!("auto-reply.eml.tmpl"), ticket, "CAF1plain001@mail.acme.example")).await;
+    let auto = hand_in(
+        &app,
+        mailbox,
+        &filled(
+            fixture!("auto-reply.eml.tmpl"),
+            ticket,
+            "CAF1plain001@mail.acme.example",
+        ),
+    )
+    .await;
     assert_eq!(auto["outcome"], "auto_reply_noted", "{auto}");
-    let staff_view = app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body;
+    let staff_view = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .body;
     let note = &staff_view["items"][1];
     assert_eq!(note["internal"], true);
-    assert!(note["body"].as_str().unwrap().contains("out of the office"), "{note}");
-    let customer_view = app.get("acme", &format!("/api/v1/tickets/{ticket}/messages")).await;
-    assert_eq!(customer_view.status, StatusCode::OK, "{}", customer_view.body);
-    assert_eq!(customer_view.body["items"].as_array().unwrap().len(), 1, "{}", customer_view.body);
-    assert_eq!(app.get("admin", &format!("/api/v1/tickets/{ticket}")).await.body["status"], "new");
+    assert!(
+        note["body"].as_str().unwrap().contains("out of the office"),
+        "{note}"
+    );
+    let customer_view = app
+        .get("acme", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await;
+    assert_eq!(
+        customer_view.status,
+        StatusCode::OK,
+        "{}",
+        customer_view.body
+    );
+    assert_eq!(
+        customer_view.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        customer_view.body
+    );
+    assert_eq!(
+        app.get("admin", &format!("/api/v1/tickets/{ticket}"))
+            .await
+            .body["status"],
+        "new"
+    );
 
     // An automatic answer about nothing we know is kept but opens nothing.
-    let stray = String::from_utf8_lossy(&filled(fixture!("auto-reply.eml.tmpl"), 999_999, "none@x.example"))
-        .replace("autoreply-0001", "autoreply-0002")
-        .into_bytes();
+    let stray = String::from_utf8_lossy(&filled(
+        fixture!("auto-reply.eml.tmpl"),
+        999_999,
+        "none@x.example",
+    ))
+    .replace("autoreply-0001", "autoreply-0002")
+    .into_bytes();
     let ignored = hand_in(&app, mailbox, &stray).await;
     assert_eq!(ignored["outcome"], "ignored", "{ignored}");
 
@@ -327,7 +488,15 @@ async fn machines_loops_and_floods_open_no_tickets() {
     }
     let over = "From: bot@flood.example\r\nTo: support@desk.example\r\nSubject: flood 4\r\nMessage-ID: <flood-4@flood.example>\r\n\r\nhello\r\n";
     outcomes.push(hand_in(&app, mailbox, over.as_bytes()).await["outcome"].clone());
-    assert_eq!(outcomes, [json!("new_ticket"), json!("new_ticket"), json!("new_ticket"), json!("rate_limited")]);
+    assert_eq!(
+        outcomes,
+        [
+            json!("new_ticket"),
+            json!("new_ticket"),
+            json!("new_ticket"),
+            json!("rate_limited")
+        ]
+    );
     assert!(ticket_from(&app, "flood 4").await.is_none());
 }
 
@@ -345,7 +514,10 @@ async fn a_bounce_marks_the_mail_that_bounced_and_failures_are_visible() {
         .as_i64()
         .unwrap();
     let ack = eventually("the acknowledgement's first attempt", || async {
-        let mail = app.get("l1", &format!("/api/v1/tickets/{ticket}/mail")).await.body;
+        let mail = app
+            .get("l1", &format!("/api/v1/tickets/{ticket}/mail"))
+            .await
+            .body;
         mail["items"]
             .as_array()?
             .iter()
@@ -354,18 +526,40 @@ async fn a_bounce_marks_the_mail_that_bounced_and_failures_are_visible() {
     })
     .await;
     assert_eq!(ack["state"], "queued", "{ack}");
-    assert!(ack["reason"].as_str().unwrap_or_default().contains("127.0.0.1:9"), "{ack}");
+    assert!(
+        ack["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("127.0.0.1:9"),
+        "{ack}"
+    );
 
     // The receiving server's bounce names it: it is marked bounced, and no ticket opens.
     let original = ack["message_id"].as_str().unwrap();
-    let bounce = hand_in(&app, mailbox, &filled(fixture!("bounce-dsn.eml.tmpl"), ticket, original)).await;
+    let bounce = hand_in(
+        &app,
+        mailbox,
+        &filled(fixture!("bounce-dsn.eml.tmpl"), ticket, original),
+    )
+    .await;
     assert_eq!(bounce["outcome"], "bounce", "{bounce}");
     assert_eq!(bounce["ticket_id"].as_i64(), Some(ticket));
-    let after = app.get("admin", &format!("/api/v1/mail/{}", ack["id"])).await.body;
+    let after = app
+        .get("admin", &format!("/api/v1/mail/{}", ack["id"]))
+        .await
+        .body;
     assert_eq!(after["state"], "bounced");
-    assert!(after["reason"].as_str().unwrap().contains("User unknown"), "{after}");
-    assert!(ticket_from(&app, "Undelivered Mail Returned to Sender").await.is_none());
-    assert!(app.event_kinds(ticket).await.contains(&"mail.bounced".to_owned()));
+    assert!(
+        after["reason"].as_str().unwrap().contains("User unknown"),
+        "{after}"
+    );
+    assert!(ticket_from(&app, "Undelivered Mail Returned to Sender")
+        .await
+        .is_none());
+    assert!(app
+        .event_kinds(ticket)
+        .await
+        .contains(&"mail.bounced".to_owned()));
 }
 
 #[tokio::test]
@@ -374,23 +568,48 @@ async fn attachments_are_kept_within_the_limit_and_rejected_above_it() {
     let mailbox = mailbox(&app, None, json!({"max_attachment_bytes": 62})).await;
     let taken = hand_in(&app, mailbox, fixture!("nested-multipart.eml")).await;
     let ticket = taken["ticket_id"].as_i64().unwrap();
-    let small = hand_in(&app, mailbox, &String::from_utf8_lossy(fixture!("outlook-winmail.eml"))
-        .replace("gina@acme.example", "carla@acme.example")
-        .replace("Calendar sync fails", &format!("Re: [#{ticket}] Contract scan attached"))
-        .into_bytes()).await;
+    let small = hand_in(
+        &app,
+        mailbox,
+        &String::from_utf8_lossy(fixture!("outlook-winmail.eml"))
+            .replace("gina@acme.example", "carla@acme.example")
+            .replace(
+                "Calendar sync fails",
+                &format!("Re: [#{ticket}] Contract scan attached"),
+            )
+            .into_bytes(),
+    )
+    .await;
     assert_eq!(small["outcome"], "reply", "{small}");
-    let list = app.get("admin", &format!("/api/v1/tickets/{ticket}/attachments")).await.body;
+    let list = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/attachments"))
+        .await
+        .body;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{list}");
     assert_eq!(items[0]["filename"], "contract.pdf");
     assert_eq!(items[0]["rejected"], Value::Null, "{list}");
     assert_eq!(items[1]["filename"], "winmail.dat");
-    assert!(items[1]["rejected"].as_str().unwrap().contains("62 bytes"), "{list}");
+    assert!(
+        items[1]["rejected"].as_str().unwrap().contains("62 bytes"),
+        "{list}"
+    );
     assert_eq!(items[1]["url"], Value::Null);
     // The message with the rejected attachment still landed.
-    assert_eq!(app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body["items"][1]["body"], "Outlook calendar sync fails with error 0x8004010F.");
-    let messages = app.get("admin", &format!("/api/v1/tickets/{ticket}/messages")).await.body;
-    assert_eq!(messages["items"][0]["body"], "Please find the signed contract attached.");
+    assert_eq!(
+        app.get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+            .await
+            .body["items"][1]["body"],
+        "Outlook calendar sync fails with error 0x8004010F."
+    );
+    let messages = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .body;
+    assert_eq!(
+        messages["items"][0]["body"],
+        "Please find the signed contract attached."
+    );
 
     // The kept one downloads (never rendered inline), for staff and for its customer only.
     let url = items[0]["url"].as_str().unwrap();
@@ -401,7 +620,10 @@ async fn attachments_are_kept_within_the_limit_and_rejected_above_it() {
         .await
         .unwrap();
     assert_eq!(download.status(), StatusCode::OK);
-    assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     assert_eq!(download.headers()["x-content-type-options"], "nosniff");
     assert!(download.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
     let other = app.get("globex", url).await;
@@ -426,21 +648,47 @@ async fn bad_mail_settings_name_the_field_and_change_nothing() {
     fields.sort();
     assert_eq!(
         fields,
-        ["address", "imap.host", "imap.security", "imap.user", "max_attachment_bytes", "name", "smtp.port", "team"]
+        [
+            "address",
+            "imap.host",
+            "imap.security",
+            "imap.user",
+            "max_attachment_bytes",
+            "name",
+            "smtp.port",
+            "team"
+        ]
     );
-    assert_eq!(app.get("admin", "/api/v1/mailboxes").await.body["items"], json!([]));
+    assert_eq!(
+        app.get("admin", "/api/v1/mailboxes").await.body["items"],
+        json!([])
+    );
 
     let template = app
-        .call("admin", Method::PUT, "/api/v1/mail-templates/reply",
-              Some(json!({"subject": "{{ ticket.subject }}", "body": "{{ ticket.secret }}"})))
+        .call(
+            "admin",
+            Method::PUT,
+            "/api/v1/mail-templates/reply",
+            Some(json!({"subject": "{{ ticket.subject }}", "body": "{{ ticket.secret }}"})),
+        )
         .await;
     assert_eq!(template.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(template.error_fields(), ["body"]);
     let templates = app.get("admin", "/api/v1/mail-templates").await.body;
-    assert!(templates["items"].as_array().unwrap().iter().all(|t| t["customised"] == false));
+    assert!(templates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["customised"] == false));
 
     let not_mail = app
-        .call_raw("admin", Method::POST, "/api/v1/mailboxes/1/messages", "text/plain", b"x".to_vec())
+        .call_raw(
+            "admin",
+            Method::POST,
+            "/api/v1/mailboxes/1/messages",
+            "text/plain",
+            b"x".to_vec(),
+        )
         .await;
     assert_eq!(not_mail.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let customer = app.get("acme", "/api/v1/mailboxes").await;

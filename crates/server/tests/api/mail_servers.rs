@@ -139,7 +139,10 @@ impl MailServers {
             .map(|f| {
                 (
                     f.uid.unwrap_or(0),
-                    f.flags().map(|flag| format!("{flag:?}")).collect::<Vec<_>>().join(" "),
+                    f.flags()
+                        .map(|flag| format!("{flag:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 )
             })
             .collect();
@@ -157,7 +160,11 @@ impl MailServers {
             .unwrap();
         let mut client = async_imap::Client::new(tokio::io::BufReader::new(tcp));
         client.read_response().await.unwrap();
-        client.login(user, "secret").await.map_err(|(e, _)| e).unwrap()
+        client
+            .login(user, "secret")
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap()
     }
 
     /// The messages the SMTP server received, once there are at least `count` (waits 20 s).
