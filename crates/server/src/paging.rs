@@ -32,21 +32,48 @@ fn mac(secret: &str, data: &[u8]) -> String {
 
 /// The signature of a page link for `action` (`acknowledge` or `resolve`).
 pub fn link_signature(secret: &str, page: i64, action: &str) -> String {
-    mac(secret, format!("{page}:{action}").as_bytes())
+    sign(secret, &format!("{page}:{action}"))
 }
 
 /// Whether `sig` is the signature of that page link (compared in constant time).
 pub fn link_is_valid(secret: &str, page: i64, action: &str, sig: &str) -> bool {
+    verify(secret, &format!("{page}:{action}"), sig)
+}
+
+/// The signature of any link opsdesk mails out that works without signing in (page answers,
+/// status-page subscriptions): HMAC-SHA256 of `message`, hex.
+pub fn sign(secret: &str, message: &str) -> String {
+    mac(secret, message.as_bytes())
+}
+
+/// Whether `sig` signs `message` (compared in constant time).
+pub fn verify(secret: &str, message: &str, sig: &str) -> bool {
     let Ok(raw) = hex::decode(sig.trim()) else {
         return false;
     };
     match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
         Ok(mut m) => {
-            m.update(format!("{page}:{action}").as_bytes());
+            m.update(message.as_bytes());
             m.verify_slice(&raw).is_ok()
         }
         Err(_) => false,
     }
+}
+
+/// The subject and text of a page sent by mail, with its answer links.
+pub fn render_mail(payload: &str, base: &str, secret: &str) -> Result<(String, String), String> {
+    let v: Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    let page = v["page_id"].as_i64().ok_or("the page has no id")?;
+    let incident = v["incident_id"].as_i64().unwrap_or(0);
+    let text = v["text"].as_str().unwrap_or("Incident");
+    let body = format!(
+        "{text}\n\nYou are paged (level {}, round {}).\n\nAcknowledge: {}\nResolve: {}\nWar room: {}/incidents/{incident}\n",
+        v["level"], v["round"],
+        link(base, secret, page, "acknowledge"),
+        link(base, secret, page, "resolve"),
+        base.trim_end_matches('/'),
+    );
+    Ok((format!("Paged: {text}"), body))
 }
 
 /// The `X-Opsdesk-Signature` value of a webhook body.

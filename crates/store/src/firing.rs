@@ -342,8 +342,19 @@ pub(crate) async fn queue_webhook(
     url: &str,
     payload: &Value,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO outbox (kind, target, payload, created_at, next_attempt_at) VALUES ('webhook', $1, $2, $3, $3)")
-        .bind(url)
+    queue_delivery(w, "webhook", url, payload).await
+}
+
+/// Queues one outbox item of `kind` for `target`, delivered after `w` commits.
+pub(crate) async fn queue_delivery(
+    w: &mut Write,
+    kind: &str,
+    target: &str,
+    payload: &Value,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO outbox (kind, target, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)")
+        .bind(kind)
+        .bind(target)
         .bind(payload.to_string())
         .bind(w.now())
         .execute(&mut *w.tx)

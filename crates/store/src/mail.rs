@@ -673,6 +673,17 @@ impl Store {
         .await?)
     }
 
+    /// The mailbox that mail about no ticket (pages, status updates) goes out through: the
+    /// first active one with an SMTP server.
+    pub async fn sending_mailbox(&self) -> Result<Option<Mailbox>, StoreError> {
+        let row = sqlx::query(&format!(
+            "{MAILBOX_SELECT} WHERE m.active = 1 AND m.smtp_host IS NOT NULL ORDER BY m.id LIMIT 1"
+        ))
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(mailbox_from_row).transpose()
+    }
+
     /// The first inbound mail of a ticket, if it came in by mail.
     pub async fn first_inbound_mail(
         &self,

@@ -211,19 +211,27 @@ impl Store {
             .bind(incident)
             .fetch_one(&mut *w.tx)
             .await?;
-        let subscribers: Vec<String> = sqlx::query_scalar(
-            "SELECT address FROM status_subscribers WHERE kind = 'webhook' ORDER BY id",
-        )
-        .fetch_all(&mut *w.tx)
-        .await?;
+        let subscribers: Vec<(String, String)> =
+            sqlx::query("SELECT kind, address FROM status_subscribers ORDER BY id")
+                .fetch_all(&mut *w.tx)
+                .await?
+                .iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, _>>()?;
         let at = ts(w.now())?;
         let payload = json!({
             "incident": {"id": incident, "title": shown, "status": status.as_str(),
                          "impact": impact.as_str()},
             "update": {"id": id, "body": body.trim(), "created_at": at.to_string()},
         });
-        for url in subscribers {
-            crate::firing::queue_webhook(&mut w, &url, &payload).await?;
+        for (kind, address) in subscribers {
+            // E-mail subscribers get the update rendered as mail (with their unsubscribe link).
+            let kind = if kind == "email" {
+                "status_email"
+            } else {
+                "webhook"
+            };
+            crate::firing::queue_delivery(&mut w, kind, &address, &payload).await?;
         }
         w.commit().await?;
         self.wake.notify_one();
@@ -327,12 +335,96 @@ impl Store {
 
     /// Subscribes a webhook to public updates (subscribing twice changes nothing).
     pub async fn subscribe_status(&self, url: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.subscribe_status_as("webhook", url, now).await
+    }
+
+    /// Subscribes a (confirmed) e-mail address to public updates.
+    pub async fn subscribe_status_email(
+        &self,
+        email: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.subscribe_status_as("email", email, now).await
+    }
+
+    /// Ends a subscription; `false` when there was none.
+    pub async fn unsubscribe_status(
+        &self,
+        kind: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut w = self.write(None, now).await?;
+        let gone = sqlx::query("DELETE FROM status_subscribers WHERE kind = $1 AND address = $2")
+            .bind(kind)
+            .bind(address)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected();
+        if gone > 0 {
+            w.event(
+                "status_page",
+                0,
+                "status.unsubscribed",
+                true,
+                json!({"kind": kind}),
+            )
+            .await?;
+        }
+        w.commit().await?;
+        Ok(gone > 0)
+    }
+
+    /// How many subscribers of each kind: (webhook, email).
+    pub async fn status_subscriber_counts(&self) -> Result<(i64, i64), StoreError> {
+        let count = |kind: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM status_subscribers WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(&self.read)
+        };
+        Ok((count("webhook").await?, count("email").await?))
+    }
+
+    /// Queues the mail asking `email` to confirm a subscription, unless three were sent to
+    /// it in the last day (so the public form cannot be used to flood someone).
+    pub async fn queue_subscription_confirmation(
+        &self,
+        email: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut w = self.write(None, now).await?;
+        let day_ago = w.now() - 86_400_000_000;
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'status_confirm' AND target = $1 AND created_at >= $2",
+        )
+        .bind(email)
+        .bind(day_ago)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if recent >= 3 {
+            w.tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::firing::queue_delivery(&mut w, "status_confirm", email, &json!({"email": email}))
+            .await?;
+        w.commit().await?;
+        self.wake.notify_one();
+        Ok(true)
+    }
+
+    async fn subscribe_status_as(
+        &self,
+        kind: &'static str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut w = self.write(None, now).await?;
         let added = sqlx::query(
-            "INSERT INTO status_subscribers (kind, address, created_at) VALUES ('webhook', $1, $2) \
+            "INSERT INTO status_subscribers (kind, address, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (kind, address) DO NOTHING",
         )
-        .bind(url)
+        .bind(kind)
+        .bind(address)
         .bind(w.now())
         .execute(&mut *w.tx)
         .await?;
@@ -342,7 +434,7 @@ impl Store {
                 0,
                 "status.subscribed",
                 true,
-                json!({"kind": "webhook"}),
+                json!({"kind": kind}),
             )
             .await?;
         }

@@ -645,7 +645,11 @@ pub struct StatusPageOut {
 #[serde(deny_unknown_fields)]
 pub struct SubscribeIn {
     /// The http(s) URL each update is posted to.
-    pub webhook: String,
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// An e-mail address each update is mailed to (subscribed at once, no confirmation).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// Show a service on the status page or hide it.

@@ -11,7 +11,7 @@ use opsdesk_domain::Action;
 use super::incident_wire::*;
 use super::sla::Items;
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::status as ops;
 use crate::ops::Operator;
@@ -40,20 +40,27 @@ async fn status_page(State(state): State<AppState>) -> Result<Json<StatusPageOut
     Ok(Json(ops::page(&state.store, Timestamp::now()).await?))
 }
 
-/// Subscribes a webhook to public updates (administrators and managers).
+/// Subscribes a webhook or an e-mail address to public updates (administrators and managers).
 #[utoipa::path(post, path = "/api/v1/status/subscribers", request_body = SubscribeIn, responses((status = 204), (status = 422, body = Problem)))]
 async fn subscribe(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiJson(input): ApiJson<SubscribeIn>,
 ) -> Result<StatusCode, ApiError> {
-    ops::subscribe(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input.webhook,
-        Timestamp::now(),
-    )
-    .await?;
+    let by = Operator::User(&caller.actor);
+    match (&input.webhook, &input.email) {
+        (Some(url), None) => ops::subscribe(&state.store, by, url, Timestamp::now()).await?,
+        (None, Some(email)) => {
+            ops::subscribe_email(&state.store, by, email, Timestamp::now()).await?
+        }
+        _ => {
+            return Err(ApiError::field(
+                Code::InvalidInput,
+                "webhook",
+                "give either a webhook URL or an e-mail address",
+            ))
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

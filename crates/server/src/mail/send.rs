@@ -93,3 +93,31 @@ pub async fn send(mailbox: &Mailbox, message: Message) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
 }
+
+/// A notice about no ticket (a page, a status update, a confirmation request) from the
+/// sending mailbox, marked `Auto-Submitted: auto-generated`.
+pub fn notice(mailbox: &Mailbox, to: &str, subject: &str, body: &str) -> Result<Message, String> {
+    let from = Address::new(
+        Some(mailbox.settings.display_name.clone()).filter(|n| !n.is_empty()),
+        mailbox
+            .settings
+            .address
+            .as_str()
+            .parse()
+            .map_err(|e| format!("from address: {e}"))?,
+    );
+    let to: Address = to.parse().map_err(|e| format!("recipient: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject.replace(['\r', '\n'], " "))
+        .message_id(Some(format!(
+            "<{}>",
+            super::notify::new_message_id(0, mailbox.settings.address.domain())
+        )))
+        .user_agent(concat!("opsdesk/", env!("CARGO_PKG_VERSION")).to_owned())
+        .header(AutoSubmitted("auto-generated".into()))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(|e| e.to_string())
+}

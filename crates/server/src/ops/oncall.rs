@@ -450,10 +450,10 @@ pub async fn add_contact_method(
 ) -> Result<ContactMethod, ApiError> {
     let mut checks = Checks::default();
     let kind = input.kind.trim().to_ascii_lowercase();
-    if kind != "webhook" && kind != "slack" {
+    if !matches!(kind.as_str(), "webhook" | "slack" | "email") {
         checks.fail(
             "kind",
-            format!("'{}' is not webhook or slack", input.kind.trim()),
+            format!("'{}' is not webhook, slack or email", input.kind.trim()),
         );
     }
     if crate::auth::actor_of(user)
@@ -465,13 +465,18 @@ pub async fn add_contact_method(
             "only responders (agents, managers, administrators) are paged",
         );
     }
-    let address = input.address.trim();
-    if let Err(e) = opsdesk_domain::ExternalUrl::parse("address", address) {
+    let mut address = input.address.trim().to_owned();
+    if kind == "email" {
+        match opsdesk_domain::Email::parse("address", &address) {
+            Ok(email) => address = email.as_str().to_owned(),
+            Err(e) => checks.fail("address", e.reason),
+        }
+    } else if let Err(e) = opsdesk_domain::ExternalUrl::parse("address", &address) {
         checks.fail("address", e.reason);
     }
     checks.finish()?;
     Ok(store
-        .add_contact_method(user.id, &kind, address, now)
+        .add_contact_method(user.id, &kind, &address, now)
         .await?)
 }
 

@@ -222,3 +222,95 @@ pub async fn subscribe(
     let url = ExternalUrl::parse("webhook", url.trim())?;
     Ok(store.subscribe_status(url.as_str(), now).await?)
 }
+
+/// Subscribes an e-mail address directly (administrators and managers: no confirmation).
+pub async fn subscribe_email(
+    store: &Store,
+    by: Operator<'_>,
+    email: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    by.authorize_to(Action::ManageOperations)?;
+    let email = opsdesk_domain::Email::parse("email", email)?;
+    Ok(store.subscribe_status_email(email.as_str(), now).await?)
+}
+
+/// What a subscription link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    /// Confirms a subscription asked for on the public page.
+    Confirm,
+    /// Ends one (every update mail carries it).
+    Unsubscribe,
+}
+
+impl Subscription {
+    fn word(self) -> &'static str {
+        match self {
+            Subscription::Confirm => "confirm",
+            Subscription::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+/// The signed link that confirms or ends `email`'s subscription (no sign-in needed).
+pub fn subscription_link(base: &str, secret: &str, action: Subscription, email: &str) -> String {
+    let sig = crate::paging::sign(secret, &format!("status:{}:{email}", action.word()));
+    let path = match action {
+        Subscription::Confirm => "subscribe/confirm",
+        Subscription::Unsubscribe => "unsubscribe",
+    };
+    let mut query = url_query(&[("email", email), ("sig", &sig)]);
+    query.insert(0, '?');
+    format!("{}/status/{path}{query}", base.trim_end_matches('/'))
+}
+
+fn url_query(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// Whether `sig` signs that subscription link.
+pub fn subscription_link_is_valid(
+    secret: &str,
+    action: Subscription,
+    email: &str,
+    sig: &str,
+) -> bool {
+    crate::paging::verify(secret, &format!("status:{}:{email}", action.word()), sig)
+}
+
+/// The subject and text of a status mail queued as `kind` (`status_confirm`, `status_email`)
+/// for `to`.
+pub fn render_mail(
+    kind: &str,
+    to: &str,
+    payload: &str,
+    base: &str,
+    secret: &str,
+) -> Result<(String, String), String> {
+    let v: serde_json::Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    let page = format!("{}/status", base.trim_end_matches('/'));
+    if kind == "status_confirm" {
+        return Ok((
+            "Confirm your subscription to status updates".into(),
+            format!(
+                "Someone (we hope you) asked for status updates at {page} to be mailed to {to}.\n\n\
+                 Confirm: {}\n\nIf it was not you, ignore this mail: nothing will be sent.\n",
+                subscription_link(base, secret, Subscription::Confirm, to)
+            ),
+        ));
+    }
+    let incident = &v["incident"];
+    let title = incident["title"].as_str().unwrap_or("Incident");
+    let status = incident["status"].as_str().unwrap_or_default();
+    let id = incident["id"].as_i64().unwrap_or(0);
+    Ok((
+        format!("[{status}] {title}"),
+        format!(
+            "{title} — {status} (impact: {})\n\n{}\n\nDetails: {page}/incidents/{id}\n\n--\nUnsubscribe: {}\n",
+            incident["impact"].as_str().unwrap_or_default(),
+            v["update"]["body"].as_str().unwrap_or_default(),
+            subscription_link(base, secret, Subscription::Unsubscribe, to)
+        ),
+    ))
+}

@@ -1158,6 +1158,7 @@ async fn set_public(
 
 #[derive(Debug, Deserialize)]
 struct SubscriberForm {
+    /// A webhook URL or an e-mail address.
     webhook: String,
 }
 
@@ -1165,13 +1166,12 @@ async fn add_subscriber(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<SubscriberForm>,
 ) -> Response {
-    let result = crate::ops::status::subscribe(
-        &state.store,
-        Operator::User(&session.actor),
-        &form.webhook,
-        Timestamp::now(),
-    )
-    .await;
+    let by = Operator::User(&session.actor);
+    let result = if form.webhook.contains('@') && !form.webhook.contains("://") {
+        crate::ops::status::subscribe_email(&state.store, by, &form.webhook, Timestamp::now()).await
+    } else {
+        crate::ops::status::subscribe(&state.store, by, &form.webhook, Timestamp::now()).await
+    };
     operations_after(&state, &session, result).await
 }
 

@@ -2,12 +2,13 @@
 //! incidents with their updates, maintenance, and an Atom feed of every public update.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
+use serde::Deserialize;
 
 use super::render;
 use super::views::{Chrome, MessagePage};
@@ -21,6 +22,168 @@ pub fn routes() -> Router<AppState> {
         .route("/status", get(page))
         .route("/status/incidents/{id}", get(incident))
         .route("/status/feed.atom", get(feed))
+        .route("/status/subscribe", post(subscribe))
+        .route("/status/subscribe/confirm", get(confirm))
+        .route(
+            "/status/unsubscribe",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+}
+
+/// A subscription form or link: the address, and for links their signature.
+#[derive(Debug, Deserialize)]
+struct SubscriptionForm {
+    email: String,
+    #[serde(default)]
+    sig: String,
+}
+
+fn said(status: StatusCode, heading: &str, text: String) -> Response {
+    let page = MessagePage {
+        chrome: chrome(),
+        heading: heading.into(),
+        text,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn secret(state: &AppState) -> Option<&str> {
+    state
+        .paging_secret
+        .get_or_try_init(|| crate::paging::secret(&state.store))
+        .await
+        .ok()
+        .map(String::as_str)
+}
+
+/// The public form: mails a confirmation link (at most three a day per address).
+async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionForm>) -> Response {
+    let email = match opsdesk_domain::Email::parse("email", &form.email) {
+        Ok(email) => email,
+        Err(e) => {
+            return said(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not an e-mail address",
+                e.reason,
+            )
+        }
+    };
+    match state.store.sending_mailbox().await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return said(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "E-mail updates are not available",
+                "This desk sends no mail yet; follow the Atom feed instead.".into(),
+            )
+        }
+        Err(e) => return unavailable(crate::error::ApiError::from(e).detail),
+    }
+    match state
+        .store
+        .queue_subscription_confirmation(email.as_str(), Timestamp::now())
+        .await
+    {
+        Ok(_) => said(
+            StatusCode::OK,
+            "Check your inbox",
+            format!(
+                "If {email} can receive mail, a message with a confirmation link is on its way."
+            ),
+        ),
+        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+    }
+}
+
+async fn confirm(State(state): State<AppState>, Query(form): Query<SubscriptionForm>) -> Response {
+    let Some(secret) = secret(&state).await else {
+        return unavailable("the link cannot be checked right now".into());
+    };
+    let email = form.email.trim().to_lowercase();
+    if !ops::subscription_link_is_valid(secret, ops::Subscription::Confirm, &email, &form.sig) {
+        return said(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "Ask for a new one on the status page.".into(),
+        );
+    }
+    match state
+        .store
+        .subscribe_status_email(&email, Timestamp::now())
+        .await
+    {
+        Ok(()) => said(
+            StatusCode::OK,
+            "Subscribed",
+            format!("{email} now gets every public update. Each mail has a link to stop them."),
+        ),
+        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+    }
+}
+
+/// The unsubscribe link opens a page with a button (mail scanners follow links; a POST ends it).
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Query(form): Query<SubscriptionForm>,
+) -> Response {
+    let Some(secret) = secret(&state).await else {
+        return unavailable("the link cannot be checked right now".into());
+    };
+    let email = form.email.trim().to_lowercase();
+    if !ops::subscription_link_is_valid(secret, ops::Subscription::Unsubscribe, &email, &form.sig) {
+        return said(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "Use the link in the latest update mail.".into(),
+        );
+    }
+    let page = UnsubscribePage {
+        chrome: chrome(),
+        email,
+        sig: form.sig,
+    };
+    render(&page).into_response()
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Form(form): Form<SubscriptionForm>,
+) -> Response {
+    let Some(secret) = secret(&state).await else {
+        return unavailable("the link cannot be checked right now".into());
+    };
+    let email = form.email.trim().to_lowercase();
+    if !ops::subscription_link_is_valid(secret, ops::Subscription::Unsubscribe, &email, &form.sig) {
+        return said(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "Use the link in the latest update mail.".into(),
+        );
+    }
+    match state
+        .store
+        .unsubscribe_status("email", &email, Timestamp::now())
+        .await
+    {
+        Ok(_) => said(
+            StatusCode::OK,
+            "Unsubscribed",
+            format!("{email} gets no more status mail."),
+        ),
+        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+    }
+}
+
+/// The page behind an unsubscribe link.
+#[derive(Template)]
+#[template(path = "status_unsubscribe.html")]
+pub struct UnsubscribePage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The address.
+    pub email: String,
+    /// The link's signature, sent back with the button.
+    pub sig: String,
 }
 
 /// The status page.

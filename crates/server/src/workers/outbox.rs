@@ -53,7 +53,10 @@ pub(super) async fn deliver_due(
     // Send concurrently (one slow receiver does not hold the others back), record at once.
     let mut sends = tokio::task::JoinSet::new();
     for item in &due {
-        if item.kind == "email" {
+        if matches!(
+            item.kind.as_str(),
+            "email" | "page_email" | "status_email" | "status_confirm"
+        ) {
             mails.push(item.clone());
             continue;
         }
@@ -97,7 +100,18 @@ pub(super) async fn deliver_due(
     }
     for item in mails {
         let store = store.clone();
-        sends.spawn(async move { (item.id, send_mail(&store, &item.payload).await) });
+        let (base, secret) = (client.public_url.clone(), client.secret.clone());
+        sends.spawn(async move {
+            let outcome = if item.kind == "email" {
+                send_mail(&store, &item.payload).await
+            } else {
+                send_notice(&store, &item, &base, &secret).await
+            };
+            if let Err(error) = &outcome {
+                tracing::warn!(id = item.id, kind = %item.kind, %error, "mail delivery failed");
+            }
+            (item.id, outcome)
+        });
     }
     let mut outcomes = Vec::with_capacity(due.len());
     while let Some(done) = sends.join_next().await {
@@ -148,5 +162,25 @@ async fn send_mail(store: &Store, payload: &str) -> Result<(), String> {
     let mailbox_id = mail.mailbox_id.ok_or("the mail has no mailbox")?;
     let mailbox = store.mailbox(mailbox_id).await.map_err(|e| e.to_string())?;
     let message = crate::mail::send::build(&mailbox, &mail, body)?;
+    crate::mail::send::send(&mailbox, message).await
+}
+
+/// Renders and sends a page, a status update or a subscription confirmation by mail.
+async fn send_notice(
+    store: &Store,
+    item: &opsdesk_store::OutboxItem,
+    base: &str,
+    secret: &str,
+) -> Result<(), String> {
+    let mailbox = store
+        .sending_mailbox()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no active mailbox with an SMTP server to send through")?;
+    let (subject, body) = match item.kind.as_str() {
+        "page_email" => crate::paging::render_mail(&item.payload, base, secret)?,
+        kind => crate::ops::status::render_mail(kind, &item.target, &item.payload, base, secret)?,
+    };
+    let message = crate::mail::send::notice(&mailbox, &item.target, &subject, &body)?;
     crate::mail::send::send(&mailbox, message).await
 }

@@ -694,3 +694,165 @@ async fn bad_mail_settings_name_the_field_and_change_nothing() {
     let customer = app.get("acme", "/api/v1/mailboxes").await;
     assert_eq!(customer.status, StatusCode::FORBIDDEN);
 }
+
+/// The first link after `label` in a mail's text.
+fn link_after(raw: &[u8], label: &str) -> String {
+    let message = MessageParser::default().parse(raw).unwrap();
+    let text = message.body_text(0).unwrap_or_default().into_owned();
+    let start = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no '{label}' in {text}"))
+        + label.len();
+    text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn query(link: &str) -> Vec<(String, String)> {
+    reqwest::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_and_status_updates_go_out_by_mail() {
+    let servers = MailServers::start().await;
+    let app = spawn_app().await;
+    mailbox(&app, Some(&servers), json!({})).await;
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // A visitor subscribes on the public page and confirms by the mailed link.
+    let asked = web
+        .post(format!("{}/status/subscribe", app.base))
+        .form(&[("email", "Watcher@Example.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::OK);
+    let sent = servers.sent(1).await;
+    assert!(header(&sent[0], "To").contains("watcher@example.org"));
+    assert_eq!(header(&sent[0], "Auto-Submitted"), "auto-generated");
+    let confirm = link_after(&sent[0], "Confirm: ");
+    assert!(confirm.starts_with(&app.base), "{confirm}");
+    let forged = confirm.replace("sig=", "sig=00");
+    assert_eq!(
+        web.get(&forged).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        web.get(&confirm).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // l1 is paged by mail; the mailed link acknowledges.
+    let contact = app
+        .post(
+            "l1",
+            "/api/v1/me/contact-methods",
+            json!({"kind": "email", "address": "L1-pager@desk.test"}),
+        )
+        .await;
+    assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.body);
+    let bad = app
+        .post(
+            "l1",
+            "/api/v1/me/contact-methods",
+            json!({"kind": "email", "address": "not mail"}),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["address"]);
+    let policy = app
+        .post("manager", "/api/v1/escalation-policies",
+              json!({"name": "Mail", "levels": [{"timeout_minutes": 30, "targets": ["user:l1@desk.test"]}]}))
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.body);
+    let service = app
+        .post("manager", "/api/v1/services", json!({"name": "checkout"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    app.call(
+        "manager",
+        Method::PUT,
+        &format!("/api/v1/services/{service}/escalation-policy"),
+        Some(json!({"escalation_policy": "Mail"})),
+    )
+    .await;
+    let incident = app
+        .post("l1", "/api/v1/incidents", json!({"title": "checkout 500s (db pool)", "severity": "SEV2", "services": ["checkout"]}))
+        .await;
+    assert_eq!(incident.status, StatusCode::CREATED, "{}", incident.body);
+    let id = incident.body["id"].as_i64().unwrap();
+    let sent = servers.sent(2).await;
+    let page = &sent[1];
+    assert!(header(page, "To").contains("l1-pager@desk.test"));
+    assert!(
+        header(page, "Subject").contains(&format!("Incident #{id}")),
+        "{}",
+        header(page, "Subject")
+    );
+    let ack = link_after(page, "Acknowledge: ");
+    let answered = web
+        .post(format!(
+            "{}/pages/{}",
+            app.base,
+            ack.split("/pages/")
+                .nth(1)
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+        ))
+        .form(&query(&ack))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("l1", &format!("/api/v1/incidents/{id}")).await.body["status"],
+        "acknowledged"
+    );
+
+    // A public update reaches the subscriber, with a link that ends the subscription.
+    let update = app
+        .post("l1", &format!("/api/v1/incidents/{id}/status-updates"),
+              json!({"status": "investigating", "impact": "partial_outage", "title": "Checkout errors",
+                     "body": "Some payments fail; we are on it."}))
+        .await;
+    assert_eq!(update.status, StatusCode::CREATED, "{}", update.body);
+    let sent = servers.sent(3).await;
+    let notice = &sent[2];
+    assert_eq!(header(notice, "Subject"), "[investigating] Checkout errors");
+    let text = String::from_utf8_lossy(notice);
+    assert!(text.contains("Some payments fail"), "{text}");
+    assert!(
+        !text.contains("db pool"),
+        "the internal title leaked: {text}"
+    );
+    let unsubscribe = link_after(notice, "Unsubscribe: ");
+    let shown = web.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    let gone = web
+        .post(format!("{}/status/unsubscribe", app.base))
+        .form(&query(&unsubscribe))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::OK);
+    app.post(
+        "l1",
+        &format!("/api/v1/incidents/{id}/status-updates"),
+        json!({"status": "resolved", "impact": "none", "body": "Fixed."}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(servers.sent_now(), 3, "no mail after unsubscribing");
+}
