@@ -5,6 +5,7 @@
 //! starts the opsdesk binary as a child process and measures it from the outside.
 
 mod alerts;
+mod mail;
 mod sla;
 
 use std::path::PathBuf;
@@ -110,7 +111,6 @@ enum Scenario {
         #[arg(long)]
         limit: Option<i64>,
     },
-    /// How soon a running server records breaches after their due instants, and its idle CPU.
     /// Alertmanager-format alert ingest into opsdesk (100 alerts per request by default).
     Alerts {
         #[command(flatten)]
@@ -141,6 +141,21 @@ enum Scenario {
         #[arg(long, default_value_t = 100)]
         per_request: usize,
     },
+    /// Mail intake from a real Dovecot over IMAP: messages/s, and peak memory with large mail.
+    MailIntake {
+        #[command(flatten)]
+        target: Target,
+        /// Messages in the mailbox.
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Large messages fetched after them.
+        #[arg(long, default_value_t = 4)]
+        large: usize,
+        /// Size of each large message in MB.
+        #[arg(long, default_value_t = 25)]
+        large_mb: usize,
+    },
+    /// How soon a running server records breaches after their due instants, and its idle CPU.
     SlaBreach {
         #[command(flatten)]
         target: Target,
@@ -192,6 +207,12 @@ async fn main() -> Result<(), Failure> {
             per_request,
             page,
         } => alerts::ingest(&target, senders, seconds, per_request, page).await,
+        Scenario::MailIntake {
+            target,
+            messages,
+            large,
+            large_mb,
+        } => mail::intake(&target, messages, large, large_mb).await,
         Scenario::AlertmanagerApi {
             senders,
             seconds,

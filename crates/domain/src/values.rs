@@ -138,11 +138,22 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = value.split_once('@').ok_or_else(bad)?;
+        // Only what mail systems deliver to as-is: no quoting, no angle brackets or lists, so
+        // the address a mail library reads is the address that was checked.
         let domain_ok = !domain.is_empty()
-            && !domain.contains('@')
-            && domain.split('.').all(|label| !label.is_empty())
+            && domain.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
             && domain.contains('.');
-        if local.is_empty() || !domain_ok {
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.chars().any(|c| {
+                matches!(
+                    c,
+                    '<' | '>' | '(' | ')' | '[' | ']' | '\\' | ',' | ';' | ':' | '"' | '@'
+                )
+            });
+        if !local_ok || !domain_ok {
             return Err(bad());
         }
         Ok(Self(value))
@@ -252,6 +263,10 @@ mod tests {
             "a b@x.io",
             "a@@x.io",
             "a@x..io",
+            "x<victim@t.com>",
+            "\"a\"@x.io",
+            "a,b@x.io",
+            "a@x_y.io",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad} accepted");
         }

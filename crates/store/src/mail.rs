@@ -157,8 +157,8 @@ pub enum Intake {
     Ignored(String),
     /// The sender sent more than the mailbox allows in an hour.
     RateLimited,
-    /// Kept as unparseable with its source.
-    Unparseable,
+    /// Kept as unparseable with its source, and why.
+    Unparseable(String),
     /// Already taken in (same Message-ID in this mailbox).
     Duplicate,
 }
@@ -554,16 +554,18 @@ impl Store {
                 w.commit().await?;
                 return Ok(Received {
                     mail_id: id,
-                    intake: Intake::Unparseable,
+                    intake: Intake::Unparseable(reason),
                 });
             }
         };
         if let Some(message_id) = &mail.message_id {
             let seen: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM mail_messages WHERE message_id = $1 AND direction = 'in' AND mailbox_id = $2 LIMIT 1",
+                "SELECT id FROM mail_messages WHERE message_id = $1 AND direction = 'in' AND mailbox_id = $2 \
+                 AND from_addr = $3 LIMIT 1",
             )
             .bind(message_id)
             .bind(mailbox.id)
+            .bind(mail.from.as_str())
             .fetch_optional(&mut *w.tx)
             .await?;
             if let Some(first) = seen {
@@ -574,8 +576,35 @@ impl Store {
                 });
             }
         }
-        let decision = decide(&mut w, mailbox, &mail).await?;
-        let received = apply(&mut w, &self.sla, mailbox, &mail, decision).await?;
+        let taken = match decide(&mut w, mailbox, &mail).await {
+            Ok(decision) => apply(&mut w, &self.sla, mailbox, &mail, decision).await,
+            Err(e) => Err(e),
+        };
+        let received = match taken {
+            Ok(received) => received,
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Database(_)))
+                if !is_constraint(&e) =>
+            {
+                // The database itself failed: retry the message later (the cursor did not move).
+                return Err(e);
+            }
+            Err(e) => {
+                // This message cannot be taken in as it is: keep it whole, with the reason, and
+                // move on, so one message never blocks a mailbox.
+                w.tx.rollback().await?;
+                let mail = *mail;
+                return Box::pin(self.receive_mail(
+                    mailbox,
+                    Inbound::Unparseable {
+                        raw: mail.raw,
+                        reason: format!("could not be taken in: {e}"),
+                    },
+                    uid,
+                    now,
+                ))
+                .await;
+            }
+        };
         w.commit().await?;
         if matches!(received.intake, Intake::NewTicket(_) | Intake::Reply(_)) {
             self.wake.notify_one();
@@ -893,13 +922,26 @@ async fn decide(
     if recent >= mailbox.settings.sender_limit_per_hour {
         return Ok(Decision::RateLimited);
     }
-    let sender: Option<(i64, String, Option<i64>)> =
-        sqlx::query("SELECT id, role, org_id FROM users WHERE email = $1 AND active = 1")
+    let known: Option<(i64, String, Option<i64>, i64)> =
+        sqlx::query("SELECT id, role, org_id, active FROM users WHERE email = $1")
             .bind(mail.from.as_str())
             .fetch_optional(&mut *w.tx)
             .await?
-            .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .map(|row| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ))
+            })
             .transpose()?;
+    if known.as_ref().is_some_and(|k| k.3 == 0) {
+        return Ok(Decision::Ignore(
+            "the sender's account is deactivated".into(),
+        ));
+    }
+    let sender = known.map(|(id, role, org, _)| (id, role, org));
     if let Some(ticket) = thread_ticket(w, mail).await? {
         let facts: Option<(i64, Option<i64>, String)> =
             sqlx::query("SELECT requester_id, org_id, status FROM tickets WHERE id = $1")
@@ -1003,7 +1045,7 @@ async fn apply(
         automatic: mail.automatic.map(Automatic::as_str),
         ..InboundRow::default()
     };
-    let (intake, ticket, message, row) = match decision {
+    let (intake, ticket, message, row, internal) = match decision {
         Decision::Ignore(reason) => {
             let row = InboundRow {
                 state: "ignored",
@@ -1100,6 +1142,7 @@ async fn apply(
                 ticket,
                 message,
                 "auto_reply",
+                true,
             )
         }
         Decision::Reply {
@@ -1108,16 +1151,19 @@ async fn apply(
             role,
         } => {
             let body = reply_body(mail)?;
+            // A From line proves nothing: mail from a staff address is kept as an internal
+            // note, never published (or mailed on) as the desk's answer.
+            let internal = role != Role::Customer;
             let message = add_message_in(
                 w,
                 sla,
                 ticket,
                 Author { id: sender, role },
                 (&body, mail.quoted.as_deref()),
-                false,
+                internal,
             )
             .await?;
-            (Intake::Reply(ticket), ticket, message, "received")
+            (Intake::Reply(ticket), ticket, message, "received", internal)
         }
         Decision::NewTicket { sender } => {
             let requester = match sender {
@@ -1125,7 +1171,13 @@ async fn apply(
                 None => create_contact(w, mail).await?,
             };
             let (ticket, message) = open_ticket(w, sla, mailbox, mail, requester).await?;
-            (Intake::NewTicket(ticket), ticket, message, "received")
+            (
+                Intake::NewTicket(ticket),
+                ticket,
+                message,
+                "received",
+                false,
+            )
         }
     };
     let id = insert_inbound(
@@ -1139,6 +1191,9 @@ async fn apply(
         },
     )
     .await?;
+    // Attachments of an internal note are kept but not listed with the ticket (customers see
+    // a ticket's attachments).
+    let listed = (!internal).then_some(ticket);
     for attachment in &mail.attachments {
         let size = i64::try_from(attachment.data.len()).unwrap_or(i64::MAX);
         let rejected = (size > mailbox.settings.max_attachment_bytes).then(|| {
@@ -1152,7 +1207,7 @@ async fn apply(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
-        .bind(ticket)
+        .bind(listed)
         .bind(&attachment.filename)
         .bind(&attachment.content_type)
         .bind(size)
@@ -1166,7 +1221,7 @@ async fn apply(
         "ticket",
         ticket,
         "mail.received",
-        row == "auto_reply",
+        internal,
         json!({"mail_id": id, "message_id": message, "from": mail.from.as_str(),
                "subject": mail.subject, "automatic": mail.automatic.map(Automatic::as_str),
                "attachments": mail.attachments.len()}),
@@ -1222,6 +1277,7 @@ async fn create_contact(w: &mut Write, mail: &InboundMail) -> Result<i64, StoreE
     let local = mail.from.as_str().split('@').next().unwrap_or("customer");
     let name = Name::parse("name", mail.from_name.trim())
         .or_else(|_| Name::parse("name", local))
+        .or_else(|_| Name::parse("name", "Customer"))
         .map_err(StoreError::from)?;
     insert_user(
         w,
@@ -1248,7 +1304,7 @@ async fn open_ticket(
     let subject = if mail.subject.trim().is_empty() {
         "(no subject)".to_owned()
     } else {
-        clip(mail.subject.trim(), 200)
+        mail.subject.trim().chars().take(200).collect()
     };
     let subject = Subject::parse("subject", &subject)
         .or_else(|_| Subject::parse("subject", "(no subject)"))
@@ -1540,4 +1596,10 @@ fn mail_from_row(row: &AnyRow) -> Result<MailRecord, StoreError> {
         created_at: ts(row.try_get(20)?)?,
         sent_at: delivered.map(ts).transpose()?,
     })
+}
+
+/// Whether a database error is a refused row (a constraint), not a failing database.
+fn is_constraint(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(db))
+        if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation())
 }

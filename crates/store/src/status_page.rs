@@ -386,7 +386,8 @@ impl Store {
     }
 
     /// Queues the mail asking `email` to confirm a subscription, unless three were sent to
-    /// it in the last day (so the public form cannot be used to flood someone).
+    /// it in the last day or a hundred to anyone in the last hour (so the public form cannot
+    /// be used to flood someone).
     pub async fn queue_subscription_confirmation(
         &self,
         email: &str,
@@ -401,7 +402,15 @@ impl Store {
         .bind(day_ago)
         .fetch_one(&mut *w.tx)
         .await?;
-        if recent >= 3 {
+        // And at most 100 an hour in all, whoever asks.
+        let hour_ago = w.now() - 3_600_000_000;
+        let all: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'status_confirm' AND created_at >= $1",
+        )
+        .bind(hour_ago)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if recent >= 3 || all >= 100 {
             w.tx.rollback().await?;
             return Ok(false);
         }

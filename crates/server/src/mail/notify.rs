@@ -28,12 +28,24 @@ pub async fn step(store: &Store, public_url: &str, now: Timestamp) -> Result<boo
         return Ok(false);
     };
     let stored = store.mail_templates().await?;
-    let mut mails = Vec::new();
+    let mut mails: Vec<OutgoingMail> = Vec::new();
     for event in &events {
         if event.subject_kind != "ticket" {
             continue;
         }
         if let Some(mail) = decide(store, &stored, public_url, event, now).await? {
+            // The hourly acknowledgement limit counts this run's mail too.
+            let earlier = mails
+                .iter()
+                .filter(|m| m.purpose == "acknowledgement" && m.to == mail.to)
+                .count() as i64;
+            if mail.purpose == "acknowledgement" && earlier > 0 {
+                let since = now - SignedDuration::from_hours(1);
+                let sent = store.mails_sent_to(&mail.to, mail.purpose, since).await?;
+                if sent + earlier >= ACKNOWLEDGEMENTS_PER_HOUR {
+                    continue;
+                }
+            }
             mails.push(mail);
         }
     }

@@ -34,18 +34,22 @@ pub fn read(raw: Vec<u8>) -> Inbound {
             }
         }
     };
-    let from_name = sender.name.as_deref().unwrap_or_default().trim().to_owned();
-    let automatic = Automatic::detect(&signals(&message, &from));
-    let bounce_of = delivery_report(&message);
+    let from_name = clean(sender.name.as_deref().unwrap_or_default().trim());
+    let signals = signals(&message, &from);
+    let automatic = Automatic::detect(&signals);
+    // Only a mail server's report (null sender or MAILER-DAEMON) may mark our mail bounced.
+    let bounce_of = (signals.null_sender || automatic == Some(Automatic::DeliveryReport))
+        .then(|| delivery_report(&message))
+        .flatten();
     let text = message
         .body_text(0)
-        .map(|t| t.replace("\r\n", "\n"))
+        .map(|t| clean(&t.replace("\r\n", "\n")))
         .unwrap_or_default();
     let folded = fold_quoted(&text);
     let html = message
         .body_html(0)
         .filter(|_| message.html_body_count() > 0 && has_html_part(&message))
-        .map(|html| ammonia::clean(&html));
+        .map(|html| clean(&ammonia::clean(&html)));
     let attachments = message
         .attachments()
         .enumerate()
@@ -53,7 +57,8 @@ pub fn read(raw: Vec<u8>) -> Inbound {
         .map(|(i, part)| InboundAttachment {
             filename: part
                 .attachment_name()
-                .map(str::to_owned)
+                .map(clean)
+                .filter(|name| !name.trim().is_empty())
                 .unwrap_or_else(|| format!("attachment-{}", i + 1)),
             content_type: part
                 .content_type()
@@ -66,7 +71,10 @@ pub fn read(raw: Vec<u8>) -> Inbound {
         })
         .collect();
     let mail = InboundMail {
-        message_id: message.message_id().map(clean_id),
+        message_id: message
+            .message_id()
+            .map(clean_id)
+            .filter(|id| !id.is_empty()),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         from,
@@ -78,7 +86,7 @@ pub fn read(raw: Vec<u8>) -> Inbound {
             .flat_map(Address::iter)
             .filter_map(|a| a.address.as_deref().map(str::to_lowercase))
             .collect(),
-        subject: message.subject().unwrap_or_default().trim().to_owned(),
+        subject: clean(message.subject().unwrap_or_default().trim()).replace('\n', " "),
         headers: headers(&message),
         text: folded.text,
         quoted: folded.quoted,
@@ -157,10 +165,15 @@ fn delivery_report(message: &Message<'_>) -> Option<(String, String)> {
 }
 
 fn clean_id(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_owned()
+    clean(id.trim().trim_start_matches('<').trim_end_matches('>'))
+}
+
+/// Text without control characters (but newlines and tabs): a NUL or an escape in a subject
+/// or body must not make the message unstorable.
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
 }
 
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {
@@ -179,9 +192,12 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 fn headers(message: &Message<'_>) -> String {
     let mut out = String::new();
     for (name, value) in message.headers_raw().take(200) {
-        out.push_str(name);
+        out.push_str(&clean(name));
         out.push(':');
-        let value: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        let value: String = clean(value)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         out.push(' ');
         out.push_str(&value);
         out.push('\n');
@@ -371,6 +387,28 @@ mod tests {
         assert_eq!(original, "opsdesk.12.x@desk.example");
         assert!(reason.contains("5.1.1"), "{reason}");
         assert!(reason.contains("User unknown"), "{reason}");
+    }
+
+    #[test]
+    fn control_characters_never_reach_storage() {
+        let raw = b"From: a@b.example\r\nSubject: =?utf-8?q?x=00y=1Bz?=\r\nMessage-ID: <a\x01b@c>\r\n\r\nnul\x00here\x0cand\ttab\r\n";
+        let mail = parsed(raw);
+        assert_eq!(mail.subject, "xyz");
+        assert_eq!(mail.message_id.as_deref(), Some("ab@c"));
+        assert_eq!(mail.text, "nulhereand\ttab");
+    }
+
+    #[test]
+    fn a_report_from_a_stranger_bounces_nothing() {
+        let forged = String::from_utf8_lossy(&filled(
+            fixture!("bounce-dsn.eml.tmpl"),
+            1,
+            "x@desk.example",
+        ))
+        .replace("Return-Path: <>", "Return-Path: <mallory@evil.example>")
+        .replace("MAILER-DAEMON@mx.desk.example", "mallory@evil.example");
+        let mail = parsed(forged.as_bytes());
+        assert!(mail.bounce_of.is_none());
     }
 
     #[test]

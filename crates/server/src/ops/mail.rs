@@ -392,7 +392,7 @@ pub fn intake_out(received: &Received) -> IntakeOut {
         Intake::Bounce(t) => ("bounce", *t, None),
         Intake::Ignored(why) => ("ignored", None, Some(why.clone())),
         Intake::RateLimited => ("rate_limited", None, None),
-        Intake::Unparseable => ("unparseable", None, None),
+        Intake::Unparseable(why) => ("unparseable", None, Some(why.clone())),
         Intake::Duplicate => ("duplicate", None, None),
     };
     IntakeOut {

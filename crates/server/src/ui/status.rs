@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/status/incidents/{id}", get(incident))
         .route("/status/feed.atom", get(feed))
         .route("/status/subscribe", post(subscribe))
-        .route("/status/subscribe/confirm", get(confirm))
+        .route("/status/subscribe/confirm", get(confirm_page).post(confirm))
         .route(
             "/status/unsubscribe",
             get(unsubscribe_page).post(unsubscribe),
@@ -95,7 +95,32 @@ async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionF
     }
 }
 
-async fn confirm(State(state): State<AppState>, Query(form): Query<SubscriptionForm>) -> Response {
+/// The confirmation link opens a page with a button (link scanners must not subscribe anyone).
+async fn confirm_page(
+    State(state): State<AppState>,
+    Query(form): Query<SubscriptionForm>,
+) -> Response {
+    let Some(secret) = secret(&state).await else {
+        return unavailable("the link cannot be checked right now".into());
+    };
+    let email = form.email.trim().to_lowercase();
+    if !ops::subscription_link_is_valid(secret, ops::Subscription::Confirm, &email, &form.sig) {
+        return said(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "Ask for a new one on the status page.".into(),
+        );
+    }
+    render(&SubscriptionPage {
+        chrome: chrome(),
+        email,
+        sig: form.sig,
+        confirm: true,
+    })
+    .into_response()
+}
+
+async fn confirm(State(state): State<AppState>, Form(form): Form<SubscriptionForm>) -> Response {
     let Some(secret) = secret(&state).await else {
         return unavailable("the link cannot be checked right now".into());
     };
@@ -137,12 +162,13 @@ async fn unsubscribe_page(
             "Use the link in the latest update mail.".into(),
         );
     }
-    let page = UnsubscribePage {
+    render(&SubscriptionPage {
         chrome: chrome(),
         email,
         sig: form.sig,
-    };
-    render(&page).into_response()
+        confirm: false,
+    })
+    .into_response()
 }
 
 async fn unsubscribe(
@@ -174,16 +200,18 @@ async fn unsubscribe(
     }
 }
 
-/// The page behind an unsubscribe link.
+/// The page behind a confirmation or unsubscribe link: a button that does it.
 #[derive(Template)]
-#[template(path = "status_unsubscribe.html")]
-pub struct UnsubscribePage {
+#[template(path = "status_subscription.html")]
+pub struct SubscriptionPage {
     /// Frame.
     pub chrome: Chrome,
     /// The address.
     pub email: String,
     /// The link's signature, sent back with the button.
     pub sig: String,
+    /// Confirming (else unsubscribing).
+    pub confirm: bool,
 }
 
 /// The status page.

@@ -401,6 +401,38 @@ async fn only_senders_allowed_on_a_ticket_can_reply_to_it() {
         "It still drops, also with client 5.3."
     );
 
+    // Mail claiming to be from an agent is kept as an internal note, never published.
+    let agent = String::from_utf8_lossy(&filled(
+        fixture!("reply-outlook.eml.tmpl"),
+        ticket,
+        "nobody@nowhere.example",
+    ))
+    .replace("Ana Lima <ana@acme.example>", "L1 <l1@desk.test>")
+    .replace("AM0PR01MB0002@", "AM0PR01MB0004@");
+    assert_eq!(
+        hand_in(&app, mailbox, agent.as_bytes()).await["outcome"],
+        "reply"
+    );
+    let messages = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/messages"))
+        .await
+        .body;
+    assert_eq!(messages["items"][2]["internal"], true, "{messages}");
+
+    // Control characters and an over-long subject do not stop a message.
+    let odd = format!(
+        "From: {}@acme.example\r\nSubject: {}\r\nMessage-ID: <odd-1@acme.example>\r\n\r\nnul\x00 and escape\x1b here\r\n",
+        "x".repeat(64),
+        "長い件名".repeat(80)
+    );
+    let taken = hand_in(&app, mailbox, odd.as_bytes()).await;
+    assert_eq!(taken["outcome"], "new_ticket", "{taken}");
+    let odd_ticket = app
+        .get("admin", &format!("/api/v1/tickets/{}", taken["ticket_id"]))
+        .await
+        .body;
+    assert_eq!(odd_ticket["subject"].as_str().unwrap().chars().count(), 200);
+
     // Another organisation's customer cannot read the mail-born ticket.
     let hidden = app
         .get("globex", &format!("/api/v1/tickets/{ticket}"))
@@ -750,6 +782,14 @@ async fn pages_and_status_updates_go_out_by_mail() {
         web.get(&confirm).send().await.unwrap().status(),
         StatusCode::OK
     );
+    // Opening the link (as a mail scanner would) subscribes no one; the button does.
+    let confirmed = web
+        .post(format!("{}/status/subscribe/confirm", app.base))
+        .form(&query(&confirm))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
 
     // l1 is paged by mail; the mailed link acknowledges.
     let contact = app
