@@ -454,3 +454,99 @@ fn tokens_are_listed_without_secrets_and_revoked() {
     assert_eq!(twice.status.code(), Some(1));
     assert!(text(&twice.stderr).contains("no such token"));
 }
+
+#[test]
+fn mail_ingest_takes_a_message_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let team = opsdesk(
+        data,
+        &["team", "create", "--name", "Service Desk", "--tier", "L0"],
+        "",
+    );
+    assert!(team.status.success(), "{}", text(&team.stderr));
+    let org = opsdesk(data, &["org", "create", "--name", "Acme"], "");
+    assert!(org.status.success());
+    let domains = opsdesk(
+        data,
+        &[
+            "org",
+            "domains",
+            "--name",
+            "Acme",
+            "--domain",
+            "acme.example",
+        ],
+        "",
+    );
+    assert!(domains.status.success(), "{}", text(&domains.stderr));
+    let bad = opsdesk(
+        data,
+        &[
+            "mailbox",
+            "create",
+            "--name",
+            "support",
+            "--address",
+            "nope",
+            "--team",
+            "Service Desk",
+        ],
+        "",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("address"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let created = opsdesk(
+        data,
+        &[
+            "mailbox",
+            "create",
+            "--name",
+            "support",
+            "--address",
+            "support@desk.example",
+            "--team",
+            "Service Desk",
+        ],
+        "",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+
+    let message =
+        "From: Ana <ana@acme.example>\r\nTo: support@desk.example\r\nSubject: Printer jammed\r\n\
+                   Message-ID: <cli-1@acme.example>\r\n\r\nTray 2 is jammed.\r\n";
+    let taken = opsdesk(data, &["mail", "ingest", "--mailbox", "support"], message);
+    assert!(taken.status.success(), "{}", text(&taken.stderr));
+    assert!(
+        text(&taken.stdout).starts_with("new_ticket #1"),
+        "{}",
+        text(&taken.stdout)
+    );
+    let again = opsdesk(data, &["mail", "ingest", "--mailbox", "support"], message);
+    assert!(
+        text(&again.stdout).starts_with("duplicate"),
+        "{}",
+        text(&again.stdout)
+    );
+    let unknown = opsdesk(data, &["mail", "ingest", "--mailbox", "nope"], message);
+    assert_eq!(unknown.status.code(), Some(1));
+
+    let log = opsdesk(data, &["mail", "log", "--format", "csv"], "");
+    let log = text(&log.stdout);
+    assert!(
+        log.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("received") && l.contains("Printer jammed")),
+        "{log}"
+    );
+    let customers = opsdesk(data, &["user", "list", "--format", "csv"], "");
+    assert!(
+        text(&customers.stdout).contains("ana@acme.example"),
+        "{}",
+        text(&customers.stdout)
+    );
+}

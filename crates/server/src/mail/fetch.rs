@@ -68,71 +68,75 @@ pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
             .map_err(|e| e.to_string())?;
         last_uid = 0;
     }
-    let found = session
-        .uid_search(format!("UID {}:*", last_uid + 1))
+    // One round trip for every waiting message's size, then bodies in batches.
+    let listed: Vec<_> = session
+        .uid_fetch(format!("{}:*", last_uid + 1), "(UID RFC822.SIZE)")
         .await
-        .map_err(|e| format!("IMAP search: {e}"))?;
-    let mut uids: Vec<u32> = found
-        .into_iter()
-        .filter(|uid| i64::from(*uid) > last_uid)
+        .map_err(|e| format!("IMAP fetch sizes: {e}"))?
+        .try_collect()
+        .await
+        .map_err(|e| format!("IMAP fetch sizes: {e}"))?;
+    let mut waiting: Vec<(u32, u32)> = listed
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .filter(|(uid, _)| i64::from(*uid) > last_uid)
         .collect();
-    uids.sort_unstable();
-    let more = uids.len() > PER_POLL;
-    uids.truncate(PER_POLL);
+    drop(listed);
+    waiting.sort_unstable();
+    let more = waiting.len() > PER_POLL;
+    waiting.truncate(PER_POLL);
     let mut taken = 0;
-    for uid in uids {
-        let size = {
-            let sizes: Vec<_> = session
-                .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
-                .await
-                .map_err(|e| format!("IMAP fetch {uid}: {e}"))?
-                .try_collect()
-                .await
-                .map_err(|e| format!("IMAP fetch {uid}: {e}"))?;
-            sizes.first().and_then(|f| f.size).unwrap_or(0)
-        };
-        let part = if size > MAX_MESSAGE_BYTES {
-            "BODY.PEEK[HEADER]"
+    for batch in batches(&waiting) {
+        let set = batch
+            .iter()
+            .map(|(uid, _)| uid.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let too_large = batch.len() == 1 && batch[0].1 > MAX_MESSAGE_BYTES;
+        let part = if too_large {
+            "(UID BODY.PEEK[HEADER])"
         } else {
-            "BODY.PEEK[]"
+            "(UID BODY.PEEK[])"
         };
-        let raw = {
-            let fetched: Vec<_> = session
-                .uid_fetch(uid.to_string(), part)
-                .await
-                .map_err(|e| format!("IMAP fetch {uid}: {e}"))?
-                .try_collect()
-                .await
-                .map_err(|e| format!("IMAP fetch {uid}: {e}"))?;
-            fetched
-                .first()
-                .and_then(|f| f.body().or_else(|| f.header()))
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        };
-        let inbound = if size > MAX_MESSAGE_BYTES {
-            Inbound::Unparseable {
-                raw,
-                reason: format!(
-                    "the message is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit; only its header was kept"
-                ),
-            }
-        } else {
-            super::parse::read(raw)
-        };
-        store
-            .receive_mail(mailbox, inbound, Some(i64::from(uid)), Timestamp::now())
+        let mut fetched: Vec<_> = session
+            .uid_fetch(&set, part)
             .await
-            .map_err(|e| format!("storing message {uid}: {e}"))?;
-        taken += 1;
-        // Cosmetic for people who also read the mailbox: the cursor already moved.
-        let flagged: Result<Vec<_>, _> =
-            match session.uid_store(uid.to_string(), "+FLAGS (\\Seen)").await {
-                Ok(stream) => stream.try_collect().await,
-                Err(e) => Err(e),
+            .map_err(|e| format!("IMAP fetch {set}: {e}"))?
+            .try_collect()
+            .await
+            .map_err(|e| format!("IMAP fetch {set}: {e}"))?;
+        for &(uid, size) in batch {
+            // Take each body out as it is stored, so the batch's memory shrinks as it goes.
+            let raw = fetched
+                .iter_mut()
+                .position(|f| f.uid == Some(uid))
+                .map(|i| fetched.swap_remove(i))
+                .and_then(|f| f.body().or_else(|| f.header()).map(<[u8]>::to_vec))
+                .unwrap_or_default();
+            let inbound = if too_large {
+                Inbound::Unparseable {
+                    raw,
+                    reason: format!(
+                        "the message is {size} bytes, over the {MAX_MESSAGE_BYTES}-byte limit; only its header was kept"
+                    ),
+                }
+            } else {
+                super::parse::read(raw)
             };
+            store
+                .receive_mail(mailbox, inbound, Some(i64::from(uid)), Timestamp::now())
+                .await
+                .map_err(|e| format!("storing message {uid}: {e}"))?;
+            taken += 1;
+        }
+        drop(fetched);
+        // Cosmetic for people who also read the mailbox: the cursor already moved.
+        let flagged: Result<Vec<_>, _> = match session.uid_store(&set, "+FLAGS (\\Seen)").await {
+            Ok(stream) => stream.try_collect().await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = flagged {
-            tracing::debug!(uid, error = %e, "could not flag a fetched message as seen");
+            tracing::debug!(%set, error = %e, "could not flag fetched messages as seen");
         }
     }
     let _ = session.logout().await;
@@ -219,4 +223,62 @@ async fn tls(
         .connect(name, tcp)
         .await
         .map_err(|e| format!("IMAP TLS with {host}: {e}"))
+}
+
+/// Most bytes fetched in one batch (a larger message is fetched alone).
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Most messages fetched in one batch.
+const BATCH_COUNT: usize = 50;
+
+/// Consecutive runs of (uid, size) of at most [`BATCH_COUNT`] messages and [`BATCH_BYTES`]
+/// bytes; a message above the byte budget, or above [`MAX_MESSAGE_BYTES`], is a batch alone.
+fn batches(waiting: &[(u32, u32)]) -> Vec<&[(u32, u32)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0u64;
+    for (i, &(_, size)) in waiting.iter().enumerate() {
+        let size = u64::from(size);
+        let alone = size > BATCH_BYTES || size > u64::from(MAX_MESSAGE_BYTES);
+        if i > start && (alone || bytes + size > BATCH_BYTES || i - start >= BATCH_COUNT) {
+            out.push(&waiting[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+        if alone {
+            out.push(&waiting[start..=i]);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < waiting.len() {
+        out.push(&waiting[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_count_bytes_and_lone_large_messages() {
+        let small: Vec<(u32, u32)> = (1..=120).map(|uid| (uid, 1000)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [50, 50, 20]);
+
+        let mixed = [
+            (1, 1000),
+            (2, 30 * 1024 * 1024),
+            (3, 1000),
+            (4, 5 * 1024 * 1024),
+            (5, 5 * 1024 * 1024),
+        ];
+        let uids: Vec<Vec<u32>> = batches(&mixed)
+            .iter()
+            .map(|b| b.iter().map(|(u, _)| *u).collect())
+            .collect();
+        assert_eq!(uids, [vec![1], vec![2], vec![3, 4], vec![5]]);
+        assert!(batches(&[]).is_empty());
+    }
 }
