@@ -33,11 +33,19 @@ export async function startDesk() {
   assert.ok(bin, "OPSDESK_BIN must name the opsdesk binary");
   const dataDir = mkdtempSync(join(tmpdir(), "opsdesk-browser-"));
   const { server, base } = await startServer(bin, dataDir);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  } catch (err) {
+    // Do not leave the server running (node would wait for it forever).
+    server.kill("SIGTERM");
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   async function as(email, name, body) {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();

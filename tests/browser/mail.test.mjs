@@ -27,8 +27,7 @@ test("the mail page: mailboxes, the mail log, templates", async () => {
     await page.waitForSelector("#form-errors p[data-field=address]");
     assert.ok(await page.locator("#form-errors p[data-field='imap.user']").count() === 1);
     assert.equal(await page.locator("tr[data-mailbox=Billing]").count(), 0);
-    // A good one is listed with its server.
-    await page.click("#mailboxes summary").catch(() => {});
+    // A good one is listed with its server (the form stays open after a refusal).
     await page.fill("#mailbox-form input[name=name]", "Billing");
     await page.fill("#mailbox-form input[name=address]", "billing@opsdesk.example");
     await page.fill("#mailbox-form input[name=imap_host]", "imap.example.com");

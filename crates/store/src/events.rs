@@ -75,6 +75,12 @@ impl Write {
     }
 
     /// The time of this change, in stored form.
+    /// Makes the rest of the transaction's events act as `actor` (mail intake learns who
+    /// wrote only after it has read the message).
+    pub(crate) fn act_as(&mut self, actor: Option<i64>) {
+        self.actor = actor;
+    }
+
     pub(crate) fn now(&self) -> i64 {
         self.now
     }

@@ -766,13 +766,11 @@ impl Store {
 
     /// The stored source of a mail (kept for what did not become ticket content).
     pub async fn mail_source(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(
-            sqlx::query_scalar::<_, Option<Vec<u8>>>("SELECT raw FROM mail_messages WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?
-                .ok_or(StoreError::NotFound("mail"))?,
-        )
+        sqlx::query_scalar::<_, Option<Vec<u8>>>("SELECT raw FROM mail_messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound("mail"))
     }
 
     /// The attachments of a ticket.
@@ -1124,6 +1122,7 @@ async fn apply(
             });
         }
         Decision::AutoReplyNote { ticket, sender } => {
+            w.act_as(Some(sender));
             let body = note_body(mail)?;
             let message = add_message_in(
                 w,
@@ -1150,6 +1149,7 @@ async fn apply(
             sender,
             role,
         } => {
+            w.act_as(Some(sender));
             let body = reply_body(mail)?;
             // A From line proves nothing: mail from a staff address is kept as an internal
             // note, never published (or mailed on) as the desk's answer.
@@ -1170,6 +1170,7 @@ async fn apply(
                 Some(id) => id,
                 None => create_contact(w, mail).await?,
             };
+            w.act_as(Some(requester));
             let (ticket, message) = open_ticket(w, sla, mailbox, mail, requester).await?;
             (
                 Intake::NewTicket(ticket),

@@ -95,43 +95,65 @@ async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionF
     }
 }
 
-/// The confirmation link opens a page with a button (link scanners must not subscribe anyone).
+/// The address of a subscription link whose signature holds, or the page refusing it.
+async fn checked(
+    state: &AppState,
+    form: &SubscriptionForm,
+    action: ops::Subscription,
+) -> Result<String, Response> {
+    let Some(secret) = secret(state).await else {
+        return Err(unavailable("the link cannot be checked right now".into()));
+    };
+    let email = form.email.trim().to_lowercase();
+    if ops::subscription_link_is_valid(secret, action, &email, &form.sig) {
+        Ok(email)
+    } else {
+        Err(said(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "Use the latest link you were mailed, or subscribe again on the status page.".into(),
+        ))
+    }
+}
+
+/// A confirmation or unsubscribe link opens a page with a button: mail scanners follow links,
+/// so only the button's POST changes anything.
+async fn link_page(
+    state: &AppState,
+    form: SubscriptionForm,
+    action: ops::Subscription,
+) -> Response {
+    match checked(state, &form, action).await {
+        Ok(email) => render(&SubscriptionPage {
+            chrome: chrome(),
+            email,
+            sig: form.sig,
+            confirm: action == ops::Subscription::Confirm,
+        })
+        .into_response(),
+        Err(refused) => refused,
+    }
+}
+
 async fn confirm_page(
     State(state): State<AppState>,
     Query(form): Query<SubscriptionForm>,
 ) -> Response {
-    let Some(secret) = secret(&state).await else {
-        return unavailable("the link cannot be checked right now".into());
-    };
-    let email = form.email.trim().to_lowercase();
-    if !ops::subscription_link_is_valid(secret, ops::Subscription::Confirm, &email, &form.sig) {
-        return said(
-            StatusCode::FORBIDDEN,
-            "This link is not valid",
-            "Ask for a new one on the status page.".into(),
-        );
-    }
-    render(&SubscriptionPage {
-        chrome: chrome(),
-        email,
-        sig: form.sig,
-        confirm: true,
-    })
-    .into_response()
+    link_page(&state, form, ops::Subscription::Confirm).await
+}
+
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Query(form): Query<SubscriptionForm>,
+) -> Response {
+    link_page(&state, form, ops::Subscription::Unsubscribe).await
 }
 
 async fn confirm(State(state): State<AppState>, Form(form): Form<SubscriptionForm>) -> Response {
-    let Some(secret) = secret(&state).await else {
-        return unavailable("the link cannot be checked right now".into());
+    let email = match checked(&state, &form, ops::Subscription::Confirm).await {
+        Ok(email) => email,
+        Err(refused) => return refused,
     };
-    let email = form.email.trim().to_lowercase();
-    if !ops::subscription_link_is_valid(secret, ops::Subscription::Confirm, &email, &form.sig) {
-        return said(
-            StatusCode::FORBIDDEN,
-            "This link is not valid",
-            "Ask for a new one on the status page.".into(),
-        );
-    }
     match state
         .store
         .subscribe_status_email(&email, Timestamp::now())
@@ -146,46 +168,14 @@ async fn confirm(State(state): State<AppState>, Form(form): Form<SubscriptionFor
     }
 }
 
-/// The unsubscribe link opens a page with a button (mail scanners follow links; a POST ends it).
-async fn unsubscribe_page(
-    State(state): State<AppState>,
-    Query(form): Query<SubscriptionForm>,
-) -> Response {
-    let Some(secret) = secret(&state).await else {
-        return unavailable("the link cannot be checked right now".into());
-    };
-    let email = form.email.trim().to_lowercase();
-    if !ops::subscription_link_is_valid(secret, ops::Subscription::Unsubscribe, &email, &form.sig) {
-        return said(
-            StatusCode::FORBIDDEN,
-            "This link is not valid",
-            "Use the link in the latest update mail.".into(),
-        );
-    }
-    render(&SubscriptionPage {
-        chrome: chrome(),
-        email,
-        sig: form.sig,
-        confirm: false,
-    })
-    .into_response()
-}
-
 async fn unsubscribe(
     State(state): State<AppState>,
     Form(form): Form<SubscriptionForm>,
 ) -> Response {
-    let Some(secret) = secret(&state).await else {
-        return unavailable("the link cannot be checked right now".into());
+    let email = match checked(&state, &form, ops::Subscription::Unsubscribe).await {
+        Ok(email) => email,
+        Err(refused) => return refused,
     };
-    let email = form.email.trim().to_lowercase();
-    if !ops::subscription_link_is_valid(secret, ops::Subscription::Unsubscribe, &email, &form.sig) {
-        return said(
-            StatusCode::FORBIDDEN,
-            "This link is not valid",
-            "Use the link in the latest update mail.".into(),
-        );
-    }
     match state
         .store
         .unsubscribe_status("email", &email, Timestamp::now())
