@@ -400,6 +400,19 @@ async fn only_senders_allowed_on_a_ticket_can_reply_to_it() {
         messages["items"][1]["body"],
         "It still drops, also with client 5.3."
     );
+    // The sender acts in the log (a customer's mailed reply is not the desk's response).
+    let events = app
+        .get("admin", &format!("/api/v1/tickets/{ticket}/events"))
+        .await
+        .body;
+    let actors: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message.added" || e["kind"] == "ticket.created")
+        .map(|e| e["actor"]["email"].as_str().unwrap_or("system"))
+        .collect();
+    assert_eq!(actors, ["ana@acme.example", "ana@acme.example"], "{events}");
 
     // Mail claiming to be from an agent is kept as an internal note, never published.
     let agent = String::from_utf8_lossy(&filled(
