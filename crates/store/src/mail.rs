@@ -80,6 +80,8 @@ pub struct Mailbox {
     pub last_polled_at: Option<Timestamp>,
     /// What went wrong at the last poll.
     pub last_error: Option<String>,
+    /// Someone (fetch now, the IDLE watcher, a poll that left mail waiting) asked for a poll.
+    pub poll_requested: bool,
 }
 
 /// One attachment of an inbound message.
@@ -267,7 +269,7 @@ const MAILBOX_SELECT: &str = "SELECT m.id, m.name, m.address, m.display_name, m.
      m.imap_host, m.imap_port, m.imap_security, m.imap_user, m.imap_password, m.imap_folder, \
      m.smtp_host, m.smtp_port, m.smtp_security, m.smtp_user, m.smtp_password, \
      m.max_attachment_bytes, m.sender_limit_per_hour, m.active, m.uid_validity, m.last_uid, \
-     m.last_polled_at, m.last_error FROM mailboxes m JOIN teams t ON t.id = m.team_id";
+     m.last_polled_at, m.last_error, m.poll_requested FROM mailboxes m JOIN teams t ON t.id = m.team_id";
 
 const MAIL_SELECT: &str =
     "SELECT g.id, g.mailbox_id, g.direction, g.ticket_id, g.ticket_message_id, \
@@ -423,6 +425,15 @@ impl Store {
         row.as_ref().map(mailbox_from_row).transpose()
     }
 
+    /// Marks the requests for a poll as served by the poll starting now.
+    pub async fn start_poll(&self, mailbox_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE mailboxes SET poll_requested = 0 WHERE id = $1")
+            .bind(mailbox_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// Records the outcome of a poll (`None` when it went well).
     pub async fn record_poll(
         &self,
@@ -439,9 +450,10 @@ impl Store {
         Ok(())
     }
 
-    /// Makes a mailbox due for polling now ("fetch now", or more mail waiting).
+    /// Makes a mailbox due for polling now ("fetch now", new mail announced, or more mail
+    /// waiting); a request made while a poll runs brings another poll after it.
     pub async fn poll_soon(&self, mailbox_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE mailboxes SET last_polled_at = NULL WHERE id = $1")
+        sqlx::query("UPDATE mailboxes SET poll_requested = 1 WHERE id = $1")
             .bind(mailbox_id)
             .execute(&self.write)
             .await?;
@@ -1554,6 +1566,7 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, StoreError> {
         last_uid: row.try_get(21)?,
         last_polled_at: last_polled.map(ts).transpose()?,
         last_error: row.try_get(23)?,
+        poll_requested: row.try_get::<i64, _>(24)? != 0,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Fetching a mailbox over IMAP (TLS, STARTTLS or plain): every message above the stored UID,
-//! one at a time, each committed with its UID before the next is read.
+//! in batches, each message committed with its UID before the next is read; and watching it
+//! with IDLE so new mail is fetched at once.
 //!
 //! *One message never blocks a mailbox*: whatever it holds, it is stored (as a ticket, or as
 //! unparseable or too large with its reason) and the cursor moves past it. A message is only
@@ -37,11 +38,11 @@ pub struct Polled {
     pub more: bool,
 }
 
-/// Polls `mailbox` once.
-pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
-    let Some(server) = &mailbox.settings.imap else {
-        return Ok(Polled::default());
-    };
+/// A signed-in IMAP session.
+type Session = async_imap::Session<Box<dyn Io>>;
+
+/// Connects and signs in to the mailbox's IMAP server.
+async fn open(server: &ServerSettings) -> Result<Session, String> {
     let stream = tokio::time::timeout(TIMEOUT, connect(server))
         .await
         .map_err(|_| {
@@ -50,11 +51,69 @@ pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
                 server.host, server.port
             )
         })??;
-    let client = Client::new(stream);
-    let mut session = client
+    Client::new(stream)
         .login(&server.user, &server.password)
         .await
-        .map_err(|(e, _)| format!("IMAP login as '{}' refused: {e}", server.user))?;
+        .map_err(|(e, _)| format!("IMAP login as '{}' refused: {e}", server.user))
+}
+
+/// Why a watch ended.
+#[derive(Debug)]
+pub enum Unwatched {
+    /// The server does not offer IDLE: polling alone must do.
+    NoIdle,
+    /// The connection failed; try again later.
+    Failed(String),
+}
+
+/// Holds an IMAP IDLE connection on the mailbox's folder and makes the mailbox due for a
+/// poll ([`Store::poll_soon`]) whenever the server reports a change, so new mail is taken in
+/// within a second instead of at the next poll. Returns only when the connection ends.
+pub async fn watch(store: &Store, mailbox: &Mailbox) -> Unwatched {
+    let Some(server) = &mailbox.settings.imap else {
+        return Unwatched::NoIdle;
+    };
+    let mut session = match open(server).await {
+        Ok(session) => session,
+        Err(e) => return Unwatched::Failed(e),
+    };
+    match session.capabilities().await {
+        Ok(caps) if caps.has_str("IDLE") => {}
+        Ok(_) => return Unwatched::NoIdle,
+        Err(e) => return Unwatched::Failed(e.to_string()),
+    }
+    if let Err(e) = session.select(&mailbox.settings.imap_folder).await {
+        return Unwatched::Failed(e.to_string());
+    }
+    loop {
+        // Whatever arrived before IDLE began is taken by the poll this asks for.
+        if let Err(e) = store.poll_soon(mailbox.id).await {
+            return Unwatched::Failed(e.to_string());
+        }
+        let mut idle = session.idle();
+        if let Err(e) = idle.init().await {
+            return Unwatched::Failed(e.to_string());
+        }
+        // Servers drop an IDLE after 30 minutes; renew it before.
+        let (wait, stop) = idle.wait_with_timeout(Duration::from_secs(25 * 60));
+        let waited = wait.await;
+        drop(stop);
+        if let Err(e) = waited {
+            return Unwatched::Failed(e.to_string());
+        }
+        session = match idle.done().await {
+            Ok(session) => session,
+            Err(e) => return Unwatched::Failed(e.to_string()),
+        };
+    }
+}
+
+/// Polls `mailbox` once.
+pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
+    let Some(server) = &mailbox.settings.imap else {
+        return Ok(Polled::default());
+    };
+    let mut session = open(server).await?;
     let folder = session
         .select(&mailbox.settings.imap_folder)
         .await

@@ -909,3 +909,26 @@ async fn pages_and_status_updates_go_out_by_mail() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(servers.sent_now(), 3, "no mail after unsubscribing");
 }
+
+#[tokio::test]
+async fn new_mail_is_fetched_at_once_through_imap_idle() {
+    let servers = MailServers::start().await;
+    let app = spawn_app().await;
+    let mailbox = mailbox(&app, Some(&servers), json!({})).await;
+    eventually("the first poll", || async {
+        app.get("admin", &format!("/api/v1/mailboxes/{mailbox}"))
+            .await
+            .body["last_polled_at"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    // Let the watcher reach IDLE; the next scheduled poll is then ~28 s away, longer than
+    // `eventually` waits, so only the server's IDLE notice can bring the message in time.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    servers.deliver("support", fixture!("plain.eml")).await;
+    eventually("the ticket announced by IDLE", || {
+        ticket_from(&app, "VPN drops every hour")
+    })
+    .await;
+}

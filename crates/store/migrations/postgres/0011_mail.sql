@@ -24,6 +24,7 @@ CREATE TABLE mailboxes (
     uid_validity BIGINT,
     last_uid BIGINT NOT NULL DEFAULT 0,
     last_polled_at BIGINT,
+    poll_requested BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at BIGINT NOT NULL
 );

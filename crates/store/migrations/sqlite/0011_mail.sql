@@ -24,6 +24,7 @@ CREATE TABLE mailboxes (
     uid_validity INTEGER,
     last_uid INTEGER NOT NULL DEFAULT 0,
     last_polled_at INTEGER,
+    poll_requested INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created_at INTEGER NOT NULL
 );
