@@ -104,6 +104,7 @@ pub async fn intake(
         max_attachment_bytes: Some(64 * 1024 * 1024),
         sender_limit_per_hour: Some(100_000),
         active: Some(true),
+        tls_ca: None,
     };
     let mailbox = ops::mail::create_mailbox(&store, Operator::Console, &input, now)
         .await

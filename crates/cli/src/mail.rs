@@ -95,10 +95,21 @@ pub struct MailboxArgs {
     /// Whether it is polled and sends.
     #[arg(long)]
     active: Option<bool>,
+    /// A PEM file with a certificate to trust for the mailbox's servers (private CA or
+    /// self-signed server), besides the public roots.
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
 }
 
 impl MailboxArgs {
-    fn wire(&self) -> MailboxIn {
+    fn wire(&self) -> Result<MailboxIn, Failure> {
+        let tls_ca = match &self.tls_ca {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
         let server =
             |host: &Option<String>, port, security: &Option<String>, user: &str, password: &str| {
                 host.as_ref().map(|host| ServerIn {
@@ -109,7 +120,7 @@ impl MailboxArgs {
                     password: password.to_owned(),
                 })
             };
-        MailboxIn {
+        Ok(MailboxIn {
             name: self.name.clone(),
             address: self.address.clone(),
             display_name: self.display_name.clone(),
@@ -132,7 +143,8 @@ impl MailboxArgs {
             max_attachment_bytes: self.max_attachment_bytes,
             sender_limit_per_hour: self.sender_limit_per_hour,
             active: self.active,
-        }
+            tls_ca,
+        })
     }
 }
 
@@ -170,7 +182,7 @@ pub async fn mailbox(
 ) -> Result<(), Failure> {
     match command {
         MailboxCommand::Create(args) => {
-            let m = ops::create_mailbox(store, Operator::Console, &args.wire(), now).await?;
+            let m = ops::create_mailbox(store, Operator::Console, &args.wire()?, now).await?;
             println!(
                 "created mailbox {} <{}> (id {})",
                 m.settings.name, m.settings.address, m.id
@@ -179,7 +191,7 @@ pub async fn mailbox(
         }
         MailboxCommand::Update(args) => {
             let existing = ops::mailbox_named(store, &args.name).await?;
-            let m = ops::update_mailbox(store, Operator::Console, existing.id, &args.wire(), now)
+            let m = ops::update_mailbox(store, Operator::Console, existing.id, &args.wire()?, now)
                 .await?;
             println!("updated mailbox {} (id {})", m.settings.name, m.id);
             Ok(())

@@ -1245,6 +1245,7 @@ async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiError> {
         max_attachment_bytes: None,
         sender_limit_per_hour: None,
         active: Some(true),
+        tls_ca: None,
     };
     let mailbox = ops::mail::create_mailbox(store, by, &input, now).await?;
     for ((org, _), domain) in CUSTOMERS.iter().zip(["acme.example", "globex.example"]) {

@@ -61,6 +61,9 @@ pub struct MailboxSettings {
     pub sender_limit_per_hour: i64,
     /// Whether it is polled and used for sending.
     pub active: bool,
+    /// A certificate (PEM) trusted for this mailbox's servers besides the public roots: a
+    /// private CA or a self-signed server.
+    pub tls_ca: Option<String>,
 }
 
 /// A mailbox with its fetch state.
@@ -269,7 +272,7 @@ const MAILBOX_SELECT: &str = "SELECT m.id, m.name, m.address, m.display_name, m.
      m.imap_host, m.imap_port, m.imap_security, m.imap_user, m.imap_password, m.imap_folder, \
      m.smtp_host, m.smtp_port, m.smtp_security, m.smtp_user, m.smtp_password, \
      m.max_attachment_bytes, m.sender_limit_per_hour, m.active, m.uid_validity, m.last_uid, \
-     m.last_polled_at, m.last_error, m.poll_requested FROM mailboxes m JOIN teams t ON t.id = m.team_id";
+     m.last_polled_at, m.last_error, m.poll_requested, m.tls_ca FROM mailboxes m JOIN teams t ON t.id = m.team_id";
 
 const MAIL_SELECT: &str =
     "SELECT g.id, g.mailbox_id, g.direction, g.ticket_id, g.ticket_message_id, \
@@ -290,8 +293,8 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO mailboxes (name, address, display_name, team_id, imap_host, imap_port, \
              imap_security, imap_user, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, \
-             smtp_user, smtp_password, max_attachment_bytes, sender_limit_per_hour, active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             smtp_user, smtp_password, max_attachment_bytes, sender_limit_per_hour, active, created_at, tls_ca) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              RETURNING id",
         )
         .bind(settings.name.as_str())
@@ -313,6 +316,7 @@ impl Store {
         .bind(settings.sender_limit_per_hour)
         .bind(i64::from(settings.active))
         .bind(w.now())
+        .bind(settings.tls_ca.as_deref())
         .fetch_one(&mut *w.tx)
         .await
         .map_err(StoreError::unique(
@@ -355,7 +359,7 @@ impl Store {
              smtp_password = CASE WHEN $15 = '' THEN smtp_password ELSE $15 END, \
              max_attachment_bytes = $16, sender_limit_per_hour = $17, active = $18, \
              uid_validity = CASE WHEN $19 = 1 THEN NULL ELSE uid_validity END, \
-             last_uid = CASE WHEN $19 = 1 THEN 0 ELSE last_uid END WHERE id = $20",
+             last_uid = CASE WHEN $19 = 1 THEN 0 ELSE last_uid END, tls_ca = $21 WHERE id = $20",
         )
         .bind(settings.name.as_str())
         .bind(settings.address.as_str())
@@ -377,6 +381,7 @@ impl Store {
         .bind(i64::from(settings.active))
         .bind(i64::from(moved))
         .bind(id)
+        .bind(settings.tls_ca.as_deref())
         .execute(&mut *w.tx)
         .await
         .map_err(StoreError::unique(
@@ -1528,6 +1533,7 @@ fn audit(s: &MailboxSettings) -> serde_json::Value {
         "team_id": s.team_id, "imap": server(&s.imap), "imap_folder": s.imap_folder,
         "smtp": server(&s.smtp), "max_attachment_bytes": s.max_attachment_bytes,
         "sender_limit_per_hour": s.sender_limit_per_hour, "active": s.active,
+        "tls_ca": s.tls_ca.is_some(),
     })
 }
 
@@ -1560,6 +1566,7 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, StoreError> {
             max_attachment_bytes: row.try_get(17)?,
             sender_limit_per_hour: row.try_get(18)?,
             active: row.try_get::<i64, _>(19)? != 0,
+            tls_ca: row.try_get(25)?,
         },
         team_name: row.try_get(5)?,
         uid_validity: row.try_get(20)?,

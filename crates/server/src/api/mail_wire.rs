@@ -54,6 +54,10 @@ pub struct MailboxIn {
     /// Polled and used for sending (default true).
     #[serde(default)]
     pub active: Option<bool>,
+    /// A certificate (PEM) to trust for this mailbox's IMAP and SMTP servers besides the
+    /// public roots: a private CA or a self-signed server; empty for none.
+    #[serde(default)]
+    pub tls_ca: Option<String>,
 }
 
 /// A mail server as shown (never its password).
@@ -102,6 +106,8 @@ pub struct MailboxOut {
     pub last_error: Option<String>,
     /// The highest IMAP UID taken in.
     pub last_uid: i64,
+    /// Whether a certificate besides the public roots is trusted.
+    pub tls_ca: bool,
 }
 
 /// A message in or out, with its headers and delivery state.

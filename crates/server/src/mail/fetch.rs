@@ -42,8 +42,8 @@ pub struct Polled {
 type Session = async_imap::Session<Box<dyn Io>>;
 
 /// Connects and signs in to the mailbox's IMAP server.
-async fn open(server: &ServerSettings) -> Result<Session, String> {
-    let stream = tokio::time::timeout(TIMEOUT, connect(server))
+async fn open(server: &ServerSettings, trusted: Option<&str>) -> Result<Session, String> {
+    let stream = tokio::time::timeout(TIMEOUT, connect(server, trusted))
         .await
         .map_err(|_| {
             format!(
@@ -73,7 +73,7 @@ pub async fn watch(store: &Store, mailbox: &Mailbox) -> Unwatched {
     let Some(server) = &mailbox.settings.imap else {
         return Unwatched::NoIdle;
     };
-    let mut session = match open(server).await {
+    let mut session = match open(server, mailbox.settings.tls_ca.as_deref()).await {
         Ok(session) => session,
         Err(e) => return Unwatched::Failed(e),
     };
@@ -113,7 +113,7 @@ pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
     let Some(server) = &mailbox.settings.imap else {
         return Ok(Polled::default());
     };
-    let mut session = open(server).await?;
+    let mut session = open(server, mailbox.settings.tls_ca.as_deref()).await?;
     let folder = session
         .select(&mailbox.settings.imap_folder)
         .await
@@ -202,7 +202,7 @@ pub async fn poll(store: &Store, mailbox: &Mailbox) -> Result<Polled, String> {
     Ok(Polled { taken, more })
 }
 
-async fn connect(server: &ServerSettings) -> Result<Box<dyn Io>, String> {
+async fn connect(server: &ServerSettings, trusted: Option<&str>) -> Result<Box<dyn Io>, String> {
     let tcp = TcpStream::connect((server.host.as_str(), server.port))
         .await
         .map_err(|e| format!("IMAP {}:{}: {e}", server.host, server.port))?;
@@ -213,7 +213,7 @@ async fn connect(server: &ServerSettings) -> Result<Box<dyn Io>, String> {
             Ok(Box::new(reader))
         }
         Security::Tls => {
-            let tls = tls(&server.host, tcp).await?;
+            let tls = tls(&server.host, tcp, trusted).await?;
             let mut reader = BufReader::new(tls);
             greeting(&mut reader).await?;
             Ok(Box::new(reader))
@@ -236,7 +236,7 @@ async fn connect(server: &ServerSettings) -> Result<Box<dyn Io>, String> {
                 }
             }
             let tcp = reader.into_inner();
-            Ok(Box::new(tls(&server.host, tcp).await?))
+            Ok(Box::new(tls(&server.host, tcp, trusted).await?))
         }
     }
 }
@@ -263,12 +263,34 @@ async fn read_line<S: AsyncRead + Unpin>(reader: &mut BufReader<S>) -> Result<St
     Ok(line)
 }
 
+/// The certificates in a PEM text, refused with a reason when there are none or one is bad.
+pub fn trusted_certificates(
+    pem: &str,
+) -> Result<Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let certs = tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate found (expected -----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
 async fn tls(
     host: &str,
     tcp: TcpStream,
+    trusted: Option<&str>,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = trusted {
+        for cert in trusted_certificates(pem)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("the mailbox's certificate: {e}"))?;
+        }
+    }
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))

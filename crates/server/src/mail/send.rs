@@ -6,6 +6,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::Mailbox as Address;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use opsdesk_domain::mail::Security;
 use opsdesk_store::{MailRecord, Mailbox};
@@ -72,13 +73,31 @@ pub async fn send(mailbox: &Mailbox, message: Message) -> Result<(), String> {
             mailbox.settings.name
         ));
     };
-    let builder = match smtp.security {
-        Security::Tls => {
+    let builder = match (&mailbox.settings.tls_ca, smtp.security) {
+        (_, Security::None) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        (Some(pem), security) => {
+            // The public roots plus the mailbox's own certificate.
+            let mut parameters = TlsParameters::builder(smtp.host.clone());
+            for cert in super::fetch::trusted_certificates(pem)? {
+                parameters = parameters.add_root_certificate(
+                    Certificate::from_der(cert.to_vec()).map_err(|e| e.to_string())?,
+                );
+            }
+            let parameters = parameters.build_rustls().map_err(|e| e.to_string())?;
+            let tls = if security == Security::Tls {
+                Tls::Wrapper(parameters)
+            } else {
+                Tls::Required(parameters)
+            };
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host).tls(tls)
+        }
+        (None, Security::Tls) => {
             AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(|e| e.to_string())?
         }
-        Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-            .map_err(|e| e.to_string())?,
-        Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        (None, Security::StartTls) => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                .map_err(|e| e.to_string())?
+        }
     };
     let mut builder = builder
         .port(smtp.port)

@@ -101,6 +101,17 @@ async fn settings(
     if !(1..=100_000).contains(&sender_limit_per_hour) {
         checks.fail("sender_limit_per_hour", "must be 1 to 100,000");
     }
+    let tls_ca = input
+        .tls_ca
+        .as_deref()
+        .map(str::trim)
+        .filter(|pem| !pem.is_empty())
+        .map(str::to_owned);
+    if let Some(pem) = &tls_ca {
+        if let Err(reason) = crate::mail::fetch::trusted_certificates(pem) {
+            checks.fail("tls_ca", reason);
+        }
+    }
     let (Some(name), Some(address), Some(team)) = (name, address, team) else {
         return Ok(None);
     };
@@ -121,6 +132,7 @@ async fn settings(
         max_attachment_bytes,
         sender_limit_per_hour,
         active: input.active.unwrap_or(true),
+        tls_ca,
     }))
 }
 
@@ -429,6 +441,7 @@ pub fn mailbox_out(m: &Mailbox) -> MailboxOut {
         last_polled_at: m.last_polled_at.map(rfc3339),
         last_error: m.last_error.clone(),
         last_uid: m.last_uid,
+        tls_ca: m.settings.tls_ca.is_some(),
     }
 }
 

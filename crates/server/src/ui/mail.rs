@@ -166,6 +166,8 @@ struct MailboxForm {
     sender_limit_per_hour: String,
     #[serde(default)]
     active: Option<String>,
+    #[serde(default)]
+    tls_ca: String,
 }
 
 fn number<T: std::str::FromStr>(field: &str, raw: &str) -> Result<Option<T>, ApiError> {
@@ -217,6 +219,7 @@ impl MailboxForm {
             max_attachment_bytes: megabytes.map(|mb| mb.saturating_mul(1024 * 1024)),
             sender_limit_per_hour: number("sender_limit_per_hour", &self.sender_limit_per_hour)?,
             active: Some(self.active.is_some()),
+            tls_ca: Some(self.tls_ca.clone()),
         })
     }
 }

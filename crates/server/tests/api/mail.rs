@@ -932,3 +932,61 @@ async fn new_mail_is_fetched_at_once_through_imap_idle() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn tls_servers_are_verified_against_the_public_roots_or_the_mailbox_certificate() {
+    let servers = MailServers::start_tls().await;
+    let app = spawn_app().await;
+    let settings = |ca: &str| {
+        json!({"name": "Support", "address": "support@desk.example", "team": "Support L1",
+               "imap": {"host": "127.0.0.1", "port": servers.imaps_port, "security": "tls",
+                        "user": "support", "password": "secret"},
+               "smtp": {"host": "127.0.0.1", "port": servers.smtp_port, "security": "starttls",
+                        "user": "desk", "password": "secret"},
+               "tls_ca": ca})
+    };
+    let bad = app
+        .post("admin", "/api/v1/mailboxes", {
+            let mut s = settings("not a certificate");
+            s["name"] = json!("Other");
+            s
+        })
+        .await;
+    assert_eq!(bad.error_fields(), ["tls_ca"]);
+    // Without the test CA the server's certificate is refused, and the mailbox says why.
+    let created = app.post("admin", "/api/v1/mailboxes", settings("")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_i64().unwrap();
+    let error = eventually("the refused certificate", || async {
+        app.get("admin", &format!("/api/v1/mailboxes/{id}"))
+            .await
+            .body["last_error"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    // Trusting the CA, mail comes in over IMAPS and the acknowledgement goes out over STARTTLS.
+    servers.deliver("support", fixture!("plain.eml")).await;
+    let updated = app
+        .call(
+            "admin",
+            Method::PUT,
+            &format!("/api/v1/mailboxes/{id}"),
+            Some(settings(&servers.ca_pem)),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["tls_ca"], true);
+    app.post("admin", &format!("/api/v1/mailboxes/{id}/fetch"), json!({}))
+        .await;
+    eventually("the ticket over IMAPS", || {
+        ticket_from(&app, "VPN drops every hour")
+    })
+    .await;
+    let sent = servers.sent(1).await;
+    assert_eq!(
+        header(&sent[0], "In-Reply-To"),
+        "<CAF1plain001@mail.acme.example>"
+    );
+}

@@ -33,6 +33,10 @@ pub struct MailServers {
     pub imap_port: u16,
     /// aiosmtpd's port (AUTH as `desk` / `secret`).
     pub smtp_port: u16,
+    /// Dovecot's IMAPS port (TLS from the first byte), when started with TLS.
+    pub imaps_port: u16,
+    /// The test CA that signed both servers' certificate (PEM), when started with TLS.
+    pub ca_pem: String,
     sent_dir: PathBuf,
     _smtp: Running,
     _imap: Running,
@@ -42,6 +46,16 @@ pub struct MailServers {
 impl MailServers {
     /// Starts both and waits until they answer.
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Starts both with TLS: IMAPS beside plain IMAP, and SMTP requiring STARTTLS; their
+    /// certificate (for 127.0.0.1) is signed by a CA made for the test ([`Self::ca_pem`]).
+    pub async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -53,8 +67,14 @@ impl MailServers {
                 .unwrap();
         }
         let imap_port = free_port();
+        let imaps_port = if tls { free_port() } else { 0 };
+        let ca_pem = if tls {
+            make_certificates(&root)
+        } else {
+            String::new()
+        };
         let config = root.join("dovecot.conf");
-        std::fs::write(&config, dovecot_config(&root, imap_port)).unwrap();
+        std::fs::write(&config, dovecot_config(&root, imap_port, imaps_port)).unwrap();
         let dovecot = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -74,10 +94,17 @@ impl MailServers {
         let smtp_port = free_port();
         let sent_dir = root.join("sent");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        command
             .arg(script)
             .arg(smtp_port.to_string())
-            .arg(&sent_dir)
+            .arg(&sent_dir);
+        if tls {
+            command
+                .arg(root.join("server.pem"))
+                .arg(root.join("server.key"));
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -108,6 +135,8 @@ impl MailServers {
         Self {
             imap_port,
             smtp_port,
+            imaps_port,
+            ca_pem,
             sent_dir,
             _smtp: smtp,
             _imap: imap,
@@ -191,7 +220,85 @@ impl MailServers {
     }
 }
 
-fn dovecot_config(root: &Path, port: u16) -> String {
+/// A CA and a server certificate for 127.0.0.1 signed by it (`server.pem`, `server.key` in
+/// `root`); answers the CA's PEM.
+fn make_certificates(root: &Path) -> String {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap_or_else(|e| panic!("openssl is needed for the TLS tests: {e}"));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=opsdesk test CA",
+        ][..],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ][..],
+    ]
+    .concat());
+    std::fs::write(
+        root.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    for key in ["server.key", "server.pem"] {
+        std::fs::set_permissions(root.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::read_to_string(root.join("ca.pem")).unwrap()
+}
+
+fn dovecot_config(root: &Path, port: u16, imaps: u16) -> String {
     let root = root.display();
     // Dovecot refuses to run mail processes as root; use the dovecot user when we are root.
     let user = whoami();
@@ -200,14 +307,18 @@ fn dovecot_config(root: &Path, port: u16) -> String {
     } else {
         format!("uid={user}")
     };
+    let ssl = if imaps > 0 {
+        format!("ssl = yes\nssl_cert = <{root}/server.pem\nssl_key = <{root}/server.key\n")
+    } else {
+        "ssl = no\n".to_owned()
+    };
     format!(
-        r#"base_dir = {root}/run
+        r#"{ssl}base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 instance_name = opsdesk-test-{port}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
@@ -226,7 +337,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps}
   }}
 }}
 service stats {{

@@ -20,6 +20,7 @@ CREATE TABLE mailboxes (
     smtp_password TEXT NOT NULL DEFAULT '',
     max_attachment_bytes BIGINT NOT NULL,
     sender_limit_per_hour BIGINT NOT NULL,
+    tls_ca TEXT,
     active BIGINT NOT NULL DEFAULT 1,
     uid_validity BIGINT,
     last_uid BIGINT NOT NULL DEFAULT 0,

@@ -20,6 +20,7 @@ CREATE TABLE mailboxes (
     smtp_password TEXT NOT NULL DEFAULT '',
     max_attachment_bytes INTEGER NOT NULL,
     sender_limit_per_hour INTEGER NOT NULL,
+    tls_ca TEXT,
     active INTEGER NOT NULL DEFAULT 1,
     uid_validity INTEGER,
     last_uid INTEGER NOT NULL DEFAULT 0,
