@@ -285,10 +285,7 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
                 None => None,
             };
             let mail = store.recent_mail(mailbox, (*limit).clamp(1, 1000)).await?;
-            let mut rows = Vec::new();
-            for m in &mail {
-                rows.push(ops::mail_out(store, m).await?);
-            }
+            let rows: Vec<_> = mail.iter().map(ops::mail_out).collect();
             print_rows(
                 format.format,
                 &rows,

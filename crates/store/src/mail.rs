@@ -242,6 +242,8 @@ pub struct MailRecord {
     pub created_at: Timestamp,
     /// When it was handed to the SMTP server.
     pub sent_at: Option<Timestamp>,
+    /// Whether its source is kept (what did not become ticket content).
+    pub source_kept: bool,
 }
 
 /// An attachment as stored.
@@ -278,7 +280,7 @@ const MAIL_SELECT: &str =
     "SELECT g.id, g.mailbox_id, g.direction, g.ticket_id, g.ticket_message_id, \
      g.message_id, g.in_reply_to, g.refs, g.from_addr, g.to_addrs, g.subject, g.headers, g.html, \
      g.state, g.reason, g.automatic, o.attempts, o.delivered_at, o.next_attempt_at, o.last_error, \
-     g.created_at FROM mail_messages g LEFT JOIN outbox o ON o.id = g.outbox_id";
+     g.created_at, CAST(CASE WHEN g.raw IS NULL THEN 0 ELSE 1 END AS BIGINT) FROM mail_messages g LEFT JOIN outbox o ON o.id = g.outbox_id";
 
 impl Store {
     /// Creates a mailbox.
@@ -289,43 +291,25 @@ impl Store {
         now: Timestamp,
     ) -> Result<Mailbox, StoreError> {
         let mut w = self.write(actor, now).await?;
-        let (imap, smtp) = (server_params(&settings.imap), server_params(&settings.smtp));
-        let id: i64 = sqlx::query_scalar(
+        let insert = sqlx::query(
             "INSERT INTO mailboxes (name, address, display_name, team_id, imap_host, imap_port, \
              imap_security, imap_user, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, \
-             smtp_user, smtp_password, max_attachment_bytes, sender_limit_per_hour, active, created_at, tls_ca) \
+             smtp_user, smtp_password, max_attachment_bytes, sender_limit_per_hour, active, tls_ca, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              RETURNING id",
-        )
-        .bind(settings.name.as_str())
-        .bind(settings.address.as_str())
-        .bind(&settings.display_name)
-        .bind(settings.team_id)
-        .bind(imap.0)
-        .bind(imap.1)
-        .bind(imap.2)
-        .bind(imap.3)
-        .bind(imap.4)
-        .bind(&settings.imap_folder)
-        .bind(smtp.0)
-        .bind(smtp.1)
-        .bind(smtp.2)
-        .bind(smtp.3)
-        .bind(smtp.4)
-        .bind(settings.max_attachment_bytes)
-        .bind(settings.sender_limit_per_hour)
-        .bind(i64::from(settings.active))
-        .bind(w.now())
-        .bind(settings.tls_ca.as_deref())
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::unique(
-            "name",
-            format!(
-                "a mailbox named '{}' or with address {} exists",
-                settings.name, settings.address
-            ),
-        ))?;
+        );
+        let id: i64 = bind_settings(insert, settings)
+            .bind(w.now())
+            .fetch_one(&mut *w.tx)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(StoreError::unique(
+                "name",
+                format!(
+                    "a mailbox named '{}' or with address {} exists",
+                    settings.name, settings.address
+                ),
+            ))?;
         w.event("mailbox", id, "mailbox.created", false, audit(settings))
             .await?;
         w.commit().await?;
@@ -342,7 +326,6 @@ impl Store {
     ) -> Result<Mailbox, StoreError> {
         let before = self.mailbox(id).await?;
         let mut w = self.write(actor, now).await?;
-        let (imap, smtp) = (server_params(&settings.imap), server_params(&settings.smtp));
         // A new IMAP server or folder starts from its first message.
         let moved = before
             .settings
@@ -351,46 +334,28 @@ impl Store {
             .map(|s| (&s.host, s.port, &s.user))
             != settings.imap.as_ref().map(|s| (&s.host, s.port, &s.user))
             || before.settings.imap_folder != settings.imap_folder;
-        sqlx::query(
+        let update = sqlx::query(
             "UPDATE mailboxes SET name = $1, address = $2, display_name = $3, team_id = $4, \
              imap_host = $5, imap_port = $6, imap_security = $7, imap_user = $8, \
              imap_password = CASE WHEN $9 = '' THEN imap_password ELSE $9 END, imap_folder = $10, \
              smtp_host = $11, smtp_port = $12, smtp_security = $13, smtp_user = $14, \
              smtp_password = CASE WHEN $15 = '' THEN smtp_password ELSE $15 END, \
              max_attachment_bytes = $16, sender_limit_per_hour = $17, active = $18, \
-             uid_validity = CASE WHEN $19 = 1 THEN NULL ELSE uid_validity END, \
-             last_uid = CASE WHEN $19 = 1 THEN 0 ELSE last_uid END, tls_ca = $21 WHERE id = $20",
-        )
-        .bind(settings.name.as_str())
-        .bind(settings.address.as_str())
-        .bind(&settings.display_name)
-        .bind(settings.team_id)
-        .bind(imap.0)
-        .bind(imap.1)
-        .bind(imap.2)
-        .bind(imap.3)
-        .bind(imap.4)
-        .bind(&settings.imap_folder)
-        .bind(smtp.0)
-        .bind(smtp.1)
-        .bind(smtp.2)
-        .bind(smtp.3)
-        .bind(smtp.4)
-        .bind(settings.max_attachment_bytes)
-        .bind(settings.sender_limit_per_hour)
-        .bind(i64::from(settings.active))
-        .bind(i64::from(moved))
-        .bind(id)
-        .bind(settings.tls_ca.as_deref())
-        .execute(&mut *w.tx)
-        .await
-        .map_err(StoreError::unique(
-            "name",
-            format!(
-                "a mailbox named '{}' or with address {} exists",
-                settings.name, settings.address
-            ),
-        ))?;
+             tls_ca = $19, uid_validity = CASE WHEN $20 = 1 THEN NULL ELSE uid_validity END, \
+             last_uid = CASE WHEN $20 = 1 THEN 0 ELSE last_uid END WHERE id = $21",
+        );
+        bind_settings(update, settings)
+            .bind(i64::from(moved))
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await
+            .map_err(StoreError::unique(
+                "name",
+                format!(
+                    "a mailbox named '{}' or with address {} exists",
+                    settings.name, settings.address
+                ),
+            ))?;
         w.event(
             "mailbox",
             id,
@@ -675,18 +640,6 @@ impl Store {
             queue_one(&mut w, mail).await?;
         }
         w.commit().await
-    }
-
-    /// Queues one mail outside the notifier (a page, a status-page update).
-    pub async fn queue_single_mail(
-        &self,
-        mail: &OutgoingMail,
-        now: Timestamp,
-    ) -> Result<i64, StoreError> {
-        let mut w = self.write(None, now).await?;
-        let id = queue_one(&mut w, mail).await?;
-        w.commit().await?;
-        Ok(id)
     }
 
     /// How many mails of `purpose` went to `to` since `since` (the acknowledgement limit).
@@ -1506,6 +1459,35 @@ fn header_block(raw: &[u8]) -> &[u8] {
     &raw[..end.min(64 * 1024)]
 }
 
+/// Binds a mailbox's settings as `$1`…`$19`, in the order both the INSERT and the UPDATE
+/// name them.
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    settings: &'q MailboxSettings,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let (imap, smtp) = (server_params(&settings.imap), server_params(&settings.smtp));
+    query
+        .bind(settings.name.as_str())
+        .bind(settings.address.as_str())
+        .bind(&settings.display_name)
+        .bind(settings.team_id)
+        .bind(imap.0)
+        .bind(imap.1)
+        .bind(imap.2)
+        .bind(imap.3)
+        .bind(imap.4)
+        .bind(&settings.imap_folder)
+        .bind(smtp.0)
+        .bind(smtp.1)
+        .bind(smtp.2)
+        .bind(smtp.3)
+        .bind(smtp.4)
+        .bind(settings.max_attachment_bytes)
+        .bind(settings.sender_limit_per_hour)
+        .bind(i64::from(settings.active))
+        .bind(settings.tls_ca.as_deref())
+}
+
 type ServerParams<'a> = (Option<&'a str>, i64, &'static str, &'a str, &'a str);
 
 fn server_params(server: &Option<ServerSettings>) -> ServerParams<'_> {
@@ -1616,6 +1598,7 @@ fn mail_from_row(row: &AnyRow) -> Result<MailRecord, StoreError> {
         attempts: attempts.unwrap_or(0),
         created_at: ts(row.try_get(20)?)?,
         sent_at: delivered.map(ts).transpose()?,
+        source_kept: row.try_get::<i64, _>(21)? != 0,
     })
 }
 

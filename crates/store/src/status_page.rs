@@ -375,16 +375,6 @@ impl Store {
         Ok(gone > 0)
     }
 
-    /// How many subscribers of each kind: (webhook, email).
-    pub async fn status_subscriber_counts(&self) -> Result<(i64, i64), StoreError> {
-        let count = |kind: &'static str| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM status_subscribers WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(&self.read)
-        };
-        Ok((count("webhook").await?, count("email").await?))
-    }
-
     /// Queues the mail asking `email` to confirm a subscription, unless three were sent to
     /// it in the last day or a hundred to anyone in the last hour (so the public form cannot
     /// be used to flood someone).

@@ -193,11 +193,9 @@ async fn list_mail(
     caller.actor.authorize(Action::Administer)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let mail = state.store.recent_mail(q.mailbox, limit).await?;
-    let mut items = Vec::with_capacity(mail.len());
-    for m in &mail {
-        items.push(ops::mail_out(&state.store, m).await?);
-    }
-    Ok(Json(Items { items }))
+    Ok(Json(Items {
+        items: mail.iter().map(ops::mail_out).collect(),
+    }))
 }
 
 /// One stored mail with its headers and delivery state (staff who may read its ticket;
@@ -209,7 +207,7 @@ async fn get_mail(
     IdPath(id): IdPath,
 ) -> Result<Json<MailOut>, ApiError> {
     let mail = ops::mail_for(&state.store, &caller.actor, id).await?;
-    Ok(Json(ops::mail_out(&state.store, &mail).await?))
+    Ok(Json(ops::mail_out(&mail)))
 }
 
 /// The source of a mail that did not become ticket content (unparseable, ignored, held,

@@ -170,12 +170,7 @@ async fn decide(
         subject: subject_for(&subject_line, ticket.id, purpose == "reply"),
         body: body.render(&filled),
         automatic: purpose != "reply",
-        purpose: match purpose {
-            "acknowledgement" => "acknowledgement",
-            "reply" => "reply",
-            "resolved" => "resolved",
-            _ => "sla_breach",
-        },
+        purpose,
     }))
 }
 

@@ -307,12 +307,12 @@ pub async fn ticket_mail(
 ) -> Result<Vec<MailOut>, ApiError> {
     actor.authorize(Action::ReadInternal)?;
     super::ticket_for(store, actor, ticket).await?;
-    let mail = store.ticket_mail(ticket).await?;
-    let mut out = Vec::with_capacity(mail.len());
-    for m in &mail {
-        out.push(mail_out(store, m).await?);
-    }
-    Ok(out)
+    Ok(store
+        .ticket_mail(ticket)
+        .await?
+        .iter()
+        .map(mail_out)
+        .collect())
 }
 
 /// A ticket's attachments, for anyone who may read the ticket.
@@ -370,9 +370,8 @@ pub fn attachment_out(a: &Attachment) -> AttachmentOut {
 }
 
 /// The wire form of a stored mail.
-pub async fn mail_out(store: &Store, m: &MailRecord) -> Result<MailOut, ApiError> {
-    let source_kept = m.direction == "in" && store.mail_source(m.id).await?.is_some();
-    Ok(MailOut {
+pub fn mail_out(m: &MailRecord) -> MailOut {
+    MailOut {
         id: m.id,
         direction: m.direction.clone(),
         mailbox_id: m.mailbox_id,
@@ -389,10 +388,10 @@ pub async fn mail_out(store: &Store, m: &MailRecord) -> Result<MailOut, ApiError
         automatic: m.automatic.clone(),
         attempts: m.attempts,
         headers: m.headers.clone(),
-        source_kept,
+        source_kept: m.source_kept,
         created_at: rfc3339(m.created_at),
         sent_at: m.sent_at.map(rfc3339),
-    })
+    }
 }
 
 /// The wire form of an intake.

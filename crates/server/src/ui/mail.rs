@@ -90,7 +90,7 @@ async fn mail_page(
         }
         let mut log = Vec::new();
         for m in store.recent_mail(None, 50).await? {
-            let mut out = ops::mail_out(store, &m).await?;
+            let mut out = ops::mail_out(&m);
             out.created_at = readable(&out.created_at);
             log.push(out);
         }
@@ -332,7 +332,7 @@ async fn message(State(state): State<AppState>, session: Session, IdPath(id): Id
         let mail = ops::mail_for(&state.store, &session.actor, id).await?;
         let at = exact(mail.created_at);
         let html = mail.html.clone().unwrap_or_default();
-        let mut m = ops::mail_out(&state.store, &mail).await?;
+        let mut m = ops::mail_out(&mail);
         m.sent_at = m.sent_at.as_deref().map(readable);
         Ok(MailMessagePage {
             chrome: session.chrome(),
