@@ -4,6 +4,7 @@
 //! else in the program compares roles. A customer only ever sees tickets of their own
 //! organisation (or, without one, their own tickets), and never sees internal notes.
 
+use crate::knowledge::Visibility;
 use crate::{Role, Tier};
 
 /// The signed-in user, as the rules need to know them.
@@ -65,6 +66,55 @@ pub enum Action {
     RespondToIncident,
     /// Create and change services and maintenance windows.
     ManageOperations,
+    /// Read an article: published ones by their visibility, drafts only by staff.
+    ReadArticle(ArticleScope),
+    /// Write, publish, archive and restore articles; link them to tickets.
+    EditArticles,
+    /// Create and change knowledge base categories.
+    ManageKnowledge,
+}
+
+/// The article facts that decide who may read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArticleScope {
+    /// Who the article is for.
+    pub visibility: Visibility,
+    /// Whether a version of it is published (and it is not archived).
+    pub published: bool,
+}
+
+/// What a search may return to an actor; the search index turns it into a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchReach {
+    /// Internal notes are searched and shown.
+    pub internal: bool,
+    /// Which tickets.
+    pub tickets: Confinement,
+    /// Which articles.
+    pub articles: ArticleReach,
+    /// Incidents and problem records (staff only).
+    pub records: bool,
+}
+
+/// Which articles a search may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleReach {
+    /// Published public articles only (customers and anonymous visitors).
+    Public,
+    /// Every article but those restricted to a tier above this one.
+    UpToTier(Tier),
+    /// Every article.
+    All,
+}
+
+impl SearchReach {
+    /// What an anonymous visitor of the help centre may find: published public articles.
+    pub const ANONYMOUS: SearchReach = SearchReach {
+        internal: false,
+        tickets: Confinement::Nothing,
+        articles: ArticleReach::Public,
+        records: false,
+    };
 }
 
 /// Why an action is refused; `Hidden` means the caller must not learn that the thing exists.
@@ -132,6 +182,30 @@ impl Actor {
                     "only administrators and managers can change services and maintenance windows",
                 )),
             },
+            ReadArticle(scope) => {
+                let readers = match scope.visibility {
+                    _ if !scope.published => self.role.is_staff(),
+                    Visibility::Public => true,
+                    Visibility::Internal => self.role.is_staff(),
+                    Visibility::Tier(tier) => match role {
+                        Admin | Manager | Auditor => true,
+                        Agent => self.tier.is_some_and(|t| t >= tier),
+                        Customer => false,
+                    },
+                };
+                if readers {
+                    Ok(())
+                } else {
+                    Err(Denied::Hidden)
+                }
+            }
+            EditArticles => self.staff_writer(),
+            ManageKnowledge => match role {
+                Admin | Manager => Ok(()),
+                _ => Err(Denied::Forbidden(
+                    "only administrators and managers can change knowledge base categories",
+                )),
+            },
             Administer => match role {
                 Admin => Ok(()),
                 _ => Err(Denied::Forbidden("only administrators can do this")),
@@ -142,6 +216,22 @@ impl Actor {
     /// Whether this actor sees internal notes and internal events.
     pub fn sees_internal(&self) -> bool {
         self.authorize(Action::ReadInternal).is_ok()
+    }
+
+    /// What a search may return to this actor.
+    pub fn search_reach(&self) -> SearchReach {
+        let articles = match (self.role, self.tier) {
+            (Role::Customer, _) => ArticleReach::Public,
+            (Role::Agent, Some(tier)) => ArticleReach::UpToTier(tier),
+            (Role::Agent, None) => ArticleReach::UpToTier(Tier::L0),
+            _ => ArticleReach::All,
+        };
+        SearchReach {
+            internal: self.sees_internal(),
+            tickets: self.confined_to(),
+            articles,
+            records: self.authorize(Action::ReadIncidents).is_ok(),
+        }
     }
 
     /// The organisation a customer is confined to; staff are confined to none.
@@ -158,6 +248,7 @@ impl Actor {
             Confinement::Organisation(org) => scope.org_id == Some(org),
             Confinement::Requester(user) => scope.requester_id == user,
             Confinement::None => true,
+            Confinement::Nothing => false,
         }
     }
 
@@ -179,6 +270,8 @@ pub enum Confinement {
     Organisation(i64),
     /// Only tickets this user raised.
     Requester(i64),
+    /// No ticket (anonymous visitors).
+    Nothing,
 }
 
 #[cfg(test)]
@@ -276,5 +369,59 @@ mod tests {
                 role == Role::Admin
             );
         }
+    }
+
+    #[test]
+    fn articles_reach_their_readers_only() {
+        let scope = |visibility, published| {
+            Action::ReadArticle(ArticleScope {
+                visibility,
+                published,
+            })
+        };
+        let customer = actor(Role::Customer, Some(1), None);
+        let l1 = actor(Role::Agent, None, Some(Tier::L1));
+        let l3 = actor(Role::Agent, None, Some(Tier::L3));
+        let auditor = actor(Role::Auditor, None, None);
+        assert_eq!(customer.authorize(scope(Visibility::Public, true)), Ok(()));
+        assert_eq!(
+            customer.authorize(scope(Visibility::Public, false)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            customer.authorize(scope(Visibility::Internal, true)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(l1.authorize(scope(Visibility::Internal, true)), Ok(()));
+        assert_eq!(
+            l1.authorize(scope(Visibility::Tier(Tier::L3), true)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            l3.authorize(scope(Visibility::Tier(Tier::L3), true)),
+            Ok(())
+        );
+        assert_eq!(
+            auditor.authorize(scope(Visibility::Tier(Tier::L4), true)),
+            Ok(())
+        );
+        assert!(auditor.authorize(Action::EditArticles).is_err());
+        assert!(l1.authorize(Action::EditArticles).is_ok());
+        assert!(l1.authorize(Action::ManageKnowledge).is_err());
+    }
+
+    #[test]
+    fn search_reach_follows_the_same_rules() {
+        let customer = actor(Role::Customer, Some(7), None).search_reach();
+        assert_eq!(customer.tickets, Confinement::Organisation(7));
+        assert_eq!(customer.articles, ArticleReach::Public);
+        assert!(!customer.internal && !customer.records);
+        let l2 = actor(Role::Agent, None, Some(Tier::L2)).search_reach();
+        assert_eq!(l2.articles, ArticleReach::UpToTier(Tier::L2));
+        assert!(l2.internal && l2.records);
+        assert_eq!(l2.tickets, Confinement::None);
+        let manager = actor(Role::Manager, None, None).search_reach();
+        assert_eq!(manager.articles, ArticleReach::All);
+        assert_eq!(SearchReach::ANONYMOUS.tickets, Confinement::Nothing);
     }
 }

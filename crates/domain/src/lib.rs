@@ -10,6 +10,7 @@ pub mod error;
 pub mod escalation;
 pub mod ics;
 pub mod incident;
+pub mod knowledge;
 pub mod mail;
 pub mod oncall;
 pub mod priority;

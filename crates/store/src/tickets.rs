@@ -342,6 +342,9 @@ impl Store {
             Confinement::Requester(user) => {
                 sql.push(" AND t.requester_id = ").bind(Param::Int(user));
             }
+            Confinement::Nothing => {
+                sql.push(" AND 1 = 0");
+            }
         }
         if let Some(team) = filter.team_id {
             sql.push(" AND t.team_id = ").bind(Param::Int(team));
