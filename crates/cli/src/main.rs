@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
+use opsdesk_search::{SearchError, SearchIndex};
 use opsdesk_server::api::wire::{
     CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
 };
@@ -130,6 +131,9 @@ enum Command {
     /// Mail: `mail ingest` (an MTA's delivery command) and the mail log.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Rebuild the search index from the database, with a progress bar (the server must be
+    /// stopped; a running server rebuilds from its admin page or `POST /api/v1/search/reindex`).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -384,6 +388,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         Command::Org(OrgCommand::Domains { name, domains }) => {
             mail::org_domains(store, name, domains, now).await
         }
+        Command::Reindex => reindex(&cli.data, store).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())
@@ -603,13 +608,65 @@ async fn serve(cli: &Cli, store: &Store, options: ServeOptions) -> Result<(), Fa
         println!("  customer portal: carol@acme.example (Acme Logistics), gary@globex.example (Globex Retail)");
     }
     let _ = std::io::stdout().flush();
-    let mut state = AppState::new(store.clone());
+    let search = open_search(&cli.data)?;
+    let mut state = AppState::new(store.clone(), search);
     state.secure_cookies = secure_cookies;
     state.allow_private_webhooks = allow_private_webhooks;
     state.public_url = public_url
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("http://{address}"));
     opsdesk_server::serve(listener, state).await?;
+    Ok(())
+}
+
+/// Opens the search index in the data directory.
+fn open_search(data: &std::path::Path) -> Result<std::sync::Arc<SearchIndex>, Failure> {
+    let dir = data.join("search");
+    SearchIndex::open(&dir)
+        .map(std::sync::Arc::new)
+        .map_err(|e| match e {
+            SearchError::InUse(_) => Failure(format!(
+                "the search index in {} is in use: another opsdesk runs on this data directory \
+             (each server needs its own --data)",
+                dir.display()
+            )),
+            other => Failure(format!("cannot open the search index: {other}")),
+        })
+}
+
+async fn reindex(data: &std::path::Path, store: &Store) -> Result<(), Failure> {
+    let index = open_search(data).map_err(|Failure(reason)| {
+        Failure(format!(
+            "{reason}; to rebuild the index of a running server use its Admin page or POST /api/v1/search/reindex"
+        ))
+    })?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} documents  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let shown = bar.clone();
+    let started = std::time::Instant::now();
+    let (count, position) =
+        opsdesk_server::workers::search::rebuild(store, &index, move |done, total| {
+            shown.set_length(total as u64);
+            shown.set_position(done as u64);
+        })
+        .await
+        .map_err(|e| Failure(format!("reindex failed: {e}")))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "indexed {count} documents in {seconds:.1} s ({:.0} documents/s); current to event {position}",
+        count as f64 / seconds.max(0.001)
+    );
+    if let Ok(index) = std::sync::Arc::try_unwrap(index) {
+        index
+            .settle()
+            .map_err(|e| Failure(format!("reindex failed: {e}")))?;
+    }
     Ok(())
 }
 

@@ -72,6 +72,8 @@ pub enum Action {
     EditArticles,
     /// Create and change knowledge base categories.
     ManageKnowledge,
+    /// Say whether a readable article helped, or that it answered the question.
+    RateArticle,
 }
 
 /// The article facts that decide who may read it.
@@ -200,6 +202,10 @@ impl Actor {
                 }
             }
             EditArticles => self.staff_writer(),
+            RateArticle => match role {
+                Auditor => Err(Denied::Forbidden("auditors have read-only access")),
+                _ => Ok(()),
+            },
             ManageKnowledge => match role {
                 Admin | Manager => Ok(()),
                 _ => Err(Denied::Forbidden(

@@ -57,6 +57,8 @@ pub struct SearchQuery {
     pub limit: usize,
     /// Search titles only (suggestions as a customer types).
     pub titles_only: bool,
+    /// Any word may match (similar documents) instead of every word.
+    pub any_word: bool,
 }
 
 /// One result.
@@ -135,11 +137,17 @@ impl SearchIndex {
         let words = Words::read(&query.text);
         let fields = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for i in 0..words.words.len() {
-            clauses.push((
-                Occur::Must,
-                word_query(fields, &words, i, reach.internal, query.titles_only),
-            ));
+        let word_queries = (0..words.words.len())
+            .map(|i| word_query(fields, &words, i, reach.internal, query.titles_only));
+        if query.any_word {
+            // At least one word must match: the words together are one required clause.
+            let any: Vec<(Occur, Box<dyn Query>)> =
+                word_queries.map(|q| (Occur::Should, q)).collect();
+            if !any.is_empty() {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+        } else {
+            clauses.extend(word_queries.map(|q| (Occur::Must, q)));
         }
         let Some(reach_clause) = reach_query(fields, reach) else {
             return Ok(Found::default());

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod idempotency;
 pub mod input;
 pub mod mail;
+pub mod markdown;
 pub mod ops;
 pub mod paging;
 pub mod seed;
@@ -43,11 +44,16 @@ pub struct AppState {
     pub paging_secret: Arc<tokio::sync::OnceCell<String>>,
     /// Let webhook deliveries reach loopback and private addresses (off by default).
     pub allow_private_webhooks: bool,
+    /// This process's search index.
+    pub search: Arc<opsdesk_search::SearchIndex>,
+    /// What this process's indexer is doing; asks it to rebuild.
+    pub indexer: workers::search::SearchState,
 }
 
 impl AppState {
-    /// State over `store` with the default sign-in limit (10 failures per 15 minutes).
-    pub fn new(store: Store) -> Self {
+    /// State over `store` and the search index `search`, with the default sign-in limit
+    /// (10 failures per 15 minutes).
+    pub fn new(store: Store, search: Arc<opsdesk_search::SearchIndex>) -> Self {
         Self {
             store,
             login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
@@ -57,6 +63,8 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".to_owned(),
             paging_secret: Arc::default(),
             allow_private_webhooks: false,
+            search,
+            indexer: workers::search::SearchState::default(),
         }
     }
 }
@@ -82,9 +90,15 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         state.public_url.clone(),
         state.allow_private_webhooks,
     );
+    let indexer = workers::search::Indexer::start(
+        state.store.clone(),
+        Arc::clone(&state.search),
+        state.indexer.clone(),
+    );
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    indexer.stop().await;
     workers.stop().await;
     served
 }

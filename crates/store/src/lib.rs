@@ -16,12 +16,14 @@ pub mod events;
 mod firing;
 mod idempotency;
 mod incidents;
+mod knowledge;
 mod mail;
 mod migrate;
 mod model;
 mod oncall;
 mod operations;
 mod reviews;
+mod search_docs;
 mod sla_config;
 mod sql;
 mod status_page;
@@ -37,6 +39,7 @@ pub use incidents::{
     quiet_period, AlertInput, AlertRecord, Incident, IncidentChanges, IncidentFilter,
     IngestOutcome, NewIncident,
 };
+pub use knowledge::{Article, ArticleDraft, ArticleFilter, ArticleVersion, Category, Feedback};
 pub use mail::{
     Attachment, Inbound, InboundAttachment, InboundMail, Intake, MailRecord, Mailbox,
     MailboxSettings, OutgoingMail, Received, ServerSettings, DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -49,6 +52,7 @@ pub use operations::{
     MaintenanceInput, MaintenanceRecord, Service,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
+pub use search_docs::indexed_kind;
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
 };

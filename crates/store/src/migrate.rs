@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_mail.sql"),
         include_str!("../migrations/postgres/0011_mail.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/sqlite/0012_knowledge.sql"),
+        include_str!("../migrations/postgres/0012_knowledge.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

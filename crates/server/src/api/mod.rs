@@ -2,6 +2,8 @@
 
 pub mod incident_wire;
 pub mod incidents;
+pub mod knowledge;
+pub mod knowledge_wire;
 pub mod mail;
 pub mod mail_wire;
 pub mod oncall;
@@ -64,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .merge(status::routes())
         .merge(reviews::routes())
         .merge(mail::routes())
+        .merge(knowledge::routes())
         .fallback(not_found)
 }
 
@@ -111,6 +114,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(status::StatusDoc::openapi());
     doc.merge(reviews::ReviewDoc::openapi());
     doc.merge(mail::MailDoc::openapi());
+    doc.merge(knowledge::KnowledgeDoc::openapi());
     Json(doc)
 }
 

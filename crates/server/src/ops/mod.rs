@@ -21,6 +21,7 @@ use crate::api::wire::{
 use crate::auth;
 
 pub mod incidents;
+pub mod knowledge;
 pub mod mail;
 pub mod oncall;
 pub mod reviews;
@@ -555,6 +556,42 @@ pub async fn file_bug_report(
     Ok(store
         .file_bug_report(id, &report, actor.user_id, now)
         .await?)
+}
+
+/// Which instant a bare date stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DayEdge {
+    /// 00:00:00 UTC of that day.
+    Start,
+    /// 23:59:59 UTC of that day.
+    End,
+}
+
+/// Reads `field` as an RFC 3339 instant or a `2026-12-15` date (UTC, at `edge` of the day);
+/// records a refusal in `checks` otherwise.
+pub(crate) fn parse_instant(
+    field: &str,
+    raw: &str,
+    edge: DayEdge,
+    checks: &mut Checks,
+) -> Option<Timestamp> {
+    let raw = raw.trim();
+    if let Ok(t) = raw.parse::<Timestamp>() {
+        return Some(t);
+    }
+    let start = raw
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp());
+    match (start, edge) {
+        (Some(t), DayEdge::Start) => Some(t),
+        (Some(t), DayEdge::End) => Some(t + jiff::SignedDuration::from_secs(86_399)),
+        (None, _) => {
+            checks.fail(field, format!("'{raw}' is not a date like 2026-12-15"));
+            None
+        }
+    }
 }
 
 /// Who acts on the directory: a signed-in administrator, or the operator at the CLI.

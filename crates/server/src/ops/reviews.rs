@@ -1,7 +1,7 @@
 //! After an incident: reviews from the template, action items tracked until verified, and
 //! problem records. Responders write them; every staff member reads them.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use opsdesk_domain::review::{overdue, ActionState, ProblemStatus};
 use opsdesk_domain::Action;
 use opsdesk_store::{ActionItem, NewActionItem, Problem, Review, Store};
@@ -130,20 +130,7 @@ pub async fn save_review(
 
 /// Reads a due date: `2026-12-15` (end of that day, UTC) or an RFC 3339 instant.
 fn due(raw: &str, checks: &mut Checks) -> Option<Timestamp> {
-    let raw = raw.trim();
-    if let Ok(t) = raw.parse::<Timestamp>() {
-        return Some(t);
-    }
-    match raw.parse::<jiff::civil::Date>() {
-        Ok(d) => d
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp() + SignedDuration::from_secs(86_399)),
-        Err(_) => {
-            checks.fail("due", format!("'{raw}' is not a date like 2026-12-15"));
-            None
-        }
-    }
+    super::parse_instant("due", raw, super::DayEdge::End, checks)
 }
 
 /// Creates an action item (responders).

@@ -9,6 +9,7 @@ mod egress;
 mod incidents;
 pub mod mail;
 mod outbox;
+pub mod search;
 mod sla;
 
 use std::time::Duration;

@@ -451,6 +451,90 @@ fn cases() -> Vec<Case> {
             admin_only,
         ),
     ]);
+    let readers = [200, 200, 200, 200, 200, 200, 401];
+    let staff_readers = [200, 200, 200, 200, 403, 403, 401];
+    let writers = [200, 200, 200, 403, 403, 403, 401];
+    let shapers = [200, 200, 403, 403, 403, 403, 401];
+    let raters = [204, 204, 204, 403, 204, 204, 401];
+    all.extend([
+        case(M::GET, "/api/v1/search?q=matrix", None, readers),
+        case(M::GET, "/api/v1/search/suggest?q=matrix", None, readers),
+        case(M::GET, "/api/v1/search/status", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/search/reindex",
+            None,
+            [202, 403, 403, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/kb/categories", None, readers),
+        case(
+            M::POST,
+            "/api/v1/kb/categories",
+            Some(json!({"name": "category of {r}"})),
+            [201, 201, 403, 403, 403, 403, 401],
+        ),
+        case(
+            M::PUT,
+            "/api/v1/kb/categories/{c}",
+            Some(json!({"name": "Shared"})),
+            shapers,
+        ),
+        case(M::GET, "/api/v1/articles", None, readers),
+        case(
+            M::POST,
+            "/api/v1/articles",
+            Some(json!({"title": "T", "body": "B"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/articles/{a}", None, readers),
+        case(
+            M::PUT,
+            "/api/v1/articles/{a}",
+            Some(json!({"title": "T2", "body": "B2", "visibility": "public"})),
+            writers,
+        ),
+        case(M::POST, "/api/v1/articles/{a}/publish", None, writers),
+        case(M::POST, "/api/v1/articles/{a}/archive", None, writers),
+        case(M::GET, "/api/v1/articles/{a}/versions", None, staff_readers),
+        case(
+            M::GET,
+            "/api/v1/articles/{a}/versions/1",
+            None,
+            staff_readers,
+        ),
+        case(
+            M::POST,
+            "/api/v1/articles/{a}/versions/1/restore",
+            None,
+            writers,
+        ),
+        case(M::GET, "/api/v1/articles/{a}/feedback", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/articles/{a}/feedback",
+            Some(json!({"helpful": true})),
+            raters,
+        ),
+        case(M::POST, "/api/v1/articles/{a}/deflections", None, raters),
+        case(
+            M::GET,
+            "/api/v1/tickets/{t}/articles",
+            None,
+            [200, 200, 200, 200, 200, 404, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/articles",
+            Some(json!({"article": "{a}"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            "/api/v1/problems/{p}/article",
+            Some(json!({})),
+            writers,
+        ),
+    ]);
     all.push(Case {
         method: M::POST,
         path: "/api/v1/tickets/{t}/deescalate",
@@ -483,6 +567,12 @@ async fn every_route_for_every_role() {
         .as_i64()
         .unwrap();
     let acme_id = app.store.org_by_name("Acme").await.unwrap().unwrap().id;
+    let category = app
+        .post("admin", "/api/v1/kb/categories", json!({"name": "Shared"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in cases() {
@@ -501,16 +591,56 @@ async fn every_route_for_every_role() {
             } else {
                 0
             };
+            // `{a}`: a fresh published public article; `{p}`: a fresh known error.
+            let article = if case.path.contains("{a}")
+                || case
+                    .body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("{a}"))
+            {
+                let made = app
+                    .post(
+                        "admin",
+                        "/api/v1/articles",
+                        json!({"title": "Matrix", "body": "B", "visibility": "public", "publish": true}),
+                    )
+                    .await;
+                made.body["id"].as_i64().unwrap()
+            } else {
+                0
+            };
+            let problem = if case.path.contains("{p}") {
+                let made = app
+                    .post("admin", "/api/v1/problems", json!({"title": "Matrix"}))
+                    .await;
+                let id = made.body["id"].as_i64().unwrap();
+                app.call(
+                    "admin",
+                    Method::PUT,
+                    &format!("/api/v1/problems/{id}"),
+                    Some(json!({"title": "Matrix", "status": "known_error", "root_cause": "c", "workaround": "w"})),
+                )
+                .await;
+                id
+            } else {
+                0
+            };
             let path = case
                 .path
+                .replace("{a}", &article.to_string())
+                .replace("{p}", &problem.to_string())
+                .replace("{c}", &category.to_string())
                 .replace("{k}", &token.to_string())
                 .replace("{t}", &ticket.to_string())
                 .replace("{u}", &admin_id.to_string())
                 .replace("{o}", &acme_id.to_string());
-            let body = case
-                .body
-                .as_ref()
-                .map(|b| serde_json::from_str(&b.to_string().replace("{r}", role)).unwrap());
+            let body = case.body.as_ref().map(|b| {
+                let text = b
+                    .to_string()
+                    .replace("{r}", role)
+                    .replace("\"{a}\"", &article.to_string());
+                serde_json::from_str(&text).unwrap()
+            });
             let reply = app.call(role, case.method.clone(), &path, body).await;
             checked += 1;
             if reply.status.as_u16() != expected {
@@ -527,7 +657,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 88 * ROLES.len());
+    assert_eq!(checked, 110 * ROLES.len());
 }
 
 #[tokio::test]

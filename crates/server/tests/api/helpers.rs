@@ -27,6 +27,7 @@ pub struct TestApp {
     client: reqwest::Client,
     workers: tokio::sync::Mutex<Vec<Workers>>,
     _dir: Option<tempfile::TempDir>,
+    _search: (opsdesk_server::workers::search::Indexer, tempfile::TempDir),
 }
 
 /// (key, email, role, tier, team, organisation) of one person in the test desk.
@@ -162,8 +163,17 @@ pub async fn spawn_app() -> TestApp {
         "http://{}",
         listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
-    let mut state = AppState::new(store.clone());
+    let search_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let search = std::sync::Arc::new(
+        opsdesk_search::SearchIndex::open(search_dir.path()).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let mut state = AppState::new(store.clone(), std::sync::Arc::clone(&search));
     state.public_url = base.clone();
+    let indexer = opsdesk_server::workers::search::Indexer::start(
+        store.clone(),
+        search,
+        state.indexer.clone(),
+    );
     tokio::spawn(async move {
         let _ = axum::serve(listener, opsdesk_server::router(state)).await;
     });
@@ -178,6 +188,7 @@ pub async fn spawn_app() -> TestApp {
             .build()
             .unwrap_or_else(|e| panic!("{e}")),
         _dir: dir,
+        _search: (indexer, search_dir),
     }
 }
 

@@ -7,6 +7,7 @@ mod escalation;
 mod helpers;
 mod idempotency;
 mod incidents;
+mod knowledge;
 mod mail;
 mod mail_servers;
 mod paging;

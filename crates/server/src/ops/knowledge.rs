@@ -1,0 +1,657 @@
+//! Search and the knowledge base: reading a search's parameters, running it within the
+//! caller's reach, and writing, publishing, restoring and reading articles. The API and the UI
+//! both call these, so the rules hold on every path.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use opsdesk_domain::access::{ArticleScope, SearchReach};
+use opsdesk_domain::knowledge::{self, is_stale, known_error_body, Visibility};
+use opsdesk_domain::review::ProblemStatus;
+use opsdesk_domain::{Action, Actor};
+use opsdesk_search::{Found, Kind, Order, SearchIndex, SearchQuery};
+use opsdesk_store::{Article, ArticleDraft, ArticleVersion, Store};
+
+use super::{parse_instant, DayEdge, Operator};
+use crate::api::knowledge_wire::{
+    ArticleIn, ArticleOut, ArticleVersionOut, CategoryIn, CategoryOut, SearchHitOut, SearchOut,
+    SearchParams,
+};
+use crate::api::wire::{rfc3339, PersonOut};
+use crate::error::{ApiError, Checks, Code};
+
+/// Most results a page may ask for.
+const MAX_LIMIT: usize = 100;
+/// Longest query text, in characters.
+const MAX_QUERY: usize = 500;
+
+/// Reads the query string of a search; every bad parameter is named.
+pub fn search_query(params: &SearchParams) -> Result<SearchQuery, ApiError> {
+    let mut checks = Checks::default();
+    let mut query = SearchQuery {
+        text: params.q.clone(),
+        limit: 20,
+        ..SearchQuery::default()
+    };
+    if params.q.chars().count() > MAX_QUERY {
+        checks.fail("q", format!("must be at most {MAX_QUERY} characters"));
+    }
+    if let Some(kinds) = params.kind.as_deref().filter(|k| !k.trim().is_empty()) {
+        for raw in kinds.split(',') {
+            match Kind::parse(raw.trim()) {
+                Some(kind) => query.kinds.push(kind),
+                None => checks.fail(
+                    "kind",
+                    format!(
+                        "'{}' is not one of ticket, article, incident, problem",
+                        raw.trim()
+                    ),
+                ),
+            }
+        }
+    }
+    query.status = params
+        .status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let mut id = |field: &str, raw: &Option<String>| -> Option<i64> {
+        let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        match raw.parse::<i64>() {
+            Ok(v) if v > 0 => Some(v),
+            _ => {
+                checks.fail(field, format!("'{raw}' is not an id"));
+                None
+            }
+        }
+    };
+    query.team = id("team", &params.team);
+    query.org = id("org", &params.org);
+    let mut instant = |field: &str, raw: &Option<String>, edge: DayEdge| {
+        let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        parse_instant(field, raw, edge, &mut checks).map(|t| t.as_microsecond())
+    };
+    query.from = instant("from", &params.from, DayEdge::Start);
+    // `to` a day means through that day: the next day's start, excluded.
+    query.to = instant("to", &params.to, DayEdge::End).map(|t| {
+        if params.to.as_deref().is_some_and(|r| r.trim().len() == 10) {
+            t + 1_000_000
+        } else {
+            t
+        }
+    });
+    if let (Some(from), Some(to)) = (query.from, query.to) {
+        if from >= to {
+            checks.fail("to", "must be after from");
+        }
+    }
+    query.order = match params.order.as_deref().map(str::trim) {
+        None | Some("") | Some("relevance") => Order::Relevance,
+        Some("recency") => Order::Recency,
+        Some(other) => {
+            checks.fail("order", format!("'{other}' is not relevance or recency"));
+            Order::Relevance
+        }
+    };
+    let mut count = |field: &str, raw: &Option<String>, range: std::ops::RangeInclusive<usize>| {
+        let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        match raw.parse::<usize>() {
+            Ok(v) if range.contains(&v) => Some(v),
+            _ => {
+                checks.fail(
+                    field,
+                    format!("must be a number from {} to {}", range.start(), range.end()),
+                );
+                None
+            }
+        }
+    };
+    if let Some(limit) = count("limit", &params.limit, 1..=MAX_LIMIT) {
+        query.limit = limit;
+    }
+    if let Some(offset) = count("offset", &params.offset, 0..=10_000) {
+        query.offset = offset;
+    }
+    checks.finish()?;
+    Ok(query)
+}
+
+/// Runs `query` for someone who may see `reach`, on a blocking thread (the index is CPU
+/// work, never awaited I/O).
+pub async fn run_search(
+    index: &Arc<SearchIndex>,
+    query: SearchQuery,
+    reach: SearchReach,
+) -> Result<Found, ApiError> {
+    let index = Arc::clone(index);
+    tokio::task::spawn_blocking(move || index.search(&query, &reach))
+        .await
+        .map_err(|e| ApiError::new(Code::Internal, format!("search failed: {e}")))?
+        .map_err(|e| ApiError::new(Code::Internal, format!("search failed: {e}")))
+}
+
+/// The wire form of a page of results; links point where `staff` (or a customer) opens them.
+pub fn search_out(found: Found, query: &SearchQuery, staff: bool) -> SearchOut {
+    let next_offset = found.more.then_some(query.offset + found.hits.len());
+    SearchOut {
+        items: found
+            .hits
+            .into_iter()
+            .map(|h| SearchHitOut {
+                kind: h.kind.as_str().into(),
+                id: h.id,
+                url: hit_url(h.kind, h.id, staff),
+                title: h.title,
+                title_html: h.title_html,
+                snippet_html: h.snippet_html,
+                status: h.status,
+                created_at: Timestamp::from_microsecond(h.created)
+                    .map(rfc3339)
+                    .unwrap_or_default(),
+                score: h.score,
+            })
+            .collect(),
+        next_offset,
+    }
+}
+
+/// Where a result opens in the UI.
+pub fn hit_url(kind: Kind, id: i64, staff: bool) -> String {
+    match (kind, staff) {
+        (Kind::Ticket, true) => format!("/desk/tickets/{id}"),
+        (Kind::Ticket, false) => format!("/portal/tickets/{id}"),
+        (Kind::Article, true) => format!("/desk/kb/{id}"),
+        (Kind::Article, false) => format!("/help/articles/{id}"),
+        (Kind::Incident, _) => format!("/incidents/{id}"),
+        (Kind::Problem, _) => format!("/problems#problem-{id}"),
+    }
+}
+
+/// Published public articles whose titles match what a customer is typing.
+pub async fn suggest(
+    index: &Arc<SearchIndex>,
+    text: &str,
+    reach: SearchReach,
+    limit: usize,
+) -> Result<Found, ApiError> {
+    if text.trim().chars().count() < 3 {
+        return Ok(Found::default());
+    }
+    let query = SearchQuery {
+        text: text.chars().take(MAX_QUERY).collect(),
+        kinds: vec![Kind::Article],
+        titles_only: true,
+        limit,
+        ..SearchQuery::default()
+    };
+    let reach = SearchReach {
+        tickets: opsdesk_domain::access::Confinement::Nothing,
+        articles: opsdesk_domain::access::ArticleReach::Public,
+        ..reach
+    };
+    run_search(index, query, reach).await
+}
+
+/// Articles that may answer a ticket (by its subject), and resolved tickets like it.
+pub async fn related(
+    index: &Arc<SearchIndex>,
+    actor: &Actor,
+    ticket_id: i64,
+    subject: &str,
+) -> Result<(Found, Found), ApiError> {
+    let reach = actor.search_reach();
+    let base = SearchQuery {
+        text: format!("{subject} "),
+        limit: 5,
+        any_word: true,
+        ..SearchQuery::default()
+    };
+    let articles = run_search(
+        index,
+        SearchQuery {
+            kinds: vec![Kind::Article],
+            ..base.clone()
+        },
+        reach,
+    )
+    .await?;
+    let mut similar = Found::default();
+    for status in ["resolved", "closed"] {
+        let found = run_search(
+            index,
+            SearchQuery {
+                kinds: vec![Kind::Ticket],
+                status: Some(status.into()),
+                limit: 6,
+                ..base.clone()
+            },
+            reach,
+        )
+        .await?;
+        similar
+            .hits
+            .extend(found.hits.into_iter().filter(|h| h.id != ticket_id));
+    }
+    similar
+        .hits
+        .sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)));
+    similar.hits.truncate(5);
+    Ok((articles, similar))
+}
+
+/// The wire form of a category.
+pub fn category_out(c: &opsdesk_store::Category) -> CategoryOut {
+    CategoryOut {
+        id: c.id,
+        name: c.name.clone(),
+        description: c.description.clone(),
+        position: c.position,
+        published: c.published,
+    }
+}
+
+/// Creates or changes (`id`) a category (administrators and managers).
+pub async fn save_category(
+    store: &Store,
+    by: Operator<'_>,
+    id: Option<i64>,
+    input: &CategoryIn,
+    now: Timestamp,
+) -> Result<CategoryOut, ApiError> {
+    let actor = by.authorize_to(Action::ManageKnowledge)?;
+    let mut checks = Checks::default();
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        checks.fail("name", "1 to 100 characters");
+    }
+    if input.description.chars().count() > 1_000 {
+        checks.fail("description", "at most 1,000 characters");
+    }
+    checks.finish()?;
+    let saved = match id {
+        Some(id) => {
+            store
+                .update_category(
+                    id,
+                    name,
+                    input.description.trim(),
+                    input.position,
+                    actor,
+                    now,
+                )
+                .await?
+        }
+        None => {
+            store
+                .create_category(name, input.description.trim(), input.position, actor, now)
+                .await?
+        }
+    };
+    Ok(category_out(&saved))
+}
+
+/// Reads an article as written into the store's draft; every bad field is named.
+async fn draft_of(
+    store: &Store,
+    input: &ArticleIn,
+    writer: Option<i64>,
+) -> Result<ArticleDraft, ApiError> {
+    let mut checks = Checks::default();
+    let title = checks.check(knowledge::parse_title(&input.title));
+    let body = checks.check(knowledge::parse_body(&input.body));
+    let visibility = match input.visibility.as_deref().map(str::trim) {
+        None | Some("") => Some(Visibility::Internal),
+        Some(raw) => checks.check(Visibility::parse("visibility", raw)),
+    };
+    let mut category_id = None;
+    if let Some(raw) = input
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let categories = store.categories().await?;
+        let found = categories
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(raw) || raw.parse::<i64>() == Ok(c.id));
+        match found {
+            Some(c) => category_id = Some(c.id),
+            None => checks.fail("category", format!("no category '{raw}'")),
+        }
+    }
+    let mut owner_id = writer;
+    if let Some(raw) = input
+        .owner
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        match store.user_by_email(raw).await? {
+            Some(user) if user.role.is_staff() => owner_id = Some(user.id),
+            Some(_) => checks.fail("owner", "must be a member of staff"),
+            None => checks.fail("owner", format!("no user '{raw}'")),
+        }
+    }
+    let review_by = input
+        .review_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .and_then(|raw| parse_instant("review_by", raw, DayEdge::Start, &mut checks));
+    if input.note.chars().count() > 500 {
+        checks.fail("note", "at most 500 characters");
+    }
+    checks.finish()?;
+    match (title, body, visibility) {
+        (Some(title), Some(body), Some(visibility)) => Ok(ArticleDraft {
+            category_id,
+            title,
+            body,
+            visibility,
+            owner_id,
+            review_by,
+            note: input.note.trim().to_owned(),
+        }),
+        _ => Err(ApiError::new(
+            Code::InvalidInput,
+            "the article is not valid",
+        )),
+    }
+}
+
+/// Writes a new article (staff), published at once if asked.
+pub async fn create_article(
+    store: &Store,
+    by: Operator<'_>,
+    input: &ArticleIn,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    let draft = draft_of(store, input, writer).await?;
+    Ok(store
+        .create_article(&draft, input.publish, None, writer, now)
+        .await?)
+}
+
+/// Saves an edit (a new version when the content changed), publishing it if asked.
+pub async fn edit_article(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    input: &ArticleIn,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    let current = store.article(id).await?;
+    if let Some(base) = input.base_version {
+        if base != current.version {
+            return Err(ApiError::field(
+                Code::Conflict,
+                "base_version",
+                format!(
+                    "version {} was saved after version {base}; reload and edit again",
+                    current.version
+                ),
+            ));
+        }
+    }
+    let mut draft = draft_of(store, input, writer).await?;
+    if input.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
+        draft.owner_id = current.owner.as_ref().map(|o| o.id).or(writer);
+    }
+    let saved = store.edit_article(id, &draft, writer, now).await?;
+    if input.publish {
+        return Ok(store.publish_article(id, writer, now).await?);
+    }
+    Ok(saved)
+}
+
+/// Publishes the latest version (staff).
+pub async fn publish_article(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    Ok(store.publish_article(id, writer, now).await?)
+}
+
+/// Archives an article (staff).
+pub async fn archive_article(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    Ok(store.archive_article(id, writer, now).await?)
+}
+
+/// Restores an old version as the latest (staff); publish it to show it to readers.
+pub async fn restore_version(
+    store: &Store,
+    by: Operator<'_>,
+    id: i64,
+    version: i64,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    Ok(store
+        .restore_article_version(id, version, writer, now)
+        .await?)
+}
+
+/// Publishes a problem record's known error as an article (symptom, cause, workaround), or
+/// updates the article made from it before.
+pub async fn publish_known_error(
+    store: &Store,
+    by: Operator<'_>,
+    problem_id: i64,
+    visibility: Option<&str>,
+    now: Timestamp,
+) -> Result<Article, ApiError> {
+    let writer = by.authorize_to(Action::EditArticles)?;
+    let problem = store.problem(problem_id).await?;
+    if problem.status != ProblemStatus::KnownError && problem.status != ProblemStatus::Resolved {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "problem",
+            "only a known error (root cause and workaround recorded) can be published",
+        ));
+    }
+    let mut checks = Checks::default();
+    let visibility = match visibility.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(raw) => checks.check(Visibility::parse("visibility", raw)),
+        None => Some(Visibility::Internal),
+    };
+    checks.finish()?;
+    let body = known_error_body(&problem.title, &problem.root_cause, &problem.workaround);
+    let title = knowledge::parse_title(&format!("Known error: {}", problem.title))
+        .or_else(|_| knowledge::parse_title(&problem.title))?;
+    let existing = store.article_of_problem(problem_id).await?;
+    let draft = ArticleDraft {
+        category_id: existing
+            .as_ref()
+            .and_then(|a| a.category.as_ref().map(|c| c.0)),
+        title,
+        body,
+        visibility: visibility.unwrap_or(Visibility::Internal),
+        owner_id: existing
+            .as_ref()
+            .and_then(|a| a.owner.as_ref().map(|o| o.id))
+            .or(writer),
+        review_by: existing.as_ref().and_then(|a| a.review_by),
+        note: format!("From problem #{problem_id}"),
+    };
+    Ok(match existing {
+        Some(article) => {
+            store.edit_article(article.id, &draft, writer, now).await?;
+            store.publish_article(article.id, writer, now).await?
+        }
+        None => {
+            store
+                .create_article(&draft, true, Some(problem_id), writer, now)
+                .await?
+        }
+    })
+}
+
+/// The scope that decides who may read `article`.
+pub fn scope_of(article: &Article) -> ArticleScope {
+    ArticleScope {
+        visibility: article.visibility,
+        published: article.is_published(),
+    }
+}
+
+/// Checks `reader` (or an anonymous visitor) may read `article`; hidden ones are not found.
+pub fn authorize_read(reader: Option<&Actor>, article: &Article) -> Result<(), ApiError> {
+    let allowed = match reader {
+        Some(actor) => actor
+            .authorize(Action::ReadArticle(scope_of(article)))
+            .is_ok(),
+        None => article.is_published() && article.visibility == Visibility::Public,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::new(Code::NotFound, "article not found"))
+    }
+}
+
+/// The wire form of an article for `reader`: staff see the latest version and the counters,
+/// everyone else the published version only.
+pub fn article_out(
+    article: &Article,
+    reader: Option<&Actor>,
+    public_url: &str,
+    now: Timestamp,
+) -> ArticleOut {
+    let staff = reader.is_some_and(|a| a.role.is_staff());
+    let (title, body, version) = if staff || !article.is_published() {
+        (article.title.clone(), article.body.clone(), article.version)
+    } else {
+        (
+            article.published_title.clone().unwrap_or_default(),
+            article.published_body.clone().unwrap_or_default(),
+            article.published_version.unwrap_or(article.version),
+        )
+    };
+    let staff_only = |v: i64| if staff { v } else { 0 };
+    ArticleOut {
+        id: article.id,
+        body_html: crate::markdown::to_html(&body),
+        title,
+        body,
+        version,
+        latest_version: staff.then_some(article.version),
+        published_version: article.published_version,
+        status: article.status.as_str().into(),
+        visibility: article.visibility.as_string(),
+        category: article.category.as_ref().map(|c| c.1.clone()),
+        owner: if staff {
+            article.owner.as_ref().map(PersonOut::from)
+        } else {
+            None
+        },
+        review_by: if staff {
+            article.review_by.map(rfc3339)
+        } else {
+            None
+        },
+        stale: staff && is_stale(article.status, article.review_by, now),
+        problem: if staff { article.problem_id } else { None },
+        helpful: article.helpful,
+        unhelpful: article.unhelpful,
+        deflections: staff_only(article.deflections),
+        tickets_linked: staff_only(article.tickets_linked),
+        tickets_solved: staff_only(article.tickets_solved),
+        updated_at: rfc3339(article.updated_at),
+        public_url: (article.is_published() && article.visibility == Visibility::Public)
+            .then(|| format!("{public_url}/help/articles/{}", article.id)),
+    }
+}
+
+/// The wire form of a version; with `previous`, its body and the diff from that version.
+pub fn version_out(
+    v: &ArticleVersion,
+    previous: Option<&ArticleVersion>,
+    full: bool,
+) -> ArticleVersionOut {
+    ArticleVersionOut {
+        version: v.version,
+        title: v.title.clone(),
+        body: full.then(|| v.body.clone()),
+        author: v.author.as_ref().map(PersonOut::from),
+        note: v.note.clone(),
+        created_at: rfc3339(v.created_at),
+        diff: full.then(|| diff(previous, v)),
+    }
+}
+
+/// A unified diff (title line, then body) from `before` to `after`.
+pub fn diff(before: Option<&ArticleVersion>, after: &ArticleVersion) -> String {
+    let old = before
+        .map(|b| format!("# {}\n\n{}\n", b.title, b.body))
+        .unwrap_or_default();
+    let new = format!("# {}\n\n{}\n", after.title, after.body);
+    let label_old = before.map_or_else(|| "empty".to_owned(), |b| format!("version {}", b.version));
+    let label_new = format!("version {}", after.version);
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&label_old, &label_new)
+        .to_string()
+}
+
+/// Records "was this helpful?" (the comment at most 2,000 characters).
+pub async fn record_feedback(
+    store: &Store,
+    article: &Article,
+    input: &crate::api::knowledge_wire::FeedbackIn,
+    reader: Option<i64>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let comment = input.comment.trim();
+    if comment.chars().count() > 2_000 {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "comment",
+            "at most 2,000 characters",
+        ));
+    }
+    if comment
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "comment",
+            "must not contain control characters",
+        ));
+    }
+    Ok(store
+        .article_feedback(article.id, input.helpful, comment, reader, now)
+        .await?)
+}
+
+/// Links an article to a ticket (staff who may read both).
+pub async fn link_article(
+    store: &Store,
+    actor: &Actor,
+    ticket_id: i64,
+    article_id: i64,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    actor.authorize(Action::EditArticles)?;
+    let ticket = store.ticket(ticket_id).await?;
+    actor.authorize(Action::ReadTicket(ticket.scope()))?;
+    let article = store.article(article_id).await?;
+    authorize_read(Some(actor), &article)
+        .map_err(|_| ApiError::field(Code::InvalidInput, "article", "no such article"))?;
+    Ok(store
+        .link_article(ticket_id, &article, Some(actor.user_id), now)
+        .await?)
+}
