@@ -6,6 +6,7 @@
 
 mod alerts;
 mod mail;
+mod search;
 mod sla;
 
 use std::path::PathBuf;
@@ -63,9 +64,23 @@ enum Scenario {
     Generate {
         #[command(flatten)]
         target: Target,
-        /// Tickets to generate.
+        /// Tickets to generate (each with 1–4 replies and notes after its first message).
         #[arg(long, default_value_t = 10_000)]
         tickets: usize,
+        /// Knowledge base articles to have in all.
+        #[arg(long, default_value_t = 0)]
+        articles: usize,
+    },
+    /// Full reindex (`opsdesk reindex`), then search and suggestion latencies through the API.
+    Search {
+        #[command(flatten)]
+        target: Target,
+        /// Searches to time.
+        #[arg(long, default_value_t = 4_000)]
+        queries: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
     },
     /// Ticket creation through the API by concurrent clients.
     Create {
@@ -184,7 +199,16 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> Failure {
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     match Cli::parse().scenario {
-        Scenario::Generate { target, tickets } => generate(&target, tickets).await,
+        Scenario::Generate {
+            target,
+            tickets,
+            articles,
+        } => generate(&target, tickets, articles).await,
+        Scenario::Search {
+            target,
+            queries,
+            clients,
+        } => search::bench(&target, queries, clients).await,
         Scenario::Create {
             target,
             clients,
@@ -263,22 +287,7 @@ pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
     Ok(token)
 }
 
-const SUBJECTS: [&str; 12] = [
-    "Cannot log in after password reset",
-    "Invoice shows the wrong VAT rate",
-    "Tracking page times out",
-    "CSV export drops the last row",
-    "API returns 502 during peak",
-    "Two-factor codes arrive late",
-    "Dashboard blank in Firefox",
-    "Add three user seats",
-    "Webhooks stopped overnight",
-    "Search misses accented names",
-    "App crashes when scanning",
-    "SSO redirect loop",
-];
-
-async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
+async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<(), Failure> {
     let store = open(target).await?;
     ensure_desk(&store).await?;
     let now = Timestamp::now();
@@ -323,6 +332,7 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
             .map_err(|e| fail(e.to_string()))?,
     );
     let mut rng = fastrand::Rng::with_seed(7);
+    let mut text = search::Text::new(7);
     let levels_i = [Impact::Low, Impact::Medium, Impact::High];
     let levels_u = [Urgency::Low, Urgency::Medium, Urgency::High];
     let mut done = 0;
@@ -349,17 +359,12 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
             let created = now.checked_sub(age)?;
             let updated =
                 created.checked_add(SignedDuration::from_mins(rng.i64(0..age.as_mins().max(1))))?;
-            let subject = SUBJECTS[rng.usize(..SUBJECTS.len())];
+            let subject = text.subject();
+            let subject = subject.as_str();
             batch.push(ImportedTicket {
                 ticket: NewTicket {
                     subject: Subject::parse("subject", subject)?,
-                    body: Body::parse(
-                        "body",
-                        &format!(
-                            "{subject}.\n\nIt affects {} users since this morning.",
-                            rng.u32(1..500)
-                        ),
-                    )?,
+                    body: Body::parse("body", &text.body(subject))?,
                     requester_id: requester,
                     team: Some(TeamRef::Id(team.id)),
                     impact: levels_i[rng.usize(..3)],
@@ -389,6 +394,7 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
                 },
                 created_at: created,
                 updated_at: updated,
+                replies: text.replies(subject, requester, agent.id, created)?,
             });
         }
         store.import_tickets(&batch, None, now).await?;
@@ -396,9 +402,10 @@ async fn generate(target: &Target, tickets: usize) -> Result<(), Failure> {
         bar.inc(n as u64);
     }
     bar.finish();
+    search::articles(&store, articles).await?;
     store.close().await;
     println!(
-        "generated {tickets} tickets in {} organisations",
+        "generated {tickets} tickets and {articles} articles in {} organisations",
         org_ids.len().max(existing_orgs)
     );
     Ok(())

@@ -363,6 +363,7 @@ pub async fn breach(target: &Target, probes: usize) -> Result<(), Failure> {
             assignee_id: None,
             created_at: raised,
             updated_at: raised,
+            replies: Vec::new(),
         };
         store.import_tickets(&[row], None, raised).await?;
         let found = store

@@ -419,8 +419,32 @@ async fn two_processes_serve_one_postgres_database() {
     let token = text(&setup(&["token", "create", "--email", "ada@example.com"], "").stdout)
         .trim()
         .to_owned();
-    let a = serve(&["--database-url", &url]);
-    let b = serve(&["--database-url", &url]);
+    // Each node keeps its own data directory (its search index); the database is shared.
+    let (node_a, node_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = serve(&[
+        "--database-url",
+        &url,
+        "--data",
+        node_a.path().to_str().unwrap(),
+    ]);
+    let b = serve(&[
+        "--database-url",
+        &url,
+        "--data",
+        node_b.path().to_str().unwrap(),
+    ]);
+    // A second server on the same data directory is refused (the index is per node).
+    let same = opsdesk(
+        node_a.path(),
+        &["--database-url", &url, "--listen", "127.0.0.1:0", "serve"],
+        "",
+    );
+    assert!(!same.status.success());
+    assert!(
+        text(&same.stderr).contains("in use"),
+        "{}",
+        text(&same.stderr)
+    );
     let health: Value = reqwest::get(format!("{}/healthz", b.base))
         .await
         .unwrap()

@@ -137,8 +137,16 @@ impl SearchIndex {
         let words = Words::read(&query.text);
         let fields = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let word_queries = (0..words.words.len())
-            .map(|i| word_query(fields, &words, i, reach.internal, query.titles_only));
+        let word_queries = (0..words.words.len()).map(|i| {
+            word_query(
+                &searcher,
+                fields,
+                &words,
+                i,
+                reach.internal,
+                query.titles_only,
+            )
+        });
         if query.any_word {
             // At least one word must match: the words together are one required clause.
             let any: Vec<(Occur, Box<dyn Query>)> =
@@ -291,6 +299,7 @@ fn term(term: Term) -> Box<dyn Query> {
 /// The query for word `i`: exact in title, text, tags (and internal notes for staff), as a
 /// prefix if it is being typed, with one typo if it is long enough.
 fn word_query(
+    searcher: &Searcher,
     fields: &Fields,
     words: &Words,
     i: usize,
@@ -306,6 +315,14 @@ fn word_query(
             searched.push((fields.internal, 0.8));
         }
     }
+    // Typo tolerance only for a word the index does not hold as typed: a fuzzy match expands
+    // to every similar term and their documents, which costs more than anything else here.
+    let known = searched.iter().any(|&(field, _)| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, word))
+            .is_ok_and(|n| n > 0)
+    });
+    let fuzzy = !known && word.chars().count() >= FUZZY_FROM;
     let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for &(field, boost) in &searched {
         let t = Term::from_field_text(field, word);
@@ -316,7 +333,9 @@ fn word_query(
                 boost,
             )),
         ));
-        if words.is_prefix(i) {
+        // The word being typed completes in titles (in bodies a short prefix would expand to
+        // most of the dictionary).
+        if words.is_prefix(i) && field == fields.title {
             any.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
@@ -325,7 +344,7 @@ fn word_query(
                 )),
             ));
         }
-        if word.chars().count() >= FUZZY_FROM {
+        if fuzzy {
             any.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(

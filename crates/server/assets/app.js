@@ -20,3 +20,14 @@
   });
   document.body.addEventListener("htmx:afterSwap", () => { cursor = -1; });
 })();
+// "Insert link" beside a ticket: put the article's Markdown link into the reply box (htmx
+// records the link on the ticket).
+document.addEventListener("click", (e) => {
+  const button = e.target.closest(".insert-article");
+  if (!button) return;
+  const box = document.querySelector("#reply textarea");
+  if (!box) return;
+  const link = button.dataset.link;
+  box.value = box.value ? box.value.replace(/\s*$/, "") + "\n\n" + link : link;
+  box.focus();
+});

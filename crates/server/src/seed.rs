@@ -316,6 +316,7 @@ pub async fn demo(
     let fresh = fresh_tickets(store, &customers, &lena, now).await?;
     seed_incidents(store, fresh.first().copied(), now).await?;
     seed_mail(store, now).await?;
+    seed_knowledge(store, now).await?;
     Ok(Some(Seeded {
         tickets: tickets + fresh.len(),
     }))
@@ -1285,6 +1286,167 @@ async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiError> {
     let broken = "To: support@opsdesk.example\r\nSubject: ???\r\n\r\n\u{1}\u{2}";
     for raw in [unknown, out_of_office, broken] {
         ops::mail::ingest(store, by, &mailbox, raw.as_bytes().to_vec(), now).await?;
+    }
+    Ok(())
+}
+
+/// A demo article: title, category, visibility, body, owner, review due in days.
+type DemoArticle = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<String>,
+    i64,
+);
+
+/// A believable knowledge base: categories, public and internal articles (one restricted to
+/// L2 and above), a few past their review date, one with an unpublished draft, a known error
+/// from a problem record, feedback, a deflection and links from resolved tickets.
+async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), ApiError> {
+    use crate::api::knowledge_wire::{ArticleIn, CategoryIn};
+    use crate::ops::knowledge as kb;
+    let by = Operator::Console;
+    let day = |days: i64| {
+        (now + SignedDuration::from_hours(24 * days))
+            .strftime("%Y-%m-%d")
+            .to_string()
+    };
+    for (position, (name, description)) in [
+        (
+            "Accounts and sign-in",
+            "Passwords, two-factor codes, single sign-on.",
+        ),
+        (
+            "Tracking and shipments",
+            "Tracking pages, labels, scanners in the depot.",
+        ),
+        ("Billing", "Invoices, VAT, payment methods."),
+        ("Runbooks and internal notes", "For the desk's staff."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let input = CategoryIn {
+            name: name.into(),
+            description: description.into(),
+            position: position as i64,
+        };
+        kb::save_category(store, by, None, &input, now).await?;
+    }
+    let owner = |email: &str| Some(email.to_owned());
+    // (title, category, visibility, body, owner, review in days)
+    let articles: [DemoArticle; 9] = [
+        ("Reset your password", "Accounts and sign-in", "public", "Forgot your password? You can set a new one yourself.\n\n1. Open the sign-in page and choose **Forgot password**.\n2. Enter your work e-mail address.\n3. Follow the link in the e-mail within 30 minutes.\n\nThe link works once. If no e-mail arrives within 5 minutes, check your spam folder, then raise a request.", owner("liam.l1@opsdesk.example"), 120),
+        ("Two-factor codes arrive late or not at all", "Accounts and sign-in", "public", "Codes sent by SMS can be delayed by the mobile network.\n\n- Use the authenticator app instead: **Profile → Security → Authenticator**.\n- Make sure your phone's clock is set automatically; codes depend on the time.\n- Each code is valid for 30 seconds.", owner("liam.l1@opsdesk.example"), -10),
+        ("Single sign-on redirect loop", "Accounts and sign-in", "public", "If the sign-in page keeps sending you back and forth:\n\n1. Clear cookies for the site.\n2. Sign out of your company portal and sign in again.\n3. Try a private window.\n\nIf it still loops, raise a request and say which browser you use.", owner("noah.l2@opsdesk.example"), 200),
+        ("Tracking page shows yesterday's data", "Tracking and shipments", "public", "Tracking updates arrive from carriers every 15 minutes. A page that shows older data is usually cached by the browser: reload with **Ctrl+F5**.\n\nShipments handed over after 18:00 appear the next morning.", owner("liam.l1@opsdesk.example"), 90),
+        ("Label printer prints blank labels", "Tracking and shipments", "public", "Blank labels mean the printer cannot read the ribbon.\n\n1. Open the cover and check the ribbon is threaded under the print head.\n2. Run the calibration: hold the feed button until the light blinks twice.\n3. Print a test label from **Settings → Printers**.", owner("lena.l0@opsdesk.example"), -3),
+        ("Invoice shows the wrong VAT rate", "Billing", "public", "The VAT rate follows the billing address of your organisation. Check it under **Account → Billing**. Invoices already issued are corrected with a credit note: raise a request with the invoice number.", owner("manager@opsdesk.example"), 60),
+        ("Restarting the tracking ingest workers", "Runbooks and internal notes", "internal", "When carrier updates stop:\n\n```\nsystemctl restart tracking-ingest@*\njournalctl -u tracking-ingest@1 -n 50\n```\n\nExpect `consumer lag` to fall below 1,000 within 5 minutes.", owner("noah.l2@opsdesk.example"), -30),
+        ("Escalating a billing dispute", "Runbooks and internal notes", "internal", "Billing disputes over 1,000 EUR go to the finance queue with the invoice number and the customer's contract id. Never promise a refund in the first reply.", owner("manager@opsdesk.example"), 180),
+        ("Rotating the carrier API keys", "Runbooks and internal notes", "L2", "Carrier API keys are rotated every 90 days from the vault (`secret/carriers/*`). Rotate one carrier at a time and watch the ingest dashboard for 10 minutes.", owner("noah.l2@opsdesk.example"), 45),
+    ];
+    let mut made = Vec::new();
+    for (title, category, visibility, body, owner, review_in_days) in articles {
+        let input = ArticleIn {
+            title: title.into(),
+            body: body.into(),
+            category: Some(category.into()),
+            visibility: Some(visibility.into()),
+            owner,
+            review_by: Some(day(review_in_days)),
+            note: "First version".into(),
+            publish: true,
+            base_version: None,
+        };
+        made.push(kb::create_article(store, by, &input, now).await?);
+    }
+    // An edit waiting to be published, and a draft nobody published yet.
+    if let Some(first) = made.first() {
+        let input = ArticleIn {
+            title: first.title.clone(),
+            body: format!(
+                "{}\n\nAdministrators of your organisation can also reset it for you.",
+                first.body
+            ),
+            category: first.category.as_ref().map(|c| c.1.clone()),
+            visibility: Some("public".into()),
+            owner: first.owner.as_ref().map(|o| o.email.clone()),
+            review_by: Some(day(120)),
+            note: "Mention organisation administrators".into(),
+            publish: false,
+            base_version: Some(first.version),
+        };
+        kb::edit_article(store, by, first.id, &input, now).await?;
+    }
+    let draft = ArticleIn {
+        title: "Adding user seats".into(),
+        body: "Seats are added under **Account → Users**. (Draft: confirm the price list first.)"
+            .into(),
+        category: Some("Billing".into()),
+        visibility: Some("public".into()),
+        owner: Some("manager@opsdesk.example".into()),
+        review_by: None,
+        note: String::new(),
+        publish: false,
+        base_version: None,
+    };
+    kb::create_article(store, by, &draft, now).await?;
+    // Readers' feedback and a deflection on the public ones.
+    let carol = store
+        .user_by_email("carol@acme.example")
+        .await?
+        .map(|u| u.id);
+    let gary = store
+        .user_by_email("gary@globex.example")
+        .await?
+        .map(|u| u.id);
+    if let Some(label) = made.get(4) {
+        store
+            .article_feedback(label.id, true, "", carol, now)
+            .await?;
+        store.article_deflected(label.id, carol, now).await?;
+    }
+    if let Some(twofa) = made.get(1) {
+        store
+            .article_feedback(twofa.id, false, "I have no smartphone.", gary, now)
+            .await?;
+    }
+    // Linked from resolved tickets whose subject they answer.
+    let resolved = store
+        .tickets(
+            &opsdesk_store::QueueFilter {
+                statuses: vec![
+                    opsdesk_domain::Status::Resolved,
+                    opsdesk_domain::Status::Closed,
+                ],
+                ..Default::default()
+            },
+            opsdesk_domain::access::Confinement::None,
+            opsdesk_store::QueueSort::Priority,
+            None,
+            200,
+        )
+        .await?;
+    let liam = store
+        .user_by_email("liam.l1@opsdesk.example")
+        .await?
+        .map(|u| u.id);
+    for ticket in &resolved.items {
+        let subject = ticket.subject.as_str().to_lowercase();
+        let answer = if subject.contains("password") {
+            made.first()
+        } else if subject.contains("two-factor") {
+            made.get(1)
+        } else if subject.contains("sso") {
+            made.get(2)
+        } else {
+            None
+        };
+        if let Some(article) = answer {
+            store.link_article(ticket.id, article, liam, now).await?;
+        }
     }
     Ok(())
 }

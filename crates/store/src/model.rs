@@ -277,6 +277,21 @@ pub struct ImportedTicket {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// The rest of its conversation after the first message, oldest first.
+    pub replies: Vec<ImportedMessage>,
+}
+
+/// A message of an imported ticket's conversation.
+#[derive(Debug, Clone)]
+pub struct ImportedMessage {
+    /// Who wrote it.
+    pub author_id: i64,
+    /// An internal note.
+    pub internal: bool,
+    /// What it says.
+    pub body: opsdesk_domain::Body,
+    /// When.
+    pub created_at: Timestamp,
 }
 
 /// The input to create a user, already validated.

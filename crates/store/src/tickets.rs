@@ -23,8 +23,8 @@ use crate::model::ts;
 use crate::sql::{Param, Sql};
 use crate::TeamRef;
 use crate::{
-    BugReportRecord, ImportedTicket, Link, Message, NewTicket, Page, Store, StoreError, Ticket,
-    UserRef,
+    BugReportRecord, ImportedMessage, ImportedTicket, Link, Message, NewTicket, Page, Store,
+    StoreError, Ticket, UserRef,
 };
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
@@ -288,9 +288,32 @@ impl Store {
         let mut w = self.write(actor, now).await?;
         // 100 rows a statement: SQLite looks bound parameters up by name in linear time, so a
         // statement with n parameters costs O(n²) to bind (1,000 rows was 10x slower per row).
-        for chunk in ticket_rows.chunks(100) {
+        for (chunk, imported) in ticket_rows.chunks(100).zip(rows.chunks(100)) {
             let written = write_rows(&mut w, chunk).await?;
             let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+            let replies: Vec<(i64, &ImportedMessage)> = ids
+                .iter()
+                .zip(imported)
+                .flat_map(|(id, row)| row.replies.iter().map(move |m| (*id, m)))
+                .collect();
+            for part in replies.chunks(100) {
+                let mut sql = Sql::new(
+                    "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES ",
+                );
+                for (i, (id, m)) in part.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind_list([
+                        Param::Int(*id),
+                        Param::Int(m.author_id),
+                        Param::Int(i64::from(m.internal)),
+                        Param::Text(m.body.as_str().to_owned()),
+                        Param::Int(m.created_at.as_microsecond()),
+                    ]);
+                }
+                sql.query().execute(&mut *w.tx).await?;
+            }
             refresh_clocks(&mut w, &self.sla, &ids).await?;
         }
         w.commit().await?;

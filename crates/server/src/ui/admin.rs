@@ -55,10 +55,11 @@ async fn admin_page(
         let orgs = state.store.orgs().await?;
         let users = state.store.users(None, None, 0, 1000).await?;
         let tokens = state.store.tokens(None).await?;
-        Ok((teams, orgs, users, tokens))
+        let search = crate::api::knowledge::status_out(state).await?;
+        Ok((teams, orgs, users, tokens, search))
     }
     .await;
-    let (teams, orgs, users, tokens) = match result {
+    let (teams, orgs, users, tokens, search) = match result {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -102,6 +103,7 @@ async fn admin_page(
                 )
             })
             .collect(),
+        search,
     };
     (status, render(&page)).into_response()
 }

@@ -8,6 +8,7 @@ mod admin;
 mod admin_sla;
 mod desk;
 mod incidents;
+mod knowledge;
 mod mail;
 mod oncall;
 mod paging;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(status::routes())
         .merge(reviews::routes())
         .merge(mail::routes())
+        .merge(knowledge::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

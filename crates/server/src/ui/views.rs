@@ -815,6 +815,8 @@ pub struct AdminPage {
     pub tiers: Vec<String>,
     /// API tokens: (id, owner, name, created).
     pub tokens: Vec<(i64, String, String, String)>,
+    /// This process's search index.
+    pub search: crate::api::knowledge_wire::SearchStatusOut,
 }
 
 /// A calendar on the SLA page.

@@ -394,6 +394,7 @@ impl TestApp {
             assignee_id: None,
             created_at,
             updated_at: created_at,
+            replies: Vec::new(),
         };
         self.store
             .import_tickets(&[row], None, created_at)

@@ -760,6 +760,7 @@ async fn imported_tickets_keep_their_state_and_get_messages_and_events() {
             // Two rows share an instant: the store keeps them apart by a microsecond.
             created_at: created,
             updated_at: created,
+            replies: Vec::new(),
         })
         .collect();
     assert_eq!(

@@ -1,0 +1,1351 @@
+//! Search and the knowledge base in the UI: the search page (live results as you type), the
+//! public help centre (no sign-in needed), article pages with feedback and deflection, the
+//! staff's article list, editor, history with diffs and restore, the portal's suggestions
+//! while a customer types a subject, and the related-articles panel beside a ticket.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::Timestamp;
+use opsdesk_domain::access::SearchReach;
+use opsdesk_domain::knowledge::{is_stale, ArticleStatus};
+use opsdesk_domain::{Action, Actor};
+use opsdesk_search::Kind;
+use opsdesk_store::{ArticleFilter, Category};
+use serde::Deserialize;
+
+use super::session::{Session, SignedForm};
+use super::views::{Chrome, FormErrors};
+use super::{form_errors, page_error, refuse_customers, render};
+use crate::api::knowledge_wire::{
+    ArticleIn, ArticleOut, CategoryIn, FeedbackIn, SearchHitOut, SearchParams,
+};
+use crate::error::ApiError;
+use crate::ops::knowledge as ops;
+use crate::ops::Operator;
+use crate::AppState;
+
+/// The routes of search and the knowledge base.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/search", get(search_page))
+        .route("/help", get(help))
+        .route("/help/articles/{id}", get(help_article))
+        .route("/help/articles/{id}/feedback", post(feedback))
+        .route("/help/articles/{id}/deflected", post(deflected))
+        .route("/portal/suggest", get(portal_suggest))
+        .route("/desk/kb", get(kb_list).post(kb_create))
+        .route("/desk/kb/new", get(kb_new))
+        .route("/desk/kb/categories", post(kb_category))
+        .route("/desk/kb/{id}", get(kb_article).post(kb_save))
+        .route("/desk/kb/{id}/edit", get(kb_edit))
+        .route("/desk/kb/{id}/publish", post(kb_publish))
+        .route("/desk/kb/{id}/archive", post(kb_archive))
+        .route("/desk/kb/{id}/versions/{version}", get(kb_version))
+        .route("/desk/kb/{id}/versions/{version}/restore", post(kb_restore))
+        .route("/desk/tickets/{id}/related", get(related))
+        .route("/desk/tickets/{id}/articles", post(link_article))
+        .route("/problems/{id}/article", post(known_error))
+        .route("/admin/search/reindex", post(reindex))
+}
+
+/// A search as the form sends it (unknown parameters ignored).
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    offset: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.trim().to_owned())
+}
+
+impl SearchForm {
+    fn params(&self) -> SearchParams {
+        SearchParams {
+            q: self.q.clone(),
+            kind: some(&self.kind),
+            status: some(&self.status),
+            team: some(&self.team),
+            org: some(&self.org),
+            from: some(&self.from),
+            to: some(&self.to),
+            order: some(&self.order),
+            limit: None,
+            offset: some(&self.offset),
+        }
+    }
+
+    fn filtered(&self) -> bool {
+        [
+            &self.kind,
+            &self.status,
+            &self.team,
+            &self.org,
+            &self.from,
+            &self.to,
+        ]
+        .iter()
+        .any(|f| !f.trim().is_empty())
+    }
+
+    /// The query string of this search without its offset (for "more results").
+    fn link(&self, path: &str) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("q", self.q.as_str()),
+            ("kind", &self.kind),
+            ("status", &self.status),
+            ("team", &self.team),
+            ("org", &self.org),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("order", &self.order),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+}
+
+/// Search results (the partial swapped in as the user types).
+#[derive(Template)]
+#[template(path = "search_results.html")]
+pub struct SearchResults {
+    /// What was typed.
+    pub query: String,
+    /// Any filter is set.
+    pub filtered: bool,
+    /// The hits.
+    pub hits: Vec<SearchHitOut>,
+    /// Offset of the next page.
+    pub next_offset: Option<usize>,
+    /// This search's link without offset.
+    pub more_link: String,
+    /// The searcher is staff.
+    pub staff: bool,
+    /// The searcher sees internal notes.
+    pub internal: bool,
+}
+
+/// The search page.
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// What was typed.
+    pub query: String,
+    /// Any filter is set.
+    pub filtered: bool,
+    /// Kind filter.
+    pub kind: String,
+    /// (value, label) of the kinds this searcher may ask for.
+    pub kinds: Vec<(&'static str, &'static str)>,
+    /// Status filter.
+    pub status: String,
+    /// Statuses to choose from.
+    pub statuses: Vec<&'static str>,
+    /// Team filter.
+    pub team: String,
+    /// (id, name) of teams.
+    pub teams: Vec<(i64, String)>,
+    /// Organisation filter.
+    pub org: String,
+    /// (id, name) of organisations.
+    pub orgs: Vec<(i64, String)>,
+    /// From date.
+    pub from: String,
+    /// To date.
+    pub to: String,
+    /// Order.
+    pub order: String,
+    /// The hits.
+    pub hits: Vec<SearchHitOut>,
+    /// Offset of the next page.
+    pub next_offset: Option<usize>,
+    /// This search's link without offset.
+    pub more_link: String,
+    /// The searcher is staff.
+    pub staff: bool,
+    /// The searcher sees internal notes.
+    pub internal: bool,
+    /// Refused parameters.
+    pub form: FormErrors,
+}
+
+/// Whether htmx asked (answer with the partial only).
+fn from_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+/// Runs a search form for `reach`; refused parameters come back as form errors.
+async fn run(
+    state: &AppState,
+    form: &SearchForm,
+    reach: SearchReach,
+    staff: bool,
+    only: Option<Kind>,
+) -> (Vec<SearchHitOut>, Option<usize>, FormErrors) {
+    let blank = form.q.trim().is_empty() && !form.filtered();
+    if blank {
+        return (Vec::new(), None, FormErrors::default());
+    }
+    let mut query = match ops::search_query(&form.params()) {
+        Ok(q) => q,
+        Err(e) => return (Vec::new(), None, form_errors(e).1),
+    };
+    if let Some(kind) = only {
+        query.kinds = vec![kind];
+    }
+    match ops::run_search(&state.search, query.clone(), reach).await {
+        Ok(found) => {
+            let out = ops::search_out(found, &query, staff);
+            (out.items, out.next_offset, FormErrors::default())
+        }
+        Err(e) => (Vec::new(), None, form_errors(e).1),
+    }
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(form): Query<SearchForm>,
+) -> Response {
+    let staff = session.user.role.is_staff();
+    let internal = session.actor.sees_internal();
+    let (hits, next_offset, errors) =
+        run(&state, &form, session.actor.search_reach(), staff, None).await;
+    if from_htmx(&headers) {
+        return render(&SearchResults {
+            query: form.q.clone(),
+            filtered: form.filtered(),
+            hits,
+            next_offset,
+            more_link: form.link("/search"),
+            staff,
+            internal,
+        })
+        .into_response();
+    }
+    let (teams, orgs) = if staff {
+        let teams = state.store.teams().await.unwrap_or_default();
+        let orgs = state.store.orgs().await.unwrap_or_default();
+        (
+            teams.into_iter().map(|t| (t.id, t.name)).collect(),
+            orgs.into_iter().map(|o| (o.id, o.name)).collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut kinds = vec![("ticket", "tickets"), ("article", "articles")];
+    if session.actor.authorize(Action::ReadIncidents).is_ok() {
+        kinds.extend([("incident", "incidents"), ("problem", "problems")]);
+    }
+    let page = SearchPage {
+        chrome: session.chrome(),
+        query: form.q.clone(),
+        filtered: form.filtered(),
+        kind: form.kind.clone(),
+        kinds,
+        status: form.status.clone(),
+        statuses: vec![
+            "new",
+            "open",
+            "pending",
+            "on_hold",
+            "resolved",
+            "closed",
+            "published",
+            "draft",
+            "triggered",
+            "acknowledged",
+            "known_error",
+        ],
+        team: form.team.clone(),
+        teams,
+        org: form.org.clone(),
+        orgs,
+        from: form.from.clone(),
+        to: form.to.clone(),
+        order: form.order.clone(),
+        hits,
+        next_offset,
+        more_link: form.link("/search"),
+        staff,
+        internal,
+        form: errors,
+    };
+    render(&page).into_response()
+}
+
+/// A category on the help centre: name, description, and its articles' (id, title).
+pub type HelpCategory = (String, String, Vec<(i64, String)>);
+
+/// The help centre's front page.
+#[derive(Template)]
+#[template(path = "help.html")]
+pub struct HelpPage {
+    /// Frame (no user for anonymous visitors).
+    pub chrome: Chrome,
+    /// What was typed.
+    pub query: String,
+    /// Always false (the help centre has no filters).
+    pub filtered: bool,
+    /// Hits.
+    pub hits: Vec<SearchHitOut>,
+    /// Offset of the next page.
+    pub next_offset: Option<usize>,
+    /// Link without offset.
+    pub more_link: String,
+    /// Staff view of the results text.
+    pub staff: bool,
+    /// Internal notes searched.
+    pub internal: bool,
+    /// (name, description, [(id, title)]) per category, then uncategorised.
+    pub categories: Vec<HelpCategory>,
+}
+
+fn reader(session: &Result<Session, Response>) -> Option<&Actor> {
+    session.as_ref().ok().map(|s| &s.actor)
+}
+
+fn chrome_of(session: &Result<Session, Response>) -> Chrome {
+    session.as_ref().map(Session::chrome).unwrap_or_default()
+}
+
+async fn help(
+    State(state): State<AppState>,
+    session: Result<Session, Response>,
+    headers: HeaderMap,
+    Query(form): Query<SearchForm>,
+) -> Response {
+    // The help centre shows what the public may read, whoever asks.
+    let (hits, next_offset, _) = run(
+        &state,
+        &form,
+        SearchReach::ANONYMOUS,
+        false,
+        Some(Kind::Article),
+    )
+    .await;
+    let results = SearchResults {
+        query: form.q.clone(),
+        filtered: false,
+        hits,
+        next_offset,
+        more_link: form.link("/help"),
+        staff: false,
+        internal: false,
+    };
+    if from_htmx(&headers) {
+        return render(&results).into_response();
+    }
+    let result = async {
+        let categories = state.store.categories().await?;
+        let articles = state
+            .store
+            .articles(
+                &ArticleFilter {
+                    public_only: true,
+                    ..ArticleFilter::default()
+                },
+                1_000,
+            )
+            .await?;
+        let mut groups: Vec<HelpCategory> = categories
+            .iter()
+            .map(|c: &Category| (c.name.clone(), c.description.clone(), Vec::new()))
+            .collect();
+        let mut other = Vec::new();
+        for a in &articles {
+            let entry = (
+                a.id,
+                a.published_title.clone().unwrap_or_else(|| a.title.clone()),
+            );
+            match a
+                .category
+                .as_ref()
+                .and_then(|(id, _)| categories.iter().position(|c| c.id == *id))
+            {
+                Some(i) => groups[i].2.push(entry),
+                None => other.push(entry),
+            }
+        }
+        if !other.is_empty() {
+            groups.push(("More articles".into(), String::new(), other));
+        }
+        groups.retain(|g| !g.2.is_empty());
+        Ok::<_, ApiError>(groups)
+    }
+    .await;
+    match result {
+        Ok(categories) => render(&HelpPage {
+            chrome: chrome_of(&session),
+            query: results.query,
+            filtered: false,
+            hits: results.hits,
+            next_offset: results.next_offset,
+            more_link: results.more_link,
+            staff: false,
+            internal: false,
+            categories,
+        })
+        .into_response(),
+        Err(e) => page_error(e, chrome_of(&session)),
+    }
+}
+
+/// A help centre article.
+#[derive(Template)]
+#[template(path = "help_article.html")]
+pub struct HelpArticlePage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The article as the reader may read it.
+    pub a: ArticleOut,
+    /// Last updated, readable.
+    pub updated: String,
+    /// Opened from a suggestion while raising a request.
+    pub from_suggestion: bool,
+    /// A signed-in reader (may give feedback).
+    pub signed_in: bool,
+    /// A line of thanks after feedback.
+    pub notice: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ArticleView {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    thanks: String,
+}
+
+async fn help_article(
+    State(state): State<AppState>,
+    session: Result<Session, Response>,
+    Path(id): Path<i64>,
+    Query(view): Query<ArticleView>,
+) -> Response {
+    let actor = reader(&session).cloned();
+    let result = async {
+        let article = state.store.article(id).await?;
+        ops::authorize_read(actor.as_ref(), &article)?;
+        // Everyone reads the published version here, staff included.
+        Ok::<_, ApiError>(ops::article_out(
+            &article,
+            None,
+            &state.public_url,
+            Timestamp::now(),
+        ))
+    }
+    .await;
+    match result {
+        Ok(mut a) => {
+            if a.status != ArticleStatus::Published.as_str() {
+                return page_error(
+                    ApiError::new(crate::error::Code::NotFound, "article not found"),
+                    chrome_of(&session),
+                );
+            }
+            a.title = a.title.clone();
+            let page = HelpArticlePage {
+                chrome: chrome_of(&session),
+                updated: super::views::readable(&a.updated_at),
+                a,
+                from_suggestion: view.from == "suggest",
+                signed_in: session.is_ok(),
+                notice: match view.thanks.as_str() {
+                    "feedback" => "Thank you for your feedback.".into(),
+                    "deflected" => "Glad it helped — no request needed.".into(),
+                    _ => String::new(),
+                },
+            };
+            render(&page).into_response()
+        }
+        Err(e) => page_error(e, chrome_of(&session)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedbackForm {
+    helpful: String,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn feedback(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<FeedbackForm>,
+) -> Response {
+    let result = async {
+        session.actor.authorize(Action::RateArticle)?;
+        let article = state.store.article(id).await?;
+        ops::authorize_read(Some(&session.actor), &article)?;
+        let input = FeedbackIn {
+            helpful: form.helpful == "true",
+            comment: form.comment,
+        };
+        ops::record_feedback(
+            &state.store,
+            &article,
+            &input,
+            Some(session.user.id),
+            Timestamp::now(),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/help/articles/{id}?thanks=feedback")).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Empty {}
+
+async fn deflected(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, .. }: SignedForm<Empty>,
+) -> Response {
+    let result = async {
+        session.actor.authorize(Action::RateArticle)?;
+        let article = state.store.article(id).await?;
+        ops::authorize_read(Some(&session.actor), &article)?;
+        state
+            .store
+            .article_deflected(id, Some(session.user.id), Timestamp::now())
+            .await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/help/articles/{id}?thanks=deflected")).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+/// Suggested articles under the subject of a new request.
+#[derive(Template)]
+#[template(path = "portal_suggest.html")]
+pub struct Suggestions {
+    /// Matching public articles.
+    pub hits: Vec<SearchHitOut>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SuggestForm {
+    #[serde(default)]
+    subject: String,
+}
+
+async fn portal_suggest(
+    State(state): State<AppState>,
+    session: Session,
+    Query(form): Query<SuggestForm>,
+) -> Response {
+    let hits = match ops::suggest(
+        &state.search,
+        &form.subject,
+        session.actor.search_reach(),
+        5,
+    )
+    .await
+    {
+        Ok(found) => ops::search_out(found, &opsdesk_search::SearchQuery::default(), false).items,
+        Err(_) => Vec::new(),
+    };
+    render(&Suggestions { hits }).into_response()
+}
+
+/// A row of the article list.
+pub struct ArticleRow {
+    /// Id.
+    pub id: i64,
+    /// Latest title.
+    pub title: String,
+    /// Category.
+    pub category: Option<String>,
+    /// Status.
+    pub status: &'static str,
+    /// The latest version is not the published one.
+    pub unpublished_changes: bool,
+    /// Visibility.
+    pub visibility: String,
+    /// Owner's name.
+    pub owner: String,
+    /// Review-by date.
+    pub review_by: String,
+    /// Past its review date.
+    pub stale: bool,
+    /// From a problem record.
+    pub problem: Option<i64>,
+    /// Helpful answers.
+    pub helpful: i64,
+    /// Not-helpful answers.
+    pub unhelpful: i64,
+    /// Linked tickets.
+    pub tickets_linked: i64,
+    /// Linked tickets resolved.
+    pub tickets_solved: i64,
+    /// Deflections.
+    pub deflections: i64,
+}
+
+/// The staff's article list.
+#[derive(Template)]
+#[template(path = "kb_list.html")]
+pub struct KbList {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Which tab.
+    pub filter: String,
+    /// Articles.
+    pub articles: Vec<ArticleRow>,
+    /// Categories.
+    pub categories: Vec<Category>,
+    /// May write articles.
+    pub can_edit: bool,
+    /// May add categories.
+    pub can_shape: bool,
+    /// Errors of a refused category.
+    pub form: FormErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListForm {
+    #[serde(default)]
+    filter: String,
+}
+
+fn day(t: Option<Timestamp>) -> String {
+    t.map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+async fn kb_list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(list): Query<ListForm>,
+) -> Response {
+    kb_list_page(
+        &state,
+        &session,
+        list.filter,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn kb_list_page(
+    state: &AppState,
+    session: &Session,
+    filter: String,
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    if let Some(r) = refuse_customers(session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let result = async {
+        let mut query = ArticleFilter::default();
+        match filter.as_str() {
+            "draft" => query.status = Some(ArticleStatus::Draft),
+            "published" => query.status = Some(ArticleStatus::Published),
+            "archived" => query.status = Some(ArticleStatus::Archived),
+            "stale" => query.stale_at = Some(now),
+            "mine" => {
+                query.stale_at = Some(now);
+                query.owner_id = Some(session.user.id);
+            }
+            _ => {}
+        }
+        let articles = state.store.articles(&query, 500).await?;
+        let rows = articles
+            .iter()
+            .filter(|a| ops::authorize_read(Some(&session.actor), a).is_ok())
+            .filter(|a| !filter.is_empty() || a.status != ArticleStatus::Archived)
+            .map(|a| ArticleRow {
+                id: a.id,
+                title: a.title.clone(),
+                category: a.category.as_ref().map(|c| c.1.clone()),
+                status: a.status.as_str(),
+                unpublished_changes: a.status == ArticleStatus::Published
+                    && a.has_unpublished_changes(),
+                visibility: a.visibility.as_string(),
+                owner: a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+                review_by: day(a.review_by),
+                stale: is_stale(a.status, a.review_by, now),
+                problem: a.problem_id,
+                helpful: a.helpful,
+                unhelpful: a.unhelpful,
+                tickets_linked: a.tickets_linked,
+                tickets_solved: a.tickets_solved,
+                deflections: a.deflections,
+            })
+            .collect();
+        Ok::<_, ApiError>(KbList {
+            chrome: session.chrome(),
+            filter: filter.clone(),
+            articles: rows,
+            categories: state.store.categories().await?,
+            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
+            can_shape: session.actor.authorize(Action::ManageKnowledge).is_ok(),
+            form,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => (status, render(&page)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryForm {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn kb_category(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<CategoryForm>,
+) -> Response {
+    let input = CategoryIn {
+        name: form.name,
+        description: form.description,
+        position: 0,
+    };
+    match ops::save_category(
+        &state.store,
+        Operator::User(&session.actor),
+        None,
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/desk/kb").into_response(),
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            kb_list_page(&state, &session, String::new(), errors, status).await
+        }
+    }
+}
+
+/// The article editor.
+#[derive(Template)]
+#[template(path = "kb_edit.html")]
+pub struct KbEdit {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The article being edited (none for a new one).
+    pub id: Option<i64>,
+    /// The version the edit starts from.
+    pub base_version: Option<i64>,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Category name.
+    pub category: String,
+    /// Categories.
+    pub categories: Vec<Category>,
+    /// Visibility value.
+    pub visibility: String,
+    /// (value, label) of the visibilities.
+    pub visibilities: Vec<(&'static str, &'static str)>,
+    /// Owner's e-mail.
+    pub owner: String,
+    /// Review-by date.
+    pub review_by: String,
+    /// What changed.
+    pub note: String,
+    /// Refused fields.
+    pub form: FormErrors,
+}
+
+const VISIBILITIES: [(&str, &str); 7] = [
+    ("internal", "internal (staff)"),
+    ("public", "public (customers and help centre)"),
+    ("L0", "L0 and above"),
+    ("L1", "L1 and above"),
+    ("L2", "L2 and above"),
+    ("L3", "L3 and above"),
+    ("L4", "L4 only"),
+];
+
+#[derive(Debug, Default, Deserialize)]
+struct ArticleForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    review_by: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    publish: String,
+    #[serde(default)]
+    base_version: Option<i64>,
+}
+
+impl ArticleForm {
+    fn input(&self) -> ArticleIn {
+        ArticleIn {
+            title: self.title.clone(),
+            body: self.body.clone(),
+            category: some(&self.category),
+            visibility: some(&self.visibility),
+            owner: some(&self.owner),
+            review_by: some(&self.review_by),
+            note: self.note.clone(),
+            publish: self.publish == "true",
+            base_version: self.base_version,
+        }
+    }
+}
+
+async fn editor(
+    state: &AppState,
+    session: &Session,
+    id: Option<i64>,
+    form: ArticleForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    if let Some(r) = refuse_customers(session) {
+        return r;
+    }
+    let categories = state.store.categories().await.unwrap_or_default();
+    let page = KbEdit {
+        chrome: session.chrome(),
+        id,
+        base_version: form.base_version,
+        title: form.title,
+        body: form.body,
+        category: form.category,
+        categories,
+        visibility: if form.visibility.is_empty() {
+            "internal".into()
+        } else {
+            form.visibility
+        },
+        visibilities: VISIBILITIES.to_vec(),
+        owner: form.owner,
+        review_by: form.review_by,
+        note: form.note,
+        form: errors,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn kb_new(State(state): State<AppState>, session: Session) -> Response {
+    editor(
+        &state,
+        &session,
+        None,
+        ArticleForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn kb_create(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<ArticleForm>,
+) -> Response {
+    match ops::create_article(
+        &state.store,
+        Operator::User(&session.actor),
+        &form.input(),
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(article) => Redirect::to(&format!("/desk/kb/{}", article.id)).into_response(),
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            editor(&state, &session, None, form, errors, status).await
+        }
+    }
+}
+
+async fn kb_edit(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    let article = match state.store.article(id).await {
+        Ok(a) if ops::authorize_read(Some(&session.actor), &a).is_ok() => a,
+        Ok(_) => {
+            return page_error(
+                ApiError::new(crate::error::Code::NotFound, "article not found"),
+                session.chrome(),
+            )
+        }
+        Err(e) => return page_error(e.into(), session.chrome()),
+    };
+    let form = ArticleForm {
+        title: article.title.clone(),
+        body: article.body.clone(),
+        category: article
+            .category
+            .as_ref()
+            .map(|c| c.1.clone())
+            .unwrap_or_default(),
+        visibility: article.visibility.as_string(),
+        owner: article
+            .owner
+            .as_ref()
+            .map(|o| o.email.clone())
+            .unwrap_or_default(),
+        review_by: day(article.review_by),
+        note: String::new(),
+        publish: String::new(),
+        base_version: Some(article.version),
+    };
+    editor(
+        &state,
+        &session,
+        Some(id),
+        form,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn kb_save(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<ArticleForm>,
+) -> Response {
+    match ops::edit_article(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        &form.input(),
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            editor(&state, &session, Some(id), form, errors, status).await
+        }
+    }
+}
+
+/// An article for staff: content, actions, use, history, feedback.
+#[derive(Template)]
+#[template(path = "kb_article.html")]
+pub struct KbArticle {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The article (latest version).
+    pub a: ArticleOut,
+    /// Owner's name.
+    pub owner: String,
+    /// Review-by date.
+    pub review_by: String,
+    /// Versions, newest first.
+    pub versions: Vec<VersionRow>,
+    /// (helpful, who, comment).
+    pub feedback: Vec<(bool, String, String)>,
+    /// May write.
+    pub can_edit: bool,
+    /// A line at the top.
+    pub notice: String,
+}
+
+/// A line of an article's history.
+pub struct VersionRow {
+    /// Number.
+    pub version: i64,
+    /// Author's name.
+    pub author: String,
+    /// When.
+    pub created_at: String,
+    /// What changed.
+    pub note: String,
+    /// Readers see this version.
+    pub published: bool,
+}
+
+async fn kb_article(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let result = async {
+        let article = state.store.article(id).await?;
+        ops::authorize_read(Some(&session.actor), &article)?;
+        let versions = state.store.article_versions(id).await?;
+        let feedback = state.store.article_feedback_list(id).await?;
+        let out = ops::article_out(
+            &article,
+            Some(&session.actor),
+            &state.public_url,
+            Timestamp::now(),
+        );
+        Ok::<_, ApiError>(KbArticle {
+            chrome: session.chrome(),
+            owner: article
+                .owner
+                .as_ref()
+                .map(|o| o.name.clone())
+                .unwrap_or_else(|| "nobody".into()),
+            review_by: day(article.review_by),
+            a: out,
+            versions: versions
+                .iter()
+                .map(|v| VersionRow {
+                    version: v.version,
+                    author: v
+                        .author
+                        .as_ref()
+                        .map(|a| a.name.clone())
+                        .unwrap_or_else(|| "system".into()),
+                    created_at: v.created_at.strftime("%Y-%m-%d %H:%M").to_string(),
+                    note: v.note.clone(),
+                    published: article.published_version == Some(v.version),
+                })
+                .collect(),
+            feedback: feedback
+                .iter()
+                .map(|f| {
+                    (
+                        f.helpful,
+                        f.user
+                            .as_ref()
+                            .map(|u| u.name.clone())
+                            .unwrap_or_else(|| "a visitor".into()),
+                        f.comment.clone(),
+                    )
+                })
+                .collect(),
+            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
+            notice: String::new(),
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn kb_publish(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, .. }: SignedForm<Empty>,
+) -> Response {
+    match ops::publish_article(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn kb_archive(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, .. }: SignedForm<Empty>,
+) -> Response {
+    match ops::archive_article(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+/// One version with the diff from the one before.
+#[derive(Template)]
+#[template(path = "kb_version.html")]
+pub struct KbVersion {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Article id.
+    pub id: i64,
+    /// This version.
+    pub version: i64,
+    /// The latest version.
+    pub latest: i64,
+    /// Title then.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// When.
+    pub created_at: String,
+    /// What changed.
+    pub note: String,
+    /// (class, line) of the unified diff.
+    pub diff: Vec<(&'static str, String)>,
+    /// The body then, rendered.
+    pub body_html: String,
+    /// May restore.
+    pub can_edit: bool,
+}
+
+async fn kb_version(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, version)): Path<(i64, i64)>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let result = async {
+        let article = state.store.article(id).await?;
+        ops::authorize_read(Some(&session.actor), &article)?;
+        let this = state.store.article_version(id, version).await?;
+        let previous = if version > 1 {
+            state.store.article_version(id, version - 1).await.ok()
+        } else {
+            None
+        };
+        let diff = ops::diff(previous.as_ref(), &this)
+            .lines()
+            .map(|line| {
+                let class = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => "add",
+                    Some('-') if !line.starts_with("---") => "del",
+                    Some('@') => "hunk",
+                    _ => "same",
+                };
+                (class, line.to_owned())
+            })
+            .collect();
+        Ok::<_, ApiError>(KbVersion {
+            chrome: session.chrome(),
+            id,
+            version,
+            latest: article.version,
+            title: this.title.clone(),
+            author: this
+                .author
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| "system".into()),
+            created_at: this.created_at.strftime("%Y-%m-%d %H:%M").to_string(),
+            note: this.note.clone(),
+            diff,
+            body_html: crate::markdown::to_html(&this.body),
+            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn kb_restore(
+    State(state): State<AppState>,
+    Path((id, version)): Path<(i64, i64)>,
+    SignedForm { session, .. }: SignedForm<Empty>,
+) -> Response {
+    match ops::restore_version(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        version,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+/// An article suggestion beside a ticket.
+pub struct RelatedArticle {
+    /// Id.
+    pub id: i64,
+    /// Plain title.
+    pub title: String,
+    /// Highlighted title.
+    pub title_html: String,
+    /// The address to put in a reply: public page for public articles, desk page otherwise.
+    pub link: String,
+}
+
+/// The related panel beside a ticket.
+#[derive(Template)]
+#[template(path = "desk_related.html")]
+pub struct RelatedPanel {
+    /// Ticket id.
+    pub ticket: i64,
+    /// Articles that may answer it.
+    pub articles: Vec<RelatedArticle>,
+    /// Already linked (id, title).
+    pub linked: Vec<(i64, String)>,
+    /// Resolved tickets like it.
+    pub similar: Vec<SearchHitOut>,
+    /// May link articles.
+    pub can_write: bool,
+    /// CSRF token for the link buttons.
+    pub csrf: String,
+}
+
+async fn related(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let result = async {
+        let ticket = state.store.ticket(id).await?;
+        session
+            .actor
+            .authorize(Action::ReadTicket(ticket.scope()))?;
+        let (articles, similar) =
+            ops::related(&state.search, &session.actor, id, ticket.subject.as_str()).await?;
+        let linked = state.store.ticket_articles(id).await?;
+        let articles = articles
+            .hits
+            .into_iter()
+            .map(|h| RelatedArticle {
+                link: format!("{}/help/articles/{}", state.public_url, h.id),
+                id: h.id,
+                title: h.title,
+                title_html: h.title_html,
+            })
+            .collect();
+        let similar = ops::search_out(similar, &opsdesk_search::SearchQuery::default(), true).items;
+        Ok::<_, ApiError>(RelatedPanel {
+            ticket: id,
+            articles,
+            linked: linked
+                .iter()
+                .map(|a| {
+                    (
+                        a.id,
+                        a.published_title.clone().unwrap_or_else(|| a.title.clone()),
+                    )
+                })
+                .collect(),
+            similar,
+            can_write: session.actor.authorize(Action::EditArticles).is_ok(),
+            csrf: session.csrf.clone(),
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => (super::status_of(&e), e.detail).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkForm {
+    article: i64,
+}
+
+async fn link_article(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<LinkForm>,
+) -> Response {
+    match ops::link_article(
+        &state.store,
+        &session.actor,
+        id,
+        form.article,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (super::status_of(&e), e.detail).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct KnownErrorForm {
+    #[serde(default)]
+    visibility: String,
+}
+
+async fn known_error(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<KnownErrorForm>,
+) -> Response {
+    match ops::publish_known_error(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        some(&form.visibility).as_deref(),
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(article) => Redirect::to(&format!("/desk/kb/{}", article.id)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn reindex(
+    State(state): State<AppState>,
+    SignedForm { session, .. }: SignedForm<Empty>,
+) -> Response {
+    match session.actor.authorize(Action::Administer) {
+        Ok(()) => {
+            state.indexer.request_rebuild();
+            Redirect::to("/admin#search-index").into_response()
+        }
+        Err(e) => page_error(e.into(), session.chrome()),
+    }
+}
