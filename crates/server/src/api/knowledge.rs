@@ -292,15 +292,7 @@ async fn create_article(
     let now = Timestamp::now();
     let article =
         ops::create_article(&state.store, Operator::User(&caller.actor), &input, now).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ops::article_out(
-            &article,
-            Some(&caller.actor),
-            &state.public_url,
-            now,
-        )),
-    ))
+    Ok((StatusCode::CREATED, answer(&state, &caller, &article, now)))
 }
 
 /// One article as the caller may read it.
@@ -312,12 +304,7 @@ async fn get_article(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let article = state.store.article(id).await?;
     ops::authorize_read(Some(&caller.actor), &article)?;
-    Ok(Json(ops::article_out(
-        &article,
-        Some(&caller.actor),
-        &state.public_url,
-        Timestamp::now(),
-    )))
+    Ok(answer(&state, &caller, &article, Timestamp::now()))
 }
 
 /// Saves an edit (staff): a new version when the title or body changed; `base_version`
@@ -332,12 +319,7 @@ async fn edit_article(
     let now = Timestamp::now();
     let article =
         ops::edit_article(&state.store, Operator::User(&caller.actor), id, &input, now).await?;
-    Ok(Json(ops::article_out(
-        &article,
-        Some(&caller.actor),
-        &state.public_url,
-        now,
-    )))
+    Ok(answer(&state, &caller, &article, now))
 }
 
 /// Publishes the latest version (staff).
@@ -350,12 +332,7 @@ async fn publish_article(
     let now = Timestamp::now();
     let article =
         ops::publish_article(&state.store, Operator::User(&caller.actor), id, now).await?;
-    Ok(Json(ops::article_out(
-        &article,
-        Some(&caller.actor),
-        &state.public_url,
-        now,
-    )))
+    Ok(answer(&state, &caller, &article, now))
 }
 
 /// Withdraws an article from readers and search (staff); its history stays.
@@ -368,12 +345,22 @@ async fn archive_article(
     let now = Timestamp::now();
     let article =
         ops::archive_article(&state.store, Operator::User(&caller.actor), id, now).await?;
-    Ok(Json(ops::article_out(
-        &article,
+    Ok(answer(&state, &caller, &article, now))
+}
+
+/// The article as the caller reads it.
+fn answer(
+    state: &AppState,
+    caller: &ApiCaller,
+    article: &opsdesk_store::Article,
+    now: Timestamp,
+) -> Json<ArticleOut> {
+    Json(ops::article_out(
+        article,
         Some(&caller.actor),
         &state.public_url,
         now,
-    )))
+    ))
 }
 
 async fn staff_article(
@@ -437,12 +424,7 @@ async fn restore_version(
         now,
     )
     .await?;
-    Ok(Json(ops::article_out(
-        &article,
-        Some(&caller.actor),
-        &state.public_url,
-        now,
-    )))
+    Ok(answer(&state, &caller, &article, now))
 }
 
 /// The feedback an article received (staff).
@@ -576,10 +558,5 @@ async fn known_error(
         now,
     )
     .await?;
-    Ok(Json(ops::article_out(
-        &article,
-        Some(&caller.actor),
-        &state.public_url,
-        now,
-    )))
+    Ok(answer(&state, &caller, &article, now))
 }
