@@ -74,6 +74,8 @@ pub enum Action {
     ManageKnowledge,
     /// Say whether a readable article helped, or that it answered the question.
     RateArticle,
+    /// Write runbooks.
+    EditRunbooks,
 }
 
 /// The article facts that decide who may read it.
@@ -185,23 +187,28 @@ impl Actor {
                 )),
             },
             ReadArticle(scope) => {
-                let readers = match scope.visibility {
-                    _ if !scope.published => self.role.is_staff(),
-                    Visibility::Public => true,
-                    Visibility::Internal => self.role.is_staff(),
+                // A tier restriction holds for every version, drafts and archived ones too.
+                let tier_ok = match scope.visibility {
                     Visibility::Tier(tier) => match role {
                         Admin | Manager | Auditor => true,
-                        Agent => self.tier.is_some_and(|t| t >= tier),
+                        Agent => self.tier.unwrap_or(Tier::L0) >= tier,
                         Customer => false,
                     },
+                    _ => true,
                 };
+                let readers = tier_ok
+                    && match scope.visibility {
+                        _ if !scope.published => self.role.is_staff(),
+                        Visibility::Public => true,
+                        Visibility::Internal | Visibility::Tier(_) => self.role.is_staff(),
+                    };
                 if readers {
                     Ok(())
                 } else {
                     Err(Denied::Hidden)
                 }
             }
-            EditArticles => self.staff_writer(),
+            EditArticles | EditRunbooks => self.staff_writer(),
             RateArticle => match role {
                 Auditor => Err(Denied::Forbidden("auditors have read-only access")),
                 _ => Ok(()),
@@ -414,6 +421,25 @@ mod tests {
         assert!(auditor.authorize(Action::EditArticles).is_err());
         assert!(l1.authorize(Action::EditArticles).is_ok());
         assert!(l1.authorize(Action::ManageKnowledge).is_err());
+        // A draft or archived L3 article stays L3-only.
+        assert_eq!(
+            l1.authorize(scope(Visibility::Tier(Tier::L3), false)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            l3.authorize(scope(Visibility::Tier(Tier::L3), false)),
+            Ok(())
+        );
+        // An agent without a tier reads as L0, as search finds for them.
+        let untiered = actor(Role::Agent, None, None);
+        assert_eq!(
+            untiered.authorize(scope(Visibility::Tier(Tier::L0), true)),
+            Ok(())
+        );
+        assert_eq!(
+            untiered.authorize(scope(Visibility::Tier(Tier::L1), true)),
+            Err(Denied::Hidden)
+        );
     }
 
     #[test]

@@ -137,6 +137,11 @@ impl Store {
         }
     }
 
+    /// Wakes the background workers (a change they must act on now, such as a new schedule).
+    pub fn ring_work(&self) {
+        self.wake.notify_one();
+    }
+
     /// Waits until a commit gives the background workers something to do at once.
     pub async fn work_ready(&self) {
         self.wake.notified().await;

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::corrupt;
-use crate::model::ts;
+use crate::model::{ts, user_at};
 use crate::sql::{Param, Sql};
 use crate::{Store, StoreError, UserRef};
 
@@ -275,13 +275,27 @@ impl Store {
         self.category(id).await
     }
 
-    /// Every category in order, with its count of published articles.
+    /// Every category in order, with its count of published articles (for staff).
     pub async fn categories(&self) -> Result<Vec<Category>, StoreError> {
-        sqlx::query(
+        self.categories_counting(false).await
+    }
+
+    /// Every category in order, counting only published public articles (for readers).
+    pub async fn public_categories(&self) -> Result<Vec<Category>, StoreError> {
+        self.categories_counting(true).await
+    }
+
+    async fn categories_counting(&self, public_only: bool) -> Result<Vec<Category>, StoreError> {
+        let public = if public_only {
+            " AND a.visibility = 'public'"
+        } else {
+            ""
+        };
+        sqlx::query(&format!(
             "SELECT c.id, c.name, c.description, c.position, \
-             (SELECT COUNT(*) FROM articles a WHERE a.category_id = c.id AND a.status = 'published') \
-             FROM kb_categories c ORDER BY c.position, lower(c.name)",
-        )
+             (SELECT COUNT(*) FROM articles a WHERE a.category_id = c.id AND a.status = 'published'{public}) \
+             FROM kb_categories c ORDER BY c.position, lower(c.name)"
+        ))
         .fetch_all(&self.read)
         .await?
         .iter()
@@ -359,22 +373,27 @@ impl Store {
         self.article(id).await
     }
 
-    /// Saves an edit: a new version when the title or body changed, and the settings.
+    /// Saves an edit made from version `expected` (refused if another save came since): a new
+    /// version whenever anything changed, so a stale form can never undo a newer save.
     pub async fn edit_article(
         &self,
         id: i64,
         draft: &ArticleDraft,
+        expected: i64,
         actor: Option<i64>,
         now: Timestamp,
     ) -> Result<Article, StoreError> {
         self.check_refs(draft).await?;
         let before = self.article(id).await?;
         let content_changed = before.title != draft.title || before.body != draft.body;
-        let version = if content_changed {
-            before.version + 1
-        } else {
-            before.version
-        };
+        let settings_changed = before.category.as_ref().map(|c| c.0) != draft.category_id
+            || before.visibility != draft.visibility
+            || before.owner.as_ref().map(|o| o.id) != draft.owner_id
+            || before.review_by != draft.review_by;
+        if !content_changed && !settings_changed {
+            return Ok(before);
+        }
+        let version = before.version + 1;
         let mut w = self.write(actor, now).await?;
         let updated = sqlx::query(
             "UPDATE articles SET category_id = $1, title = $2, body = $3, version = $4, \
@@ -390,7 +409,7 @@ impl Store {
         .bind(draft.review_by.map(|t| t.as_microsecond()))
         .bind(w.now())
         .bind(id)
-        .bind(before.version)
+        .bind(expected)
         .execute(&mut *w.tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -399,18 +418,12 @@ impl Store {
                 reason: "someone saved this article meanwhile; reload and edit again".into(),
             });
         }
-        if content_changed {
-            insert_version(
-                &mut w,
-                id,
-                version,
-                &draft.title,
-                &draft.body,
-                actor,
-                &draft.note,
-            )
-            .await?;
-        }
+        let note = if content_changed || !draft.note.is_empty() {
+            draft.note.clone()
+        } else {
+            "Settings changed".to_owned()
+        };
+        insert_version(&mut w, id, version, &draft.title, &draft.body, actor, &note).await?;
         w.event(
             "article",
             id,
@@ -503,7 +516,8 @@ impl Store {
             review_by: article.review_by,
             note: format!("Restored version {version}"),
         };
-        self.edit_article(id, &draft, actor, now).await
+        self.edit_article(id, &draft, article.version, actor, now)
+            .await
     }
 
     /// One article.
@@ -619,6 +633,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.article(id).await?;
+        if self
+            .answered_today(id, user, "article.feedback", now)
+            .await?
+        {
+            return Ok(());
+        }
         let mut w = self.write(user, now).await?;
         sqlx::query(
             "INSERT INTO article_feedback (article_id, user_id, helpful, comment, created_at) \
@@ -680,6 +700,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.article(id).await?;
+        if self
+            .answered_today(id, user, "article.deflected", now)
+            .await?
+        {
+            return Ok(());
+        }
         let mut w = self.write(user, now).await?;
         sqlx::query("UPDATE articles SET deflections = deflections + 1 WHERE id = $1")
             .bind(id)
@@ -717,7 +743,7 @@ impl Store {
                 "ticket",
                 ticket_id,
                 "article.linked",
-                article.visibility != Visibility::Public,
+                !(article.is_published() && article.visibility == Visibility::Public),
                 json!({"article_id": article.id, "title": article.published_title.as_ref().unwrap_or(&article.title)}),
             )
             .await?;
@@ -738,6 +764,42 @@ impl Store {
         .iter()
         .map(article_from_row)
         .collect()
+    }
+
+    /// Whether `user` already gave this answer on this article in the last day (a reader counts
+    /// once a day, so a counter cannot be pumped).
+    async fn answered_today(
+        &self,
+        id: i64,
+        user: Option<i64>,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let Some(user) = user else {
+            return Ok(false);
+        };
+        let since = now.as_microsecond() - 86_400_000_000;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events WHERE subject_kind = 'article' AND subject_id = $1 \
+             AND kind = $2 AND actor_id = $3 AND at > $4",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(user)
+        .bind(since)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(count > 0)
+    }
+
+    /// The ids of the articles in a category (a renamed category re-indexes them).
+    pub async fn article_ids_in_category(&self, category: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM articles WHERE category_id = $1 ORDER BY id")
+                .bind(category)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 
     async fn check_refs(&self, draft: &ArticleDraft) -> Result<(), StoreError> {
@@ -783,16 +845,4 @@ async fn insert_version(
     .execute(&mut *w.tx)
     .await?;
     Ok(())
-}
-
-/// A user from three columns starting at `at` (id, email, name); `None` when the id is null.
-fn user_at(r: &AnyRow, at: usize) -> Result<Option<UserRef>, StoreError> {
-    Ok(match r.try_get::<Option<i64>, _>(at)? {
-        Some(id) => Some(UserRef {
-            id,
-            email: r.try_get::<Option<String>, _>(at + 1)?.unwrap_or_default(),
-            name: r.try_get::<Option<String>, _>(at + 2)?.unwrap_or_default(),
-        }),
-        None => None,
-    })
 }

@@ -23,6 +23,7 @@ mod model;
 mod oncall;
 mod operations;
 mod reviews;
+mod runbooks;
 mod search_docs;
 mod sla_config;
 mod sql;
@@ -52,6 +53,7 @@ pub use operations::{
     MaintenanceInput, MaintenanceRecord, Service,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
+pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};
 pub use search_docs::indexed_kind;
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,

@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_knowledge.sql"),
         include_str!("../migrations/postgres/0012_knowledge.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_runbooks.sql"),
+        include_str!("../migrations/postgres/0013_runbooks.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -316,3 +316,19 @@ pub struct NewUser {
 pub(crate) fn ts(micros: i64) -> Result<Timestamp, crate::StoreError> {
     Timestamp::from_microsecond(micros).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
 }
+
+/// A user from three columns starting at `at` (id, email, name); `None` when the id is null.
+pub(crate) fn user_at(
+    r: &sqlx::any::AnyRow,
+    at: usize,
+) -> Result<Option<UserRef>, crate::StoreError> {
+    use sqlx::Row;
+    Ok(match r.try_get::<Option<i64>, _>(at)? {
+        Some(id) => Some(UserRef {
+            id,
+            email: r.try_get::<Option<String>, _>(at + 1)?.unwrap_or_default(),
+            name: r.try_get::<Option<String>, _>(at + 2)?.unwrap_or_default(),
+        }),
+        None => None,
+    })
+}

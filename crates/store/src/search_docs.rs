@@ -86,7 +86,7 @@ impl Store {
 
     async fn ticket_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT id, subject, status, team_id, org_id, requester_id, created_at, updated_at FROM tickets t",
+            "SELECT id, subject, status, team_id, org_id, requester_id, created_at, updated_at FROM tickets t WHERE 1 = 1",
         );
         which.push(&mut sql, "t.id");
         let mut docs = Vec::new();
@@ -148,16 +148,14 @@ impl Store {
             "SELECT a.id, a.title, a.body, pv.title, pv.body, a.status, a.visibility, c.name, \
              a.created_at, a.updated_at FROM articles a \
              LEFT JOIN kb_categories c ON c.id = a.category_id \
-             LEFT JOIN article_versions pv ON pv.article_id = a.id AND pv.version = a.published_version",
+             LEFT JOIN article_versions pv ON pv.article_id = a.id AND pv.version = a.published_version \
+             WHERE a.status <> 'archived'",
         );
         which.push(&mut sql, "a.id");
         let mut docs = Vec::new();
         for r in sql.query().fetch_all(&self.read).await? {
             let status = ArticleStatus::parse("status", &r.try_get::<String, _>(5)?)
                 .map_err(crate::error::corrupt)?;
-            if status == ArticleStatus::Archived {
-                continue;
-            }
             let visibility = Visibility::parse("visibility", &r.try_get::<String, _>(6)?)
                 .map_err(crate::error::corrupt)?;
             let published: Option<String> = r.try_get(3)?;
@@ -201,7 +199,7 @@ impl Store {
 
     async fn incident_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT id, title, summary, status, team_id, created_at, updated_at FROM incidents i",
+            "SELECT id, title, summary, status, team_id, created_at, updated_at FROM incidents i WHERE 1 = 1",
         );
         which.push(&mut sql, "i.id");
         let mut docs = Vec::new();
@@ -249,7 +247,7 @@ impl Store {
 
     async fn problem_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT id, title, status, root_cause, workaround, created_at, updated_at FROM problems p",
+            "SELECT id, title, status, root_cause, workaround, created_at, updated_at FROM problems p WHERE 1 = 1",
         );
         which.push(&mut sql, "p.id");
         let mut docs = Vec::new();
@@ -288,11 +286,11 @@ impl Selection<'_> {
     fn push(self, sql: &mut Sql, id_column: &str) {
         match self {
             Selection::Ids(ids) => {
-                sql.push(&format!(" WHERE {id_column} IN "))
+                sql.push(&format!(" AND {id_column} IN "))
                     .bind_list(ids.iter().map(|id| Param::Int(*id)));
             }
             Selection::After(after, limit) => {
-                sql.push(&format!(" WHERE {id_column} > "))
+                sql.push(&format!(" AND {id_column} > "))
                     .bind(Param::Int(after))
                     .push(&format!(" ORDER BY {id_column} LIMIT "))
                     .bind(Param::Int(limit));

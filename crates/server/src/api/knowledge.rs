@@ -174,9 +174,13 @@ async fn reindex(
 #[utoipa::path(get, path = "/api/v1/kb/categories", responses((status = 200, body = Items<CategoryOut>)))]
 async fn list_categories(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
 ) -> Result<Json<Items<CategoryOut>>, ApiError> {
-    let items = state.store.categories().await?;
+    let items = if caller.actor.role.is_staff() {
+        state.store.categories().await?
+    } else {
+        state.store.public_categories().await?
+    };
     Ok(Json(Items {
         items: items.iter().map(ops::category_out).collect(),
     }))

@@ -8,6 +8,8 @@ pub mod mail;
 pub mod mail_wire;
 pub mod oncall;
 pub mod reviews;
+pub mod runbook_wire;
+pub mod runbooks;
 pub mod sla;
 pub mod status;
 pub mod wire;
@@ -67,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reviews::routes())
         .merge(mail::routes())
         .merge(knowledge::routes())
+        .merge(runbooks::routes())
         .fallback(not_found)
 }
 
@@ -115,6 +118,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(reviews::ReviewDoc::openapi());
     doc.merge(mail::MailDoc::openapi());
     doc.merge(knowledge::KnowledgeDoc::openapi());
+    doc.merge(runbooks::RunbookDoc::openapi());
     Json(doc)
 }
 

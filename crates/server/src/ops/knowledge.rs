@@ -383,7 +383,7 @@ pub async fn edit_article(
     now: Timestamp,
 ) -> Result<Article, ApiError> {
     let writer = by.authorize_to(Action::EditArticles)?;
-    let current = store.article(id).await?;
+    let current = writable(store, by, id).await?;
     if let Some(base) = input.base_version {
         if base != current.version {
             return Err(ApiError::field(
@@ -400,11 +400,23 @@ pub async fn edit_article(
     if input.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
         draft.owner_id = current.owner.as_ref().map(|o| o.id).or(writer);
     }
-    let saved = store.edit_article(id, &draft, writer, now).await?;
+    let expected = input.base_version.unwrap_or(current.version);
+    let saved = store
+        .edit_article(id, &draft, expected, writer, now)
+        .await?;
     if input.publish {
         return Ok(store.publish_article(id, writer, now).await?);
     }
     Ok(saved)
+}
+
+/// The article `id`, if `by` may read it (a writer may only change what they may read).
+async fn writable(store: &Store, by: Operator<'_>, id: i64) -> Result<Article, ApiError> {
+    let article = store.article(id).await?;
+    if let Operator::User(actor) = by {
+        authorize_read(Some(actor), &article)?;
+    }
+    Ok(article)
 }
 
 /// Publishes the latest version (staff).
@@ -415,6 +427,7 @@ pub async fn publish_article(
     now: Timestamp,
 ) -> Result<Article, ApiError> {
     let writer = by.authorize_to(Action::EditArticles)?;
+    writable(store, by, id).await?;
     Ok(store.publish_article(id, writer, now).await?)
 }
 
@@ -426,6 +439,7 @@ pub async fn archive_article(
     now: Timestamp,
 ) -> Result<Article, ApiError> {
     let writer = by.authorize_to(Action::EditArticles)?;
+    writable(store, by, id).await?;
     Ok(store.archive_article(id, writer, now).await?)
 }
 
@@ -438,6 +452,7 @@ pub async fn restore_version(
     now: Timestamp,
 ) -> Result<Article, ApiError> {
     let writer = by.authorize_to(Action::EditArticles)?;
+    writable(store, by, id).await?;
     Ok(store
         .restore_article_version(id, version, writer, now)
         .await?)
@@ -487,7 +502,10 @@ pub async fn publish_known_error(
     };
     Ok(match existing {
         Some(article) => {
-            store.edit_article(article.id, &draft, writer, now).await?;
+            writable(store, by, article.id).await?;
+            store
+                .edit_article(article.id, &draft, article.version, writer, now)
+                .await?;
             store.publish_article(article.id, writer, now).await?
         }
         None => {
@@ -649,8 +667,14 @@ pub async fn link_article(
     let ticket = store.ticket(ticket_id).await?;
     actor.authorize(Action::ReadTicket(ticket.scope()))?;
     let article = store.article(article_id).await?;
-    authorize_read(Some(actor), &article)
-        .map_err(|_| ApiError::field(Code::InvalidInput, "article", "no such article"))?;
+    authorize_read(Some(actor), &article)?;
+    if !article.is_published() {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "article",
+            "only a published article can be linked to a ticket",
+        ));
+    }
     Ok(store
         .link_article(ticket_id, &article, Some(actor.user_id), now)
         .await?)

@@ -25,6 +25,7 @@ pub mod knowledge;
 pub mod mail;
 pub mod oncall;
 pub mod reviews;
+pub mod runbooks;
 pub mod sla;
 pub mod status;
 use crate::error::{ApiError, Checks, Code};

@@ -1219,7 +1219,7 @@ pub struct RelatedArticle {
     pub title: String,
     /// Highlighted title.
     pub title_html: String,
-    /// The address to put in a reply: public page for public articles, desk page otherwise.
+    /// The address to put in a reply (published public articles only; empty otherwise).
     pub link: String,
 }
 
@@ -1253,16 +1253,24 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
         let (articles, similar) =
             ops::related(&state.search, &session.actor, id, ticket.subject.as_str()).await?;
         let linked = state.store.ticket_articles(id).await?;
-        let articles = articles
-            .hits
-            .into_iter()
-            .map(|h| RelatedArticle {
-                link: format!("{}/help/articles/{}", state.public_url, h.id),
+        let mut related = Vec::new();
+        for h in articles.hits {
+            // Only a published public article has an address a customer can open.
+            let public = state.store.article(h.id).await.is_ok_and(|a| {
+                a.is_published() && a.visibility == opsdesk_domain::knowledge::Visibility::Public
+            });
+            related.push(RelatedArticle {
+                link: if public {
+                    format!("{}/help/articles/{}", state.public_url, h.id)
+                } else {
+                    String::new()
+                },
                 id: h.id,
                 title: h.title,
                 title_html: h.title_html,
-            })
-            .collect();
+            });
+        }
+        let articles = related;
         let similar = ops::search_out(similar, &opsdesk_search::SearchQuery::default(), true).items;
         Ok::<_, ApiError>(RelatedPanel {
             ticket: id,

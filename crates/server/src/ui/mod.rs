@@ -14,6 +14,7 @@ mod oncall;
 mod paging;
 mod portal;
 mod reviews;
+mod runbooks;
 pub mod session;
 mod status;
 pub mod views;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(reviews::routes())
         .merge(mail::routes())
         .merge(knowledge::routes())
+        .merge(runbooks::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

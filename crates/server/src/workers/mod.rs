@@ -5,6 +5,7 @@
 //! Both are singleton work: on PostgreSQL one process holds the lease (an advisory lock) and
 //! does it; the others wait to take over. Nothing here is driven by requests.
 
+pub mod checks;
 mod egress;
 mod incidents;
 pub mod mail;
@@ -93,10 +94,14 @@ async fn run(
                 wait = Duration::ZERO;
             } else {
                 let now = Timestamp::now();
-                for next in [store.next_sla_trigger().await, store.next_page_due().await]
-                    .into_iter()
-                    .flatten()
-                    .flatten()
+                for next in [
+                    store.next_sla_trigger().await,
+                    store.next_page_due().await,
+                    store.next_check_due().await,
+                ]
+                .into_iter()
+                .flatten()
+                .flatten()
                 {
                     let until = next.duration_since(now);
                     wait = wait.min(Duration::try_from(until).unwrap_or(Duration::ZERO));
@@ -132,6 +137,11 @@ async fn step(store: &Store, client: &outbox::Deliverer) -> bool {
         Ok(n) if n > 0 => tracing::info!(reminders = n, "overdue action items reminded"),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "action item reminders failed"),
+    }
+    match checks::step(store, now).await {
+        Ok(n) if n > 0 => tracing::info!(opened = n, "scheduled checks opened"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e.detail, "scheduled checks step failed"),
     }
     match incidents::resolve_quiet(store, now).await {
         Ok(more) => busy |= more,

@@ -201,6 +201,12 @@ async fn step(
         if let Some(kind) = indexed_kind(&event.subject_kind) {
             touched.insert((kind_rank(kind), event.subject_id));
         }
+        // A category's name is part of its articles' documents.
+        if event.subject_kind == "kb_category" {
+            for id in store.article_ids_in_category(event.subject_id).await? {
+                touched.insert((kind_rank(Kind::Article), id));
+            }
+        }
     }
     let busy = events.len() as i64 == EVENTS_PER_STEP;
     if touched.is_empty() {

@@ -534,6 +534,55 @@ fn cases() -> Vec<Case> {
             Some(json!({})),
             writers,
         ),
+        case(M::GET, "/api/v1/runbooks", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/runbooks",
+            Some(json!({"title": "runbook of {r}", "steps_text": "## a"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/runbooks/{rb}", None, staff_readers),
+        case(
+            M::PUT,
+            "/api/v1/runbooks/{rb}",
+            Some(json!({"title": "Shared runbook", "steps_text": "## a\n## b"})),
+            writers,
+        ),
+        case(M::GET, "/api/v1/tickets/{t}/runbook-runs", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/runbook-runs",
+            Some(json!({"runbook": "{rb}"})),
+            [201, 201, 201, 403, 403, 404, 401],
+        ),
+        case(M::GET, "/api/v1/incidents/{i}/runbook-runs", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/incidents/{i}/runbook-runs",
+            Some(json!({"runbook": "{rb}"})),
+            [201, 201, 201, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/runbook-runs/{run}", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/runbook-runs/{run}/steps/1",
+            Some(json!({"note": "seen"})),
+            [200, 200, 200, 403, 403, 404, 401],
+        ),
+        case(M::GET, "/api/v1/checks", None, staff_readers),
+        case(
+            M::POST,
+            "/api/v1/checks",
+            Some(json!({"name": "check of {r}", "runbook": "Shared runbook", "team": "Support L1", "rrule": "FREQ=DAILY", "start": "2030-01-01T09:00", "zone": "UTC"})),
+            [201, 201, 403, 403, 403, 403, 401],
+        ),
+        case(M::GET, "/api/v1/checks/{ck}", None, staff_readers),
+        case(
+            M::PUT,
+            "/api/v1/checks/{ck}",
+            Some(json!({"name": "Shared check", "runbook": "Shared runbook", "team": "Support L1", "rrule": "FREQ=WEEKLY", "start": "2030-01-01T09:00", "zone": "UTC"})),
+            shapers,
+        ),
     ]);
     all.push(Case {
         method: M::POST,
@@ -569,6 +618,44 @@ async fn every_route_for_every_role() {
     let acme_id = app.store.org_by_name("Acme").await.unwrap().unwrap().id;
     let category = app
         .post("admin", "/api/v1/kb/categories", json!({"name": "Shared"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    // A runbook, a run on Acme's ticket, an incident and a check every row may use.
+    let runbook = app
+        .post(
+            "admin",
+            "/api/v1/runbooks",
+            json!({"title": "Shared runbook", "steps_text": "## a\n## b"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let run_ticket = app.ticket("acme", "runbook matrix").await;
+    let run = app
+        .post(
+            "admin",
+            &format!("/api/v1/tickets/{run_ticket}/runbook-runs"),
+            json!({"runbook": runbook}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let incident = app
+        .post(
+            "admin",
+            "/api/v1/incidents",
+            json!({"title": "Matrix incident", "severity": "sev3"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let check = app
+        .post("admin", "/api/v1/checks", json!({"name": "Shared check", "runbook": "Shared runbook", "team": "Support L1", "rrule": "FREQ=DAILY", "start": "2030-01-01T09:00", "zone": "UTC"}))
         .await
         .body["id"]
         .as_i64()
@@ -627,6 +714,10 @@ async fn every_route_for_every_role() {
             };
             let path = case
                 .path
+                .replace("{rb}", &runbook.to_string())
+                .replace("{run}", &run.to_string())
+                .replace("{ck}", &check.to_string())
+                .replace("{i}", &incident.to_string())
                 .replace("{a}", &article.to_string())
                 .replace("{p}", &problem.to_string())
                 .replace("{c}", &category.to_string())
@@ -638,7 +729,8 @@ async fn every_route_for_every_role() {
                 let text = b
                     .to_string()
                     .replace("{r}", role)
-                    .replace("\"{a}\"", &article.to_string());
+                    .replace("\"{a}\"", &article.to_string())
+                    .replace("\"{rb}\"", &runbook.to_string());
                 serde_json::from_str(&text).unwrap()
             });
             let reply = app.call(role, case.method.clone(), &path, body).await;
@@ -657,7 +749,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 110 * ROLES.len());
+    assert_eq!(checked, 124 * ROLES.len());
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod mail;
 mod mail_servers;
 mod paging;
 mod reviews;
+mod runbooks;
 mod sla;
 mod status_page;
 mod tickets;

@@ -1,0 +1,487 @@
+//! Runbooks in the UI: the runbooks page, the scheduled checks page (late and missed ones
+//! flagged), and the runbook panel beside a ticket or in an incident's war room, where a run's
+//! steps are recorded one by one.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use jiff::Timestamp;
+use opsdesk_domain::Action;
+use opsdesk_store::RunTarget;
+use serde::Deserialize;
+
+use super::session::{Session, SignedForm};
+use super::views::{Chrome, FormErrors};
+use super::{form_errors, page_error, refuse_customers, render};
+use crate::api::runbook_wire::{
+    CheckIn, CheckOut, RunIn, RunOut, RunbookIn, RunbookOut, StepOutcomeIn,
+};
+use crate::error::ApiError;
+use crate::ops::runbooks as ops;
+use crate::ops::Operator;
+use crate::AppState;
+
+/// The routes of runbooks and checks.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/runbooks", get(runbooks_page).post(create_runbook))
+        .route("/runbooks/{id}", post(update_runbook))
+        .route("/checks", get(checks_page).post(create_check))
+        .route("/desk/tickets/{id}/runbooks", get(ticket_panel))
+        .route("/desk/tickets/{id}/runbook-runs", post(start_ticket_run))
+        .route("/incidents/{id}/runbooks", get(incident_panel))
+        .route("/incidents/{id}/runbook-runs", post(start_incident_run))
+        .route("/runbook-runs/{id}/steps/{position}", post(record_step))
+}
+
+/// The runbooks page.
+#[derive(Template)]
+#[template(path = "runbooks.html")]
+pub struct RunbooksPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Runbooks.
+    pub runbooks: Vec<RunbookOut>,
+    /// Service names.
+    pub services: Vec<String>,
+    /// May write.
+    pub can_edit: bool,
+    /// What a refused new runbook said: title, description, steps.
+    pub typed: (String, String, String),
+    /// Errors of a refused form.
+    pub form: FormErrors,
+}
+
+async fn runbooks_page(State(state): State<AppState>, session: Session) -> Response {
+    runbooks_view(
+        &state,
+        &session,
+        Default::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn runbooks_view(
+    state: &AppState,
+    session: &Session,
+    typed: (String, String, String),
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    if let Some(r) = refuse_customers(session) {
+        return r;
+    }
+    let result = async {
+        let mut runbooks = Vec::new();
+        for r in state.store.runbooks().await? {
+            runbooks.push(ops::runbook_out(&state.store, &r).await?);
+        }
+        let services = state
+            .store
+            .services()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        Ok::<_, ApiError>(RunbooksPage {
+            chrome: session.chrome(),
+            runbooks,
+            services,
+            can_edit: session.actor.authorize(Action::EditRunbooks).is_ok(),
+            typed,
+            form,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => (status, render(&page)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RunbookForm {
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    alert_match: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    steps_text: String,
+}
+
+impl RunbookForm {
+    fn input(&self) -> RunbookIn {
+        RunbookIn {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            steps: None,
+            steps_text: Some(self.steps_text.clone()),
+            service: Some(self.service.clone()).filter(|s| !s.trim().is_empty()),
+            alert_match: self.alert_match.clone(),
+            category: self.category.clone(),
+        }
+    }
+}
+
+async fn create_runbook(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<RunbookForm>,
+) -> Response {
+    save_runbook(state, session, None, form).await
+}
+
+async fn update_runbook(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<RunbookForm>,
+) -> Response {
+    save_runbook(state, session, Some(id), form).await
+}
+
+async fn save_runbook(
+    state: AppState,
+    session: Session,
+    id: Option<i64>,
+    form: RunbookForm,
+) -> Response {
+    match ops::save_runbook(
+        &state.store,
+        Operator::User(&session.actor),
+        id,
+        &form.input(),
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(r) => Redirect::to(&format!("/runbooks#runbook-{}", r.id)).into_response(),
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            let typed = (form.title, form.description, form.steps_text);
+            runbooks_view(&state, &session, typed, errors, status).await
+        }
+    }
+}
+
+/// The scheduled checks page.
+#[derive(Template)]
+#[template(path = "checks.html")]
+pub struct ChecksPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Checks with their next and latest occurrences.
+    pub checks: Vec<CheckOut>,
+    /// Runbook titles.
+    pub runbooks: Vec<String>,
+    /// Team names.
+    pub teams: Vec<String>,
+    /// Late occurrences among the latest.
+    pub late: usize,
+    /// Missed occurrences among the latest.
+    pub missed: usize,
+    /// May schedule.
+    pub can_manage: bool,
+    /// Errors of a refused form.
+    pub form: FormErrors,
+}
+
+async fn checks_page(State(state): State<AppState>, session: Session) -> Response {
+    checks_view(&state, &session, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn checks_view(
+    state: &AppState,
+    session: &Session,
+    form: FormErrors,
+    status: StatusCode,
+) -> Response {
+    if let Some(r) = refuse_customers(session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let result = async {
+        let mut checks = Vec::new();
+        for c in state.store.checks().await? {
+            let mut out = ops::check_out(&state.store, &c, now).await?;
+            for o in &mut out.recent {
+                o.scheduled_at = super::views::readable(&o.scheduled_at);
+            }
+            checks.push(out);
+        }
+        let count = |state: &str| {
+            checks
+                .iter()
+                .flat_map(|c: &CheckOut| c.recent.iter().take(3))
+                .filter(|o| o.state == state)
+                .count()
+        };
+        let (late, missed) = (count("late"), count("missed"));
+        Ok::<_, ApiError>(ChecksPage {
+            chrome: session.chrome(),
+            late,
+            missed,
+            checks,
+            runbooks: state
+                .store
+                .runbooks()
+                .await?
+                .into_iter()
+                .map(|r| r.title)
+                .collect(),
+            teams: state
+                .store
+                .teams()
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
+            can_manage: session.actor.authorize(Action::ManageOperations).is_ok(),
+            form,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => (status, render(&page)).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckForm {
+    name: String,
+    runbook: String,
+    team: String,
+    rrule: String,
+    start: String,
+    zone: String,
+    #[serde(default)]
+    window_minutes: String,
+}
+
+async fn create_check(
+    State(state): State<AppState>,
+    SignedForm { session, form }: SignedForm<CheckForm>,
+) -> Response {
+    let window = form.window_minutes.trim().parse::<i64>().ok();
+    let input = CheckIn {
+        name: form.name,
+        runbook: form.runbook,
+        team: form.team,
+        rrule: form.rrule,
+        start: form.start,
+        zone: form.zone,
+        window_minutes: window,
+        active: Some(true),
+    };
+    match ops::save_check(
+        &state.store,
+        Operator::User(&session.actor),
+        None,
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => {
+            state.store.ring_work();
+            Redirect::to("/checks").into_response()
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            checks_view(&state, &session, errors, status).await
+        }
+    }
+}
+
+/// The runbook panel of a ticket or incident.
+#[derive(Template)]
+#[template(path = "runbook_panel.html")]
+pub struct RunbookPanel {
+    /// The page it sits on (`/desk/tickets/5`, `/incidents/3`).
+    pub base: String,
+    /// Runs, oldest first.
+    pub runs: Vec<RunOut>,
+    /// (id, title, suggested) of every runbook, suggested first.
+    pub runbooks: Vec<(i64, String, bool)>,
+    /// May start runs and record steps.
+    pub can_act: bool,
+    /// CSRF token.
+    pub csrf: String,
+    /// A refusal to show.
+    pub error: String,
+}
+
+fn base_of(target: RunTarget) -> String {
+    match target {
+        RunTarget::Ticket(id) => format!("/desk/tickets/{id}"),
+        RunTarget::Incident(id) => format!("/incidents/{id}"),
+    }
+}
+
+async fn panel(state: &AppState, session: &Session, target: RunTarget, error: String) -> Response {
+    if let Some(r) = refuse_customers(session) {
+        return r;
+    }
+    let result = async {
+        let runs = state.store.runs_of(target).await?;
+        let suggested: Vec<i64> = ops::suggested_runbooks(&state.store, target)
+            .await?
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        let mut runbooks: Vec<(i64, String, bool)> = state
+            .store
+            .runbooks()
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.title, suggested.contains(&r.id)))
+            .collect();
+        runbooks.sort_by_key(|r| !r.2);
+        let can_act = match target {
+            RunTarget::Ticket(_) => session.actor.authorize(Action::Triage).is_ok(),
+            RunTarget::Incident(_) => session.actor.authorize(Action::RespondToIncident).is_ok(),
+        };
+        Ok::<_, ApiError>(RunbookPanel {
+            base: base_of(target),
+            runs: runs.iter().map(ops::run_out).collect(),
+            runbooks,
+            can_act,
+            csrf: session.csrf.clone(),
+            error,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => (super::status_of(&e), e.detail).into_response(),
+    }
+}
+
+async fn ticket_panel(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    panel(&state, &session, RunTarget::Ticket(id), String::new()).await
+}
+
+async fn incident_panel(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(e) = session.actor.authorize(Action::ReadIncidents) {
+        return page_error(e.into(), session.chrome());
+    }
+    panel(&state, &session, RunTarget::Incident(id), String::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+struct StartForm {
+    runbook: i64,
+}
+
+/// Answers a panel action: the panel again for htmx, a redirect back for a plain form.
+async fn after(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    target: RunTarget,
+    result: Result<(), ApiError>,
+) -> Response {
+    let error = result.err().map(|e| e.detail).unwrap_or_default();
+    if headers.contains_key("hx-request") {
+        panel(state, session, target, error).await
+    } else if error.is_empty() {
+        Redirect::to(&base_of(target)).into_response()
+    } else {
+        page_error(
+            ApiError::new(crate::error::Code::InvalidInput, error),
+            session.chrome(),
+        )
+    }
+}
+
+async fn start_run(
+    state: AppState,
+    session: Session,
+    headers: HeaderMap,
+    target: RunTarget,
+    form: StartForm,
+) -> Response {
+    let input = RunIn {
+        runbook: form.runbook,
+    };
+    let result = ops::start_run(
+        &state.store,
+        &session.actor,
+        target,
+        input.runbook,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, &headers, target, result).await
+}
+
+async fn start_ticket_run(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    SignedForm { session, form }: SignedForm<StartForm>,
+) -> Response {
+    start_run(state, session, headers, RunTarget::Ticket(id), form).await
+}
+
+async fn start_incident_run(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    SignedForm { session, form }: SignedForm<StartForm>,
+) -> Response {
+    start_run(state, session, headers, RunTarget::Incident(id), form).await
+}
+
+#[derive(Debug, Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn record_step(
+    State(state): State<AppState>,
+    Path((id, position)): Path<(i64, usize)>,
+    headers: HeaderMap,
+    SignedForm { session, form }: SignedForm<StepForm>,
+) -> Response {
+    let run = match state.store.run(id).await {
+        Ok(run) => run,
+        Err(e) => return page_error(e.into(), session.chrome()),
+    };
+    let input = StepOutcomeIn {
+        outcome: Some(form.outcome),
+        note: form.note,
+    };
+    let result = ops::record_step(
+        &state.store,
+        &session.actor,
+        id,
+        position,
+        &input,
+        Timestamp::now(),
+    )
+    .await
+    .map(|_| ());
+    after(&state, &session, &headers, run.target, result).await
+}
