@@ -317,6 +317,7 @@ pub async fn demo(
     seed_incidents(store, fresh.first().copied(), now).await?;
     seed_mail(store, now).await?;
     seed_knowledge(store, now).await?;
+    seed_runbooks(store, now).await?;
     Ok(Some(Seeded {
         tickets: tickets + fresh.len(),
     }))
@@ -1446,6 +1447,174 @@ async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), ApiError> {
         };
         if let Some(article) = answer {
             store.link_article(ticket.id, article, liam, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runbooks attached to services and alerts, one run under way on an open incident, and
+/// scheduled checks with a few days of history: done, done late, and missed occurrences.
+async fn seed_runbooks(store: &Store, now: Timestamp) -> Result<(), ApiError> {
+    use crate::api::runbook_wire::{RunbookIn, StepOutcomeIn};
+    use crate::ops::runbooks as rb;
+    use opsdesk_store::RunTarget;
+    let by = Operator::Console;
+    let runbooks = [
+        ("Billing database failover", "When billing-db's primary is down or lagging.", Some("billing-db"), "billing-db", "",
+         "## Confirm the primary is down\nCheck replication and connections on the primary.\n$ psql -h billing-db-1 -c 'select pg_is_in_recovery()'\n=> the primary does not answer\n\n## Promote the replica\n$ patronictl failover billing --candidate billing-db-2 --force\n=> billing-db-2 is leader\n\n## Point invoicing at the new primary\nThe service follows DNS; check it moved.\n$ dig +short billing-db.internal\n\n## Post a status update\nTell customers invoicing is back."),
+        ("Checkout errors (5xx)", "Checkout returns 5xx to customers.", Some("checkout-web"), "checkout", "",
+         "## Look at the error rate by route\n$ curl -s localhost:9090/api/v1/query?query=rate(http_5xx[5m])\n\n## Roll back the last release if it is new\n$ deployctl rollback checkout-web\n=> error rate below 0.1 %\n\n## Tell the desk\nPost an internal note on linked tickets."),
+        ("Daily health check", "Morning check of the platform before the desk opens.", None, "", "",
+         "## Dashboards green\nOpen the overview dashboard; every panel green.\n\n## Queue depths normal\n$ rabbitmqctl list_queues\n=> fewer than 1,000 messages each\n\n## Disk space\n$ df -h /var/lib\n=> Use% below 80\n\n## Certificates\nNone expires within 14 days."),
+        ("Backup verification", "Restore last night's backup into the scratch database and compare.", Some("billing-db"), "", "",
+         "## Restore last night's dump\n$ pg_restore -d scratch /backups/billing-latest.dump\n=> exits 0\n\n## Compare row counts\n$ psql scratch -c 'select count(*) from invoices'\n=> within 0.1 % of production\n\n## Drop the scratch copy\n$ dropdb scratch"),
+        ("Password reset for a locked account", "L1: unlock and reset a customer's account.", None, "", "access",
+         "## Verify the caller\nAsk for the order number of their last shipment.\n\n## Unlock the account\nAdmin console → Users → Unlock.\n\n## Send the reset link\nLink the article 'Reset your password' in the reply."),
+    ];
+    let mut made = Vec::new();
+    for (title, description, service, alert_match, category, steps) in runbooks {
+        let input = RunbookIn {
+            title: title.into(),
+            description: description.into(),
+            steps: None,
+            steps_text: Some(steps.into()),
+            service: service.map(str::to_owned),
+            alert_match: alert_match.into(),
+            category: category.into(),
+        };
+        made.push(rb::save_runbook(store, by, None, &input, now).await?);
+    }
+    // The checkout runbook under way on the open checkout incident.
+    let incidents = store
+        .incidents(&opsdesk_store::IncidentFilter {
+            open: Some(true),
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    let noah = store.user_by_email("noah.l2@opsdesk.example").await?;
+    if let (Some(incident), Some(noah), Some(checkout)) = (
+        incidents
+            .iter()
+            .find(|i| i.title.to_lowercase().contains("checkout")),
+        noah,
+        made.get(1),
+    ) {
+        let actor = opsdesk_domain::Actor {
+            user_id: noah.id,
+            role: noah.role,
+            org_id: None,
+            tier: noah.tier,
+        };
+        let run = rb::start_run(
+            store,
+            &actor,
+            RunTarget::Incident(incident.id),
+            checkout.id,
+            now,
+        )
+        .await?;
+        let note = StepOutcomeIn {
+            outcome: Some("done".into()),
+            note: "502s only on /eu/checkout since the 09:05 release".into(),
+        };
+        rb::record_step(store, &actor, run.id, 1, &note, now).await?;
+    }
+    // Checks with history: scheduled a week ago, driven through the days since.
+    let owner = store
+        .user_by_email("manager@opsdesk.example")
+        .await?
+        .map(|u| u.id)
+        .unwrap_or_default();
+    let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
+    let week_ago = (now - SignedDuration::from_hours(24 * 7))
+        .to_zoned(zone.clone())
+        .date();
+    for (name, runbook, team, rule, hour) in [
+        (
+            "Daily health check",
+            2usize,
+            "Service Desk",
+            "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",
+            8,
+        ),
+        (
+            "Backup verification",
+            3,
+            "Product Experts L2",
+            "FREQ=DAILY",
+            6,
+        ),
+    ] {
+        let Some(runbook) = made.get(runbook) else {
+            continue;
+        };
+        let Some(team) = store.team_by_name(team).await? else {
+            continue;
+        };
+        let start = week_ago.at(hour, 0, 0, 0);
+        let parsed = opsdesk_domain::recurrence::Rule::parse("rrule", rule)?;
+        let recurrence = opsdesk_domain::recurrence::Recurrence::new(parsed, start, zone.clone());
+        let first = recurrence.next_after(
+            start
+                .to_zoned(zone.clone())
+                .map(|z| z.timestamp())
+                .unwrap_or(now)
+                - SignedDuration::from_secs(1),
+        );
+        let draft = opsdesk_store::CheckDraft {
+            name: name.into(),
+            runbook_id: runbook.id,
+            team_id: team.id,
+            owner_id: owner,
+            rrule: rule.into(),
+            start_local: start.strftime("%Y-%m-%dT%H:%M").to_string(),
+            zone: "Europe/Berlin".into(),
+            window_minutes: 120,
+            active: true,
+            next_at: first,
+        };
+        let check = store
+            .save_check(None, &draft, None, now - SignedDuration::from_hours(24 * 7))
+            .await?;
+        // Walk each past occurrence: most done in time, one done late, one left undone (missed
+        // when the next one came).
+        let mut at = first;
+        let mut day = 0;
+        while let Some(t) = at.filter(|t| *t < now) {
+            crate::workers::checks::step(store, t + SignedDuration::from_mins(1)).await?;
+            let latest = store.occurrences(Some(check.id), 1).await?;
+            if let Some(run_id) = latest.first().and_then(|o| o.run_id) {
+                let done_after = match day % 4 {
+                    1 => Some(SignedDuration::from_mins(150)),
+                    2 => None,
+                    _ => Some(SignedDuration::from_mins(35)),
+                };
+                let next = recurrence.next_after(t);
+                let is_last = next.is_none_or(|n| n >= now);
+                if let (Some(after), false) = (done_after, is_last) {
+                    let when = t + after;
+                    if when > t + SignedDuration::from_mins(120) {
+                        crate::workers::checks::step(store, when - SignedDuration::from_mins(1))
+                            .await?;
+                    }
+                    let run = store.run(run_id).await?;
+                    for position in 0..run.steps.len() {
+                        store
+                            .record_step(
+                                run_id,
+                                position,
+                                opsdesk_domain::runbook::Outcome::Done,
+                                "",
+                                Some(owner),
+                                when,
+                            )
+                            .await?;
+                    }
+                }
+            }
+            day += 1;
+            at = recurrence.next_after(t);
         }
     }
     Ok(())

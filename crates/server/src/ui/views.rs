@@ -403,6 +403,27 @@ pub fn timeline(events: &[Event], messages: &[Message], now: Timestamp) -> Vec<T
                     item.lines
                         .push(format!("Actual: {}", text(&data["after"]["actual"])));
                 }
+                "article.linked" => {
+                    item.title = format!("linked the article “{}”", text(&data["title"]));
+                }
+                "runbook.started" => {
+                    item.title = format!("started the runbook “{}”", text(&data["runbook"]));
+                }
+                "runbook.step" => {
+                    item.title = format!(
+                        "{} step {}: {}",
+                        text(&data["outcome"]),
+                        text(&data["position"]),
+                        text(&data["step"])
+                    );
+                    let note = text(&data["note"]);
+                    if !note.is_empty() {
+                        item.lines.push(note);
+                    }
+                }
+                "runbook.finished" => {
+                    item.title = format!("finished the runbook “{}”", text(&data["runbook"]));
+                }
                 other => item.title = other.to_owned(),
             }
             Some(item)

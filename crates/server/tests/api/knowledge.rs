@@ -730,3 +730,125 @@ async fn new_content_is_searchable_and_a_rebuild_keeps_it() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn tier_restrictions_hold_for_drafts_writers_and_links() {
+    let app = spawn_app().await;
+    let secret = article(
+        &app,
+        "l3",
+        json!({"title": "Signing key rotation", "body": "Vault path.", "visibility": "L3"}),
+    )
+    .await;
+    let path = format!("/api/v1/articles/{secret}");
+    assert_eq!(
+        app.get("l1", &path).await.status,
+        StatusCode::NOT_FOUND,
+        "an L3 draft is not for L1"
+    );
+    for action in ["publish", "archive"] {
+        let r = app.post("l1", &format!("{path}/{action}"), json!({})).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}: {:?}", r.body);
+    }
+    let overwrite = app
+        .call(
+            "l1",
+            Method::PUT,
+            &path,
+            Some(json!({"title": "x", "body": "y"})),
+        )
+        .await;
+    assert_eq!(overwrite.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("l3", &path).await.body["status"],
+        "draft",
+        "nothing changed"
+    );
+    // A draft cannot be linked to a ticket (its title would reach the customer).
+    let draft = article(
+        &app,
+        "l1",
+        json!({"title": "Unfinished", "body": "b", "visibility": "public"}),
+    )
+    .await;
+    let ticket = app.ticket("acme", "Needs an answer").await;
+    let link = app
+        .post(
+            "l1",
+            &format!("/api/v1/tickets/{ticket}/articles"),
+            json!({"article": draft}),
+        )
+        .await;
+    assert_eq!(link.error_fields(), vec!["article"]);
+    // A reader's feedback counts once a day.
+    app.post(
+        "l1",
+        &format!("/api/v1/articles/{draft}/publish"),
+        json!({}),
+    )
+    .await;
+    for _ in 0..3 {
+        app.post(
+            "acme",
+            &format!("/api/v1/articles/{draft}/feedback"),
+            json!({"helpful": true}),
+        )
+        .await;
+        app.post(
+            "acme",
+            &format!("/api/v1/articles/{draft}/deflections"),
+            json!({}),
+        )
+        .await;
+    }
+    let counted = app.get("l1", &format!("/api/v1/articles/{draft}")).await;
+    assert_eq!(
+        (
+            counted.body["helpful"].as_i64(),
+            counted.body["deflections"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn a_renamed_category_is_found_under_its_new_name() {
+    let app = spawn_app().await;
+    let category = app
+        .post(
+            "manager",
+            "/api/v1/kb/categories",
+            json!({"name": "Logistics"}),
+        )
+        .await;
+    let category = category.body["id"].as_i64().unwrap_or_default();
+    let id = article(&app, "l1", json!({"title": "Pallet labels", "body": "Print them.", "category": "Logistics", "visibility": "public", "publish": true})).await;
+    assert_eq!(
+        found_when(&app, "l1", "/api/v1/search?q=logistics", |h| !h.is_empty()).await,
+        vec![("article".to_owned(), id)]
+    );
+    let renamed = app
+        .call(
+            "manager",
+            Method::PUT,
+            &format!("/api/v1/kb/categories/{category}"),
+            Some(json!({"name": "Warehouse"})),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    assert_eq!(
+        found_when(&app, "l1", "/api/v1/search?q=warehouse", |h| !h.is_empty()).await,
+        vec![("article".to_owned(), id)]
+    );
+    assert!(
+        found_when(&app, "l1", "/api/v1/search?q=logistics", |h| h.is_empty())
+            .await
+            .is_empty()
+    );
+    // Customers count only what they may read.
+    article(&app, "l1", json!({"title": "Internal pallet rules", "body": "b", "category": "Warehouse", "publish": true})).await;
+    let theirs = app.get("acme", "/api/v1/kb/categories").await;
+    assert_eq!(theirs.body["items"][0]["published"], 1);
+    let staff = app.get("l1", "/api/v1/kb/categories").await;
+    assert_eq!(staff.body["items"][0]["published"], 2);
+}
