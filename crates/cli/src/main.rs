@@ -1,6 +1,7 @@
 //! The `opsdesk` command: serve the desk, and administer it directly against its database.
 
 mod incidents;
+mod knowledge;
 mod mail;
 mod oncall;
 mod reviews;
@@ -131,6 +132,15 @@ enum Command {
     /// Mail: `mail ingest` (an MTA's delivery command) and the mail log.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Knowledge base articles: list, import Markdown files.
+    #[command(subcommand)]
+    Article(knowledge::ArticleCommand),
+    /// Runbooks: list, import step files.
+    #[command(subcommand)]
+    Runbook(knowledge::RunbookCommand),
+    /// Scheduled checks: list, create, preview a rule's occurrences.
+    #[command(subcommand)]
+    Check(knowledge::CheckCommand),
     /// Rebuild the search index from the database, with a progress bar (the server must be
     /// stopped; a running server rebuilds from its admin page or `POST /api/v1/search/reindex`).
     Reindex,
@@ -389,6 +399,9 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             mail::org_domains(store, name, domains, now).await
         }
         Command::Reindex => reindex(&cli.data, store).await,
+        Command::Article(c) => knowledge::article(store, c, now).await,
+        Command::Runbook(c) => knowledge::runbook(store, c, now).await,
+        Command::Check(c) => knowledge::check(store, c, now).await,
         Command::Migrate => {
             println!("database is up to date");
             Ok(())

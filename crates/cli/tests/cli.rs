@@ -574,3 +574,159 @@ fn mail_ingest_takes_a_message_from_standard_input() {
         text(&customers.stdout)
     );
 }
+
+#[test]
+fn runbooks_checks_and_articles_from_files_and_a_rebuilt_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    assert!(opsdesk(
+        data,
+        &["team", "create", "--name", "Desk", "--tier", "L1"],
+        ""
+    )
+    .status
+    .success());
+    let admin = opsdesk(
+        data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+        ],
+        "correct-horse-battery\n",
+    );
+    assert!(admin.status.success(), "{}", text(&admin.stderr));
+    let steps = data.join("steps.txt");
+    std::fs::write(
+        &steps,
+        "## Check backups\n$ ls /backups\n=> last night's file\n## Restore one\n",
+    )
+    .unwrap();
+    let runbook = opsdesk(
+        data,
+        &[
+            "runbook",
+            "import",
+            "--title",
+            "Backup check",
+            steps.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(runbook.status.success(), "{}", text(&runbook.stderr));
+    assert!(text(&runbook.stdout).contains("with 2 steps"));
+    // A rule across the spring change: 02:30 does not exist on 29 March in Berlin.
+    let preview = opsdesk(
+        data,
+        &[
+            "check",
+            "preview",
+            "--rrule",
+            "FREQ=DAILY",
+            "--start",
+            "2026-03-28T02:30",
+            "--zone",
+            "Europe/Berlin",
+            "--count",
+            "3",
+        ],
+        "",
+    );
+    let out = text(&preview.stdout);
+    assert!(
+        out.contains("Sat 2026-03-28 02:30 CET") && out.contains("Sun 2026-03-29 03:30 CEST"),
+        "{out}"
+    );
+    let bad = opsdesk(
+        data,
+        &[
+            "check",
+            "preview",
+            "--rrule",
+            "FREQ=YEARLY",
+            "--start",
+            "2026-03-28T02:30",
+            "--zone",
+            "UTC",
+        ],
+        "",
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("FREQ=YEARLY"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let check = opsdesk(
+        data,
+        &[
+            "check",
+            "create",
+            "--name",
+            "Nightly",
+            "--runbook",
+            "Backup check",
+            "--team",
+            "Desk",
+            "--rrule",
+            "FREQ=DAILY",
+            "--start",
+            "2030-01-01T02:00",
+            "--zone",
+            "UTC",
+        ],
+        "",
+    );
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let listed = opsdesk(data, &["check", "list", "--format", "csv"], "");
+    assert!(
+        text(&listed.stdout).contains("Nightly,FREQ=DAILY,UTC"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let article = data.join("vpn.md");
+    std::fs::write(&article, "## Steps\n\n1. Reconnect.").unwrap();
+    let imported = opsdesk(
+        data,
+        &[
+            "article",
+            "import",
+            "--title",
+            "VPN drops",
+            "--visibility",
+            "public",
+            "--publish",
+            article.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let again = opsdesk(
+        data,
+        &[
+            "article",
+            "import",
+            "--title",
+            "VPN drops",
+            article.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        text(&again.stdout).contains("version 1"),
+        "an unchanged file adds no version: {}",
+        text(&again.stdout)
+    );
+    let reindex = opsdesk(data, &["reindex"], "");
+    assert!(reindex.status.success(), "{}", text(&reindex.stderr));
+    assert!(
+        text(&reindex.stdout).contains("indexed 1 documents"),
+        "{}",
+        text(&reindex.stdout)
+    );
+}

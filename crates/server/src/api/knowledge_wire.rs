@@ -132,10 +132,11 @@ pub struct ArticleIn {
     pub title: String,
     /// Body in Markdown.
     pub body: String,
-    /// Category name or id.
+    /// Category name or id (an edit without it keeps the current one; empty for none).
     #[serde(default)]
     pub category: Option<String>,
-    /// `public`, `internal` (default) or a tier such as `L2` (that tier and above).
+    /// `public`, `internal` (default for a new article; an edit without it keeps the current
+    /// one) or a tier such as `L2` (that tier and above).
     #[serde(default)]
     pub visibility: Option<String>,
     /// Owner's e-mail (staff; default: the writer).

@@ -397,8 +397,19 @@ pub async fn edit_article(
         }
     }
     let mut draft = draft_of(store, input, writer).await?;
-    if input.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
+    // What an edit leaves out stays as it was.
+    let absent = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    if absent(&input.owner) {
         draft.owner_id = current.owner.as_ref().map(|o| o.id).or(writer);
+    }
+    if absent(&input.visibility) {
+        draft.visibility = current.visibility;
+    }
+    if input.category.is_none() {
+        draft.category_id = current.category.as_ref().map(|c| c.0);
+    }
+    if input.review_by.is_none() {
+        draft.review_by = current.review_by;
     }
     let expected = input.base_version.unwrap_or(current.version);
     let saved = store

@@ -832,10 +832,11 @@ impl ArticleForm {
         ArticleIn {
             title: self.title.clone(),
             body: self.body.clone(),
-            category: some(&self.category),
+            // The form always sends these: empty means none.
+            category: Some(self.category.clone()),
             visibility: some(&self.visibility),
             owner: some(&self.owner),
-            review_by: some(&self.review_by),
+            review_by: Some(self.review_by.clone()),
             note: self.note.clone(),
             publish: self.publish == "true",
             base_version: self.base_version,
