@@ -547,6 +547,41 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
         elapsed,
         errors,
     );
+
+    // Freshness: from a ticket's 201 to the first search that finds it by a word only it has.
+    let mut waits = Vec::new();
+    for i in 0..50 {
+        let word = format!("freshness{:08x}x{i}", fastrand::u32(..));
+        let created = client
+            .post(format!("{}/api/v1/tickets", server.base))
+            .bearer_auth(&customer_token)
+            .json(&serde_json::json!({"subject": format!("Probe {word}"), "body": "Freshness probe."}))
+            .send()
+            .await?;
+        if !created.status().is_success() {
+            return Err(fail(format!("probe ticket refused: {}", created.status())));
+        }
+        let began = Instant::now();
+        let url = with_query(&server.base, "/api/v1/search", &format!("{word} "))?;
+        loop {
+            let found: serde_json::Value = client.get(&url).bearer_auth(&token).send().await?.json().await?;
+            if found["items"].as_array().is_some_and(|a| !a.is_empty()) {
+                waits.push(began.elapsed());
+                break;
+            }
+            if began.elapsed() > std::time::Duration::from_secs(10) {
+                return Err(fail("a new ticket was not searchable within 10 s"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    waits.sort();
+    println!(
+        "new ticket searchable after its 201: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (50 probes, polled every 10 ms)",
+        crate::percentile(&waits, 0.5).as_secs_f64() * 1000.0,
+        crate::percentile(&waits, 0.99).as_secs_f64() * 1000.0,
+        waits.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    );
     drop(server);
     Ok(())
 }
