@@ -564,7 +564,13 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
         let began = Instant::now();
         let url = with_query(&server.base, "/api/v1/search", &format!("{word} "))?;
         loop {
-            let found: serde_json::Value = client.get(&url).bearer_auth(&token).send().await?.json().await?;
+            let found: serde_json::Value = client
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
             if found["items"].as_array().is_some_and(|a| !a.is_empty()) {
                 waits.push(began.elapsed());
                 break;

@@ -480,6 +480,25 @@ async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec
                     .unwrap_or_default();
                 ("status", format!("Services: {}", after.join(", ")))
             }
+            "runbook.started" => ("note", format!("Runbook “{}” started", text(d, "runbook"))),
+            "runbook.step" => {
+                let note = text(d, "note");
+                (
+                    "note",
+                    format!(
+                        "Runbook step {} {}: {}{}",
+                        text(d, "position"),
+                        text(d, "outcome"),
+                        text(d, "step"),
+                        if note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {note}")
+                        }
+                    ),
+                )
+            }
+            "runbook.finished" => ("note", format!("Runbook “{}” finished", text(d, "runbook"))),
             other => ("status", other.to_owned()),
         };
         out.push(TimelineLine {
