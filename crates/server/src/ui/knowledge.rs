@@ -1080,17 +1080,14 @@ async fn kb_publish(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    match ops::publish_article(
+    let done = ops::publish_article(
         &state.store,
         Operator::User(&session.actor),
         id,
         Timestamp::now(),
     )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
-        Err(e) => page_error(e, session.chrome()),
-    }
+    .await;
+    back_to_article(id, &session, done)
 }
 
 async fn kb_archive(
@@ -1098,17 +1095,14 @@ async fn kb_archive(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    match ops::archive_article(
+    let done = ops::archive_article(
         &state.store,
         Operator::User(&session.actor),
         id,
         Timestamp::now(),
     )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
-        Err(e) => page_error(e, session.chrome()),
-    }
+    .await;
+    back_to_article(id, &session, done)
 }
 
 /// One version with the diff from the one before.
@@ -1198,15 +1192,24 @@ async fn kb_restore(
     Path((id, version)): Path<(i64, i64)>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    match ops::restore_version(
+    let done = ops::restore_version(
         &state.store,
         Operator::User(&session.actor),
         id,
         version,
         Timestamp::now(),
     )
-    .await
-    {
+    .await;
+    back_to_article(id, &session, done)
+}
+
+/// After an action on an article: back to its page, or the refusal as a page.
+fn back_to_article(
+    id: i64,
+    session: &Session,
+    done: Result<opsdesk_store::Article, ApiError>,
+) -> Response {
+    match done {
         Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
         Err(e) => page_error(e, session.chrome()),
     }
