@@ -166,6 +166,13 @@ test("scheduled checks show late and missed occurrences", async () => {
     await page.click("#check-form button[type=submit]");
     await page.waitForSelector("#checks tr:has-text('Failover test')");
     assert.match(await page.textContent("#checks tr:has-text('Failover test')"), /Mon 2027-01-04 10:00 CET/);
+    // Paused from its row: no next occurrence, marked paused.
+    const row = page.locator("#checks tr:has-text('Failover test')");
+    await row.locator("details summary").click();
+    await row.locator("input[name=active]").uncheck();
+    await row.locator("form.check-edit button[type=submit]").click();
+    await page.waitForSelector("#checks tr:has-text('Failover test') .badge:has-text('paused')");
+    assert.doesNotMatch(await page.textContent("#checks tr:has-text('Failover test')"), /2027-01-04 10:00 CET/);
     if (process.env.SCREENSHOT_DIR) {
       await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "checks.png"), fullPage: true });
     }

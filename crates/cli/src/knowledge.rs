@@ -118,7 +118,7 @@ pub enum CheckCommand {
         /// IANA zone.
         #[arg(long)]
         zone: String,
-        /// How many.
+        /// How many (at most 1,000).
         #[arg(long, default_value_t = 10)]
         count: usize,
     },
@@ -330,7 +330,8 @@ pub async fn check(store: &Store, command: &CheckCommand, now: Timestamp) -> Res
                 .map_err(|e| Failure(format!("start: {e}")))?
                 .timestamp();
             let recurrence = Recurrence::new(rule, start, tz.clone());
-            for at in recurrence.upcoming(first - jiff::SignedDuration::from_secs(1), *count) {
+            let count = (*count).min(1_000);
+            for at in recurrence.upcoming(first - jiff::SignedDuration::from_secs(1), count) {
                 println!(
                     "{}  ({})",
                     at.to_zoned(tz.clone()).strftime("%a %Y-%m-%d %H:%M %Z"),

@@ -38,6 +38,15 @@ pub struct ByDay {
     pub day: Weekday,
 }
 
+/// The end of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Through this day, in the rule's own zone (`UNTIL=20261231`).
+    Date(Date),
+    /// Through this instant (`UNTIL=20261231T235900Z`).
+    Instant(Timestamp),
+}
+
 /// A parsed `RRULE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -55,8 +64,8 @@ pub struct Rule {
     pub by_minute: Vec<i8>,
     /// At most this many occurrences, counted from the start.
     pub count: Option<u32>,
-    /// No occurrence after this instant.
-    pub until: Option<Timestamp>,
+    /// No occurrence after this.
+    pub until: Option<Until>,
     text: String,
 }
 
@@ -142,8 +151,10 @@ impl Rule {
                         value
                             .parse::<u32>()
                             .ok()
-                            .filter(|v| *v >= 1)
-                            .ok_or_else(|| bad("COUNT must be a positive number".into()))?,
+                            .filter(|v| (1..=MAX_COUNT).contains(v))
+                            .ok_or_else(|| {
+                                bad(format!("COUNT must be a number from 1 to {MAX_COUNT}"))
+                            })?,
                     )
                 }
                 "UNTIL" => rule.until = Some(parse_until(value).ok_or_else(|| {
@@ -169,6 +180,16 @@ impl Rule {
         if rule.frequency != Frequency::Monthly && !rule.by_month_day.is_empty() {
             return Err(bad("BYMONTHDAY only goes with FREQ=MONTHLY".into()));
         }
+        if rule.frequency == Frequency::Hourly && !rule.by_minute.is_empty() {
+            return Err(bad(
+                "BYMINUTE goes with DAILY, WEEKLY or MONTHLY (an hourly rule keeps the start's minute)".into(),
+            ));
+        }
+        if !rule.by_month_day.is_empty() && rule.by_day.iter().any(|d| d.nth.is_some()) {
+            return Err(bad(
+                "BYDAY ordinals such as 1MO cannot be combined with BYMONTHDAY".into(),
+            ));
+        }
         rule.text = body.to_ascii_uppercase();
         Ok(rule)
     }
@@ -180,6 +201,9 @@ impl Rule {
 }
 
 fn parse_by_day(raw: &str) -> Option<ByDay> {
+    if !raw.is_ascii() {
+        return None;
+    }
     let upper = raw.to_ascii_uppercase();
     let split = upper.len().checked_sub(2)?;
     let (nth, day) = upper.split_at(split);
@@ -205,22 +229,17 @@ fn parse_by_day(raw: &str) -> Option<ByDay> {
     Some(ByDay { nth, day })
 }
 
-fn parse_until(raw: &str) -> Option<Timestamp> {
+fn parse_until(raw: &str) -> Option<Until> {
     let raw = raw.trim();
     if raw.len() == 8 {
-        let date = Date::strptime("%Y%m%d", raw).ok()?;
-        return date
-            .at(23, 59, 59, 0)
-            .to_zoned(TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp());
+        return Date::strptime("%Y%m%d", raw).ok().map(Until::Date);
     }
     let utc = raw.strip_suffix('Z')?;
     DateTime::strptime("%Y%m%dT%H%M%S", utc)
         .ok()?
         .to_zoned(TimeZone::UTC)
         .ok()
-        .map(|z| z.timestamp())
+        .map(|z| Until::Instant(z.timestamp()))
 }
 
 /// A rule anchored at a local start time in a zone.
@@ -231,8 +250,10 @@ pub struct Recurrence {
     zone: TimeZone,
 }
 
-/// Periods looked at past the first candidate before giving up (a rule that never matches).
-const MAX_PERIODS: i64 = 5_000;
+/// Periods in a row without an occurrence before a rule is taken to have no more.
+const MAX_EMPTY_PERIODS: i64 = 5_000;
+/// The largest `COUNT` (a counted rule is walked from its start).
+const MAX_COUNT: u32 = 100_000;
 
 impl Recurrence {
     /// `rule` starting at `start` (wall-clock) in `zone`.
@@ -264,17 +285,30 @@ impl Recurrence {
             0
         };
         let mut seen: u32 = 0;
-        let first = period;
-        while period - first < MAX_PERIODS {
+        let mut empty: i64 = 0;
+        let mut previous: Option<DateTime> = None;
+        while empty < MAX_EMPTY_PERIODS {
+            empty += 1;
             for local in self.candidates(period) {
                 if local < self.start {
                     continue;
                 }
+                // An hourly rule passes a repeated autumn hour twice: it happens once.
+                if previous == Some(local) {
+                    continue;
+                }
+                previous = Some(local);
                 let at = self.instant(local);
                 if at < start_instant {
                     continue;
                 }
-                if self.rule.until.is_some_and(|u| at > u) {
+                empty = 0;
+                let ended = match self.rule.until {
+                    Some(Until::Instant(until)) => at > until,
+                    Some(Until::Date(day)) => local.date() > day,
+                    None => false,
+                };
+                if ended {
                     return out;
                 }
                 seen += 1;
@@ -395,7 +429,12 @@ impl Recurrence {
                         let day = if d > 0 { d } else { length + 1 + d };
                         if (1..=length).contains(&day) {
                             if let Ok(date) = first.with().day(day).build() {
-                                dates.push(date);
+                                // With BYDAY too, only the days that are both (Friday the 13th).
+                                if rule.by_day.is_empty()
+                                    || rule.by_day.iter().any(|b| b.day == date.weekday())
+                                {
+                                    dates.push(date);
+                                }
                             }
                         }
                     }

@@ -144,7 +144,9 @@ impl Write {
         Ok(())
     }
 
-    async fn lock_log(&mut self) -> Result<(), StoreError> {
+    /// Takes the event log's append lock now (PostgreSQL), before any row lock, so this
+    /// transaction locks in the same order as every other writer and cannot deadlock with one.
+    pub(crate) async fn lock_log(&mut self) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres && !self.locked {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(APPEND_LOCK)

@@ -367,6 +367,7 @@ impl Store {
             return Err(opsdesk_domain::Invalid::new("step", "the run has no such step").into());
         };
         let mut w = self.write(actor, now).await?;
+        w.lock_log().await?;
         sqlx::query(
             "INSERT INTO run_steps (run_id, position, outcome, note, done_by, done_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (run_id, position) DO UPDATE SET outcome = excluded.outcome, note = excluded.note, \
@@ -394,12 +395,17 @@ impl Store {
             .bind(run_id)
             .fetch_one(&mut *w.tx)
             .await?;
-        if run.finished_at.is_none() && recorded as usize >= run.steps.len() {
-            sqlx::query("UPDATE runbook_runs SET finished_at = $1 WHERE id = $2")
-                .bind(w.now())
-                .bind(run_id)
-                .execute(&mut *w.tx)
-                .await?;
+        let finished = recorded as usize >= run.steps.len()
+            && sqlx::query(
+                "UPDATE runbook_runs SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL",
+            )
+            .bind(w.now())
+            .bind(run_id)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected()
+                > 0;
+        if finished {
             w.event(
                 kind,
                 subject,
@@ -653,6 +659,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let mut w = self.write(None, now).await?;
+        w.lock_log().await?;
         let moved = sqlx::query("UPDATE checks SET next_at = $1 WHERE id = $2 AND next_at = $3")
             .bind(following.map(|t| t.as_microsecond()))
             .bind(check.id)
@@ -751,6 +758,7 @@ impl Store {
             return Ok(0);
         }
         let mut w = self.write(None, now).await?;
+        w.lock_log().await?;
         for row in &late {
             let o = occurrence_from(row)?;
             set_state(&mut w, &o, CheckState::Late).await?;
@@ -848,14 +856,23 @@ async fn set_state(
     o: &Occurrence,
     state: CheckState,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE check_occurrences SET state = $1 WHERE check_id = $2 AND scheduled_at = $3",
-    )
+    // Only from a state it can still leave: a run finished meanwhile stays done.
+    let from = match state {
+        CheckState::Late => "('open')",
+        _ => "('open', 'late')",
+    };
+    let changed = sqlx::query(&format!(
+        "UPDATE check_occurrences SET state = $1 WHERE check_id = $2 AND scheduled_at = $3 AND state IN {from}"
+    ))
     .bind(state.as_str())
     .bind(o.check_id)
     .bind(o.scheduled_at.as_microsecond())
     .execute(&mut *w.tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(());
+    }
     let kind = match state {
         CheckState::Late => "check.late",
         CheckState::Missed => "check.missed",

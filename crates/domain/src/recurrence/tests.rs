@@ -229,6 +229,10 @@ fn unsupported_or_broken_rules_are_refused_by_name() {
         ("FREQ=DAILY;COUNT=2;UNTIL=20261231", "both"),
         ("FREQ=DAILY;UNTIL=tomorrow", "UNTIL"),
         ("FREQ", "NAME=VALUE"),
+        ("FREQ=WEEKLY;BYDAY=éO", "BYDAY"),
+        ("FREQ=HOURLY;BYMINUTE=0,30", "BYMINUTE"),
+        ("FREQ=MONTHLY;BYMONTHDAY=13;BYDAY=1FR", "ordinals"),
+        ("FREQ=DAILY;COUNT=1000000", "COUNT"),
     ] {
         let err = Rule::parse("rrule", text)
             .err()
@@ -240,4 +244,60 @@ fn unsupported_or_broken_rules_are_refused_by_name() {
         rule("rrule:freq=daily;byhour=9").as_str(),
         "FREQ=DAILY;BYHOUR=9"
     );
+}
+
+#[test]
+fn friday_the_13th_and_a_date_until_in_the_rules_zone() {
+    let start = date(2026, 1, 1).at(12, 0, 0, 0);
+    assert_eq!(
+        upcoming(
+            "FREQ=MONTHLY;BYMONTHDAY=13;BYDAY=FR",
+            start,
+            "UTC",
+            utc(date(2026, 1, 1).at(0, 0, 0, 0)),
+            2
+        ),
+        ["2026-02-13 Fri 12:00 UTC", "2026-03-13 Fri 12:00 UTC"]
+    );
+    // A daily 17:00 in Los Angeles is 01:00 UTC the next day: UNTIL=20261105 still includes
+    // the 5th, because a date ends in the rule's own zone.
+    let start = date(2026, 11, 3).at(17, 0, 0, 0);
+    let got = upcoming(
+        "FREQ=DAILY;UNTIL=20261105",
+        start,
+        "America/Los_Angeles",
+        utc(date(2026, 11, 1).at(0, 0, 0, 0)),
+        10,
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2], "2026-11-05 Thu 17:00 PST");
+}
+
+#[test]
+fn an_hourly_rule_passes_the_repeated_autumn_hour_once_and_counts_go_far() {
+    let start = date(2026, 10, 24).at(2, 30, 0, 0);
+    let got = upcoming(
+        "FREQ=HOURLY;BYHOUR=2",
+        start,
+        "Europe/Berlin",
+        utc(date(2026, 10, 23).at(0, 0, 0, 0)),
+        3,
+    );
+    assert_eq!(
+        got,
+        [
+            "2026-10-24 Sat 02:30 CEST",
+            "2026-10-25 Sun 02:30 CEST",
+            "2026-10-26 Mon 02:30 CET"
+        ]
+    );
+    // 500 occurrences twice a day last 250 days: the last one is still found.
+    let start = date(2026, 1, 1).at(0, 0, 0, 0);
+    let r = Recurrence::new(
+        rule("FREQ=HOURLY;BYHOUR=9,17;COUNT=500"),
+        start,
+        zone("UTC"),
+    );
+    let late = r.upcoming(utc(date(2026, 9, 5).at(0, 0, 0, 0)), 10);
+    assert_eq!(late.len(), 6, "{late:?}");
 }

@@ -67,6 +67,13 @@ pub async fn save_runbook(
     if input.description.chars().count() > 5_000 {
         checks.fail("description", "at most 5,000 characters");
     }
+    if input
+        .description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        checks.fail("description", "must not contain control characters");
+    }
     let steps: Option<Vec<Step>> = match (&input.steps, &input.steps_text) {
         (Some(_), Some(_)) => {
             checks.fail("steps", "give steps or steps_text, not both");
@@ -346,9 +353,11 @@ pub async fn save_check(
     else {
         return Err(ApiError::new(Code::InvalidInput, "the check is not valid"));
     };
-    let owner_id = match (actor, id) {
-        (Some(user), _) => user,
-        (None, Some(id)) => store.check(id).await?.owner_id,
+    // An edit keeps the owner: the requester of its tickets, and the scope of the
+    // idempotency keys that make each occurrence's ticket exactly once.
+    let owner_id = match (id, actor) {
+        (Some(id), _) => store.check(id).await?.owner_id,
+        (None, Some(user)) => user,
         (None, None) => first_admin(store).await?,
     };
     let recurrence = Recurrence::new(rule.clone(), start, zone.clone());

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/runbooks", get(runbooks_page).post(create_runbook))
         .route("/runbooks/{id}", post(update_runbook))
         .route("/checks", get(checks_page).post(create_check))
+        .route("/checks/{id}", post(update_check))
         .route("/desk/tickets/{id}/runbooks", get(ticket_panel))
         .route("/desk/tickets/{id}/runbook-runs", post(start_ticket_run))
         .route("/incidents/{id}/runbooks", get(incident_panel))
@@ -51,6 +52,8 @@ pub struct RunbooksPage {
     pub can_edit: bool,
     /// What a refused new runbook said: title, description, steps.
     pub typed: (String, String, String),
+    /// The runbook whose refused edit is shown open with what was typed (0: none).
+    pub open_id: i64,
     /// Errors of a refused form.
     pub form: FormErrors,
 }
@@ -59,6 +62,7 @@ async fn runbooks_page(State(state): State<AppState>, session: Session) -> Respo
     runbooks_view(
         &state,
         &session,
+        None,
         Default::default(),
         FormErrors::default(),
         StatusCode::OK,
@@ -69,6 +73,7 @@ async fn runbooks_page(State(state): State<AppState>, session: Session) -> Respo
 async fn runbooks_view(
     state: &AppState,
     session: &Session,
+    editing: Option<i64>,
     typed: (String, String, String),
     form: FormErrors,
     status: StatusCode,
@@ -79,7 +84,14 @@ async fn runbooks_view(
     let result = async {
         let mut runbooks = Vec::new();
         for r in state.store.runbooks().await? {
-            runbooks.push(ops::runbook_out(&state.store, &r).await?);
+            let mut out = ops::runbook_out(&state.store, &r).await?;
+            // A refused edit shows what was typed, in the form it came from.
+            if editing == Some(out.id) {
+                out.title = typed.0.clone();
+                out.description = typed.1.clone();
+                out.steps_text = typed.2.clone();
+            }
+            runbooks.push(out);
         }
         let services = state
             .store
@@ -93,7 +105,12 @@ async fn runbooks_view(
             runbooks,
             services,
             can_edit: session.actor.authorize(Action::EditRunbooks).is_ok(),
-            typed,
+            typed: if editing.is_some() {
+                Default::default()
+            } else {
+                typed.clone()
+            },
+            open_id: editing.unwrap_or(0),
             form,
         })
     }
@@ -167,7 +184,7 @@ async fn save_runbook(
         Err(e) => {
             let (status, errors) = form_errors(e);
             let typed = (form.title, form.description, form.steps_text);
-            runbooks_view(&state, &session, typed, errors, status).await
+            runbooks_view(&state, &session, id, typed, errors, status).await
         }
     }
 }
@@ -190,17 +207,86 @@ pub struct ChecksPage {
     pub missed: usize,
     /// May schedule.
     pub can_manage: bool,
+    /// What a refused new check said.
+    pub typed: CheckTyped,
     /// Errors of a refused form.
     pub form: FormErrors,
 }
 
+/// The fields of the check form, as typed (defaults for a new one).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckTyped {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Runbook title.
+    #[serde(default)]
+    pub runbook: String,
+    /// Team name.
+    #[serde(default)]
+    pub team: String,
+    /// Rule.
+    #[serde(default)]
+    pub rrule: String,
+    /// First occurrence, local.
+    #[serde(default)]
+    pub start: String,
+    /// Zone.
+    #[serde(default)]
+    pub zone: String,
+    /// Window in minutes.
+    #[serde(default)]
+    pub window_minutes: String,
+    /// `true` to schedule; absent (an unticked box) pauses an edited check.
+    #[serde(default)]
+    pub active: Option<String>,
+}
+
+impl Default for CheckTyped {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            runbook: String::new(),
+            team: String::new(),
+            rrule: "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR".into(),
+            start: String::new(),
+            zone: "Europe/Berlin".into(),
+            window_minutes: "120".into(),
+            active: Some("true".into()),
+        }
+    }
+}
+
+impl CheckTyped {
+    fn input(&self) -> CheckIn {
+        CheckIn {
+            name: self.name.clone(),
+            runbook: self.runbook.clone(),
+            team: self.team.clone(),
+            rrule: self.rrule.clone(),
+            start: self.start.clone(),
+            zone: self.zone.clone(),
+            window_minutes: self.window_minutes.trim().parse::<i64>().ok(),
+            active: Some(self.active.as_deref() == Some("true")),
+        }
+    }
+}
+
 async fn checks_page(State(state): State<AppState>, session: Session) -> Response {
-    checks_view(&state, &session, FormErrors::default(), StatusCode::OK).await
+    checks_view(
+        &state,
+        &session,
+        CheckTyped::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn checks_view(
     state: &AppState,
     session: &Session,
+    typed: CheckTyped,
     form: FormErrors,
     status: StatusCode,
 ) -> Response {
@@ -245,6 +331,7 @@ async fn checks_view(
                 .map(|t| t.name)
                 .collect(),
             can_manage: session.actor.authorize(Action::ManageOperations).is_ok(),
+            typed,
             form,
         })
     }
@@ -255,38 +342,32 @@ async fn checks_view(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct CheckForm {
-    name: String,
-    runbook: String,
-    team: String,
-    rrule: String,
-    start: String,
-    zone: String,
-    #[serde(default)]
-    window_minutes: String,
-}
-
 async fn create_check(
     State(state): State<AppState>,
-    SignedForm { session, form }: SignedForm<CheckForm>,
+    SignedForm { session, form }: SignedForm<CheckTyped>,
 ) -> Response {
-    let window = form.window_minutes.trim().parse::<i64>().ok();
-    let input = CheckIn {
-        name: form.name,
-        runbook: form.runbook,
-        team: form.team,
-        rrule: form.rrule,
-        start: form.start,
-        zone: form.zone,
-        window_minutes: window,
-        active: Some(true),
-    };
+    save_check(state, session, None, form).await
+}
+
+async fn update_check(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm { session, form }: SignedForm<CheckTyped>,
+) -> Response {
+    save_check(state, session, Some(id), form).await
+}
+
+async fn save_check(
+    state: AppState,
+    session: Session,
+    id: Option<i64>,
+    form: CheckTyped,
+) -> Response {
     match ops::save_check(
         &state.store,
         Operator::User(&session.actor),
-        None,
-        &input,
+        id,
+        &form.input(),
         Timestamp::now(),
     )
     .await
@@ -297,7 +378,12 @@ async fn create_check(
         }
         Err(e) => {
             let (status, errors) = form_errors(e);
-            checks_view(&state, &session, errors, status).await
+            let typed = if id.is_none() {
+                form
+            } else {
+                CheckTyped::default()
+            };
+            checks_view(&state, &session, typed, errors, status).await
         }
     }
 }
