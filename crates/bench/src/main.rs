@@ -50,11 +50,14 @@ impl Target {
             .unwrap_or_else(|| Store::default_url(&self.data))
     }
 
+    /// The server's arguments: its data directory (the SQLite file, the search index) and,
+    /// on PostgreSQL, the database.
     fn server_args(&self) -> Vec<String> {
-        match &self.database_url {
-            Some(url) => vec!["--database-url".into(), url.clone()],
-            None => vec!["--data".into(), self.data.display().to_string()],
+        let mut args = vec!["--data".into(), self.data.display().to_string()];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".into(), url.clone()]);
         }
+        args
     }
 }
 

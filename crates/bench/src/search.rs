@@ -457,9 +457,6 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
     // The index is rebuilt by the command users run, which prints its own throughput.
     let mut reindex = Command::new(&target.opsdesk);
     reindex.args(target.server_args()).arg("reindex");
-    if target.database_url.is_some() {
-        reindex.args(["--data", &target.data.display().to_string()]);
-    }
     let began = Instant::now();
     let output = reindex.output()?;
     if !output.status.success() {
@@ -475,6 +472,26 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
     );
 
     let server = start(target).await?;
+    // Measure only a current index: the one `reindex` built, caught up with the log.
+    let status_url = format!("{}/api/v1/search/status", server.base);
+    let waited = Instant::now();
+    loop {
+        let status: serde_json::Value = reqwest::Client::new()
+            .get(&status_url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if status["rebuilding"] == false && status["cursor"] == status["latest"] {
+            println!("index current: {} documents", status["documents"]);
+            break;
+        }
+        if waited.elapsed() > std::time::Duration::from_secs(600) {
+            return Err(fail(format!("the index did not become current: {status}")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let client = reqwest::Client::new();
     let mut text = Text::new(99);
     let filters = [
@@ -498,6 +515,26 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
         } else {
             agent_urls.push(url);
         }
+    }
+    // Searches must find things, or the timings mean nothing.
+    let mut found_some = 0;
+    for url in agent_urls.iter().take(200) {
+        let found: serde_json::Value = client
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if found["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            found_some += 1;
+        }
+    }
+    println!("{found_some} of the first 200 agent searches found something");
+    if found_some == 0 {
+        return Err(fail(
+            "no search found anything: the index is empty or not this database's",
+        ));
     }
     // Warm up the page cache, then measure.
     timed_gets(
