@@ -95,6 +95,8 @@ pub struct Found {
 #[derive(Debug, Clone)]
 struct Words {
     words: Vec<String>,
+    /// Per word: the index does not hold it as typed, so it also matches with one typo.
+    typo: Vec<bool>,
     /// The last word is still being typed (no space after it): match it as a prefix too.
     last_is_prefix: bool,
 }
@@ -112,6 +114,7 @@ impl Words {
         }
         let last_is_prefix = !text.ends_with(char::is_whitespace);
         Words {
+            typo: vec![false; words.len()],
             words,
             last_is_prefix,
         }
@@ -126,7 +129,7 @@ impl Words {
         let word = &self.words[i];
         token == word
             || (self.is_prefix(i) && token.starts_with(word.as_str()))
-            || (word.chars().count() >= FUZZY_FROM && within_one_edit(word, token))
+            || (self.typo[i] && within_one_edit(word, token))
     }
 }
 
@@ -134,19 +137,23 @@ impl SearchIndex {
     /// Runs `query` for a caller who may see `reach`.
     pub fn search(&self, query: &SearchQuery, reach: &SearchReach) -> Result<Found, SearchError> {
         let searcher = self.reader.searcher();
-        let words = Words::read(&query.text);
         let fields = &self.fields;
+        let mut words = Words::read(&query.text);
+        // Typo tolerance only for a word the index does not hold as typed: a fuzzy match
+        // expands to every similar term and their documents, which costs more than anything
+        // else here (and snippets then mark only what matched).
+        let searched = searched_fields(fields, reach.internal, query.titles_only);
+        for (i, word) in words.words.iter().enumerate() {
+            let known = searched.iter().any(|&(field, _)| {
+                searcher
+                    .doc_freq(&Term::from_field_text(field, word))
+                    .is_ok_and(|n| n > 0)
+            });
+            words.typo[i] = !known && word.chars().count() >= FUZZY_FROM;
+        }
+        let words = words;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let word_queries = (0..words.words.len()).map(|i| {
-            word_query(
-                &searcher,
-                fields,
-                &words,
-                i,
-                reach.internal,
-                query.titles_only,
-            )
-        });
+        let word_queries = (0..words.words.len()).map(|i| word_query(fields, &searched, &words, i));
         if query.any_word {
             // At least one word must match: the words together are one required clause.
             let any: Vec<(Occur, Box<dyn Query>)> =
@@ -296,17 +303,9 @@ fn term(term: Term) -> Box<dyn Query> {
     Box::new(TermQuery::new(term, IndexRecordOption::Basic))
 }
 
-/// The query for word `i`: exact in title, text, tags (and internal notes for staff), as a
-/// prefix if it is being typed, with one typo if it is long enough.
-fn word_query(
-    searcher: &Searcher,
-    fields: &Fields,
-    words: &Words,
-    i: usize,
-    internal: bool,
-    titles_only: bool,
-) -> Box<dyn Query> {
-    let word = &words.words[i];
+/// The fields a word is looked for in, with their weights: titles always, then tags and text,
+/// and internal notes for staff (titles only for suggestions).
+fn searched_fields(fields: &Fields, internal: bool, titles_only: bool) -> Vec<(Field, f32)> {
     let mut searched: Vec<(Field, f32)> = vec![(fields.title, 3.0)];
     if !titles_only {
         searched.push((fields.tags, 2.0));
@@ -315,16 +314,21 @@ fn word_query(
             searched.push((fields.internal, 0.8));
         }
     }
-    // Typo tolerance only for a word the index does not hold as typed: a fuzzy match expands
-    // to every similar term and their documents, which costs more than anything else here.
-    let known = searched.iter().any(|&(field, _)| {
-        searcher
-            .doc_freq(&Term::from_field_text(field, word))
-            .is_ok_and(|n| n > 0)
-    });
-    let fuzzy = !known && word.chars().count() >= FUZZY_FROM;
+    searched
+}
+
+/// The query for word `i`: exact in every searched field, as a prefix in titles if it is being
+/// typed, with one typo if the index does not hold it as typed.
+fn word_query(
+    fields: &Fields,
+    searched: &[(Field, f32)],
+    words: &Words,
+    i: usize,
+) -> Box<dyn Query> {
+    let word = &words.words[i];
+    let fuzzy = words.typo[i];
     let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for &(field, boost) in &searched {
+    for &(field, boost) in searched {
         let t = Term::from_field_text(field, word);
         any.push((
             Occur::Should,

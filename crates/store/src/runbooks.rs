@@ -873,6 +873,24 @@ async fn set_state(
     if changed == 0 {
         return Ok(());
     }
+    // The owner hears of it in the app (the notifications page), not only the checks page.
+    let word = match state {
+        CheckState::Late => Some("late"),
+        CheckState::Missed => Some("missed"),
+        _ => None,
+    };
+    if let Some(word) = word {
+        sqlx::query(
+            "INSERT INTO notifications (user_id, ticket_id, text, created_at) \
+             SELECT c.owner_id, $1, 'Scheduled check ' || c.name || ' is ' || $2, $3 FROM checks c WHERE c.id = $4",
+        )
+        .bind(o.ticket_id)
+        .bind(word)
+        .bind(w.now())
+        .bind(o.check_id)
+        .execute(&mut *w.tx)
+        .await?;
+    }
     let kind = match state {
         CheckState::Late => "check.late",
         CheckState::Missed => "check.missed",

@@ -413,3 +413,30 @@ fn an_index_on_disk_keeps_its_cursor_and_refuses_a_second_writer() {
     assert_eq!(again.cursor().ok().flatten(), Some(7));
     assert_eq!(again.documents(), 1);
 }
+
+#[test]
+fn a_word_the_index_holds_marks_only_itself() {
+    let index = SearchIndex::in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let changes = vec![Change::Put(doc(
+        Kind::Ticket,
+        1,
+        "Printer offline",
+        "the printer and the printers",
+        Audience::Staff,
+    ))];
+    index.apply(&changes, 1).unwrap_or_else(|e| panic!("{e}"));
+    let found = index
+        .search(
+            &SearchQuery {
+                text: "printer ".into(),
+                limit: 5,
+                ..SearchQuery::default()
+            },
+            &staff(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found.hits[0].snippet_html,
+        "the <mark>printer</mark> and the printers"
+    );
+}

@@ -318,6 +318,14 @@ async fn a_check_opens_task_tickets_and_records_late_missed_and_done() {
     step(first + SignedDuration::from_mins(61)).await;
     let got = app.get("l1", &format!("/api/v1/checks/{check}")).await;
     assert_eq!(got.body["recent"][0]["state"], "late");
+    let told = app.get("manager", "/api/v1/notifications").await;
+    assert!(
+        told.body
+            .to_string()
+            .contains("Scheduled check Daily backup check is late"),
+        "{}",
+        told.body
+    );
     // The next day comes with the first still unfinished: missed; the server was down for
     // the two days after: those are recorded missed too, and only the latest opens.
     let fourth = first + SignedDuration::from_hours(72);
