@@ -210,10 +210,7 @@ pub async fn runbook(
 ) -> Result<(), Failure> {
     match command {
         RunbookCommand::List(format) => {
-            let mut rows = Vec::new();
-            for r in store.runbooks().await? {
-                rows.push(rb::runbook_out(store, &r).await?);
-            }
+            let rows = rb::runbooks_out(store, &store.runbooks().await?).await?;
             print_rows(
                 format.format,
                 &rows,

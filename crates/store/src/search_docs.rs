@@ -30,9 +30,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let docs = self.search_docs(kind, Selection::Ids(ids)).await?;
-        let found: HashMap<i64, Doc> = docs.into_iter().map(|d| (d.id, d)).collect();
+        let mut found: HashMap<i64, Doc> = docs.into_iter().map(|d| (d.id, d)).collect();
         let mut changes = Vec::with_capacity(ids.len());
-        let mut found = found;
         for id in ids {
             match found.remove(id) {
                 Some(doc) => changes.push(Change::Put(doc)),

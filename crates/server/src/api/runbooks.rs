@@ -70,10 +70,8 @@ async fn list_runbooks(
     caller: ApiCaller,
 ) -> Result<Json<Items<RunbookOut>>, ApiError> {
     caller.actor.authorize(Action::ListQueues)?;
-    let mut items = Vec::new();
-    for r in state.store.runbooks().await? {
-        items.push(ops::runbook_out(&state.store, &r).await?);
-    }
+    let runbooks = state.store.runbooks().await?;
+    let items = ops::runbooks_out(&state.store, &runbooks).await?;
     Ok(Json(Items { items }))
 }
 

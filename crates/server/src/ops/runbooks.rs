@@ -19,35 +19,43 @@ use crate::error::{ApiError, Checks, Code};
 
 /// The wire form of a runbook.
 pub async fn runbook_out(store: &Store, r: &Runbook) -> Result<RunbookOut, ApiError> {
-    let service = match r.service_id {
-        Some(id) => store
-            .services()
-            .await?
-            .into_iter()
-            .find(|s| s.id == id)
-            .map(|s| s.name),
-        None => None,
-    };
-    Ok(RunbookOut {
-        id: r.id,
-        title: r.title.clone(),
-        description: r.description.clone(),
-        steps: r
-            .steps
-            .iter()
-            .map(|s| StepIo {
-                title: s.title.clone(),
-                instructions: s.instructions.clone(),
-                command: s.command.clone(),
-                expected: s.expected.clone(),
-            })
-            .collect(),
-        steps_text: runbook::steps_text(&r.steps),
-        service,
-        alert_match: r.alert_match.clone(),
-        category: r.category.clone(),
-        updated_at: rfc3339(r.updated_at),
-    })
+    let mut out = runbooks_out(store, std::slice::from_ref(r)).await?;
+    out.pop()
+        .ok_or_else(|| ApiError::new(Code::Internal, "a runbook vanished while shown"))
+}
+
+/// The wire forms of runbooks (the services they name read once for all).
+pub async fn runbooks_out(
+    store: &Store,
+    runbooks: &[Runbook],
+) -> Result<Vec<RunbookOut>, ApiError> {
+    let services = store.services().await?;
+    Ok(runbooks
+        .iter()
+        .map(|r| RunbookOut {
+            id: r.id,
+            title: r.title.clone(),
+            description: r.description.clone(),
+            steps: r
+                .steps
+                .iter()
+                .map(|s| StepIo {
+                    title: s.title.clone(),
+                    instructions: s.instructions.clone(),
+                    command: s.command.clone(),
+                    expected: s.expected.clone(),
+                })
+                .collect(),
+            steps_text: runbook::steps_text(&r.steps),
+            service: r
+                .service_id
+                .and_then(|id| services.iter().find(|s| s.id == id))
+                .map(|s| s.name.clone()),
+            alert_match: r.alert_match.clone(),
+            category: r.category.clone(),
+            updated_at: rfc3339(r.updated_at),
+        })
+        .collect())
 }
 
 /// Creates (`id` = `None`) or changes a runbook (staff who write).

@@ -465,14 +465,13 @@ async fn help_article(
     }
     .await;
     match result {
-        Ok(mut a) => {
+        Ok(a) => {
             if a.status != ArticleStatus::Published.as_str() {
                 return page_error(
                     ApiError::new(crate::error::Code::NotFound, "article not found"),
                     chrome_of(&session),
                 );
             }
-            a.title = a.title.clone();
             let page = HelpArticlePage {
                 chrome: chrome_of(&session),
                 updated: super::views::readable(&a.updated_at),

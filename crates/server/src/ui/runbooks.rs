@@ -82,9 +82,9 @@ async fn runbooks_view(
         return r;
     }
     let result = async {
+        let stored = state.store.runbooks().await?;
         let mut runbooks = Vec::new();
-        for r in state.store.runbooks().await? {
-            let mut out = ops::runbook_out(&state.store, &r).await?;
+        for mut out in ops::runbooks_out(&state.store, &stored).await? {
             // A refused edit shows what was typed, in the form it came from.
             if editing == Some(out.id) {
                 out.title = typed.0.clone();
