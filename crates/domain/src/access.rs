@@ -121,6 +121,15 @@ impl SearchReach {
     };
 }
 
+/// Whose tickets a report may count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportReach {
+    /// Every ticket and incident.
+    Desk,
+    /// Tickets assigned to this user (an agent's own report); no incidents.
+    Own(i64),
+}
+
 /// Why an action is refused; `Hidden` means the caller must not learn that the thing exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
@@ -223,6 +232,18 @@ impl Actor {
                 Admin => Ok(()),
                 _ => Err(Denied::Forbidden("only administrators can do this")),
             },
+        }
+    }
+
+    /// Whose tickets this actor's reports count: the whole desk for administrators, managers
+    /// and auditors, an agent's own (assigned) tickets for an agent, nothing for customers.
+    pub fn report_reach(&self) -> Result<ReportReach, Denied> {
+        match self.role {
+            Role::Admin | Role::Manager | Role::Auditor => Ok(ReportReach::Desk),
+            Role::Agent => Ok(ReportReach::Own(self.user_id)),
+            Role::Customer => Err(Denied::Forbidden(
+                "only the desk's staff can read reports",
+            )),
         }
     }
 

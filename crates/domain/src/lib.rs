@@ -15,6 +15,7 @@ pub mod mail;
 pub mod oncall;
 pub mod priority;
 pub mod recurrence;
+pub mod report;
 pub mod review;
 pub mod role;
 pub mod runbook;

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod input;
 pub mod mail;
 pub mod markdown;
+pub mod metrics;
 pub mod ops;
 pub mod paging;
 pub mod seed;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub search: Arc<opsdesk_search::SearchIndex>,
     /// What this process's indexer is doing; asks it to rebuild.
     pub indexer: workers::search::SearchState,
+    /// Request counts and latencies of this process, for `/metrics`.
+    pub requests: metrics::RequestStats,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             allow_private_webhooks: false,
             search,
             indexer: workers::search::SearchState::default(),
+            requests: metrics::RequestStats::default(),
         }
     }
 }
@@ -80,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
         .merge(hooks::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

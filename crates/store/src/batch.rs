@@ -415,6 +415,8 @@ pub(crate) async fn insert_tickets(
                     at: ts(*created)?,
                     what: Happening::Created,
                 }],
+                tier: p.tier,
+                tier_moves: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -13,12 +13,14 @@ use opsdesk_domain::sla::{
     calendar_for, compute_clocks, compute_vendor_clocks, explain, select_policy, triggers,
     warning_at, Clock, Fact, Happening, Metric, Policy, TicketFacts, Trigger,
 };
-use opsdesk_domain::{PendingReason, Priority, Role, Status};
+use opsdesk_domain::report::TierMove;
+use opsdesk_domain::{PendingReason, Priority, Role, Status, Tier};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
+use crate::report_facts::{fact_row, write_facts};
 use crate::sla_config::{config_version, SlaCache, SlaConfig};
 use crate::sql::{Param, Sql};
 use crate::{Backend, Store, StoreError};
@@ -51,6 +53,9 @@ pub(crate) struct ClockInputs {
     pub(crate) sla_policy_id: Option<i64>,
     pub(crate) tags: Vec<String>,
     pub(crate) facts: Vec<Fact>,
+    /// The tier now, and its moves between tiers in order (for reports).
+    pub(crate) tier: Tier,
+    pub(crate) tier_moves: Vec<TierMove>,
 }
 
 impl ClockInputs {
@@ -147,7 +152,7 @@ pub(crate) async fn load_inputs(
         let mut sql = Sql::new(
             "SELECT t.id, t.subject, t.priority, t.team_id, t.org_id, o.plan, t.channel, t.category, \
              tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name, \
-             t.sla_due_at, t.sla_warn_at, t.sla_policy_id \
+             t.sla_due_at, t.sla_warn_at, t.sla_policy_id, t.tier \
              FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id WHERE t.id IN ",
         );
         sql.bind_list(list());
@@ -180,6 +185,8 @@ pub(crate) async fn load_inputs(
                 sla_policy_id: row.try_get(18)?,
                 tags: Vec::new(),
                 facts: Vec::new(),
+                tier: Tier::from_level("tier", row.try_get(19)?).map_err(corrupt)?,
+                tier_moves: Vec::new(),
             });
         }
         let mut sql = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ");
@@ -191,7 +198,8 @@ pub(crate) async fn load_inputs(
         }
         let mut sql = Sql::new(
             "SELECT e.subject_id, e.at, e.kind, e.data, u.role FROM events e LEFT JOIN users u ON u.id = e.actor_id \
-             WHERE e.subject_kind = 'ticket' AND e.kind IN ('ticket.created', 'ticket.imported', 'ticket.updated', 'message.added') \
+             WHERE e.subject_kind = 'ticket' AND e.kind IN ('ticket.created', 'ticket.imported', 'ticket.updated', 'message.added', \
+             'ticket.escalated', 'ticket.deescalated') \
              AND e.subject_id IN ",
         );
         sql.bind_list(list());
@@ -206,6 +214,16 @@ pub(crate) async fn load_inputs(
             // Only the fields the clocks read are decoded (a typed read skips the rest quickly).
             let data: ClockEventData = serde_json::from_str(&data)
                 .map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?;
+            if kind == "ticket.escalated" || kind == "ticket.deescalated" {
+                let tier = |raw: Option<&str>| raw.map(|r| Tier::parse("tier", r).map_err(corrupt));
+                if let (Some(from), Some(to)) = (
+                    tier(data.before.tier.as_deref()).transpose()?,
+                    tier(data.after.tier.as_deref()).transpose()?,
+                ) {
+                    out[i].tier_moves.push(TierMove { from, to });
+                }
+                continue;
+            }
             let facts = &mut out[i].facts;
             match kind.as_str() {
                 "ticket.created" => facts.push(Fact {
@@ -279,9 +297,18 @@ pub(crate) async fn load_inputs(
 #[derive(Debug, Default, serde::Deserialize)]
 struct ClockEventData {
     #[serde(default)]
+    before: ClockEventBefore,
+    #[serde(default)]
     after: ClockEventAfter,
     #[serde(default)]
     internal: Option<bool>,
+}
+
+/// The before-values the report facts read (the tier an escalation left).
+#[derive(Debug, Default, serde::Deserialize)]
+struct ClockEventBefore {
+    #[serde(default)]
+    tier: Option<String>,
 }
 
 /// The after-values the clocks read.
@@ -296,6 +323,8 @@ struct ClockEventAfter {
     vendor_id: Option<Option<i64>>,
     #[serde(default)]
     vendor_responded: Option<bool>,
+    #[serde(default)]
+    tier: Option<String>,
 }
 
 /// Reads a field that may be `null` as `Some(None)`, so an absent field stays `None`.
@@ -493,6 +522,13 @@ pub(crate) async fn clocks_of_new_tickets(
     }
     let config = cache.at(config_version(w).await?).await?;
     if config.policies.is_empty() {
+        // A new ticket's facts are its creation alone: business time does not enter yet.
+        let calendar = Calendar::continuous();
+        let rows = inputs
+            .iter()
+            .filter_map(|i| fact_row(i, &[], &calendar))
+            .collect();
+        write_facts(w, rows).await?;
         return Ok(inputs.iter().map(|i| (i.id, None)).collect());
     }
     let inputs: Vec<ClockInputs> = inputs
@@ -532,6 +568,15 @@ pub(crate) async fn refresh_clocks(
                 .bind_list(chunk.iter().map(|id| Param::Int(*id)));
             sql.query().execute(&mut *w.tx).await?;
         }
+        let inputs = load_inputs(&mut w.tx, ids).await?;
+        let rows = inputs
+            .iter()
+            .filter_map(|i| {
+                let (_, calendar) = config.calendar_for(i.org_calendar, i.team_calendar);
+                fact_row(i, &[], &calendar)
+            })
+            .collect();
+        write_facts(w, rows).await?;
         return Ok(ids.iter().map(|id| (*id, None)).collect());
     }
     let inputs = load_inputs(&mut w.tx, ids).await?;
@@ -554,8 +599,10 @@ async fn write_clocks(
     let mut upserts: Vec<ClockRow> = Vec::new();
     // (ticket, nearest due, its warning instant, policy) of tickets whose cached values change.
     let mut tickets: Vec<(i64, i64, Option<i64>, i64)> = Vec::new();
+    let mut facts: Vec<Vec<Param>> = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (policy, _, calendar, clocks) = compute(config, input, now);
+        facts.extend(fact_row(input, &clocks, &calendar));
         let mut nearest: Option<(Timestamp, Option<Timestamp>)> = None;
         if let Some(policy) = &policy {
             for clock in &clocks {
@@ -700,6 +747,7 @@ async fn write_clocks(
             .execute(&mut *w.tx)
             .await?;
     }
+    write_facts(w, facts).await?;
     Ok(due)
 }
 

@@ -22,6 +22,8 @@ mod migrate;
 mod model;
 mod oncall;
 mod operations;
+mod report_facts;
+mod reports;
 mod reviews;
 mod runbooks;
 mod search_docs;
@@ -51,6 +53,10 @@ pub use oncall::{ContactMethod, EscalationPolicyRecord, PageRecord, PagingState,
 pub use operations::{
     GenericMapping, Integration, IntegrationInput, IntegrationKind, IntegrationSettings,
     MaintenanceInput, MaintenanceRecord, Service,
+};
+pub use reports::{
+    ActiveGauge, Breakdown, BreakdownRow, CreatedDay, IncidentFact, MetricGauges, ReportScope,
+    ResolvedDay, TicketAggregates,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};

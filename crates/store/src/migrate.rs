@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_runbooks.sql"),
         include_str!("../migrations/postgres/0013_runbooks.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_reports.sql"),
+        include_str!("../migrations/postgres/0014_reports.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -7,6 +7,7 @@ pub mod knowledge_wire;
 pub mod mail;
 pub mod mail_wire;
 pub mod oncall;
+pub mod reports;
 pub mod reviews;
 pub mod runbook_wire;
 pub mod runbooks;
@@ -70,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mail::routes())
         .merge(knowledge::routes())
         .merge(runbooks::routes())
+        .merge(reports::routes())
         .fallback(not_found)
 }
 
@@ -119,6 +121,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     doc.merge(mail::MailDoc::openapi());
     doc.merge(knowledge::KnowledgeDoc::openapi());
     doc.merge(runbooks::RunbookDoc::openapi());
+    doc.merge(reports::ReportDoc::openapi());
     Json(doc)
 }
 

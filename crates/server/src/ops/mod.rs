@@ -24,6 +24,7 @@ pub mod incidents;
 pub mod knowledge;
 pub mod mail;
 pub mod oncall;
+pub mod reports;
 pub mod reviews;
 pub mod runbooks;
 pub mod sla;

@@ -63,6 +63,7 @@ async fn run(
     };
     let mut fetchers = mail::Fetchers::default();
     let mut lease: Option<Lease> = None;
+    let mut facts_complete = false;
     loop {
         if *stopped.borrow() {
             break;
@@ -89,7 +90,7 @@ async fn run(
                 }
             }
             fetchers.start_due(&store, Timestamp::now()).await;
-            let busy = step(&store, &client).await;
+            let busy = step(&store, &client, &mut facts_complete).await;
             if busy {
                 wait = Duration::ZERO;
             } else {
@@ -117,9 +118,20 @@ async fn run(
 }
 
 /// One round of every worker; `true` when there is more to do right away.
-async fn step(store: &Store, client: &outbox::Deliverer) -> bool {
+async fn step(store: &Store, client: &outbox::Deliverer, facts_complete: &mut bool) -> bool {
     let now = Timestamp::now();
     let mut busy = false;
+    if !*facts_complete {
+        // Tickets from before reports get their report facts, 500 per transaction.
+        match store.backfill_report_facts(now, 500).await {
+            Ok(0) => *facts_complete = true,
+            Ok(n) => {
+                tracing::info!(tickets = n, "report facts filled in");
+                busy = true;
+            }
+            Err(e) => tracing::error!(error = %e, "report facts backfill failed"),
+        }
+    }
     match store.page_due(now).await {
         Ok(sent) if sent > 0 => tracing::info!(pages = sent, "paged"),
         Ok(_) => {}

@@ -1,0 +1,114 @@
+//! Report routes: the ticket and incident reports as JSON or CSV, and `/metrics` in the
+//! Prometheus text format.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use opsdesk_domain::access::ReportReach;
+use opsdesk_domain::Action;
+
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Code, Problem};
+use crate::ops::reports::{self, IncidentReport, ReportQuery, TicketReport};
+use crate::AppState;
+
+/// The report routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports/tickets", get(ticket_report))
+        .route("/api/v1/reports/incidents", get(incident_report))
+        .route("/metrics", get(metrics))
+}
+
+/// The OpenAPI description of the report routes, merged into the API's document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ticket_report, incident_report, metrics))]
+pub struct ReportDoc;
+
+type Q = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+
+fn read_query(query: Q) -> Result<ReportQuery, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))
+}
+
+/// A CSV download named after the report and table.
+pub fn csv_response(name: &str, table: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"opsdesk-{name}-{table}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Tickets: volume created and resolved, backlog and its ages, first-response and resolution
+/// times (median, p90), SLA compliance, reopen, first-contact and escalation rates, per team,
+/// agent and category, with the previous period. Agents get their own tickets' report.
+/// `format=csv` returns one table (`table`).
+#[utoipa::path(get, path = "/api/v1/reports/tickets", params(ReportQuery),
+    responses((status = 200, body = TicketReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn ticket_report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Q,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now();
+    let (filters, reach) =
+        reports::read_filters(&state.store, &caller.actor, read_query(query)?, now).await?;
+    let report = reports::ticket_report(&state.store, &filters, reach, now).await?;
+    if filters.csv {
+        let body = reports::ticket_csv(&report, &filters.table)?;
+        return Ok(csv_response("tickets", &filters.table, body));
+    }
+    Ok(Json(report).into_response())
+}
+
+/// Incidents: counts by severity and service, MTTA, time to mitigate, MTTR and MTBF per
+/// service, overdue action items, with the previous period (staff who may read incidents).
+#[utoipa::path(get, path = "/api/v1/reports/incidents", params(ReportQuery),
+    responses((status = 200, body = IncidentReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn incident_report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Q,
+) -> Result<Response, ApiError> {
+    caller.actor.authorize(Action::ReadIncidents)?;
+    let now = Timestamp::now();
+    let (filters, _) =
+        reports::read_filters(&state.store, &caller.actor, read_query(query)?, now).await?;
+    let report = reports::incident_report(&state.store, &filters, now).await?;
+    if filters.csv {
+        let body = reports::incident_csv(&report, &filters.table)?;
+        return Ok(csv_response("incidents", &filters.table, body));
+    }
+    Ok(Json(report).into_response())
+}
+
+/// Prometheus metrics (text format 0.0.4): active tickets by team, priority and tier, SLA
+/// breaches, open incidents by severity, alerts received. For a token of an administrator,
+/// manager or auditor.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = Problem)))]
+async fn metrics(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
+    if caller.actor.report_reach()? != ReportReach::Desk {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "metrics are for administrators, managers and auditors",
+        ));
+    }
+    let body = crate::metrics::render(&state.store, state.requests.snapshot()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}

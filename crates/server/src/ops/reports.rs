@@ -1,0 +1,837 @@
+//! Reports: the filters a report takes (names on the wire become ids here), the ticket and
+//! incident reports assembled from the store's aggregates with the domain's rules, the
+//! comparison with the previous period, and CSV. The report structs are the API's JSON too.
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::access::ReportReach;
+use opsdesk_domain::report::{
+    date_of_day, day_number, mean, mean_time_between, percent, Granularity, Histogram, Period,
+};
+use opsdesk_domain::{Actor, Priority, Severity, Tier};
+use opsdesk_store::{
+    Breakdown, BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Checks};
+
+/// The filters of a report, as query parameters (every one optional).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// First day (YYYY-MM-DD, UTC); default 29 days before `to`.
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD, UTC), included; default today.
+    pub to: Option<String>,
+    /// `day`, `week` or `month`; default by the period's length.
+    pub granularity: Option<String>,
+    /// Team name.
+    pub team: Option<String>,
+    /// Organisation name.
+    pub organization: Option<String>,
+    /// `urgent`, `high`, `normal` or `low`.
+    pub priority: Option<String>,
+    /// `L0`–`L4` (the ticket's tier now).
+    pub tier: Option<String>,
+    /// Ticket category.
+    pub category: Option<String>,
+    /// Service name (incident reports).
+    pub service: Option<String>,
+    /// `business` (default) or `calendar` time for durations.
+    pub time: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Which table a CSV holds: `series` (default), `teams`, `agents`, `categories`,
+    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`.
+    pub table: Option<String>,
+}
+
+/// A report's filters once read: ids, the period, the cut.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    /// The period.
+    pub period: Period,
+    /// How the series is cut.
+    pub granularity: Granularity,
+    /// Which tickets.
+    pub scope: ReportScope,
+    /// Which service (incidents).
+    pub service_id: Option<i64>,
+    /// Business time (else calendar time).
+    pub business: bool,
+    /// Whether CSV was asked for.
+    pub csv: bool,
+    /// The CSV table.
+    pub table: String,
+    /// What the caller asked, echoed back (for links and forms).
+    pub query: ReportQuery,
+}
+
+fn day(field: &'static str, raw: &str, checks: &mut Checks) -> Option<Date> {
+    match raw.trim().parse::<Date>() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            checks.fail(field, "a day as YYYY-MM-DD");
+            None
+        }
+    }
+}
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Reads a report's filters for `actor` (an agent's report is narrowed to their own tickets);
+/// every bad field is named.
+pub async fn read_filters(
+    store: &Store,
+    actor: &Actor,
+    query: ReportQuery,
+    now: Timestamp,
+) -> Result<(Filters, ReportReach), ApiError> {
+    let reach = actor.report_reach()?;
+    let mut checks = Checks::default();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let to = blank(&query.to).map_or(Some(today), |raw| day("to", raw, &mut checks));
+    let from = match (blank(&query.from), to) {
+        (Some(raw), _) => day("from", raw, &mut checks),
+        (None, Some(to)) => Some(date_of_day(day_number(to) - 29)),
+        (None, None) => None,
+    };
+    let period = match (from, to) {
+        (Some(from), Some(to)) => checks.check(Period::parse(from, to)),
+        _ => None,
+    };
+    let granularity = match blank(&query.granularity) {
+        Some(raw) => checks.check(Granularity::parse("granularity", raw)),
+        None => Some(match period.map_or(30, |p| p.days()) {
+            0..=62 => Granularity::Day,
+            63..=366 => Granularity::Week,
+            _ => Granularity::Month,
+        }),
+    };
+    let mut scope = ReportScope::default();
+    if let Some(name) = blank(&query.team) {
+        match store.team_by_name(name).await? {
+            Some(team) => scope.team_id = Some(team.id),
+            None => checks.fail("team", format!("no team named '{name}'")),
+        }
+    }
+    if let Some(name) = blank(&query.organization) {
+        match store.org_by_name(name).await? {
+            Some(org) => scope.org_id = Some(org.id),
+            None => checks.fail("organization", format!("no organisation named '{name}'")),
+        }
+    }
+    if let Some(raw) = blank(&query.priority) {
+        scope.priority = checks.check(Priority::parse("priority", raw)).map(Priority::rank);
+    }
+    if let Some(raw) = blank(&query.tier) {
+        scope.tier = checks
+            .check(Tier::parse("tier", raw))
+            .map(|t| i64::from(t.level()));
+    }
+    scope.category = blank(&query.category).map(str::to_owned);
+    let mut service_id = None;
+    if let Some(name) = blank(&query.service) {
+        match store
+            .services()
+            .await?
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            Some(s) => service_id = Some(s.id),
+            None => checks.fail("service", format!("no service named '{name}'")),
+        }
+    }
+    let business = match blank(&query.time) {
+        None | Some("business") => true,
+        Some("calendar") => false,
+        Some(_) => {
+            checks.fail("time", "business or calendar");
+            true
+        }
+    };
+    let csv = match blank(&query.format) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            checks.fail("format", "json or csv");
+            false
+        }
+    };
+    let table = blank(&query.table).unwrap_or("series").to_owned();
+    if let ReportReach::Own(user) = reach {
+        scope.assignee_id = Some(user);
+    }
+    checks.finish()?;
+    match (period, granularity) {
+        (Some(period), Some(granularity)) => Ok((
+            Filters {
+                period,
+                granularity,
+                scope,
+                service_id,
+                business,
+                csv,
+                table,
+                query,
+            },
+            reach,
+        )),
+        _ => Err(ApiError::field(
+            crate::error::Code::InvalidInput,
+            "from",
+            "a period",
+        )),
+    }
+}
+
+/// SLA compliance of one metric.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Compliance {
+    /// `first_response`, `next_response`, `resolution` or `periodic_update`.
+    pub metric: String,
+    /// Cycles met.
+    pub met: i64,
+    /// Cycles breached.
+    pub breached: i64,
+    /// Met over met plus breached, in percent (none without either).
+    pub percent: Option<f64>,
+}
+
+/// The headline figures of a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketTotals {
+    /// Tickets created.
+    pub created: i64,
+    /// Tickets resolved (their last resolution in the period).
+    pub resolved: i64,
+    /// First response, median, seconds (tickets created in the period).
+    pub first_response_median_secs: Option<i64>,
+    /// First response, 90th percentile, seconds.
+    pub first_response_p90_secs: Option<i64>,
+    /// Resolution, median, seconds (tickets resolved in the period).
+    pub resolution_median_secs: Option<i64>,
+    /// Resolution, 90th percentile, seconds.
+    pub resolution_p90_secs: Option<i64>,
+    /// Per SLA metric (tickets created in the period).
+    pub sla: Vec<Compliance>,
+    /// Resolved tickets that had been reopened, percent.
+    pub reopen_rate: Option<f64>,
+    /// Resolved tickets resolved at first contact, percent.
+    pub first_contact_rate: Option<f64>,
+    /// Created tickets escalated at least once, percent.
+    pub escalation_rate: Option<f64>,
+}
+
+/// One point of the series.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeriesPoint {
+    /// The bucket's first day.
+    pub start: String,
+    /// Created.
+    pub created: i64,
+    /// Resolved.
+    pub resolved: i64,
+    /// First responses met / breached (tickets created in the bucket).
+    pub first_response_met: i64,
+    /// First responses breached.
+    pub first_response_breached: i64,
+    /// Resolutions met.
+    pub resolution_met: i64,
+    /// Resolutions breached.
+    pub resolution_breached: i64,
+    /// All SLA cycles met, percent.
+    pub sla_percent: Option<f64>,
+}
+
+/// Active tickets of one age.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgeBucket {
+    /// `<1d`, `1-3d`, `3-7d`, `7-30d`, `>30d`.
+    pub age: String,
+    /// Tickets.
+    pub tickets: i64,
+}
+
+/// Escalations out of one tier.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TierEscalation {
+    /// `L0`–`L4`.
+    pub tier: String,
+    /// Tickets (created in the period) that reached the tier.
+    pub reached: i64,
+    /// Of those, escalated out of it.
+    pub escalated: i64,
+    /// Percent.
+    pub percent: Option<f64>,
+}
+
+/// Workload and outcomes of one team, agent or category.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BreakdownOut {
+    /// Team, agent or category.
+    pub name: String,
+    /// Created in the period.
+    pub created: i64,
+    /// Resolved in the period.
+    pub resolved: i64,
+    /// Active now.
+    pub active: i64,
+    /// First responses within target, percent.
+    pub first_response_percent: Option<f64>,
+    /// Resolutions within target, percent.
+    pub resolution_percent: Option<f64>,
+}
+
+/// The ticket report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketReport {
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// `day`, `week` or `month`.
+    pub granularity: String,
+    /// `business` or `calendar`.
+    pub time: String,
+    /// `desk`, or `own` for an agent's own tickets.
+    pub reach: String,
+    /// This period.
+    pub totals: TicketTotals,
+    /// The period of the same length before it.
+    pub previous: TicketTotals,
+    /// Active tickets now.
+    pub backlog: i64,
+    /// Active tickets by age.
+    pub backlog_ages: Vec<AgeBucket>,
+    /// Created, resolved and SLA per bucket.
+    pub series: Vec<SeriesPoint>,
+    /// Escalation rate per tier.
+    pub escalations: Vec<TierEscalation>,
+    /// Per team.
+    pub teams: Vec<BreakdownOut>,
+    /// Per agent (assignee).
+    pub agents: Vec<BreakdownOut>,
+    /// Top categories.
+    pub categories: Vec<BreakdownOut>,
+}
+
+const METRICS: [&str; 4] = [
+    "first_response",
+    "next_response",
+    "resolution",
+    "periodic_update",
+];
+
+fn secs(d: Option<SignedDuration>) -> Option<i64> {
+    d.map(|d| d.as_secs())
+}
+
+fn totals(a: &TicketAggregates) -> TicketTotals {
+    let created: i64 = a.created.iter().map(|d| d.created).sum();
+    let resolved: i64 = a.resolved.iter().map(|d| d.resolved).sum();
+    let fr = Histogram::new(a.first_response.clone());
+    let res = Histogram::new(a.resolution.clone());
+    let sla = METRICS
+        .iter()
+        .enumerate()
+        .map(|(i, metric)| {
+            let met: i64 = a.created.iter().map(|d| d.sla[i].0).sum();
+            let breached: i64 = a.created.iter().map(|d| d.sla[i].1).sum();
+            Compliance {
+                metric: (*metric).to_owned(),
+                met,
+                breached,
+                percent: percent(met, met + breached),
+            }
+        })
+        .collect();
+    TicketTotals {
+        created,
+        resolved,
+        first_response_median_secs: secs(fr.quantile(0.5)),
+        first_response_p90_secs: secs(fr.quantile(0.9)),
+        resolution_median_secs: secs(res.quantile(0.5)),
+        resolution_p90_secs: secs(res.quantile(0.9)),
+        sla,
+        reopen_rate: percent(a.resolved.iter().map(|d| d.reopened).sum(), resolved),
+        first_contact_rate: percent(a.resolved.iter().map(|d| d.first_contact).sum(), resolved),
+        escalation_rate: percent(a.created.iter().map(|d| d.escalated).sum(), created),
+    }
+}
+
+fn series(a: &TicketAggregates, filters: &Filters) -> Vec<SeriesPoint> {
+    let g = filters.granularity;
+    let starts = filters.period.buckets(g);
+    let mut points: Vec<SeriesPoint> = starts
+        .iter()
+        .map(|s| SeriesPoint {
+            start: s.to_string(),
+            created: 0,
+            resolved: 0,
+            first_response_met: 0,
+            first_response_breached: 0,
+            resolution_met: 0,
+            resolution_breached: 0,
+            sla_percent: None,
+        })
+        .collect();
+    let index = |day: i64| -> Option<usize> {
+        let start = g.bucket_start(date_of_day(day));
+        starts.binary_search(&start).ok()
+    };
+    let mut sla_totals = vec![(0i64, 0i64); points.len()];
+    for d in &a.created {
+        if let Some(i) = index(d.day) {
+            points[i].created += d.created;
+            points[i].first_response_met += d.sla[0].0;
+            points[i].first_response_breached += d.sla[0].1;
+            points[i].resolution_met += d.sla[2].0;
+            points[i].resolution_breached += d.sla[2].1;
+            for (met, breached) in d.sla {
+                sla_totals[i].0 += met;
+                sla_totals[i].1 += breached;
+            }
+        }
+    }
+    for d in &a.resolved {
+        if let Some(i) = index(d.day) {
+            points[i].resolved += d.resolved;
+        }
+    }
+    for (p, (met, breached)) in points.iter_mut().zip(sla_totals) {
+        p.sla_percent = percent(met, met + breached);
+    }
+    points
+}
+
+fn breakdown(rows: Vec<BreakdownRow>, limit: usize) -> Vec<BreakdownOut> {
+    rows.into_iter()
+        .take(limit)
+        .map(|r| BreakdownOut {
+            name: r.name,
+            created: r.created,
+            resolved: r.resolved,
+            active: r.active,
+            first_response_percent: percent(
+                r.first_response.0,
+                r.first_response.0 + r.first_response.1,
+            ),
+            resolution_percent: percent(r.resolution.0, r.resolution.0 + r.resolution.1),
+        })
+        .collect()
+}
+
+/// The ticket report for `filters` at `now`.
+pub async fn ticket_report(
+    store: &Store,
+    filters: &Filters,
+    reach: ReportReach,
+    now: Timestamp,
+) -> Result<TicketReport, ApiError> {
+    let p = filters.period;
+    let prev = p.previous();
+    let scope = &filters.scope;
+    let current = store
+        .ticket_aggregates(scope, p.start(), p.end(), filters.business)
+        .await?;
+    let before = store
+        .ticket_aggregates(scope, prev.start(), prev.end(), filters.business)
+        .await?;
+    let ages = store.backlog_ages(scope, now).await?;
+    let mut escalations = Vec::new();
+    for (t, tier) in Tier::ALL.iter().enumerate() {
+        let reached: i64 = current.created.iter().map(|d| d.reached[t]).sum();
+        let escalated: i64 = current.created.iter().map(|d| d.escalated_from[t]).sum();
+        escalations.push(TierEscalation {
+            tier: tier.to_string(),
+            reached,
+            escalated,
+            percent: percent(escalated, reached),
+        });
+    }
+    let (teams, agents, categories) = (
+        store
+            .ticket_breakdown(scope, Breakdown::Team, p.start(), p.end())
+            .await?,
+        store
+            .ticket_breakdown(scope, Breakdown::Assignee, p.start(), p.end())
+            .await?,
+        store
+            .ticket_breakdown(scope, Breakdown::Category, p.start(), p.end())
+            .await?,
+    );
+    Ok(TicketReport {
+        from: p.from.to_string(),
+        to: p.to.to_string(),
+        granularity: filters.granularity.as_str().to_owned(),
+        time: if filters.business {
+            "business"
+        } else {
+            "calendar"
+        }
+        .to_owned(),
+        reach: match reach {
+            ReportReach::Desk => "desk",
+            ReportReach::Own(_) => "own",
+        }
+        .to_owned(),
+        totals: totals(&current),
+        previous: totals(&before),
+        backlog: ages.iter().sum(),
+        backlog_ages: ["<1d", "1-3d", "3-7d", "7-30d", ">30d"]
+            .iter()
+            .zip(ages)
+            .map(|(age, tickets)| AgeBucket {
+                age: (*age).to_owned(),
+                tickets,
+            })
+            .collect(),
+        series: series(&current, filters),
+        escalations,
+        teams: breakdown(teams, 50),
+        agents: breakdown(agents, 100),
+        categories: breakdown(categories, 10),
+    })
+}
+
+/// Incident figures of one service, one severity, or all.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentStats {
+    /// Service name, severity, or `all`.
+    pub name: String,
+    /// Incidents detected in the period.
+    pub incidents: i64,
+    /// By severity: SEV1, SEV2, SEV3, SEV4.
+    pub by_severity: [i64; 4],
+    /// Mean time to acknowledge, seconds (acknowledged incidents).
+    pub mtta_secs: Option<i64>,
+    /// Mean time to mitigate, seconds (mitigated incidents).
+    pub mttm_secs: Option<i64>,
+    /// Mean time to resolve, seconds (resolved incidents).
+    pub mttr_secs: Option<i64>,
+    /// Mean time between failures, seconds (services only).
+    pub mtbf_secs: Option<i64>,
+}
+
+/// Incidents detected in one bucket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentPoint {
+    /// The bucket's first day.
+    pub start: String,
+    /// By severity: SEV1, SEV2, SEV3, SEV4.
+    pub by_severity: [i64; 4],
+}
+
+/// The incident report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentReport {
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// `day`, `week` or `month`.
+    pub granularity: String,
+    /// All incidents of the period.
+    pub totals: IncidentStats,
+    /// The period before.
+    pub previous: IncidentStats,
+    /// Per severity.
+    pub severities: Vec<IncidentStats>,
+    /// Per service, most incidents first.
+    pub services: Vec<IncidentStats>,
+    /// Detected per bucket.
+    pub series: Vec<IncidentPoint>,
+    /// Action items past due and not done, now.
+    pub overdue_action_items: i64,
+}
+
+fn severity_index(raw: &str) -> Option<usize> {
+    Severity::ALL.iter().position(|s| s.as_str() == raw)
+}
+
+fn stats<'a>(
+    name: &str,
+    facts: impl Iterator<Item = &'a IncidentFact> + Clone,
+    with_mtbf: bool,
+) -> IncidentStats {
+    let mut by_severity = [0i64; 4];
+    for f in facts.clone() {
+        if let Some(i) = severity_index(&f.severity) {
+            by_severity[i] += 1;
+        }
+    }
+    let since = |to: Option<Timestamp>, f: &IncidentFact| to.map(|t| t.duration_since(f.detected_at));
+    let collect = |pick: &dyn Fn(&IncidentFact) -> Option<SignedDuration>| -> Vec<SignedDuration> {
+        facts.clone().filter_map(pick).collect()
+    };
+    let spans: Vec<(Timestamp, Option<Timestamp>)> =
+        facts.clone().map(|f| (f.detected_at, f.resolved_at)).collect();
+    IncidentStats {
+        name: name.to_owned(),
+        incidents: facts.clone().count() as i64,
+        by_severity,
+        mtta_secs: secs(mean(&collect(&|f| since(f.acknowledged_at, f)))),
+        mttm_secs: secs(mean(&collect(&|f| since(f.mitigated_at, f)))),
+        mttr_secs: secs(mean(&collect(&|f| since(f.resolved_at, f)))),
+        mtbf_secs: if with_mtbf {
+            secs(mean_time_between(&spans))
+        } else {
+            None
+        },
+    }
+}
+
+/// One row per incident (an incident on several services comes once per service).
+fn distinct(facts: &[IncidentFact]) -> Vec<IncidentFact> {
+    let mut seen = std::collections::HashSet::new();
+    facts
+        .iter()
+        .filter(|f| seen.insert(f.id))
+        .cloned()
+        .collect()
+}
+
+/// The incident report for `filters` at `now` (the desk's; agents' own reports hold no
+/// incidents).
+pub async fn incident_report(
+    store: &Store,
+    filters: &Filters,
+    now: Timestamp,
+) -> Result<IncidentReport, ApiError> {
+    let p = filters.period;
+    let prev = p.previous();
+    let team = filters.scope.team_id;
+    let facts = store
+        .incident_facts(p.start(), p.end(), filters.service_id, team)
+        .await?;
+    let before = store
+        .incident_facts(prev.start(), prev.end(), filters.service_id, team)
+        .await?;
+    let all = distinct(&facts);
+    let severities = Severity::ALL
+        .iter()
+        .map(|s| {
+            stats(
+                &s.as_str().to_uppercase(),
+                all.iter().filter(|f| f.severity == s.as_str()),
+                false,
+            )
+        })
+        .collect();
+    let mut names: Vec<(i64, String)> = facts
+        .iter()
+        .filter_map(|f| Some((f.service_id?, f.service.clone()?)))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut services: Vec<IncidentStats> = names
+        .iter()
+        .map(|(id, name)| {
+            stats(
+                name,
+                facts.iter().filter(|f| f.service_id == Some(*id)),
+                true,
+            )
+        })
+        .collect();
+    services.sort_by(|a, b| b.incidents.cmp(&a.incidents).then(a.name.cmp(&b.name)));
+    let g = filters.granularity;
+    let starts = p.buckets(g);
+    let mut series: Vec<IncidentPoint> = starts
+        .iter()
+        .map(|s| IncidentPoint {
+            start: s.to_string(),
+            by_severity: [0; 4],
+        })
+        .collect();
+    for f in &all {
+        let start = g.bucket_start(f.detected_at.to_zoned(jiff::tz::TimeZone::UTC).date());
+        if let (Ok(i), Some(s)) = (starts.binary_search(&start), severity_index(&f.severity)) {
+            series[i].by_severity[s] += 1;
+        }
+    }
+    let previous_all = distinct(&before);
+    Ok(IncidentReport {
+        from: p.from.to_string(),
+        to: p.to.to_string(),
+        granularity: g.as_str().to_owned(),
+        totals: stats("all", all.iter(), false),
+        previous: stats("all", previous_all.iter(), false),
+        severities,
+        services,
+        series,
+        overdue_action_items: store.overdue_action_items(now).await?,
+    })
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180) and defuses spreadsheet formulas.
+fn field(raw: &str) -> String {
+    let safe = if raw.starts_with(['=', '+', '-', '@']) && raw.parse::<f64>().is_err() {
+        format!("'{raw}")
+    } else {
+        raw.to_owned()
+    };
+    if safe.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", safe.replace('"', "\"\""))
+    } else {
+        safe
+    }
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn csv(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut out = header.join(",");
+    out.push_str("\r\n");
+    for row in rows {
+        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One table of the ticket report as CSV (the same numbers as the JSON).
+pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError> {
+    let breakdown_rows = |rows: &[BreakdownOut]| {
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.created.to_string(),
+                    r.resolved.to_string(),
+                    r.active.to_string(),
+                    num(r.first_response_percent),
+                    num(r.resolution_percent),
+                ]
+            })
+            .collect()
+    };
+    let breakdown_header = [
+        "name",
+        "created",
+        "resolved",
+        "active",
+        "first_response_percent",
+        "resolution_percent",
+    ];
+    Ok(match table {
+        "series" => csv(
+            &[
+                "start",
+                "created",
+                "resolved",
+                "first_response_met",
+                "first_response_breached",
+                "resolution_met",
+                "resolution_breached",
+                "sla_percent",
+            ],
+            report
+                .series
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.start.clone(),
+                        p.created.to_string(),
+                        p.resolved.to_string(),
+                        p.first_response_met.to_string(),
+                        p.first_response_breached.to_string(),
+                        p.resolution_met.to_string(),
+                        p.resolution_breached.to_string(),
+                        num(p.sla_percent),
+                    ]
+                })
+                .collect(),
+        ),
+        "teams" => csv(&breakdown_header, breakdown_rows(&report.teams)),
+        "agents" => csv(&breakdown_header, breakdown_rows(&report.agents)),
+        "categories" => csv(&breakdown_header, breakdown_rows(&report.categories)),
+        "backlog" => csv(
+            &["age", "tickets"],
+            report
+                .backlog_ages
+                .iter()
+                .map(|a| vec![a.age.clone(), a.tickets.to_string()])
+                .collect(),
+        ),
+        "escalations" => csv(
+            &["tier", "reached", "escalated", "percent"],
+            report
+                .escalations
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.tier.clone(),
+                        e.reached.to_string(),
+                        e.escalated.to_string(),
+                        num(e.percent),
+                    ]
+                })
+                .collect(),
+        ),
+        _ => return Err(table_error("series, teams, agents, categories, backlog, escalations")),
+    })
+}
+
+fn table_error(tables: &str) -> ApiError {
+    ApiError::field(
+        crate::error::Code::InvalidInput,
+        "table",
+        format!("one of {tables}"),
+    )
+}
+
+/// One table of the incident report as CSV.
+pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiError> {
+    let stat_rows = |rows: &[IncidentStats]| {
+        rows.iter()
+            .map(|s| {
+                let mut row = vec![s.name.clone(), s.incidents.to_string()];
+                row.extend(s.by_severity.iter().map(|n| n.to_string()));
+                row.extend([
+                    num(s.mtta_secs),
+                    num(s.mttm_secs),
+                    num(s.mttr_secs),
+                    num(s.mtbf_secs),
+                ]);
+                row
+            })
+            .collect()
+    };
+    let header = [
+        "name",
+        "incidents",
+        "sev1",
+        "sev2",
+        "sev3",
+        "sev4",
+        "mtta_secs",
+        "mttm_secs",
+        "mttr_secs",
+        "mtbf_secs",
+    ];
+    Ok(match table {
+        "series" => csv(
+            &["start", "sev1", "sev2", "sev3", "sev4"],
+            report
+                .series
+                .iter()
+                .map(|p| {
+                    let mut row = vec![p.start.clone()];
+                    row.extend(p.by_severity.iter().map(|n| n.to_string()));
+                    row
+                })
+                .collect(),
+        ),
+        "services" => csv(&header, stat_rows(&report.services)),
+        "severities" => csv(&header, stat_rows(&report.severities)),
+        _ => return Err(table_error("series, services, severities")),
+    })
+}
