@@ -6,6 +6,7 @@
 
 mod admin;
 mod admin_sla;
+mod charts;
 mod desk;
 mod incidents;
 mod knowledge;
@@ -13,6 +14,7 @@ mod mail;
 mod oncall;
 mod paging;
 mod portal;
+pub mod reports;
 mod reviews;
 mod runbooks;
 pub mod session;
@@ -60,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mail::routes())
         .merge(knowledge::routes())
         .merge(runbooks::routes())
+        .merge(reports::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

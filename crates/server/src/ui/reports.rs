@@ -1,0 +1,455 @@
+//! Report pages: the ticket dashboard (`/reports`, its `_body` partial swapped in by htmx when a
+//! filter changes), the incident report, CSV downloads and the definitions page. Filters live
+//! in the URL, so a report is a link.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::sla::format_duration;
+use opsdesk_domain::Action;
+
+use super::charts::{bars, lines, Series};
+use super::session::Session;
+use super::views::Chrome;
+use super::{page_error, refuse_customers, render};
+use crate::api::reports::csv_response;
+use crate::error::{ApiError, Code};
+use crate::ops::reports::{self as ops, BreakdownOut, IncidentReport, ReportQuery, TicketReport};
+use crate::AppState;
+
+/// The report pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reports", get(tickets_page))
+        .route("/reports/tickets.csv", get(tickets_csv))
+        .route("/reports/incidents", get(incidents_page))
+        .route("/reports/incidents.csv", get(incidents_csv))
+        .route("/reports/definitions", get(definitions_page))
+}
+
+/// A headline figure with the previous period's beside it.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    /// What it is.
+    pub label: String,
+    /// This period.
+    pub value: String,
+    /// The previous period.
+    pub previous: String,
+    /// `up`, `down` or `same`, and whether that is `good` or `bad` (or `neutral`).
+    pub trend: String,
+}
+
+fn tile(label: &str, now: Option<f64>, before: Option<f64>, text: impl Fn(f64) -> String, higher_is_better: Option<bool>) -> Tile {
+    let show = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), &text);
+    let trend = match (now, before) {
+        (Some(a), Some(b)) if (a - b).abs() > f64::EPSILON => {
+            let up = a > b;
+            let judgement = match higher_is_better {
+                Some(better) if better == up => "good",
+                Some(_) => "bad",
+                None => "neutral",
+            };
+            format!("{} {judgement}", if up { "up" } else { "down" })
+        }
+        (Some(_), Some(_)) => "same neutral".to_owned(),
+        _ => "neutral".to_owned(),
+    };
+    Tile {
+        label: label.to_owned(),
+        value: show(now),
+        previous: show(before),
+        trend,
+    }
+}
+
+fn duration(secs: f64) -> String {
+    format_duration(SignedDuration::from_secs(secs as i64))
+}
+
+fn pct(v: f64) -> String {
+    format!("{v:.1} %")
+}
+
+fn count(v: f64) -> String {
+    format!("{}", v as i64)
+}
+
+/// `1 234` style numbers are left to the table; this keeps the query for links.
+fn query_string(q: &ReportQuery) -> String {
+    let mut q = q.clone();
+    q.format = None;
+    q.table = None;
+    serde_urlencoded::to_string(&q).unwrap_or_default()
+}
+
+/// The filter bar's choices.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// Team names.
+    pub teams: Vec<String>,
+    /// Organisation names.
+    pub orgs: Vec<String>,
+    /// Service names.
+    pub services: Vec<String>,
+}
+
+async fn choices(state: &AppState) -> Result<Choices, ApiError> {
+    Ok(Choices {
+        teams: state.store.teams().await?.into_iter().map(|t| t.name).collect(),
+        orgs: state.store.orgs().await?.into_iter().map(|o| o.name).collect(),
+        services: state
+            .store
+            .services()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect(),
+    })
+}
+
+/// The ticket dashboard's body: tiles, charts with their tables, breakdowns.
+#[derive(Template)]
+#[template(path = "reports_body.html")]
+pub struct TicketBody {
+    /// The report.
+    pub report: TicketReport,
+    /// Headline figures.
+    pub tiles: Vec<Tile>,
+    /// Created vs resolved.
+    pub volume_chart: String,
+    /// SLA compliance per bucket.
+    pub sla_chart: String,
+    /// Backlog by age.
+    pub backlog_chart: String,
+    /// Escalation rate per tier.
+    pub escalation_chart: String,
+    /// Teams, agents and categories: (heading, table name, rows).
+    pub breakdowns: Vec<(&'static str, &'static str, Vec<BreakdownOut>)>,
+    /// The filters as a query string (for CSV links).
+    pub query: String,
+}
+
+/// The ticket dashboard.
+#[derive(Template)]
+#[template(path = "reports.html")]
+pub struct TicketPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Filters as asked.
+    pub q: ReportQuery,
+    /// Filter choices.
+    pub choices: Choices,
+    /// The body.
+    pub body: TicketBody,
+}
+
+fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
+    let t = &report.totals;
+    let p = &report.previous;
+    let f = |v: Option<i64>| v.map(|v| v as f64);
+    let sla_of = |totals: &ops::TicketTotals, metric: &str| {
+        totals
+            .sla
+            .iter()
+            .find(|c| c.metric == metric)
+            .and_then(|c| c.percent)
+    };
+    let tiles = vec![
+        tile("Created", Some(t.created as f64), Some(p.created as f64), count, None),
+        tile("Resolved", Some(t.resolved as f64), Some(p.resolved as f64), count, Some(true)),
+        tile("First response (median)", f(t.first_response_median_secs), f(p.first_response_median_secs), duration, Some(false)),
+        tile("First response (p90)", f(t.first_response_p90_secs), f(p.first_response_p90_secs), duration, Some(false)),
+        tile("Resolution (median)", f(t.resolution_median_secs), f(p.resolution_median_secs), duration, Some(false)),
+        tile("Resolution (p90)", f(t.resolution_p90_secs), f(p.resolution_p90_secs), duration, Some(false)),
+        tile("First response SLA", sla_of(t, "first_response"), sla_of(p, "first_response"), pct, Some(true)),
+        tile("Resolution SLA", sla_of(t, "resolution"), sla_of(p, "resolution"), pct, Some(true)),
+        tile("Reopen rate", t.reopen_rate, p.reopen_rate, pct, Some(false)),
+        tile("First-contact resolution", t.first_contact_rate, p.first_contact_rate, pct, Some(true)),
+        tile("Escalation rate", t.escalation_rate, p.escalation_rate, pct, None),
+    ];
+    let starts: Vec<String> = report.series.iter().map(|s| s.start.clone()).collect();
+    let volume_chart = bars(
+        "chart-volume",
+        "Tickets created and resolved",
+        &starts,
+        &[
+            Series {
+                name: "Created".into(),
+                class: "s1",
+                values: report.series.iter().map(|s| Some(s.created as f64)).collect(),
+            },
+            Series {
+                name: "Resolved".into(),
+                class: "s2",
+                values: report.series.iter().map(|s| Some(s.resolved as f64)).collect(),
+            },
+        ],
+    );
+    let share = |met: i64, breached: i64| opsdesk_domain::report::percent(met, met + breached);
+    let sla_chart = lines(
+        "chart-sla",
+        "SLA compliance",
+        &starts,
+        &[
+            Series {
+                name: "First response".into(),
+                class: "s1",
+                values: report
+                    .series
+                    .iter()
+                    .map(|s| share(s.first_response_met, s.first_response_breached))
+                    .collect(),
+            },
+            Series {
+                name: "Resolution".into(),
+                class: "s2",
+                values: report
+                    .series
+                    .iter()
+                    .map(|s| share(s.resolution_met, s.resolution_breached))
+                    .collect(),
+            },
+        ],
+        Some(100.0),
+        "%",
+    );
+    let backlog_chart = bars(
+        "chart-backlog",
+        "Active tickets by age",
+        &report.backlog_ages.iter().map(|a| a.age.clone()).collect::<Vec<_>>(),
+        &[Series {
+            name: "Active tickets".into(),
+            class: "s3",
+            values: report.backlog_ages.iter().map(|a| Some(a.tickets as f64)).collect(),
+        }],
+    );
+    let escalation_chart = bars(
+        "chart-escalation",
+        "Escalation rate per tier",
+        &report.escalations.iter().map(|e| e.tier.clone()).collect::<Vec<_>>(),
+        &[Series {
+            name: "Escalated out of the tier (%)".into(),
+            class: "s4",
+            values: report.escalations.iter().map(|e| e.percent).collect(),
+        }],
+    );
+    let breakdowns = vec![
+        ("Teams", "teams", report.teams.clone()),
+        ("Agents", "agents", report.agents.clone()),
+        ("Top categories", "categories", report.categories.clone()),
+    ];
+    TicketBody {
+        breakdowns,
+        report,
+        tiles,
+        volume_chart,
+        sla_chart,
+        backlog_chart,
+        escalation_chart,
+        query: query_string(q),
+    }
+}
+
+async fn tickets_page(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let result = async {
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, reach) = ops::read_filters(&state.store, &session.actor, q.clone(), now).await?;
+        let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
+        Ok::<_, ApiError>((q, report))
+    }
+    .await;
+    match result {
+        Ok((q, report)) => {
+            let body = ticket_body(report, &q);
+            if headers.contains_key("hx-request") {
+                return render(&body).into_response();
+            }
+            match choices(&state).await {
+                Ok(choices) => render(&TicketPage {
+                    chrome: session.chrome(),
+                    q,
+                    choices,
+                    body,
+                })
+                .into_response(),
+                Err(e) => page_error(e, session.chrome()),
+            }
+        }
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn tickets_csv(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let now = Timestamp::now();
+    let result = async {
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, reach) = ops::read_filters(&state.store, &session.actor, q, now).await?;
+        let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
+        Ok::<_, ApiError>((ops::ticket_csv(&report, &filters.table)?, filters.table))
+    }
+    .await;
+    match result {
+        Ok((body, table)) => csv_response("tickets", &table, body),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+/// The incident report page.
+#[derive(Template)]
+#[template(path = "reports_incidents.html")]
+pub struct IncidentPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Filters as asked.
+    pub q: ReportQuery,
+    /// Filter choices.
+    pub choices: Choices,
+    /// The report.
+    pub report: IncidentReport,
+    /// Headline figures.
+    pub tiles: Vec<Tile>,
+    /// Incidents per bucket by severity.
+    pub series_chart: String,
+    /// MTTA and MTTR per service.
+    pub service_chart: String,
+    /// The filters as a query string.
+    pub query: String,
+}
+
+/// A duration in seconds for a table cell.
+pub fn secs_text(v: &Option<i64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |s| duration(s as f64))
+}
+
+async fn incidents_page(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let result = async {
+        session.actor.authorize(Action::ReadIncidents)?;
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, _) = ops::read_filters(&state.store, &session.actor, q.clone(), now).await?;
+        let report = ops::incident_report(&state.store, &filters, now).await?;
+        let t = &report.totals;
+        let p = &report.previous;
+        let f = |v: Option<i64>| v.map(|v| v as f64);
+        let tiles = vec![
+            tile("Incidents", Some(t.incidents as f64), Some(p.incidents as f64), count, Some(false)),
+            tile("SEV1", Some(t.by_severity[0] as f64), Some(p.by_severity[0] as f64), count, Some(false)),
+            tile("MTTA", f(t.mtta_secs), f(p.mtta_secs), duration, Some(false)),
+            tile("Time to mitigate", f(t.mttm_secs), f(p.mttm_secs), duration, Some(false)),
+            tile("MTTR", f(t.mttr_secs), f(p.mttr_secs), duration, Some(false)),
+            tile("Overdue action items", Some(report.overdue_action_items as f64), None, count, Some(false)),
+        ];
+        let starts: Vec<String> = report.series.iter().map(|s| s.start.clone()).collect();
+        let series_chart = bars(
+            "chart-incidents",
+            "Incidents by severity",
+            &starts,
+            &["SEV1", "SEV2", "SEV3", "SEV4"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| Series {
+                    name: (*name).to_owned(),
+                    class: ["s5", "s4", "s3", "s1"][i],
+                    values: report.series.iter().map(|s| Some(s.by_severity[i] as f64)).collect(),
+                })
+                .collect::<Vec<_>>(),
+        );
+        let names: Vec<String> = report.services.iter().map(|s| s.name.clone()).collect();
+        let minutes = |v: Option<i64>| v.map(|s| s as f64 / 60.0);
+        let service_chart = bars(
+            "chart-services",
+            "MTTA and MTTR per service (minutes)",
+            &names,
+            &[
+                Series {
+                    name: "MTTA (min)".into(),
+                    class: "s1",
+                    values: report.services.iter().map(|s| minutes(s.mtta_secs)).collect(),
+                },
+                Series {
+                    name: "MTTR (min)".into(),
+                    class: "s2",
+                    values: report.services.iter().map(|s| minutes(s.mttr_secs)).collect(),
+                },
+            ],
+        );
+        Ok::<_, ApiError>(IncidentPage {
+            chrome: session.chrome(),
+            query: query_string(&q),
+            q,
+            choices: choices(&state).await?,
+            report,
+            tiles,
+            series_chart,
+            service_chart,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn incidents_csv(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let now = Timestamp::now();
+    let result = async {
+        session.actor.authorize(Action::ReadIncidents)?;
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, _) = ops::read_filters(&state.store, &session.actor, q, now).await?;
+        let report = ops::incident_report(&state.store, &filters, now).await?;
+        Ok::<_, ApiError>((ops::incident_csv(&report, &filters.table)?, filters.table))
+    }
+    .await;
+    match result {
+        Ok((body, table)) => csv_response("incidents", &table, body),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+/// What each figure means.
+#[derive(Template)]
+#[template(path = "reports_definitions.html")]
+pub struct DefinitionsPage {
+    /// Frame.
+    pub chrome: Chrome,
+}
+
+async fn definitions_page(session: Session) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    render(&DefinitionsPage {
+        chrome: session.chrome(),
+    })
+    .into_response()
+}
