@@ -4,6 +4,7 @@ mod incidents;
 mod knowledge;
 mod mail;
 mod oncall;
+mod reports;
 mod reviews;
 mod sla;
 
@@ -141,6 +142,10 @@ enum Command {
     /// Scheduled checks: list, create, preview a rule's occurrences.
     #[command(subcommand)]
     Check(knowledge::CheckCommand),
+    /// Reports: `report tickets`, `report incidents` (filters as in the UI; `--table`,
+    /// `--format table|csv|json`).
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
     /// Rebuild the search index from the database, with a progress bar (the server must be
     /// stopped; a running server rebuilds from its admin page or `POST /api/v1/search/reindex`).
     Reindex,
@@ -381,6 +386,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
         }
         Command::Calendar(c) => sla::calendar(store, c, now).await,
         Command::Sla(c) => sla::run(store, c, now).await,
+        Command::Report(c) => reports::run(store, c, now).await,
         Command::Vendor(c) => sla::vendor(store, c, now).await,
         Command::Integration(c) => incidents::integration(store, c, cli.listen, now).await,
         Command::Service(c) => incidents::service(store, c, now).await,

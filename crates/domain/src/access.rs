@@ -241,9 +241,7 @@ impl Actor {
         match self.role {
             Role::Admin | Role::Manager | Role::Auditor => Ok(ReportReach::Desk),
             Role::Agent => Ok(ReportReach::Own(self.user_id)),
-            Role::Customer => Err(Denied::Forbidden(
-                "only the desk's staff can read reports",
-            )),
+            Role::Customer => Err(Denied::Forbidden("only the desk's staff can read reports")),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod calendar;
 pub mod error;
 pub mod escalation;
+pub mod forecast;
 pub mod ics;
 pub mod incident;
 pub mod knowledge;

@@ -28,10 +28,13 @@ pub struct Latencies {
     count: u64,
 }
 
+/// Latencies by (method, route pattern, status class).
+pub type ByRoute = BTreeMap<(String, String, String), Latencies>;
+
 /// Request statistics of this process.
 #[derive(Debug, Clone, Default)]
 pub struct RequestStats {
-    inner: Arc<Mutex<BTreeMap<(String, String, String), Latencies>>>,
+    inner: Arc<Mutex<ByRoute>>,
 }
 
 impl RequestStats {
@@ -40,14 +43,17 @@ impl RequestStats {
             return;
         };
         let entry = map.entry(key).or_default();
-        let i = BOUNDS.iter().position(|b| secs <= *b).unwrap_or(BOUNDS.len());
+        let i = BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BOUNDS.len());
         entry.buckets[i] += 1;
         entry.sum += secs;
         entry.count += 1;
     }
 
     /// A copy of the statistics so far.
-    pub fn snapshot(&self) -> BTreeMap<(String, String, String), Latencies> {
+    pub fn snapshot(&self) -> ByRoute {
         self.inner.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
@@ -77,10 +83,7 @@ fn escape(label: &str) -> String {
 }
 
 /// The whole exposition: the desk's gauges from `store`, then the request statistics.
-pub async fn render(
-    store: &Store,
-    requests: BTreeMap<(String, String, String), Latencies>,
-) -> Result<String, StoreError> {
+pub async fn render(store: &Store, requests: ByRoute) -> Result<String, StoreError> {
     let gauges = store.metric_gauges().await?;
     let mut out = String::new();
     let _ = writeln!(

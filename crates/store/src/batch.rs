@@ -349,7 +349,10 @@ pub(crate) async fn write_rows(
                 subject_id: ids[i],
                 kind: r.event_kind,
                 internal: false,
-                data: json!({"message_id": message_of.get(&ids[i]), "after": {
+                data: json!({"message_id": message_of.get(&ids[i]),
+                    // When an imported ticket's status took effect (its last change).
+                    "status_at": (r.event_kind == "ticket.imported").then(|| r.updated_at.as_microsecond()),
+                    "after": {
                     "subject": r.new.subject.as_str(), "status": r.status.as_str(), "priority": r.priority.as_str(),
                     "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
                     "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::Calendar;
+use opsdesk_domain::report::TierMove;
 use opsdesk_domain::sla::{
     calendar_for, compute_clocks, compute_vendor_clocks, explain, select_policy, triggers,
     warning_at, Clock, Fact, Happening, Metric, Policy, TicketFacts, Trigger,
 };
-use opsdesk_domain::report::TierMove;
 use opsdesk_domain::{PendingReason, Priority, Role, Status, Tier};
 use sqlx::{AnyConnection, Row};
 
@@ -236,9 +236,14 @@ pub(crate) async fn load_inputs(
                         what: Happening::Created,
                     });
                     // An imported ticket brings its status; it took effect when last changed.
-                    if let Some(&(status, since)) =
-                        imported_status.get(&id).filter(|(s, _)| *s != Status::New)
-                    {
+                    // The event says both (older events: the ticket row, as of now).
+                    let recorded = match (data.after.status.as_deref(), data.status_at) {
+                        (Some(s), Some(since)) => {
+                            Some((Status::parse("status", s).map_err(corrupt)?, ts(since)?))
+                        }
+                        _ => imported_status.get(&id).copied(),
+                    };
+                    if let Some((status, since)) = recorded.filter(|(s, _)| *s != Status::New) {
                         facts.push(Fact {
                             at: since.max(at),
                             what: Happening::Status(status, None),
@@ -290,12 +295,19 @@ pub(crate) async fn load_inputs(
             }
         }
     }
+    // Facts in time order (stable, so log order decides within an instant): an imported
+    // ticket's status takes effect when it last changed, after the replies it brought along.
+    for input in &mut out {
+        input.facts.sort_by_key(|f| f.at);
+    }
     Ok(out)
 }
 
 /// The part of an event's data the clocks read.
 #[derive(Debug, Default, serde::Deserialize)]
 struct ClockEventData {
+    #[serde(default)]
+    status_at: Option<i64>,
     #[serde(default)]
     before: ClockEventBefore,
     #[serde(default)]

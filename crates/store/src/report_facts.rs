@@ -79,7 +79,7 @@ pub(crate) fn fact_row(
         int(input.team_id),
         opt(input.org_id),
         opt(input.assignee_id),
-        int(i64::from(input.priority.rank())),
+        int(input.priority.rank()),
         int(i64::from(input.tier.level())),
         input.category.clone().map_or(Param::Null, Param::Text),
         Param::Text(input.channel.clone()),
@@ -138,7 +138,10 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<Vec<Param>>) -> Result<
         })
         .collect();
     let source = match w.backend() {
-        Backend::Sqlite => format!("SELECT {} FROM json_each($1) AS j WHERE true", values.join(", ")),
+        Backend::Sqlite => format!(
+            "SELECT {} FROM json_each($1) AS j WHERE true",
+            values.join(", ")
+        ),
         Backend::Postgres => format!(
             "SELECT {} FROM jsonb_array_elements($1::jsonb) AS j",
             values.join(", ")

@@ -201,7 +201,10 @@ impl Store {
         for bit in 0..5 {
             columns.push(flag("f.escalated_from", bit));
         }
-        let mut sql = Sql::new(&format!("SELECT {} FROM ticket_facts f", columns.join(", ")));
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM ticket_facts f",
+            columns.join(", ")
+        ));
         between(&mut sql, "created_at", from, to);
         scoped(&mut sql, scope);
         sql.push(&format!(" GROUP BY f.created_at / {DAY} ORDER BY 1"));
@@ -242,11 +245,13 @@ impl Store {
             });
         }
 
-        let suffix = if business { "business_bucket" } else { "bucket" };
+        let suffix = if business {
+            "business_bucket"
+        } else {
+            "bucket"
+        };
         let histogram = |cohort: &str, bucket: String| {
-            let mut sql = Sql::new(&format!(
-                "SELECT {bucket}, COUNT(*) FROM ticket_facts f"
-            ));
+            let mut sql = Sql::new(&format!("SELECT {bucket}, COUNT(*) FROM ticket_facts f"));
             between(&mut sql, cohort, from, to);
             scoped(&mut sql, scope);
             sql.push(&format!(" AND {bucket} IS NOT NULL GROUP BY {bucket}"));
@@ -544,6 +549,53 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE direction = 'in'")
                 .fetch_one(&self.read)
                 .await?;
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Tickets created per UTC day in `[from, to)`: (day number, count), days without tickets
+    /// left out.
+    pub async fn created_per_day(
+        &self,
+        scope: &ReportScope,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT f.created_at / {DAY}, COUNT(*) FROM ticket_facts f"
+        ));
+        between(&mut sql, "created_at", from, to);
+        scoped(&mut sql, scope);
+        sql.push(&format!(" GROUP BY f.created_at / {DAY} ORDER BY 1"));
+        let mut out = Vec::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            out.push((row.try_get(0)?, row.try_get(1)?));
+        }
+        Ok(out)
+    }
+
+    /// Tickets created in `[from, to)` per hour of the week (UTC), Monday 00:00 = 0 … Sunday
+    /// 23:00 = 167.
+    pub async fn created_per_hour_of_week(
+        &self,
+        scope: &ReportScope,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<[i64; 168], StoreError> {
+        // 1970-01-01 was a Thursday: 72 hours after a Monday midnight.
+        let mut sql =
+            Sql::new("SELECT (f.created_at / 3600000000 + 72) % 168, COUNT(*) FROM ticket_facts f");
+        between(&mut sql, "created_at", from, to);
+        scoped(&mut sql, scope);
+        sql.push(" GROUP BY 1");
+        let mut out = [0; 168];
+        for row in sql.query().fetch_all(&self.read).await? {
+            let hour: i64 = row.try_get(0)?;
+            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| out.get_mut(h)) {
+                *slot = row.try_get(1)?;
+            }
+        }
         Ok(out)
     }
 }

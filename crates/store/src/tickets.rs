@@ -18,7 +18,7 @@ use sqlx::Row;
 use crate::batch::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
 use crate::clocks::{refresh_clocks, NO_DUE};
 use crate::error::corrupt;
-use crate::events::Write;
+use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::sql::{Param, Sql};
 use crate::TeamRef;
@@ -312,7 +312,31 @@ impl Store {
                         Param::Int(m.created_at.as_microsecond()),
                     ]);
                 }
-                sql.query().execute(&mut *w.tx).await?;
+                // Each reply is on the timeline and counts for the clocks at its own instant, by
+                // its author: ids come back in insertion order once sorted.
+                sql.push(" RETURNING id");
+                let mut message_ids: Vec<i64> = sql
+                    .query()
+                    .fetch_all(&mut *w.tx)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?;
+                message_ids.sort_unstable();
+                let events: Vec<NewEvent> = part
+                    .iter()
+                    .zip(message_ids)
+                    .map(|((ticket, m), message_id)| NewEvent {
+                        at: m.created_at.as_microsecond(),
+                        actor: Some(m.author_id),
+                        subject_kind: "ticket",
+                        subject_id: *ticket,
+                        kind: "message.added",
+                        internal: m.internal,
+                        data: json!({"message_id": message_id, "internal": m.internal}),
+                    })
+                    .collect();
+                w.events(&events).await?;
             }
             refresh_clocks(&mut w, &self.sla, &ids).await?;
         }

@@ -174,12 +174,26 @@ fn buckets_are_exact_below_64_seconds_then_within_a_32nd() {
     }
     assert_eq!(duration_bucket(-5), 0);
     let mut last = 0;
-    for v in [64, 65, 100, 127, 128, 1_000, 3_600, 86_400, 10_000_000, i64::MAX / 2] {
+    for v in [
+        64,
+        65,
+        100,
+        127,
+        128,
+        1_000,
+        3_600,
+        86_400,
+        10_000_000,
+        i64::MAX / 2,
+    ] {
         let b = duration_bucket(v);
         assert!(b >= last, "monotonic");
         last = b;
         let (floor, width) = bucket_range(b);
-        assert!(floor <= v && v < floor + width, "{v} in [{floor}, +{width})");
+        assert!(
+            floor <= v && v < floor + width,
+            "{v} in [{floor}, +{width})"
+        );
         assert!(width * 32 <= floor, "width at most a 32nd of the value");
     }
 }

@@ -12,7 +12,8 @@ use opsdesk_domain::Action;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
-use crate::ops::reports::{self, IncidentReport, ReportQuery, TicketReport};
+use crate::ops::reports::{self, ForecastReport, IncidentReport, ReportQuery, TicketReport};
+use crate::ops::Operator;
 use crate::AppState;
 
 /// The report routes.
@@ -20,12 +21,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports/tickets", get(ticket_report))
         .route("/api/v1/reports/incidents", get(incident_report))
+        .route("/api/v1/reports/forecast", get(forecast_report))
         .route("/metrics", get(metrics))
 }
 
 /// The OpenAPI description of the report routes, merged into the API's document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(ticket_report, incident_report, metrics))]
+#[openapi(paths(ticket_report, incident_report, forecast_report, metrics))]
 pub struct ReportDoc;
 
 type Q = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
@@ -63,8 +65,13 @@ async fn ticket_report(
     query: Q,
 ) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let (filters, reach) =
-        reports::read_filters(&state.store, &caller.actor, read_query(query)?, now).await?;
+    let (filters, reach) = reports::read_filters(
+        &state.store,
+        Operator::User(&caller.actor),
+        read_query(query)?,
+        now,
+    )
+    .await?;
     let report = reports::ticket_report(&state.store, &filters, reach, now).await?;
     if filters.csv {
         let body = reports::ticket_csv(&report, &filters.table)?;
@@ -84,12 +91,55 @@ async fn incident_report(
 ) -> Result<Response, ApiError> {
     caller.actor.authorize(Action::ReadIncidents)?;
     let now = Timestamp::now();
-    let (filters, _) =
-        reports::read_filters(&state.store, &caller.actor, read_query(query)?, now).await?;
+    let (filters, _) = reports::read_filters(
+        &state.store,
+        Operator::User(&caller.actor),
+        read_query(query)?,
+        now,
+    )
+    .await?;
     let report = reports::incident_report(&state.store, &filters, now).await?;
     if filters.csv {
         let body = reports::incident_csv(&report, &filters.table)?;
         return Ok(csv_response("incidents", &filters.table, body));
+    }
+    Ok(Json(report).into_response())
+}
+
+/// Ticket arrivals: the last eight weeks, a back-test of the last four (the model fitted
+/// without them), the next four weeks with an approximate 95 % band (additive Holt-Winters,
+/// weekly season, fitted on up to 16 weeks), and the agents each hour of next week needs to
+/// answer `service_level` % within `target_minutes` (Erlang C, `handle_minutes` per ticket).
+/// `format=csv` returns `table=weeks` or `table=staffing`.
+#[utoipa::path(get, path = "/api/v1/reports/forecast", params(ReportQuery),
+    responses((status = 200, body = ForecastReport), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn forecast_report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Q,
+) -> Result<Response, ApiError> {
+    if caller.actor.report_reach()? != ReportReach::Desk {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "forecasts are for administrators, managers and auditors",
+        ));
+    }
+    let now = Timestamp::now();
+    let (filters, _) = reports::read_filters(
+        &state.store,
+        Operator::User(&caller.actor),
+        read_query(query)?,
+        now,
+    )
+    .await?;
+    let report = reports::forecast_report(&state.store, &filters, now).await?;
+    if filters.csv {
+        let (header, rows) = reports::forecast_table(&report, &filters.table)?;
+        return Ok(csv_response(
+            "forecast",
+            &filters.table,
+            reports::to_csv(&header, &rows),
+        ));
     }
     Ok(Json(report).into_response())
 }
@@ -107,7 +157,10 @@ async fn metrics(State(state): State<AppState>, caller: ApiCaller) -> Result<Res
     }
     let body = crate::metrics::render(&state.store, state.requests.snapshot()).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())

@@ -8,14 +8,13 @@ use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::report::{
     date_of_day, day_number, mean, mean_time_between, percent, Granularity, Histogram, Period,
 };
-use opsdesk_domain::{Actor, Priority, Severity, Tier};
-use opsdesk_store::{
-    Breakdown, BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates,
-};
+use opsdesk_domain::{Priority, Severity, Tier};
+use opsdesk_store::{Breakdown, BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Checks};
+use crate::ops::Operator;
 
 /// The filters of a report, as query parameters (every one optional).
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
@@ -44,8 +43,15 @@ pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
     /// Which table a CSV holds: `series` (default), `teams`, `agents`, `categories`,
-    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`.
+    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`; for the
+    /// forecast `weeks`, `staffing`.
     pub table: Option<String>,
+    /// Forecast: minutes an agent spends on a ticket (default 20).
+    pub handle_minutes: Option<String>,
+    /// Forecast: the first-response target to staff for, minutes (default 60).
+    pub target_minutes: Option<String>,
+    /// Forecast: the share to answer within the target, percent (default 80).
+    pub service_level: Option<String>,
 }
 
 /// A report's filters once read: ids, the period, the cut.
@@ -87,11 +93,14 @@ fn blank(v: &Option<String>) -> Option<&str> {
 /// every bad field is named.
 pub async fn read_filters(
     store: &Store,
-    actor: &Actor,
+    by: Operator<'_>,
     query: ReportQuery,
     now: Timestamp,
 ) -> Result<(Filters, ReportReach), ApiError> {
-    let reach = actor.report_reach()?;
+    let reach = match by {
+        Operator::User(actor) => actor.report_reach()?,
+        Operator::Console => ReportReach::Desk,
+    };
     let mut checks = Checks::default();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let to = blank(&query.to).map_or(Some(today), |raw| day("to", raw, &mut checks));
@@ -126,7 +135,9 @@ pub async fn read_filters(
         }
     }
     if let Some(raw) = blank(&query.priority) {
-        scope.priority = checks.check(Priority::parse("priority", raw)).map(Priority::rank);
+        scope.priority = checks
+            .check(Priority::parse("priority", raw))
+            .map(Priority::rank);
     }
     if let Some(raw) = blank(&query.tier) {
         scope.tier = checks
@@ -565,12 +576,15 @@ fn stats<'a>(
             by_severity[i] += 1;
         }
     }
-    let since = |to: Option<Timestamp>, f: &IncidentFact| to.map(|t| t.duration_since(f.detected_at));
+    let since =
+        |to: Option<Timestamp>, f: &IncidentFact| to.map(|t| t.duration_since(f.detected_at));
     let collect = |pick: &dyn Fn(&IncidentFact) -> Option<SignedDuration>| -> Vec<SignedDuration> {
         facts.clone().filter_map(pick).collect()
     };
-    let spans: Vec<(Timestamp, Option<Timestamp>)> =
-        facts.clone().map(|f| (f.detected_at, f.resolved_at)).collect();
+    let spans: Vec<(Timestamp, Option<Timestamp>)> = facts
+        .clone()
+        .map(|f| (f.detected_at, f.resolved_at))
+        .collect();
     IncidentStats {
         name: name.to_owned(),
         incidents: facts.clone().count() as i64,
@@ -687,7 +701,8 @@ fn num<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn csv(header: &[&str], rows: Vec<Vec<String>>) -> String {
+/// A table as CSV (RFC 4180, CRLF line ends).
+pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = header.join(",");
     out.push_str("\r\n");
     for row in rows {
@@ -697,8 +712,28 @@ fn csv(header: &[&str], rows: Vec<Vec<String>>) -> String {
     out
 }
 
+/// A table's header and rows.
+pub type Table = (Vec<&'static str>, Vec<Vec<String>>);
+
+fn table_of(header: &[&'static str], rows: Vec<Vec<String>>) -> Table {
+    (header.to_vec(), rows)
+}
+
 /// One table of the ticket report as CSV (the same numbers as the JSON).
 pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError> {
+    let (header, rows) = ticket_table(report, table)?;
+    Ok(to_csv(&header, &rows))
+}
+
+/// One table of the incident report as CSV.
+pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiError> {
+    let (header, rows) = incident_table(report, table)?;
+    Ok(to_csv(&header, &rows))
+}
+
+/// One table of the ticket report: `series`, `teams`, `agents`, `categories`, `backlog` or
+/// `escalations`.
+pub fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
     let breakdown_rows = |rows: &[BreakdownOut]| {
         rows.iter()
             .map(|r| {
@@ -722,7 +757,7 @@ pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError
         "resolution_percent",
     ];
     Ok(match table {
-        "series" => csv(
+        "series" => table_of(
             &[
                 "start",
                 "created",
@@ -750,10 +785,10 @@ pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError
                 })
                 .collect(),
         ),
-        "teams" => csv(&breakdown_header, breakdown_rows(&report.teams)),
-        "agents" => csv(&breakdown_header, breakdown_rows(&report.agents)),
-        "categories" => csv(&breakdown_header, breakdown_rows(&report.categories)),
-        "backlog" => csv(
+        "teams" => table_of(&breakdown_header, breakdown_rows(&report.teams)),
+        "agents" => table_of(&breakdown_header, breakdown_rows(&report.agents)),
+        "categories" => table_of(&breakdown_header, breakdown_rows(&report.categories)),
+        "backlog" => table_of(
             &["age", "tickets"],
             report
                 .backlog_ages
@@ -761,7 +796,7 @@ pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError
                 .map(|a| vec![a.age.clone(), a.tickets.to_string()])
                 .collect(),
         ),
-        "escalations" => csv(
+        "escalations" => table_of(
             &["tier", "reached", "escalated", "percent"],
             report
                 .escalations
@@ -776,7 +811,11 @@ pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError
                 })
                 .collect(),
         ),
-        _ => return Err(table_error("series, teams, agents, categories, backlog, escalations")),
+        _ => {
+            return Err(table_error(
+                "series, teams, agents, categories, backlog, escalations",
+            ))
+        }
     })
 }
 
@@ -788,8 +827,8 @@ fn table_error(tables: &str) -> ApiError {
     )
 }
 
-/// One table of the incident report as CSV.
-pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiError> {
+/// One table of the incident report: `series`, `services` or `severities`.
+pub fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiError> {
     let stat_rows = |rows: &[IncidentStats]| {
         rows.iter()
             .map(|s| {
@@ -818,7 +857,7 @@ pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiE
         "mtbf_secs",
     ];
     Ok(match table {
-        "series" => csv(
+        "series" => table_of(
             &["start", "sev1", "sev2", "sev3", "sev4"],
             report
                 .series
@@ -830,8 +869,255 @@ pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiE
                 })
                 .collect(),
         ),
-        "services" => csv(&header, stat_rows(&report.services)),
-        "severities" => csv(&header, stat_rows(&report.severities)),
+        "services" => table_of(&header, stat_rows(&report.services)),
+        "severities" => table_of(&header, stat_rows(&report.severities)),
         _ => return Err(table_error("series, services, severities")),
+    })
+}
+
+/// One week of the forecast chart: what happened, what the model says.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForecastWeek {
+    /// The week's Monday.
+    pub start: String,
+    /// Tickets that arrived (past weeks).
+    pub actual: Option<i64>,
+    /// What the model predicts (future weeks) or predicted before seeing it (back-test weeks).
+    pub predicted: Option<f64>,
+    /// Lower edge of the approximate 95 % band (future weeks).
+    pub low: Option<f64>,
+    /// Upper edge.
+    pub high: Option<f64>,
+}
+
+/// Agents needed in one hour of the week.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffingHour {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: u8,
+    /// 0–23 (UTC).
+    pub hour: u8,
+    /// Expected arrivals in that hour next week.
+    pub arrivals: f64,
+    /// Agents needed (Erlang C).
+    pub agents: u32,
+}
+
+/// The arrival forecast for the next four weeks and the staffing it needs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ForecastReport {
+    /// Eight weeks of history (the last four also as back-test), then four forecast weeks.
+    pub weeks: Vec<ForecastWeek>,
+    /// Mean absolute percentage error of the back-test over the last four full weeks (weekly
+    /// totals), when there was enough history.
+    pub backtest_mape: Option<f64>,
+    /// Days of history the model was fitted on.
+    pub history_days: usize,
+    /// Why there is no forecast, when there is none.
+    pub note: Option<String>,
+    /// Minutes per ticket.
+    pub handle_minutes: f64,
+    /// Response target staffed for, minutes.
+    pub target_minutes: f64,
+    /// Share to answer within it, percent.
+    pub service_level: f64,
+    /// Agents per hour of next week (168 rows, Monday 00:00 UTC first).
+    pub staffing: Vec<StaffingHour>,
+}
+
+fn number(
+    field: &str,
+    raw: Option<&str>,
+    default: f64,
+    range: (f64, f64),
+    checks: &mut Checks,
+) -> f64 {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => default,
+        Some(r) => match r.parse::<f64>() {
+            Ok(v) if v >= range.0 && v <= range.1 => v,
+            _ => {
+                checks.fail(field, format!("a number from {} to {}", range.0, range.1));
+                default
+            }
+        },
+    }
+}
+
+/// Weeks of daily history the forecast is fitted on.
+const HISTORY_WEEKS: i64 = 16;
+
+/// The forecast of ticket arrivals (team and other filters apply; the period does not: it is
+/// the last 16 full weeks) and the agents each hour of next week needs.
+pub async fn forecast_report(
+    store: &Store,
+    filters: &Filters,
+    now: Timestamp,
+) -> Result<ForecastReport, ApiError> {
+    use opsdesk_domain::forecast::{agents_needed, backtest, holt_winters};
+    let mut checks = Checks::default();
+    let q = &filters.query;
+    let handle = number(
+        "handle_minutes",
+        q.handle_minutes.as_deref(),
+        20.0,
+        (1.0, 480.0),
+        &mut checks,
+    );
+    let target = number(
+        "target_minutes",
+        q.target_minutes.as_deref(),
+        60.0,
+        (1.0, 10_080.0),
+        &mut checks,
+    );
+    let level = number(
+        "service_level",
+        q.service_level.as_deref(),
+        80.0,
+        (1.0, 99.9),
+        &mut checks,
+    );
+    checks.finish()?;
+    // Whole weeks up to the last Monday (UTC).
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let this_monday = Granularity::Week.bucket_start(today);
+    let end = day_number(this_monday);
+    let start = end - HISTORY_WEEKS * 7;
+    let history = Period::parse(date_of_day(start), date_of_day(end - 1))?;
+    let per_day = store
+        .created_per_day(&filters.scope, history.start(), history.end())
+        .await?;
+    // Days before the first ticket are not history: the series starts at the first arrival.
+    let first = per_day.first().map_or(end, |(d, _)| (*d).max(start));
+    let first = start + (first - start) / 7 * 7;
+    let mut series = vec![0.0; usize::try_from(end - first).unwrap_or(0)];
+    for (d, n) in &per_day {
+        if let Some(slot) = usize::try_from(d - first)
+            .ok()
+            .and_then(|i| series.get_mut(i))
+        {
+            *slot = *n as f64;
+        }
+    }
+    let week_sum = |values: &[f64], w: usize| values.iter().skip(w * 7).take(7).sum::<f64>();
+    let mut weeks = Vec::new();
+    let past_weeks = series.len() / 7;
+    let test = backtest(&series, 7, 28);
+    for w in past_weeks.saturating_sub(8)..past_weeks {
+        let monday = date_of_day(first + (w as i64) * 7);
+        let predicted = test.as_ref().and_then(|b| {
+            let offset = w.checked_sub(past_weeks - 4)?;
+            Some(week_sum(&b.predicted, offset))
+        });
+        weeks.push(ForecastWeek {
+            start: monday.to_string(),
+            actual: Some(week_sum(&series, w) as i64),
+            predicted,
+            low: None,
+            high: None,
+        });
+    }
+    let backtest_mape = test.as_ref().and_then(|b| {
+        let ratios: Vec<f64> = (0..4)
+            .filter_map(|w| {
+                let actual = week_sum(&b.actual, w);
+                (actual > 0.0).then(|| ((week_sum(&b.predicted, w) - actual) / actual).abs())
+            })
+            .collect();
+        (!ratios.is_empty()).then(|| 100.0 * ratios.iter().sum::<f64>() / ratios.len() as f64)
+    });
+    let forecast = holt_winters(&series, 7, 28);
+    let note = match &forecast {
+        Some(_) => None,
+        None => Some("a forecast needs at least two full weeks of tickets".to_owned()),
+    };
+    if let Some(f) = &forecast {
+        // One-step errors, taken as independent, widen a week's total by √7.
+        let band = 1.96 * f.rmse * 7f64.sqrt();
+        for w in 0..4 {
+            let predicted = week_sum(&f.values, w);
+            weeks.push(ForecastWeek {
+                start: date_of_day(end + (w as i64) * 7).to_string(),
+                actual: None,
+                predicted: Some(predicted),
+                low: Some((predicted - band).max(0.0)),
+                high: Some(predicted + band),
+            });
+        }
+    }
+    // Next week's hours: the last eight weeks' pattern, scaled to the forecast's first week.
+    let recent = Period::parse(date_of_day(end - 56), date_of_day(end - 1))?;
+    let by_hour = store
+        .created_per_hour_of_week(&filters.scope, recent.start(), recent.end())
+        .await?;
+    let recent_weeks = past_weeks.clamp(1, 8) as f64;
+    let pattern_total: f64 = by_hour.iter().sum::<i64>() as f64 / recent_weeks;
+    let scale = match (&forecast, pattern_total > 0.0) {
+        (Some(f), true) => week_sum(&f.values, 0) / pattern_total,
+        _ => 1.0,
+    };
+    let staffing = by_hour
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let arrivals = *n as f64 / recent_weeks * scale;
+            StaffingHour {
+                weekday: (i / 24) as u8,
+                hour: (i % 24) as u8,
+                arrivals,
+                agents: agents_needed(arrivals, handle, target, level / 100.0),
+            }
+        })
+        .collect();
+    Ok(ForecastReport {
+        weeks,
+        backtest_mape,
+        history_days: series.len(),
+        note,
+        handle_minutes: handle,
+        target_minutes: target,
+        service_level: level,
+        staffing,
+    })
+}
+
+/// One table of the forecast: `weeks` or `staffing`.
+pub fn forecast_table(report: &ForecastReport, table: &str) -> Result<Table, ApiError> {
+    let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
+    Ok(match table {
+        "weeks" | "series" => table_of(
+            &["start", "actual", "predicted", "low", "high"],
+            report
+                .weeks
+                .iter()
+                .map(|w| {
+                    vec![
+                        w.start.clone(),
+                        num(w.actual),
+                        f(w.predicted),
+                        f(w.low),
+                        f(w.high),
+                    ]
+                })
+                .collect(),
+        ),
+        "staffing" => table_of(
+            &["weekday", "hour", "arrivals", "agents"],
+            report
+                .staffing
+                .iter()
+                .map(|h| {
+                    vec![
+                        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][usize::from(h.weekday)]
+                            .to_owned(),
+                        h.hour.to_string(),
+                        format!("{:.2}", h.arrivals),
+                        h.agents.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        _ => return Err(table_error("weeks, staffing")),
     })
 }

@@ -73,14 +73,22 @@ fn frame(out: &mut String, id: &str, title: &str, max: f64, unit: &str) {
 }
 
 fn labels(out: &mut String, categories: &[String], slot: f64) {
+    labels_at(out, categories, slot, HEIGHT - 8.0, 12);
+}
+
+/// Labels under the plot, at most `most` of them (every n-th) so they do not overlap.
+fn labels_at(out: &mut String, categories: &[String], slot: f64, y: f64, most: usize) {
     // At most about twelve labels fit under the axis.
-    let every = categories.len().div_ceil(12).max(1);
-    for (i, label) in categories.iter().enumerate().filter(|(i, _)| i % every == 0) {
+    let every = categories.len().div_ceil(most).max(1);
+    for (i, label) in categories
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+    {
         let x = LEFT + slot * (i as f64 + 0.5);
         let _ = write!(
             out,
-            "<text class=\"axis\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            HEIGHT - 8.0,
+            "<text class=\"axis\" x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\">{}</text>",
             esc(label)
         );
     }
@@ -152,7 +160,11 @@ pub fn lines(
             };
             let x = LEFT + slot * (c as f64 + 0.5);
             let y = TOP + plot_h - plot_h * v.min(max) / max;
-            let _ = write!(path, "{}{x:.1},{y:.1} ", if path.is_empty() { "M" } else { "L" });
+            let _ = write!(
+                path,
+                "{}{x:.1},{y:.1} ",
+                if path.is_empty() { "M" } else { "L" }
+            );
             let label = categories.get(c).map_or("", String::as_str);
             let _ = write!(
                 points,
@@ -174,6 +186,60 @@ pub fn lines(
     labels(&mut out, categories, slot);
     out.push_str("</svg>");
     legend(series) + &out
+}
+
+/// A grid of numbers (rows × columns), each cell shaded by its value against the largest.
+pub fn heatmap(
+    id: &str,
+    title: &str,
+    rows: &[String],
+    columns: &[String],
+    values: &[Vec<u32>],
+) -> String {
+    let max = values.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let cell_w = (WIDTH - LEFT) / columns.len().max(1) as f64;
+    let cell_h = 22.0;
+    let height = TOP + cell_h * rows.len() as f64 + BOTTOM;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg class=\"chart heatmap\" id=\"{}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title>",
+        esc(id),
+        esc(title),
+        esc(title)
+    );
+    for (r, row) in rows.iter().enumerate() {
+        let y = TOP + cell_h * r as f64;
+        let _ = write!(
+            out,
+            "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            LEFT - 6.0,
+            y + cell_h * 0.65,
+            esc(row)
+        );
+        for (c, column) in columns.iter().enumerate() {
+            let v = values
+                .get(r)
+                .and_then(|row| row.get(c))
+                .copied()
+                .unwrap_or(0);
+            let x = LEFT + cell_w * c as f64;
+            let shade = 0.08 + 0.85 * f64::from(v) / f64::from(max);
+            let _ = write!(
+                out,
+                "<rect class=\"cell\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill-opacity=\"{shade:.2}\"><title>{} {}: {v}</title></rect><text class=\"cell-text\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{v}</text>",
+                cell_w - 1.0,
+                cell_h - 1.0,
+                esc(row),
+                esc(column),
+                x + cell_w / 2.0,
+                y + cell_h * 0.68
+            );
+        }
+    }
+    labels_at(&mut out, columns, cell_w, height - 8.0, 24);
+    out.push_str("</svg>");
+    out
 }
 
 fn legend(series: &[Series]) -> String {

@@ -12,13 +12,16 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::sla::format_duration;
 use opsdesk_domain::Action;
 
-use super::charts::{bars, lines, Series};
+use super::charts::{bars, heatmap, lines, Series};
 use super::session::Session;
 use super::views::Chrome;
 use super::{page_error, refuse_customers, render};
 use crate::api::reports::csv_response;
 use crate::error::{ApiError, Code};
-use crate::ops::reports::{self as ops, BreakdownOut, IncidentReport, ReportQuery, TicketReport};
+use crate::ops::reports::{
+    self as ops, BreakdownOut, ForecastReport, IncidentReport, ReportQuery, TicketReport,
+};
+use crate::ops::Operator;
 use crate::AppState;
 
 /// The report pages.
@@ -28,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/tickets.csv", get(tickets_csv))
         .route("/reports/incidents", get(incidents_page))
         .route("/reports/incidents.csv", get(incidents_csv))
+        .route("/reports/forecast", get(forecast_page))
+        .route("/reports/forecast.csv", get(forecast_csv))
         .route("/reports/definitions", get(definitions_page))
 }
 
@@ -44,7 +49,13 @@ pub struct Tile {
     pub trend: String,
 }
 
-fn tile(label: &str, now: Option<f64>, before: Option<f64>, text: impl Fn(f64) -> String, higher_is_better: Option<bool>) -> Tile {
+fn tile(
+    label: &str,
+    now: Option<f64>,
+    before: Option<f64>,
+    text: impl Fn(f64) -> String,
+    higher_is_better: Option<bool>,
+) -> Tile {
     let show = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), &text);
     let trend = match (now, before) {
         (Some(a), Some(b)) if (a - b).abs() > f64::EPSILON => {
@@ -100,8 +111,20 @@ pub struct Choices {
 
 async fn choices(state: &AppState) -> Result<Choices, ApiError> {
     Ok(Choices {
-        teams: state.store.teams().await?.into_iter().map(|t| t.name).collect(),
-        orgs: state.store.orgs().await?.into_iter().map(|o| o.name).collect(),
+        teams: state
+            .store
+            .teams()
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect(),
+        orgs: state
+            .store
+            .orgs()
+            .await?
+            .into_iter()
+            .map(|o| o.name)
+            .collect(),
         services: state
             .store
             .services()
@@ -160,17 +183,83 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
             .and_then(|c| c.percent)
     };
     let tiles = vec![
-        tile("Created", Some(t.created as f64), Some(p.created as f64), count, None),
-        tile("Resolved", Some(t.resolved as f64), Some(p.resolved as f64), count, Some(true)),
-        tile("First response (median)", f(t.first_response_median_secs), f(p.first_response_median_secs), duration, Some(false)),
-        tile("First response (p90)", f(t.first_response_p90_secs), f(p.first_response_p90_secs), duration, Some(false)),
-        tile("Resolution (median)", f(t.resolution_median_secs), f(p.resolution_median_secs), duration, Some(false)),
-        tile("Resolution (p90)", f(t.resolution_p90_secs), f(p.resolution_p90_secs), duration, Some(false)),
-        tile("First response SLA", sla_of(t, "first_response"), sla_of(p, "first_response"), pct, Some(true)),
-        tile("Resolution SLA", sla_of(t, "resolution"), sla_of(p, "resolution"), pct, Some(true)),
-        tile("Reopen rate", t.reopen_rate, p.reopen_rate, pct, Some(false)),
-        tile("First-contact resolution", t.first_contact_rate, p.first_contact_rate, pct, Some(true)),
-        tile("Escalation rate", t.escalation_rate, p.escalation_rate, pct, None),
+        tile(
+            "Created",
+            Some(t.created as f64),
+            Some(p.created as f64),
+            count,
+            None,
+        ),
+        tile(
+            "Resolved",
+            Some(t.resolved as f64),
+            Some(p.resolved as f64),
+            count,
+            Some(true),
+        ),
+        tile(
+            "First response (median)",
+            f(t.first_response_median_secs),
+            f(p.first_response_median_secs),
+            duration,
+            Some(false),
+        ),
+        tile(
+            "First response (p90)",
+            f(t.first_response_p90_secs),
+            f(p.first_response_p90_secs),
+            duration,
+            Some(false),
+        ),
+        tile(
+            "Resolution (median)",
+            f(t.resolution_median_secs),
+            f(p.resolution_median_secs),
+            duration,
+            Some(false),
+        ),
+        tile(
+            "Resolution (p90)",
+            f(t.resolution_p90_secs),
+            f(p.resolution_p90_secs),
+            duration,
+            Some(false),
+        ),
+        tile(
+            "First response SLA",
+            sla_of(t, "first_response"),
+            sla_of(p, "first_response"),
+            pct,
+            Some(true),
+        ),
+        tile(
+            "Resolution SLA",
+            sla_of(t, "resolution"),
+            sla_of(p, "resolution"),
+            pct,
+            Some(true),
+        ),
+        tile(
+            "Reopen rate",
+            t.reopen_rate,
+            p.reopen_rate,
+            pct,
+            Some(false),
+        ),
+        tile(
+            "First-contact resolution",
+            t.first_contact_rate,
+            p.first_contact_rate,
+            pct,
+            Some(true),
+        ),
+        tile(
+            "Escalation rate",
+            t.escalation_rate,
+            p.escalation_rate,
+            pct,
+            None,
+        ),
     ];
     let starts: Vec<String> = report.series.iter().map(|s| s.start.clone()).collect();
     let volume_chart = bars(
@@ -181,12 +270,20 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
             Series {
                 name: "Created".into(),
                 class: "s1",
-                values: report.series.iter().map(|s| Some(s.created as f64)).collect(),
+                values: report
+                    .series
+                    .iter()
+                    .map(|s| Some(s.created as f64))
+                    .collect(),
             },
             Series {
                 name: "Resolved".into(),
                 class: "s2",
-                values: report.series.iter().map(|s| Some(s.resolved as f64)).collect(),
+                values: report
+                    .series
+                    .iter()
+                    .map(|s| Some(s.resolved as f64))
+                    .collect(),
             },
         ],
     );
@@ -221,17 +318,29 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
     let backlog_chart = bars(
         "chart-backlog",
         "Active tickets by age",
-        &report.backlog_ages.iter().map(|a| a.age.clone()).collect::<Vec<_>>(),
+        &report
+            .backlog_ages
+            .iter()
+            .map(|a| a.age.clone())
+            .collect::<Vec<_>>(),
         &[Series {
             name: "Active tickets".into(),
             class: "s3",
-            values: report.backlog_ages.iter().map(|a| Some(a.tickets as f64)).collect(),
+            values: report
+                .backlog_ages
+                .iter()
+                .map(|a| Some(a.tickets as f64))
+                .collect(),
         }],
     );
     let escalation_chart = bars(
         "chart-escalation",
         "Escalation rate per tier",
-        &report.escalations.iter().map(|e| e.tier.clone()).collect::<Vec<_>>(),
+        &report
+            .escalations
+            .iter()
+            .map(|e| e.tier.clone())
+            .collect::<Vec<_>>(),
         &[Series {
             name: "Escalated out of the tier (%)".into(),
             class: "s4",
@@ -267,7 +376,8 @@ async fn tickets_page(
     let now = Timestamp::now();
     let result = async {
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, reach) = ops::read_filters(&state.store, &session.actor, q.clone(), now).await?;
+        let (filters, reach) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
         let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
         Ok::<_, ApiError>((q, report))
     }
@@ -301,7 +411,8 @@ async fn tickets_csv(
     let now = Timestamp::now();
     let result = async {
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, reach) = ops::read_filters(&state.store, &session.actor, q, now).await?;
+        let (filters, reach) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
         let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
         Ok::<_, ApiError>((ops::ticket_csv(&report, &filters.table)?, filters.table))
     }
@@ -351,18 +462,55 @@ async fn incidents_page(
     let result = async {
         session.actor.authorize(Action::ReadIncidents)?;
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) = ops::read_filters(&state.store, &session.actor, q.clone(), now).await?;
+        let (filters, _) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         let t = &report.totals;
         let p = &report.previous;
         let f = |v: Option<i64>| v.map(|v| v as f64);
         let tiles = vec![
-            tile("Incidents", Some(t.incidents as f64), Some(p.incidents as f64), count, Some(false)),
-            tile("SEV1", Some(t.by_severity[0] as f64), Some(p.by_severity[0] as f64), count, Some(false)),
-            tile("MTTA", f(t.mtta_secs), f(p.mtta_secs), duration, Some(false)),
-            tile("Time to mitigate", f(t.mttm_secs), f(p.mttm_secs), duration, Some(false)),
-            tile("MTTR", f(t.mttr_secs), f(p.mttr_secs), duration, Some(false)),
-            tile("Overdue action items", Some(report.overdue_action_items as f64), None, count, Some(false)),
+            tile(
+                "Incidents",
+                Some(t.incidents as f64),
+                Some(p.incidents as f64),
+                count,
+                Some(false),
+            ),
+            tile(
+                "SEV1",
+                Some(t.by_severity[0] as f64),
+                Some(p.by_severity[0] as f64),
+                count,
+                Some(false),
+            ),
+            tile(
+                "MTTA",
+                f(t.mtta_secs),
+                f(p.mtta_secs),
+                duration,
+                Some(false),
+            ),
+            tile(
+                "Time to mitigate",
+                f(t.mttm_secs),
+                f(p.mttm_secs),
+                duration,
+                Some(false),
+            ),
+            tile(
+                "MTTR",
+                f(t.mttr_secs),
+                f(p.mttr_secs),
+                duration,
+                Some(false),
+            ),
+            tile(
+                "Overdue action items",
+                Some(report.overdue_action_items as f64),
+                None,
+                count,
+                Some(false),
+            ),
         ];
         let starts: Vec<String> = report.series.iter().map(|s| s.start.clone()).collect();
         let series_chart = bars(
@@ -375,7 +523,11 @@ async fn incidents_page(
                 .map(|(i, name)| Series {
                     name: (*name).to_owned(),
                     class: ["s5", "s4", "s3", "s1"][i],
-                    values: report.series.iter().map(|s| Some(s.by_severity[i] as f64)).collect(),
+                    values: report
+                        .series
+                        .iter()
+                        .map(|s| Some(s.by_severity[i] as f64))
+                        .collect(),
                 })
                 .collect::<Vec<_>>(),
         );
@@ -389,12 +541,20 @@ async fn incidents_page(
                 Series {
                     name: "MTTA (min)".into(),
                     class: "s1",
-                    values: report.services.iter().map(|s| minutes(s.mtta_secs)).collect(),
+                    values: report
+                        .services
+                        .iter()
+                        .map(|s| minutes(s.mtta_secs))
+                        .collect(),
                 },
                 Series {
                     name: "MTTR (min)".into(),
                     class: "s2",
-                    values: report.services.iter().map(|s| minutes(s.mttr_secs)).collect(),
+                    values: report
+                        .services
+                        .iter()
+                        .map(|s| minutes(s.mttr_secs))
+                        .collect(),
                 },
             ],
         );
@@ -425,7 +585,8 @@ async fn incidents_csv(
     let result = async {
         session.actor.authorize(Action::ReadIncidents)?;
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) = ops::read_filters(&state.store, &session.actor, q, now).await?;
+        let (filters, _) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         Ok::<_, ApiError>((ops::incident_csv(&report, &filters.table)?, filters.table))
     }
@@ -452,4 +613,146 @@ async fn definitions_page(session: Session) -> Response {
         chrome: session.chrome(),
     })
     .into_response()
+}
+
+/// The forecast and staffing page.
+#[derive(Template)]
+#[template(path = "reports_forecast.html")]
+pub struct ForecastPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Filters as asked.
+    pub q: ReportQuery,
+    /// Filter choices.
+    pub choices: Choices,
+    /// The forecast.
+    pub report: ForecastReport,
+    /// Weeks: actual, back-test and forecast.
+    pub weeks_chart: String,
+    /// Agents per hour of next week.
+    pub staffing_chart: String,
+    /// The filters as a query string.
+    pub query: String,
+}
+
+/// A number with one decimal, or a dash.
+pub fn one_decimal(v: &Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
+}
+
+async fn forecast_page(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(r) = refuse_customers(&session) {
+        return r;
+    }
+    let now = Timestamp::now();
+    let result = async {
+        if session.actor.report_reach()? != opsdesk_domain::access::ReportReach::Desk {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                "Forecasts are for administrators, managers and auditors.",
+            ));
+        }
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, _) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
+        let report = ops::forecast_report(&state.store, &filters, now).await?;
+        let starts: Vec<String> = report.weeks.iter().map(|w| w.start.clone()).collect();
+        let weeks_chart = lines(
+            "chart-forecast",
+            "Tickets per week: actual, back-test and forecast",
+            &starts,
+            &[
+                Series {
+                    name: "Actual".into(),
+                    class: "s1",
+                    values: report
+                        .weeks
+                        .iter()
+                        .map(|w| w.actual.map(|a| a as f64))
+                        .collect(),
+                },
+                Series {
+                    name: "Predicted".into(),
+                    class: "s3",
+                    values: report.weeks.iter().map(|w| w.predicted).collect(),
+                },
+                Series {
+                    name: "95 % band, high".into(),
+                    class: "s4",
+                    values: report.weeks.iter().map(|w| w.high).collect(),
+                },
+                Series {
+                    name: "95 % band, low".into(),
+                    class: "s4",
+                    values: report.weeks.iter().map(|w| w.low).collect(),
+                },
+            ],
+            None,
+            "",
+        );
+        let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let grid: Vec<Vec<u32>> = (0..7)
+            .map(|d| {
+                report
+                    .staffing
+                    .iter()
+                    .skip(d * 24)
+                    .take(24)
+                    .map(|h| h.agents)
+                    .collect()
+            })
+            .collect();
+        let staffing_chart = heatmap(
+            "chart-staffing",
+            "Agents needed per hour next week (UTC)",
+            &days.iter().map(|d| (*d).to_owned()).collect::<Vec<_>>(),
+            &(0..24).map(|h| h.to_string()).collect::<Vec<_>>(),
+            &grid,
+        );
+        Ok::<_, ApiError>(ForecastPage {
+            chrome: session.chrome(),
+            query: query_string(&q),
+            q,
+            choices: choices(&state).await?,
+            report,
+            weeks_chart,
+            staffing_chart,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&page).into_response(),
+        Err(e) => page_error(e, session.chrome()),
+    }
+}
+
+async fn forecast_csv(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let now = Timestamp::now();
+    let result = async {
+        if session.actor.report_reach()? != opsdesk_domain::access::ReportReach::Desk {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                "Forecasts are for administrators, managers and auditors.",
+            ));
+        }
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, _) =
+            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
+        let report = ops::forecast_report(&state.store, &filters, now).await?;
+        let (header, rows) = ops::forecast_table(&report, &filters.table)?;
+        Ok::<_, ApiError>((ops::to_csv(&header, &rows), filters.table))
+    }
+    .await;
+    match result {
+        Ok((body, table)) => csv_response("forecast", &table, body),
+        Err(e) => page_error(e, session.chrome()),
+    }
 }

@@ -591,6 +591,28 @@ fn cases() -> Vec<Case> {
         escalated: true,
         expect: [200, 200, 200, 403, 403, 404, 401],
     });
+    // Reports: the desk's for admins, managers and auditors, an agent's own for agents;
+    // /metrics for the desk's readers only.
+    all.extend([
+        case(
+            M::GET,
+            "/api/v1/reports/tickets",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/api/v1/reports/incidents",
+            None,
+            [200, 200, 200, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
+            "/metrics",
+            None,
+            [200, 200, 403, 200, 403, 403, 401],
+        ),
+    ]);
     all
 }
 
@@ -749,7 +771,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 124 * ROLES.len());
+    assert_eq!(checked, 127 * ROLES.len());
 }
 
 #[tokio::test]

@@ -307,6 +307,30 @@ impl TestApp {
         }
     }
 
+    /// GET as `who` of a body that is not JSON: (status, content type, text).
+    pub async fn client_get_text(&self, who: &str, path: &str) -> (StatusCode, String, String) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = self.tokens.get(who) {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (
+            status,
+            content_type,
+            response.text().await.unwrap_or_default(),
+        )
+    }
+
     /// GET as `who`.
     pub async fn get(&self, who: &str, path: &str) -> Reply {
         self.call(who, Method::GET, path, None).await

@@ -11,6 +11,7 @@ mod knowledge;
 mod mail;
 mod mail_servers;
 mod paging;
+mod reports;
 mod reviews;
 mod runbooks;
 mod sla;

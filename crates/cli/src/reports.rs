@@ -1,0 +1,138 @@
+//! `opsdesk report tickets|incidents`: the reports of the UI and API from the command line, one
+//! table at a time (`--table`), as a table, CSV, or the whole report as JSON.
+
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use opsdesk_server::ops::reports::{self, ReportQuery};
+use opsdesk_server::ops::Operator;
+use opsdesk_store::Store;
+
+use crate::{print_rows, Failure, Format, FormatArg};
+
+/// Reports.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Tickets: volume, backlog, response and resolution times, SLA compliance, rates; the
+    /// tables `series` (default), `teams`, `agents`, `categories`, `backlog`, `escalations`.
+    Tickets(ReportArgs),
+    /// Incidents: counts, MTTA, MTTR, MTBF; the tables `series` (default), `services`,
+    /// `severities`.
+    Incidents(ReportArgs),
+    /// Arrival forecast for the next four weeks and agents needed per hour; the tables
+    /// `weeks` (default) and `staffing`.
+    Forecast(ReportArgs),
+}
+
+/// The filters every report takes.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day (YYYY-MM-DD, UTC); default 29 days before `--to`.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD, UTC), included; default today.
+    #[arg(long)]
+    to: Option<String>,
+    /// `day`, `week` or `month` (default by the period's length).
+    #[arg(long)]
+    granularity: Option<String>,
+    /// Team name.
+    #[arg(long)]
+    team: Option<String>,
+    /// Organisation name.
+    #[arg(long)]
+    organization: Option<String>,
+    /// `urgent`, `high`, `normal` or `low`.
+    #[arg(long)]
+    priority: Option<String>,
+    /// `L0`–`L4`.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Ticket category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Service name (incidents).
+    #[arg(long)]
+    service: Option<String>,
+    /// `business` (default) or `calendar` time.
+    #[arg(long)]
+    time: Option<String>,
+    /// Which table to print.
+    #[arg(long)]
+    table: Option<String>,
+    /// Forecast: minutes an agent spends on a ticket (default 20).
+    #[arg(long)]
+    handle_minutes: Option<String>,
+    /// Forecast: response target to staff for, minutes (default 60).
+    #[arg(long)]
+    target_minutes: Option<String>,
+    /// Forecast: share to answer within the target, percent (default 80).
+    #[arg(long)]
+    service_level: Option<String>,
+    /// Output format (`json` prints the whole report).
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+impl ReportArgs {
+    fn query(&self) -> ReportQuery {
+        ReportQuery {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            granularity: self.granularity.clone(),
+            team: self.team.clone(),
+            organization: self.organization.clone(),
+            priority: self.priority.clone(),
+            tier: self.tier.clone(),
+            category: self.category.clone(),
+            service: self.service.clone(),
+            time: self.time.clone(),
+            format: None,
+            table: self.table.clone(),
+            handle_minutes: self.handle_minutes.clone(),
+            target_minutes: self.target_minutes.clone(),
+            service_level: self.service_level.clone(),
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(report: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(report).map_err(|e| Failure(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs a report verb.
+pub async fn run(store: &Store, command: &ReportCommand, now: Timestamp) -> Result<(), Failure> {
+    let (args, default_table) = match &command {
+        ReportCommand::Tickets(a) | ReportCommand::Incidents(a) => (a, "series"),
+        ReportCommand::Forecast(a) => (a, "weeks"),
+    };
+    let mut query = args.query();
+    query.table.get_or_insert_with(|| default_table.to_owned());
+    let (filters, reach) = reports::read_filters(store, Operator::Console, query, now).await?;
+    let json = matches!(args.format.format, Format::Json);
+    let (header, rows) = match command {
+        ReportCommand::Tickets(_) => {
+            let report = reports::ticket_report(store, &filters, reach, now).await?;
+            if json {
+                return print_json(&report);
+            }
+            reports::ticket_table(&report, &filters.table)?
+        }
+        ReportCommand::Incidents(_) => {
+            let report = reports::incident_report(store, &filters, now).await?;
+            if json {
+                return print_json(&report);
+            }
+            reports::incident_table(&report, &filters.table)?
+        }
+        ReportCommand::Forecast(_) => {
+            let report = reports::forecast_report(store, &filters, now).await?;
+            if json {
+                return print_json(&report);
+            }
+            reports::forecast_table(&report, &filters.table)?
+        }
+    };
+    print_rows(args.format.format, &rows, &header, |r| r.clone())
+}
