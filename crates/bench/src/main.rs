@@ -6,6 +6,7 @@
 
 mod alerts;
 mod mail;
+mod reports;
 mod search;
 mod sla;
 
@@ -109,6 +110,18 @@ enum Scenario {
         /// Queue order: `priority` or `due` (SLA due soonest).
         #[arg(long, default_value = "priority")]
         sort: String,
+    },
+    /// Report data over the generated desk (adds a year of incidents first): ticket reports
+    /// for a year by month and 30 days by day, the incident report, the forecast, `/metrics`.
+    Reports {
+        #[command(flatten)]
+        target: Target,
+        /// Requests per report.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        /// Incidents to have (a year of them).
+        #[arg(long, default_value_t = 20_000)]
+        incidents: usize,
     },
     /// Start-up time to a healthy server, and resident memory when idle.
     Idle {
@@ -224,6 +237,11 @@ async fn main() -> Result<(), Failure> {
             sort,
         } => queue(&target, requests, clients, &sort).await,
         Scenario::Idle { target } => idle(&target).await,
+        Scenario::Reports {
+            target,
+            requests,
+            incidents,
+        } => reports::reports(&target, requests, incidents).await,
         Scenario::Calendar { count } => sla::calendar(count),
         Scenario::SlaRecompute { target, limit } => sla::recompute(&target, limit).await,
         Scenario::SlaBreach { target, probes } => sla::breach(&target, probes).await,
@@ -542,7 +560,7 @@ async fn create(target: &Target, clients: usize, seconds: u64) -> Result<(), Fai
     Ok(())
 }
 
-async fn timed_gets(
+pub(crate) async fn timed_gets(
     client: &reqwest::Client,
     urls: Vec<String>,
     token: Option<&str>,

@@ -608,6 +608,12 @@ fn cases() -> Vec<Case> {
         ),
         case(
             M::GET,
+            "/api/v1/reports/forecast",
+            None,
+            [200, 200, 403, 200, 403, 403, 401],
+        ),
+        case(
+            M::GET,
             "/metrics",
             None,
             [200, 200, 403, 200, 403, 403, 401],
@@ -771,7 +777,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 127 * ROLES.len());
+    assert_eq!(checked, 128 * ROLES.len());
 }
 
 #[tokio::test]

@@ -625,3 +625,127 @@ async fn metrics_expose_the_desk_in_prometheus_format() {
     );
     assert!(!body.contains("route=\"/api/v1/tickets/1\""));
 }
+
+#[tokio::test]
+async fn forecast_follows_the_weekly_pattern_and_staffs_the_busy_hours() {
+    let app = spawn_app().await;
+    // Eight full weeks before this one: 6 tickets each weekday at 10:00 UTC, none at weekends.
+    let this_monday = {
+        let today = Timestamp::now().to_zoned(TimeZone::UTC).date();
+        today
+            .checked_sub(i64::from(today.weekday().to_monday_zero_offset()).days())
+            .unwrap()
+    };
+    let intake = app.store.team_by_name("Intake").await.unwrap().unwrap();
+    let requester = user_id(&app, "acme").await;
+    let mut rows = Vec::new();
+    for week in 1..=8 {
+        for day in 0..5 {
+            let date = this_monday.checked_sub((week * 7 - day).days()).unwrap();
+            for n in 0..6 {
+                let at = date
+                    .at(10, n * 5, 0, 0)
+                    .to_zoned(TimeZone::UTC)
+                    .unwrap()
+                    .timestamp();
+                rows.push(ImportedTicket {
+                    ticket: NewTicket {
+                        subject: Subject::parse("subject", "Weekly pattern").unwrap(),
+                        body: Body::parse("body", "Details.").unwrap(),
+                        requester_id: requester,
+                        team: Some(TeamRef::Id(intake.id)),
+                        impact: Impact::Medium,
+                        urgency: Urgency::Medium,
+                        priority: None,
+                        category: None,
+                        tags: vec![],
+                        channel: "api",
+                    },
+                    org_id: None,
+                    status: Status::Closed,
+                    tier: Tier::L0,
+                    assignee_id: None,
+                    created_at: at,
+                    updated_at: at + 2.hours(),
+                    replies: vec![],
+                });
+            }
+        }
+    }
+    app.store
+        .import_tickets(&rows, None, Timestamp::now())
+        .await
+        .unwrap();
+    let r = app
+        .get(
+            "manager",
+            "/api/v1/reports/forecast?handle_minutes=30&target_minutes=60&service_level=80",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let weeks = r.body["weeks"].as_array().unwrap();
+    // Eight past weeks (30 tickets each), then four forecast weeks of 30.
+    assert_eq!(weeks.len(), 12, "{weeks:?}");
+    for w in &weeks[..8] {
+        assert_eq!(w["actual"], 30, "{w}");
+    }
+    for w in &weeks[8..] {
+        assert_eq!(w["actual"], Value::Null);
+        let p = w["predicted"].as_f64().unwrap();
+        assert!((p - 30.0).abs() < 0.5, "{w}");
+        assert!(w["low"].as_f64().unwrap() <= p && p <= w["high"].as_f64().unwrap());
+    }
+    // The back-test of a perfectly regular history misses nothing.
+    assert!(
+        r.body["backtest_mape"].as_f64().unwrap() < 1.0,
+        "{}",
+        r.body["backtest_mape"]
+    );
+    assert!(
+        weeks[4]["predicted"].as_f64().is_some(),
+        "back-test weeks carry a prediction"
+    );
+    // Staffing: 6 tickets in the 10:00 hour of each weekday, none at night or at weekends.
+    let staffing = r.body["staffing"].as_array().unwrap();
+    assert_eq!(staffing.len(), 168);
+    let monday_ten = &staffing[10];
+    assert_eq!(
+        (monday_ten["weekday"].as_i64(), monday_ten["hour"].as_i64()),
+        (Some(0), Some(10))
+    );
+    assert!(
+        (monday_ten["arrivals"].as_f64().unwrap() - 6.0).abs() < 0.2,
+        "{monday_ten}"
+    );
+    // 6 an hour at 30 minutes each is 3 Erlangs: 3 agents cannot keep up; with 4, Erlang C
+    // gives P(wait) = 0.509 and P(wait > 60 min) = 0.509 · e^-2 = 6.9 %, so 93 % in time.
+    assert_eq!(monday_ten["agents"], 4, "{monday_ten}");
+    assert_eq!(staffing[3]["agents"], 0);
+    assert_eq!(staffing[5 * 24 + 10]["agents"], 0, "Saturday");
+
+    let bad = app
+        .get(
+            "manager",
+            "/api/v1/reports/forecast?handle_minutes=0&service_level=120",
+        )
+        .await;
+    let mut fields = bad.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["handle_minutes", "service_level"]);
+    assert_eq!(
+        app.get("l1", "/api/v1/reports/forecast").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csv = app
+        .client_get_text(
+            "manager",
+            "/api/v1/reports/forecast?format=csv&table=staffing",
+        )
+        .await;
+    assert_eq!(csv.2.lines().count(), 169);
+    assert!(
+        csv.2.lines().any(|l| l.starts_with("mon,10,6.00,")),
+        "{}",
+        csv.2
+    );
+}

@@ -1,0 +1,151 @@
+//! `opsdesk-bench reports`: a year of incidents on the generated desk, then the latency of every
+//! report's data (a year by month, the default 30 days by day, narrowed by team, the incident
+//! report, the forecast) and of `/metrics`, through the API as a manager.
+
+use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::{IncidentStatus, Severity};
+use opsdesk_server::api::wire::CreateUserIn;
+use opsdesk_server::ops::{self, Operator};
+use opsdesk_store::{IncidentChanges, NewIncident, Store};
+
+use crate::{fail, open, report, start, timed_gets, Failure, Target};
+
+const BENCH_MANAGER: &str = "bench-manager@opsdesk.example";
+
+/// Incidents to have on the desk before measuring (a year of them, on 20 services).
+async fn ensure_incidents(store: &Store, wanted: usize) -> Result<usize, Failure> {
+    let now = Timestamp::now();
+    let mut services = store.services().await?;
+    for s in services.len()..20 {
+        let input = opsdesk_server::api::incident_wire::ServiceIn {
+            name: format!("service-{s:02}"),
+            description: String::new(),
+            team: None,
+        };
+        opsdesk_server::ops::incidents::save_service(store, Operator::Console, None, &input, now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    }
+    services = store.services().await?;
+    let have = store
+        .incident_facts(Timestamp::UNIX_EPOCH, now, None, None)
+        .await?
+        .len();
+    let mut rng = fastrand::Rng::with_seed(3);
+    for i in have..wanted {
+        let service = &services[rng.usize(..services.len())];
+        let detected = now
+            .checked_sub(SignedDuration::from_mins(rng.i64(60..365 * 24 * 60)))
+            .map_err(|e| fail(e.to_string()))?;
+        let incident = store
+            .declare_incident(
+                &NewIncident {
+                    title: format!("Bench incident {i}"),
+                    severity: Severity::ALL[rng.usize(..4)],
+                    service_ids: vec![service.id],
+                    team_id: None,
+                    summary: String::new(),
+                    commander_id: None,
+                    ticket_id: None,
+                },
+                None,
+                detected,
+            )
+            .await?;
+        let mut at = detected;
+        for status in [IncidentStatus::Acknowledged, IncidentStatus::Resolved] {
+            at = at
+                .checked_add(SignedDuration::from_mins(rng.i64(1..240)))
+                .map_err(|e| fail(e.to_string()))?;
+            if at >= now {
+                break;
+            }
+            store
+                .change_incident(
+                    incident.id,
+                    &IncidentChanges {
+                        status: Some(status),
+                        ..IncidentChanges::default()
+                    },
+                    None,
+                    at,
+                )
+                .await?;
+        }
+    }
+    Ok(wanted.max(have))
+}
+
+/// Runs the scenario.
+pub(crate) async fn reports(
+    target: &Target,
+    requests: usize,
+    incidents: usize,
+) -> Result<(), Failure> {
+    let store = open(target).await?;
+    crate::ensure_desk(&store).await?;
+    let now = Timestamp::now();
+    if store.user_by_email(BENCH_MANAGER).await?.is_none() {
+        let input = CreateUserIn {
+            email: BENCH_MANAGER.into(),
+            name: "Bench Manager".into(),
+            role: "manager".into(),
+            tier: None,
+            teams: None,
+            organization: None,
+            password: None,
+        };
+        ops::create_user(&store, Operator::Console, &input, now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    }
+    let (_, token) =
+        ops::create_token(&store, Operator::Console, BENCH_MANAGER, Some("bench"), now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    let total = ensure_incidents(&store, incidents).await?;
+    let facts: i64 = store.metric_gauges().await?.tickets_total;
+    store.close().await;
+    let server = start(target).await?;
+    println!("{facts} tickets with report facts, {total} incidents");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let year_ago = today
+        .checked_sub(jiff::Span::new().days(364))
+        .map_err(|e| fail(e.to_string()))?;
+    let year = format!("from={year_ago}&to={today}&granularity=month");
+    let base = &server.base;
+    let scenarios = [
+        (
+            "ticket report, a year by month (all teams)",
+            format!("{base}/api/v1/reports/tickets?{year}"),
+        ),
+        (
+            "ticket report, a year by month, one team",
+            format!("{base}/api/v1/reports/tickets?{year}&team=Support%20L1"),
+        ),
+        (
+            "ticket report, last 30 days by day",
+            format!("{base}/api/v1/reports/tickets"),
+        ),
+        (
+            "incident report, a year by month",
+            format!("{base}/api/v1/reports/incidents?{year}"),
+        ),
+        (
+            "forecast and staffing",
+            format!("{base}/api/v1/reports/forecast"),
+        ),
+        ("/metrics", format!("{base}/metrics")),
+    ];
+    for (name, url) in scenarios {
+        // Warm up (the first read pulls pages into the cache), then measure.
+        timed_gets(&client, vec![url.clone(); 3], Some(&token), None, 1).await?;
+        let (latencies, elapsed, errors) =
+            timed_gets(&client, vec![url; requests], Some(&token), None, 1).await?;
+        report(name, latencies, elapsed, errors);
+    }
+    Ok(())
+}
