@@ -18,7 +18,7 @@ use opsdesk_domain::{PendingReason, Priority, Role, Status, Tier};
 use sqlx::{AnyConnection, Row};
 
 use crate::error::corrupt;
-use crate::events::Write;
+use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::report_facts::{fact_row, write_facts};
 use crate::sla_config::{config_version, SlaCache, SlaConfig};
@@ -554,7 +554,7 @@ pub(crate) async fn clocks_of_new_tickets(
             input
         })
         .collect();
-    write_clocks(w, &config, &inputs, &HashSet::new(), HashMap::new()).await
+    write_clocks(w, &config, &inputs, &HashSet::new(), HashMap::new(), false).await
 }
 
 /// Recomputes the cached clocks of `ids` inside `w` and writes what changed; answers each
@@ -563,6 +563,26 @@ pub(crate) async fn refresh_clocks(
     w: &mut Write,
     cache: &SlaCache,
     ids: &[i64],
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    refresh(w, cache, ids, false).await
+}
+
+/// As [`refresh_clocks`] for tickets just imported with their history: every trigger already
+/// due is settled now — a breach recorded (`sla.breached` at its instant), a level marked as
+/// passed without acting — so the scheduler never notifies or re-routes over the past.
+pub(crate) async fn settle_imported_clocks(
+    w: &mut Write,
+    cache: &SlaCache,
+    ids: &[i64],
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    refresh(w, cache, ids, true).await
+}
+
+async fn refresh(
+    w: &mut Write,
+    cache: &SlaCache,
+    ids: &[i64],
+    settle_past: bool,
 ) -> Result<HashMap<i64, NearestDue>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -594,7 +614,7 @@ pub(crate) async fn refresh_clocks(
     let inputs = load_inputs(&mut w.tx, ids).await?;
     let fired = load_firings(&mut w.tx, ids).await?;
     let stored = load_rows(&mut w.tx, ids).await?;
-    write_clocks(w, &config, &inputs, &fired, stored).await
+    write_clocks(w, &config, &inputs, &fired, stored, settle_past).await
 }
 
 /// Computes the clocks of `inputs` and writes the rows and ticket columns that differ from
@@ -605,8 +625,11 @@ async fn write_clocks(
     inputs: &[ClockInputs],
     fired: &HashSet<FiringKey>,
     mut stored: HashMap<(i64, String, i64), ClockRow>,
+    settle_past: bool,
 ) -> Result<HashMap<i64, NearestDue>, StoreError> {
     let now = ts(w.now())?;
+    // Triggers settled as history: (firing key, due instant).
+    let mut settled: Vec<(FiringKey, Timestamp)> = Vec::new();
     let mut due: HashMap<i64, NearestDue> = HashMap::new();
     let mut upserts: Vec<ClockRow> = Vec::new();
     // (ticket, nearest due, its warning instant, policy) of tickets whose cached values change.
@@ -618,16 +641,24 @@ async fn write_clocks(
         let mut nearest: Option<(Timestamp, Option<Timestamp>)> = None;
         if let Some(policy) = &policy {
             for clock in &clocks {
+                let key = |t: Trigger| {
+                    (
+                        input.id,
+                        policy.id,
+                        clock.metric.as_str().to_owned(),
+                        i64::from(clock.cycle),
+                        t.key(),
+                    )
+                };
                 let next = triggers(clock, policy, &calendar)
                     .into_iter()
-                    .find(|(t, _)| {
-                        !fired.contains(&(
-                            input.id,
-                            policy.id,
-                            clock.metric.as_str().to_owned(),
-                            i64::from(clock.cycle),
-                            t.key(),
-                        ))
+                    .filter(|(t, _)| !fired.contains(&key(*t)))
+                    .find(|(t, at)| {
+                        if settle_past && *at <= now {
+                            settled.push((key(*t), *at));
+                            return false;
+                        }
+                        true
                     })
                     .map(|(_, at)| at);
                 let warn = warning_at(clock, &calendar);
@@ -760,7 +791,63 @@ async fn write_clocks(
             .await?;
     }
     write_facts(w, facts).await?;
+    settle(w, &settled, config).await?;
     Ok(due)
+}
+
+/// Records triggers of imported history as fired: one `sla_firings` row each (so nothing fires
+/// them again), and for each breach its `sla.breached` event at the breach instant.
+async fn settle(
+    w: &mut Write,
+    settled: &[(FiringKey, Timestamp)],
+    config: &SlaConfig,
+) -> Result<(), StoreError> {
+    for part in settled.chunks(100) {
+        let mut sql = Sql::new(
+            "INSERT INTO sla_firings (ticket_id, policy_id, metric, cycle, trigger_key, due_at, fired_at) VALUES ",
+        );
+        for (i, ((ticket, policy, metric, cycle, trigger), at)) in part.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list([
+                Param::Int(*ticket),
+                Param::Int(*policy),
+                Param::Text(metric.clone()),
+                Param::Int(*cycle),
+                Param::Int(*trigger),
+                Param::Int(at.as_microsecond()),
+                Param::Int(w.now()),
+            ]);
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut *w.tx).await?;
+    }
+    let events: Vec<NewEvent> = settled
+        .iter()
+        .filter(|((_, _, _, _, trigger), _)| *trigger == Trigger::Breach.key())
+        .map(|((ticket, policy, metric, cycle, _), at)| {
+            let name = config
+                .policies
+                .iter()
+                .find(|p| p.id == *policy)
+                .map(|p| p.name.clone())
+                .unwrap_or_default();
+            NewEvent {
+                at: at.as_microsecond(),
+                actor: None,
+                subject_kind: "ticket",
+                subject_id: *ticket,
+                kind: "sla.breached",
+                internal: false,
+                data: serde_json::json!({
+                    "metric": metric, "cycle": cycle, "policy": name, "policy_id": policy,
+                    "due": at.to_string(), "at": at.to_string(), "imported": true,
+                }),
+            }
+        })
+        .collect();
+    w.events(&events).await
 }
 
 impl Store {

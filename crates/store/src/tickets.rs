@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::batch::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
-use crate::clocks::{refresh_clocks, NO_DUE};
+use crate::clocks::{refresh_clocks, settle_imported_clocks, NO_DUE};
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
@@ -338,7 +338,7 @@ impl Store {
                     .collect();
                 w.events(&events).await?;
             }
-            refresh_clocks(&mut w, &self.sla, &ids).await?;
+            settle_imported_clocks(&mut w, &self.sla, &ids).await?;
         }
         w.commit().await?;
         Ok(rows.len())
