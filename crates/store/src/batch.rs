@@ -279,7 +279,7 @@ pub(crate) async fn write_rows(
             r.new
                 .category
                 .as_ref()
-                .map_or(Param::Null, |c| Param::Text(c.as_str().to_owned())),
+                .map_or(Param::NullText, |c| Param::Text(c.as_str().to_owned())),
             Param::Text(r.new.channel.to_owned()),
             Param::Int(created[i]),
             Param::Int(r.updated_at.as_microsecond().max(created[i])),

@@ -466,7 +466,7 @@ fn param_json(param: &Param) -> serde_json::Value {
     match param {
         Param::Int(v) => serde_json::Value::from(*v),
         Param::Text(v) => serde_json::Value::from(v.as_str()),
-        Param::Null => serde_json::Value::Null,
+        Param::Null | Param::NullText => serde_json::Value::Null,
     }
 }
 

@@ -81,7 +81,7 @@ pub(crate) fn fact_row(
         opt(input.assignee_id),
         int(input.priority.rank()),
         int(i64::from(input.tier.level())),
-        input.category.clone().map_or(Param::Null, Param::Text),
+        input.category.clone().map_or(Param::NullText, Param::Text),
         Param::Text(input.channel.clone()),
         int(i64::from(m.active)),
         int(m.created_at.as_microsecond()),
@@ -120,7 +120,7 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<Vec<Param>>) -> Result<
                     .map(|p| match p {
                         Param::Int(v) => serde_json::Value::from(*v),
                         Param::Text(s) => serde_json::Value::from(s.as_str()),
-                        Param::Null => serde_json::Value::Null,
+                        Param::Null | Param::NullText => serde_json::Value::Null,
                     })
                     .collect(),
             )

@@ -9,7 +9,11 @@ use sqlx::Any;
 pub(crate) enum Param {
     Int(i64),
     Text(String),
+    /// NULL for an integer column.
     Null,
+    /// NULL for a text column: PostgreSQL remembers a prepared statement's parameter types, so
+    /// a text parameter must stay text when it is NULL.
+    NullText,
 }
 
 /// SQL text plus the values of its placeholders, numbered as they are pushed.
@@ -60,6 +64,7 @@ impl Sql {
                 Param::Int(v) => query.bind(*v),
                 Param::Text(v) => query.bind(v.as_str()),
                 Param::Null => query.bind(None::<i64>),
+                Param::NullText => query.bind(None::<String>),
             };
         }
         query

@@ -620,7 +620,7 @@ impl Store {
             );
             sets.push((
                 "pending_reason",
-                reason.map_or(Param::Null, |r| Param::Text(r.as_str().to_owned())),
+                reason.map_or(Param::NullText, |r| Param::Text(r.as_str().to_owned())),
             ));
         }
         if let Some(vendor) = changes.vendor {
@@ -643,7 +643,7 @@ impl Store {
                 after.insert("vendor_ref".into(), json!(reference));
                 sets.push((
                     "vendor_ref",
-                    reference.clone().map_or(Param::Null, Param::Text),
+                    reference.clone().map_or(Param::NullText, Param::Text),
                 ));
             }
         }
@@ -726,7 +726,7 @@ impl Store {
             if new != ticket.category {
                 before.insert("category".into(), json!(ticket.category));
                 after.insert("category".into(), json!(new));
-                sets.push(("category", new.map_or(Param::Null, Param::Text)));
+                sets.push(("category", new.map_or(Param::NullText, Param::Text)));
             }
         }
         let mut tags = ticket.tags.clone();
@@ -1129,7 +1129,7 @@ async fn set_status(
     from.move_to(to)?;
     let mut sets = vec![("status", Param::Text(to.as_str().to_owned()))];
     if to != Status::Pending {
-        sets.push(("pending_reason", Param::Null));
+        sets.push(("pending_reason", Param::NullText));
     }
     push_status_times(&mut sets, to, w.now());
     let mut sql = Sql::new("UPDATE tickets SET ");
