@@ -42,7 +42,7 @@ test("the dashboard draws its charts and a filter change updates them", async ()
     // A filter change swaps the report in place and keeps the filters in the URL.
     const before = await volume.innerHTML();
     await page.selectOption("select[name=team]", "Support L1");
-    await page.waitForFunction(() => location.search.includes("team=Support+L1"));
+    await page.waitForFunction(() => new URLSearchParams(location.search).get("team") === "Support L1");
     await page.waitForFunction(
       (old) => document.querySelector("svg#chart-volume")?.innerHTML !== old, before);
     const narrowed = await created();

@@ -316,7 +316,6 @@ pub async fn demo(
     let history = seed_history(store, &customers, now).await?;
     let fresh = fresh_tickets(store, &customers, &lena, now).await?;
     seed_incidents(store, fresh.first().copied(), now).await?;
-    seed_incident_history(store, now).await?;
     seed_mail(store, now).await?;
     seed_knowledge(store, now).await?;
     seed_runbooks(store, now).await?;
@@ -999,6 +998,8 @@ async fn seed_incidents(
         };
         inc::save_service(store, by, None, &input, ago(60 * 24 * 10)).await?;
     }
+    // History before the live incidents, so those are the newest in every list.
+    seed_incident_history(store, now).await?;
     let mut integrations = Vec::new();
     for (name, kind) in [
         ("Prometheus", "alertmanager"),

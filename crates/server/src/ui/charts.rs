@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 220.0;
+const WIDTH: f64 = 960.0;
+const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 44.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 12.0;
@@ -73,7 +73,10 @@ fn frame(out: &mut String, id: &str, title: &str, max: f64, unit: &str) {
 }
 
 fn labels(out: &mut String, categories: &[String], slot: f64) {
-    labels_at(out, categories, slot, HEIGHT - 8.0, 12);
+    // As many as fit side by side at about 6 units a character.
+    let longest = categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    let fit = ((WIDTH - LEFT) / (longest as f64 * 6.5 + 12.0)).floor() as usize;
+    labels_at(out, categories, slot, HEIGHT - 8.0, fit.max(1));
 }
 
 /// Labels under the plot, at most `most` of them (every n-th) so they do not overlap.
