@@ -418,6 +418,53 @@ pub fn mean(durations: &[SignedDuration]) -> Option<SignedDuration> {
     Some(SignedDuration::from_secs(total / n))
 }
 
+/// A customer's satisfaction answer: a score from 1 (very unhappy) to 5 (very happy) and an
+/// optional comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Satisfaction {
+    score: u8,
+    comment: String,
+}
+
+/// The longest comment kept.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+impl Satisfaction {
+    /// Checks the score (1–5) and the comment (at most 2,000 characters; control characters
+    /// other than line breaks and tabs are dropped, surrounding space trimmed).
+    pub fn parse(score: i64, comment: &str) -> Result<Satisfaction, Invalid> {
+        let score = u8::try_from(score)
+            .ok()
+            .filter(|s| (1..=5).contains(s))
+            .ok_or_else(|| Invalid::new("score", "a whole number from 1 to 5"))?;
+        let comment: String = comment
+            .chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect::<String>()
+            .trim()
+            .to_owned();
+        if comment.chars().count() > MAX_COMMENT_CHARS {
+            return Err(Invalid::new("comment", "at most 2000 characters"));
+        }
+        Ok(Satisfaction { score, comment })
+    }
+
+    /// 1–5.
+    pub fn score(&self) -> u8 {
+        self.score
+    }
+
+    /// The comment (may be empty).
+    pub fn comment(&self) -> &str {
+        &self.comment
+    }
+
+    /// Whether the answer counts as satisfied (4 or 5).
+    pub fn satisfied(&self) -> bool {
+        self.score >= 4
+    }
+}
+
 /// Part over whole, as a percentage; `None` when the whole is zero.
 pub fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)

@@ -452,7 +452,60 @@ async fn seed_history(
     for chunk in rows.chunks(500) {
         store.import_tickets(chunk, None, now).await?;
     }
+    seed_satisfaction(store, now).await?;
     Ok(count)
+}
+
+/// Survey answers on about a third of the solved tickets: mostly happy, some not, a few words.
+async fn seed_satisfaction(store: &Store, now: Timestamp) -> Result<(), ApiError> {
+    use opsdesk_domain::report::Satisfaction;
+    use opsdesk_domain::Status;
+    let mut rng = fastrand::Rng::with_seed(5);
+    let filter = opsdesk_store::QueueFilter {
+        statuses: vec![Status::Resolved, Status::Closed],
+        ..Default::default()
+    };
+    let comments = [
+        "",
+        "",
+        "Quick and friendly, thank you!",
+        "Solved on the first reply.",
+        "Took a while, but it works now.",
+        "Had to explain the problem twice.",
+        "",
+    ];
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .tickets(
+                &filter,
+                opsdesk_domain::access::Confinement::None,
+                opsdesk_store::QueueSort::Oldest,
+                cursor.as_deref(),
+                200,
+            )
+            .await?;
+        for ticket in &page.items {
+            if rng.u8(..3) != 0 {
+                continue;
+            }
+            let score = [5, 5, 5, 4, 4, 4, 3, 2, 1, 5][rng.usize(..10)];
+            let comment = comments[rng.usize(..comments.len())];
+            let answer = Satisfaction::parse(score, comment)?;
+            let answered = ticket
+                .updated_at
+                .checked_add(SignedDuration::from_mins(rng.i64(5..600)))
+                .unwrap_or(now)
+                .min(now);
+            store
+                .record_satisfaction(ticket.id, &answer, Some(ticket.requester.id), answered)
+                .await?;
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Six months of incidents on the demo services: acknowledged within minutes, mitigated and

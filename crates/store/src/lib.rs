@@ -55,8 +55,8 @@ pub use operations::{
     MaintenanceInput, MaintenanceRecord, Service,
 };
 pub use reports::{
-    ActiveGauge, Breakdown, BreakdownRow, CreatedDay, IncidentFact, MetricGauges, ReportScope,
-    ResolvedDay, TicketAggregates,
+    ActiveGauge, Breakdown, BreakdownRow, CreatedDay, CsatAnswer, CsatTotals, IncidentFact,
+    MetricGauges, ReportScope, ResolvedDay, TicketAggregates,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};

@@ -599,3 +599,119 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A customer's answer to the satisfaction survey, with its ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsatAnswer {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its subject.
+    pub subject: String,
+    /// 1–5.
+    pub score: i64,
+    /// What they wrote.
+    pub comment: String,
+    /// When.
+    pub answered_at: Timestamp,
+}
+
+/// Satisfaction answers of tickets resolved in a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsatTotals {
+    /// Answers.
+    pub responses: i64,
+    /// Sum of their scores.
+    pub score_sum: i64,
+    /// Answers of 4 or 5.
+    pub satisfied: i64,
+}
+
+impl Store {
+    /// Records (or replaces) the satisfaction answer of a ticket, with a `csat.answered` event.
+    pub async fn record_satisfaction(
+        &self,
+        ticket_id: i64,
+        answer: &opsdesk_domain::report::Satisfaction,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut w = self.write(actor, now).await?;
+        w.lock_log().await?;
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT score FROM csat_responses WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO csat_responses (ticket_id, score, comment, answered_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (ticket_id) DO UPDATE SET score = excluded.score, comment = excluded.comment, \
+             answered_at = excluded.answered_at",
+        )
+        .bind(ticket_id)
+        .bind(i64::from(answer.score()))
+        .bind(answer.comment())
+        .bind(w.now())
+        .execute(&mut *w.tx)
+        .await?;
+        w.event(
+            "ticket",
+            ticket_id,
+            "csat.answered",
+            false,
+            serde_json::json!({"before": {"score": before}, "after": {"score": answer.score(), "comment": answer.comment()}}),
+        )
+        .await?;
+        w.commit().await
+    }
+
+    /// Satisfaction answers of tickets resolved in `[from, to)` within `scope`.
+    pub async fn csat_totals(
+        &self,
+        scope: &ReportScope,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<CsatTotals, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT COUNT(*), {}, {} FROM csat_responses c JOIN ticket_facts f ON f.ticket_id = c.ticket_id",
+            sum("c.score"),
+            sum("CASE WHEN c.score >= 4 THEN 1 ELSE 0 END")
+        ));
+        between(&mut sql, "resolved_at", from, to);
+        scoped(&mut sql, scope);
+        let row = sql.query().fetch_one(&self.read).await?;
+        Ok(CsatTotals {
+            responses: row.try_get(0)?,
+            score_sum: row.try_get(1)?,
+            satisfied: row.try_get(2)?,
+        })
+    }
+
+    /// The latest answers with a comment, of tickets resolved in `[from, to)` within `scope`.
+    pub async fn csat_comments(
+        &self,
+        scope: &ReportScope,
+        from: Timestamp,
+        to: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<CsatAnswer>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT c.ticket_id, t.subject, c.score, c.comment, c.answered_at FROM csat_responses c \
+             JOIN ticket_facts f ON f.ticket_id = c.ticket_id JOIN tickets t ON t.id = c.ticket_id",
+        );
+        between(&mut sql, "resolved_at", from, to);
+        scoped(&mut sql, scope);
+        sql.push(" AND c.comment <> '' ORDER BY c.answered_at DESC LIMIT ")
+            .bind(Param::Int(limit));
+        let mut out = Vec::new();
+        for row in sql.query().fetch_all(&self.read).await? {
+            out.push(CsatAnswer {
+                ticket_id: row.try_get(0)?,
+                subject: row.try_get(1)?,
+                score: row.try_get(2)?,
+                comment: row.try_get(3)?,
+                answered_at: crate::model::ts(row.try_get(4)?)?,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -262,3 +262,18 @@ fn mean_time_between_failures_of_a_service() {
     assert_eq!(mean_time_between(&i[..1]), None);
     assert_eq!(mean(&[]), None);
 }
+
+#[test]
+fn satisfaction_answers_are_checked() {
+    let ok = Satisfaction::parse(4, "  Quick and kind.\u{7}\n ").unwrap();
+    assert_eq!(
+        (ok.score(), ok.comment(), ok.satisfied()),
+        (4, "Quick and kind.", true)
+    );
+    assert!(!Satisfaction::parse(3, "").unwrap().satisfied());
+    for bad in [0, 6, -1, 300] {
+        assert_eq!(Satisfaction::parse(bad, "").unwrap_err().field, "score");
+    }
+    let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+    assert_eq!(Satisfaction::parse(5, &long).unwrap_err().field, "comment");
+}

@@ -12,6 +12,7 @@ use opsdesk_domain::Action;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
+use crate::input::{ApiJson, IdPath};
 use crate::ops::reports::{self, ForecastReport, IncidentReport, ReportQuery, TicketReport};
 use crate::ops::Operator;
 use crate::AppState;
@@ -22,12 +23,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reports/tickets", get(ticket_report))
         .route("/api/v1/reports/incidents", get(incident_report))
         .route("/api/v1/reports/forecast", get(forecast_report))
+        .route(
+            "/api/v1/tickets/{id}/satisfaction",
+            axum::routing::post(rate_ticket),
+        )
         .route("/metrics", get(metrics))
 }
 
 /// The OpenAPI description of the report routes, merged into the API's document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(ticket_report, incident_report, forecast_report, metrics))]
+#[openapi(paths(ticket_report, incident_report, forecast_report, rate_ticket, metrics))]
 pub struct ReportDoc;
 
 type Q = Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
@@ -142,6 +147,54 @@ async fn forecast_report(
         ));
     }
     Ok(Json(report).into_response())
+}
+
+/// A satisfaction answer.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SatisfactionIn {
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: i64,
+    /// What went well or not (optional, at most 2000 characters).
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A recorded satisfaction answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SatisfactionOut {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// 1–5.
+    pub score: u8,
+    /// The comment as kept.
+    pub comment: String,
+}
+
+/// The customer rates a resolved or closed ticket of theirs (answering again replaces the
+/// answer); the same as the survey link mailed on resolution.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/satisfaction", request_body = SatisfactionIn,
+    responses((status = 200, body = SatisfactionOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn rate_ticket(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    IdPath(id): IdPath,
+    ApiJson(input): ApiJson<SatisfactionIn>,
+) -> Result<Json<SatisfactionOut>, ApiError> {
+    let answer = reports::rate_ticket(
+        &state.store,
+        reports::Rater::Customer(&caller.actor),
+        id,
+        input.score,
+        &input.comment,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(SatisfactionOut {
+        ticket_id: id,
+        score: answer.score(),
+        comment: answer.comment().to_owned(),
+    }))
 }
 
 /// Prometheus metrics (text format 0.0.4): active tickets by team, priority and tier, SLA

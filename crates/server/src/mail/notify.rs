@@ -81,6 +81,7 @@ async fn decide(
         agent: String::new(),
         body: String::new(),
         metric: String::new(),
+        survey: String::new(),
     };
     let mut message_id = None;
     let to = match purpose {
@@ -123,6 +124,8 @@ async fn decide(
             if requester.role != Role::Customer {
                 return Ok(None);
             }
+            let secret = crate::paging::secret(store).await?;
+            values.survey = crate::ops::reports::survey_link(public_url, &secret, ticket.id);
             requester.email.as_str().to_owned()
         }
         _ => {
@@ -155,6 +158,7 @@ async fn decide(
         ("agent.name", values.agent.as_str()),
         ("message.body", values.body.as_str()),
         ("sla.metric", values.metric.as_str()),
+        ("survey.url", values.survey.as_str()),
         (
             "desk.name",
             display_name(&mailbox.settings.display_name, &ticket),
@@ -178,6 +182,8 @@ struct Values {
     agent: String,
     body: String,
     metric: String,
+    /// The satisfaction survey link (resolution notices).
+    survey: String,
 }
 
 fn display_name<'a>(name: &'a str, ticket: &'a Ticket) -> &'a str {

@@ -18,7 +18,7 @@ pub struct Kind {
 }
 
 /// Placeholders every template may use.
-pub const PLACEHOLDERS: [&str; 9] = [
+pub const PLACEHOLDERS: [&str; 10] = [
     "ticket.number",
     "ticket.subject",
     "ticket.status",
@@ -28,6 +28,7 @@ pub const PLACEHOLDERS: [&str; 9] = [
     "message.body",
     "sla.metric",
     "desk.name",
+    "survey.url",
 ];
 
 /// Every template.
@@ -50,7 +51,8 @@ Reply to this mail to add to it.\n\n{{ ticket.url }}\n\n— {{ desk.name }}\n",
         purpose: "the ticket was resolved",
         subject: "{{ ticket.subject }}",
         body: "Hello {{ requester.name }},\n\nTicket #{{ ticket.number }} is resolved. If it is not, reply \
-to this mail and it opens again.\n\n{{ ticket.url }}\n\n— {{ desk.name }}\n",
+to this mail and it opens again.\n\n{{ ticket.url }}\n\nHow did we do? One click rates us: \
+{{ survey.url }}\n\n— {{ desk.name }}\n",
     },
     Kind {
         key: "sla_breach",

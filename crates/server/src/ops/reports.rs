@@ -236,6 +236,27 @@ pub struct TicketTotals {
     pub first_contact_rate: Option<f64>,
     /// Created tickets escalated at least once, percent.
     pub escalation_rate: Option<f64>,
+    /// Satisfaction answers (tickets resolved in the period).
+    pub csat_responses: i64,
+    /// Their mean score, 1–5.
+    pub csat_average: Option<f64>,
+    /// Answers of 4 or 5, percent.
+    pub csat_satisfied_percent: Option<f64>,
+}
+
+/// A satisfaction answer with a comment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CsatComment {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its subject.
+    pub subject: String,
+    /// 1–5.
+    pub score: i64,
+    /// What the customer wrote.
+    pub comment: String,
+    /// When (RFC 3339).
+    pub answered_at: String,
 }
 
 /// One point of the series.
@@ -329,6 +350,8 @@ pub struct TicketReport {
     pub agents: Vec<BreakdownOut>,
     /// Top categories.
     pub categories: Vec<BreakdownOut>,
+    /// The latest satisfaction comments.
+    pub csat_comments: Vec<CsatComment>,
 }
 
 const METRICS: [&str; 4] = [
@@ -342,7 +365,7 @@ fn secs(d: Option<SignedDuration>) -> Option<i64> {
     d.map(|d| d.as_secs())
 }
 
-fn totals(a: &TicketAggregates) -> TicketTotals {
+fn totals(a: &TicketAggregates, csat: opsdesk_store::CsatTotals) -> TicketTotals {
     let created: i64 = a.created.iter().map(|d| d.created).sum();
     let resolved: i64 = a.resolved.iter().map(|d| d.resolved).sum();
     let fr = Histogram::new(a.first_response.clone());
@@ -372,6 +395,9 @@ fn totals(a: &TicketAggregates) -> TicketTotals {
         reopen_rate: percent(a.resolved.iter().map(|d| d.reopened).sum(), resolved),
         first_contact_rate: percent(a.resolved.iter().map(|d| d.first_contact).sum(), resolved),
         escalation_rate: percent(a.created.iter().map(|d| d.escalated).sum(), created),
+        csat_responses: csat.responses,
+        csat_average: (csat.responses > 0).then(|| csat.score_sum as f64 / csat.responses as f64),
+        csat_satisfied_percent: percent(csat.satisfied, csat.responses),
     }
 }
 
@@ -491,8 +517,26 @@ pub async fn ticket_report(
             ReportReach::Own(_) => "own",
         }
         .to_owned(),
-        totals: totals(&current),
-        previous: totals(&before),
+        totals: totals(
+            &current,
+            store.csat_totals(scope, p.start(), p.end()).await?,
+        ),
+        previous: totals(
+            &before,
+            store.csat_totals(scope, prev.start(), prev.end()).await?,
+        ),
+        csat_comments: store
+            .csat_comments(scope, p.start(), p.end(), 10)
+            .await?
+            .into_iter()
+            .map(|c| CsatComment {
+                ticket_id: c.ticket_id,
+                subject: c.subject,
+                score: c.score,
+                comment: c.comment,
+                answered_at: c.answered_at.to_string(),
+            })
+            .collect(),
         backlog: ages.iter().sum(),
         backlog_ages: ["<1d", "1-3d", "3-7d", "7-30d", ">30d"]
             .iter()
@@ -1120,4 +1164,69 @@ pub fn forecast_table(report: &ForecastReport, table: &str) -> Result<Table, Api
         ),
         _ => return Err(table_error("weeks, staffing")),
     })
+}
+
+/// Who answers a satisfaction survey.
+#[derive(Debug, Clone, Copy)]
+pub enum Rater<'a> {
+    /// A signed-in customer, on a ticket of theirs.
+    Customer(&'a opsdesk_domain::Actor),
+    /// Whoever holds the signed link mailed to the requester on resolution.
+    SignedLink,
+}
+
+/// The message a survey link signs.
+fn survey_message(ticket_id: i64) -> String {
+    format!("csat:{ticket_id}")
+}
+
+/// The satisfaction survey link of a ticket, mailed with the resolution notice.
+pub fn survey_link(public_url: &str, secret: &str, ticket_id: i64) -> String {
+    format!(
+        "{public_url}/survey/{ticket_id}?sig={}",
+        crate::paging::sign(secret, &survey_message(ticket_id))
+    )
+}
+
+/// Whether `sig` is the survey signature of `ticket_id`.
+pub fn survey_signature_ok(secret: &str, ticket_id: i64, sig: &str) -> bool {
+    crate::paging::verify(secret, &survey_message(ticket_id), sig)
+}
+
+/// Records a satisfaction answer on a resolved or closed ticket (answering again replaces it).
+pub async fn rate_ticket(
+    store: &Store,
+    by: Rater<'_>,
+    ticket_id: i64,
+    score: i64,
+    comment: &str,
+    now: Timestamp,
+) -> Result<opsdesk_domain::report::Satisfaction, ApiError> {
+    let ticket = store.ticket(ticket_id).await?;
+    let actor = match by {
+        Rater::Customer(actor) => {
+            actor.authorize(opsdesk_domain::Action::ReadTicket(ticket.scope()))?;
+            if actor.role != opsdesk_domain::Role::Customer || actor.user_id != ticket.requester.id
+            {
+                return Err(ApiError::new(
+                    crate::error::Code::Forbidden,
+                    "satisfaction is rated by the ticket's requester",
+                ));
+            }
+            Some(actor.user_id)
+        }
+        Rater::SignedLink => Some(ticket.requester.id),
+    };
+    let answer = opsdesk_domain::report::Satisfaction::parse(score, comment)?;
+    if ticket.status.is_active() {
+        return Err(ApiError::field(
+            crate::error::Code::Conflict,
+            "status",
+            "the ticket is not resolved yet",
+        ));
+    }
+    store
+        .record_satisfaction(ticket_id, &answer, actor, now)
+        .await?;
+    Ok(answer)
 }

@@ -74,7 +74,11 @@ fn frame(out: &mut String, id: &str, title: &str, max: f64, unit: &str) {
 
 fn labels(out: &mut String, categories: &[String], slot: f64) {
     // As many as fit side by side at about 6 units a character.
-    let longest = categories.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+    let longest = categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(1);
     let fit = ((WIDTH - LEFT) / (longest as f64 * 6.5 + 12.0)).floor() as usize;
     labels_at(out, categories, slot, HEIGHT - 8.0, fit.max(1));
 }

@@ -19,6 +19,7 @@ mod reviews;
 mod runbooks;
 pub mod session;
 mod status;
+mod survey;
 pub mod views;
 
 use askama::Template;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .merge(knowledge::routes())
         .merge(runbooks::routes())
         .merge(reports::routes())
+        .merge(survey::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -260,6 +260,20 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
             pct,
             None,
         ),
+        tile(
+            "Satisfaction (of 5)",
+            t.csat_average,
+            p.csat_average,
+            |v| format!("{v:.2}"),
+            Some(true),
+        ),
+        tile(
+            "Satisfied (4–5)",
+            t.csat_satisfied_percent,
+            p.csat_satisfied_percent,
+            pct,
+            Some(true),
+        ),
     ];
     let starts: Vec<String> = report.series.iter().map(|s| s.start.clone()).collect();
     let volume_chart = bars(

@@ -618,6 +618,13 @@ fn cases() -> Vec<Case> {
             None,
             [200, 200, 403, 200, 403, 403, 401],
         ),
+        // Only the requester rates, and only a resolved ticket (the fresh one is new).
+        case(
+            M::POST,
+            "/api/v1/tickets/{t}/satisfaction",
+            Some(json!({"score": 5})),
+            [403, 403, 403, 403, 409, 404, 401],
+        ),
     ]);
     all
 }
@@ -777,7 +784,7 @@ async fn every_route_for_every_role() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 128 * ROLES.len());
+    assert_eq!(checked, 129 * ROLES.len());
 }
 
 #[tokio::test]

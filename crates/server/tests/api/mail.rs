@@ -305,6 +305,37 @@ async fn mail_threads_both_ways_through_real_imap_and_smtp_servers() {
     // Nothing else was sent (her reply is not acknowledged again).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(servers.sent_now(), 2);
+
+    // Resolving mails the notice with the satisfaction survey link, which works unsigned-in.
+    let resolved = app
+        .patch(
+            "l1",
+            &format!("/api/v1/tickets/{ticket}"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let sent = servers.sent(3).await;
+    // Quoted-printable: soft line breaks and "=3D" for "=".
+    let notice = String::from_utf8_lossy(&sent[2])
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let start = notice
+        .find(&format!("/survey/{ticket}?sig="))
+        .unwrap_or_else(|| panic!("no survey link in {notice}"));
+    let link: String = notice[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/?=".contains(*c))
+        .collect();
+    let page = reqwest::get(format!("{}{link}&score=5", app.base))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("you rated us <b>5 of 5</b>"));
 }
 
 #[tokio::test]

@@ -749,3 +749,132 @@ async fn forecast_follows_the_weekly_pattern_and_staffs_the_busy_hours() {
         csv.2
     );
 }
+
+#[tokio::test]
+async fn requesters_rate_resolved_tickets_and_reports_count_satisfaction() {
+    let app = spawn_app().await;
+    let [t1, t2, _, t4, _] = desk_with_history(&app).await;
+    let rate = |id: i64, who: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.post(who, &format!("/api/v1/tickets/{id}/satisfaction"), body)
+                .await
+        }
+    };
+    let open = rate(t2, "acme", json!({"score": 5})).await;
+    assert_eq!(open.status, StatusCode::CONFLICT, "{:?}", open.body);
+    assert_eq!(open.error_fields(), ["status"]);
+    let bad = rate(t1, "acme", json!({"score": 6, "comment": "x"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error_fields(), ["score"]);
+    let unknown = rate(t1, "acme", json!({"score": 5, "stars": 5})).await;
+    assert_eq!(unknown.status.as_u16() / 100, 4);
+    assert_eq!(
+        rate(t1, "globex", json!({"score": 1})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        rate(t1, "acme2", json!({"score": 1})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rate(t1, "l1", json!({"score": 5})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Nothing refused was recorded.
+    assert_eq!(
+        app.get("manager", &week("")).await.body["totals"]["csat_responses"],
+        0
+    );
+
+    let great = rate(
+        t1,
+        "acme",
+        json!({"score": 5, "comment": " Great, thanks! "}),
+    )
+    .await;
+    assert_eq!(great.status, StatusCode::OK, "{:?}", great.body);
+    assert_eq!(great.body["comment"], "Great, thanks!");
+    assert_eq!(
+        rate(t4, "acme", json!({"score": 2})).await.status,
+        StatusCode::OK
+    );
+    let r = app.get("manager", &week("")).await.body;
+    assert_eq!(r["totals"]["csat_responses"], 2);
+    assert_eq!(r["totals"]["csat_average"], 3.5);
+    assert_eq!(r["totals"]["csat_satisfied_percent"], 50.0);
+    assert_eq!(r["csat_comments"].as_array().unwrap().len(), 1);
+    assert_eq!(r["csat_comments"][0]["comment"], "Great, thanks!");
+    // Answering again replaces the answer; both answers are on the timeline.
+    assert_eq!(
+        rate(t4, "acme", json!({"score": 4})).await.status,
+        StatusCode::OK
+    );
+    let r = app.get("manager", &week("")).await.body;
+    assert_eq!(r["totals"]["csat_average"], 4.5);
+    assert_eq!(r["totals"]["csat_satisfied_percent"], 100.0);
+    let kinds = app.event_kinds(t4).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "csat.answered").count(), 2);
+}
+
+#[tokio::test]
+async fn the_survey_link_records_an_answer_without_signing_in() {
+    let app = spawn_app().await;
+    let [t1, t2, ..] = desk_with_history(&app).await;
+    let secret = opsdesk_server::paging::secret(&app.store).await.unwrap();
+    let link = opsdesk_server::ops::reports::survey_link(&app.base, &secret, t1);
+    let client = reqwest::Client::new();
+    let forged = client
+        .get(format!("{}/survey/{t1}?sig=00ff", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    // T1's signature does not open T2's survey.
+    let sig = link.split("sig=").nth(1).unwrap().to_owned();
+    let other = client
+        .get(format!("{}/survey/{t2}?sig={sig}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let page = client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("How did we do?"));
+    let refused = client
+        .post(format!("{}/survey/{t1}", app.base))
+        .form(&[("sig", sig.as_str()), ("score", "9"), ("comment", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("score: a whole number from 1 to 5"));
+    assert_eq!(
+        app.get("manager", &week("")).await.body["totals"]["csat_responses"],
+        0
+    );
+    let answered = client
+        .post(format!("{}/survey/{t1}", app.base))
+        .form(&[
+            ("sig", sig.as_str()),
+            ("score", "4"),
+            ("comment", "Fine <b>really</b>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let html = answered.text().await.unwrap();
+    assert!(html.contains("you rated us <b>4 of 5</b>"));
+    assert!(
+        html.contains("really") && !html.contains("<b>really"),
+        "the comment is escaped"
+    );
+    let r = app.get("manager", &week("")).await.body;
+    assert_eq!(r["totals"]["csat_responses"], 1);
+    assert_eq!(r["totals"]["csat_average"], 4.0);
+}

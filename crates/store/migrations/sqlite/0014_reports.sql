@@ -41,3 +41,12 @@ CREATE TABLE ticket_facts (
 CREATE INDEX ticket_facts_created ON ticket_facts (created_at);
 CREATE INDEX ticket_facts_resolved ON ticket_facts (resolved_at) WHERE resolved_at IS NOT NULL;
 CREATE INDEX ticket_facts_active ON ticket_facts (active, created_at);
+
+-- Customer satisfaction: the requester's answer to the survey sent on resolution (1–5 and a
+-- comment); answering again replaces it (each answer is an event on the ticket).
+CREATE TABLE csat_responses (
+    ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id),
+    score INTEGER NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    answered_at INTEGER NOT NULL
+);

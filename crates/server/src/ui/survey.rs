@@ -1,0 +1,147 @@
+//! The satisfaction survey a resolution notice links to: no sign-in, the link's signature is
+//! the authority. One click on a score records it; a comment can follow.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::render;
+use super::views::Chrome;
+use crate::error::{ApiError, Code};
+use crate::ops::reports::{rate_ticket, survey_signature_ok, Rater};
+use crate::AppState;
+
+/// The survey routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/survey/{id}", get(survey_page).post(answer))
+}
+
+/// The survey of one ticket.
+#[derive(Template)]
+#[template(path = "survey.html")]
+pub struct SurveyPage {
+    /// Frame (nobody signed in).
+    pub chrome: Chrome,
+    /// The ticket.
+    pub ticket: i64,
+    /// Its subject.
+    pub subject: String,
+    /// The link's signature, posted back.
+    pub sig: String,
+    /// The score given, once answered.
+    pub score: Option<u8>,
+    /// The comment given.
+    pub comment: String,
+    /// What went wrong with a refused answer.
+    pub error: String,
+}
+
+/// The link's query.
+#[derive(Debug, Deserialize)]
+pub struct Link {
+    sig: String,
+    /// A score clicked straight from the mail.
+    score: Option<i64>,
+}
+
+/// A posted answer.
+#[derive(Debug, Deserialize)]
+pub struct Answer {
+    sig: String,
+    score: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+fn chrome() -> Chrome {
+    Chrome {
+        me: None,
+        csrf: String::new(),
+        notice: String::new(),
+    }
+}
+
+async fn check(state: &AppState, id: i64, sig: &str) -> Result<String, ApiError> {
+    let secret = state
+        .paging_secret
+        .get_or_try_init(|| crate::paging::secret(&state.store))
+        .await?;
+    if !survey_signature_ok(secret, id, sig) {
+        return Err(ApiError::new(
+            Code::NotFound,
+            "This survey link is not valid.",
+        ));
+    }
+    Ok(state.store.ticket(id).await?.subject)
+}
+
+fn page(id: i64, subject: String, sig: String) -> SurveyPage {
+    SurveyPage {
+        chrome: chrome(),
+        ticket: id,
+        subject,
+        sig,
+        score: None,
+        comment: String::new(),
+        error: String::new(),
+    }
+}
+
+async fn record(state: &AppState, id: i64, sig: String, score: i64, comment: &str) -> Response {
+    let subject = match check(state, id, &sig).await {
+        Ok(s) => s,
+        Err(e) => return super::page_error(e, chrome()),
+    };
+    let mut view = page(id, subject, sig);
+    match rate_ticket(
+        &state.store,
+        Rater::SignedLink,
+        id,
+        score,
+        comment,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(answer) => {
+            view.score = Some(answer.score());
+            view.comment = answer.comment().to_owned();
+            (StatusCode::OK, render(&view)).into_response()
+        }
+        Err(e) => {
+            let status = e.code.describe().0;
+            view.error = e
+                .errors
+                .first()
+                .map_or(e.detail.clone(), |f| format!("{}: {}", f.field, f.reason));
+            (status, render(&view)).into_response()
+        }
+    }
+}
+
+async fn survey_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(link): Query<Link>,
+) -> Response {
+    if let Some(score) = link.score {
+        return record(&state, id, link.sig, score, "").await;
+    }
+    match check(&state, id, &link.sig).await {
+        Ok(subject) => render(&page(id, subject, link.sig)).into_response(),
+        Err(e) => super::page_error(e, chrome()),
+    }
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<Answer>,
+) -> Response {
+    record(&state, id, form.sig, form.score, &form.comment).await
+}
