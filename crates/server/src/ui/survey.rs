@@ -1,5 +1,5 @@
 //! The satisfaction survey a resolution notice links to: no sign-in, the link's signature is
-//! the authority. One click on a score records it; a comment can follow.
+//! the authority. Opening the link records nothing (mail scanners open links); the form does.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -39,14 +39,16 @@ pub struct SurveyPage {
     pub comment: String,
     /// What went wrong with a refused answer.
     pub error: String,
+    /// A score to preselect (from the link), not yet recorded.
+    pub preselected: Option<u8>,
 }
 
 /// The link's query.
 #[derive(Debug, Deserialize)]
 pub struct Link {
     sig: String,
-    /// A score clicked straight from the mail.
-    score: Option<i64>,
+    /// A score to preselect.
+    score: Option<u8>,
 }
 
 /// A posted answer.
@@ -89,6 +91,7 @@ fn page(id: i64, subject: String, sig: String) -> SurveyPage {
         score: None,
         comment: String::new(),
         error: String::new(),
+        preselected: None,
     }
 }
 
@@ -129,11 +132,12 @@ async fn survey_page(
     Path(id): Path<i64>,
     Query(link): Query<Link>,
 ) -> Response {
-    if let Some(score) = link.score {
-        return record(&state, id, link.sig, score, "").await;
-    }
     match check(&state, id, &link.sig).await {
-        Ok(subject) => render(&page(id, subject, link.sig)).into_response(),
+        Ok(subject) => {
+            let mut view = page(id, subject, link.sig);
+            view.preselected = link.score.filter(|s| (1..=5).contains(s));
+            render(&view).into_response()
+        }
         Err(e) => super::page_error(e, chrome()),
     }
 }

@@ -12,6 +12,7 @@ pub mod mail;
 mod outbox;
 pub mod search;
 mod sla;
+pub mod summary;
 
 use std::time::Duration;
 
@@ -158,6 +159,11 @@ async fn step(store: &Store, client: &outbox::Deliverer, facts_complete: &mut bo
     match incidents::resolve_quiet(store, now).await {
         Ok(more) => busy |= more,
         Err(e) => tracing::error!(error = %e, "incident auto-resolution step failed"),
+    }
+    match summary::step(store, &client.public_url, now).await {
+        Ok(n) if n > 0 => tracing::info!(mails = n, "weekly summary queued"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e.detail, "weekly summary step failed"),
     }
     match crate::mail::notify::step(store, &client.public_url, now).await {
         Ok(more) => busy |= more,

@@ -327,11 +327,17 @@ async fn mail_threads_both_ways_through_real_imap_and_smtp_servers() {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || "/?=".contains(*c))
         .collect();
-    let page = reqwest::get(format!("{}{link}&score=5", app.base))
+    let page = reqwest::get(format!("{}{link}", app.base)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("How did we do?"));
+    let sig = link.split("sig=").nth(1).unwrap();
+    let rated = reqwest::Client::new()
+        .post(format!("{}/survey/{ticket}", app.base))
+        .form(&[("sig", sig), ("score", "5"), ("comment", "")])
+        .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page
+    assert!(rated
         .text()
         .await
         .unwrap()
@@ -1019,5 +1025,51 @@ async fn tls_servers_are_verified_against_the_public_roots_or_the_mailbox_certif
     assert_eq!(
         header(&sent[0], "In-Reply-To"),
         "<CAF1plain001@mail.acme.example>"
+    );
+}
+
+#[tokio::test]
+async fn the_weekly_summary_is_queued_once_for_managers_and_admins() {
+    use opsdesk_server::workers::summary;
+    let servers = MailServers::start().await;
+    let app = spawn_app().await;
+    mailbox(&app, Some(&servers), json!({})).await;
+    app.ticket("acme", "Printer offline").await;
+    let now = jiff::Timestamp::now();
+    // The first run only marks the current week (the workers may have done so already).
+    assert_eq!(summary::step(&app.store, &app.base, now).await.unwrap(), 0);
+    let next = now
+        .checked_add(jiff::SignedDuration::from_hours(7 * 24))
+        .unwrap();
+    assert_eq!(summary::step(&app.store, &app.base, next).await.unwrap(), 2);
+    assert_eq!(
+        summary::step(&app.store, &app.base, next).await.unwrap(),
+        0,
+        "a week is summarised once"
+    );
+    let log = app.get("admin", "/api/v1/mail").await.body;
+    let mut to: Vec<String> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("opsdesk weekly summary"))
+        })
+        .map(|m| m["to"].as_str().unwrap().to_owned())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["admin@desk.test", "manager@desk.test"]);
+    // The text of the week the ticket was raised in.
+    let (subject, body) = summary::text(&app.store, &app.base, summary::slot(next) - 7, next)
+        .await
+        .unwrap();
+    assert!(subject.starts_with("opsdesk weekly summary: "), "{subject}");
+    assert!(body.contains("Tickets created     1 (0)"), "{body}");
+    assert!(body.contains("Active now          1"), "{body}");
+    assert!(
+        body.contains(&format!("{}/reports?from=", app.base)),
+        "{body}"
     );
 }
