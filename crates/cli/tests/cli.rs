@@ -730,3 +730,60 @@ fn runbooks_checks_and_articles_from_files_and_a_rebuilt_index() {
         text(&reindex.stdout)
     );
 }
+
+#[test]
+fn reports_from_the_command_line_as_table_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let seeded = opsdesk(data, &["demo", "seed", "--tickets", "20"], "");
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let from = today.checked_sub(jiff::Span::new().days(179)).unwrap();
+    let period = ["--from", &from.to_string(), "--to", &today.to_string()];
+    let mut args = vec![
+        "report",
+        "tickets",
+        "--granularity",
+        "month",
+        "--format",
+        "csv",
+    ];
+    args.extend(period);
+    let csv = opsdesk(data, &args, "");
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let out = text(&csv.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "start,created,resolved,first_response_met,first_response_breached,resolution_met,resolution_breached,sla_percent"
+    );
+    assert!(
+        (6..=8).contains(&(lines.len() - 1)),
+        "a row per month: {out}"
+    );
+    let mut args = vec!["report", "tickets", "--format", "json"];
+    args.extend(period);
+    let json: Value = serde_json::from_slice(&opsdesk(data, &args, "").stdout).unwrap();
+    let created = json["totals"]["created"].as_i64().unwrap();
+    assert!(created > 1000, "six months of demo history: {created}");
+    let monthly: i64 = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(monthly, created, "the CSV rows add up to the JSON total");
+    let services = opsdesk(data, &["report", "incidents", "--table", "services"], "");
+    assert!(services.status.success(), "{}", text(&services.stderr));
+    assert!(
+        text(&services.stdout).starts_with("name "),
+        "{}",
+        text(&services.stdout)
+    );
+    let forecast = opsdesk(data, &["report", "forecast", "--format", "json"], "");
+    let forecast: Value = serde_json::from_slice(&forecast.stdout).unwrap();
+    assert_eq!(forecast["staffing"].as_array().unwrap().len(), 168);
+    let bad = opsdesk(data, &["report", "tickets", "--tier", "L9"], "");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("tier"), "{}", text(&bad.stderr));
+}
