@@ -107,7 +107,7 @@ pub(crate) async fn reports(
     let facts: i64 = store.metric_gauges().await?.tickets_total;
     store.close().await;
     let server = start(target).await?;
-    println!("{facts} tickets with report facts, {total} incidents");
+    println!("{facts} tickets, {total} incidents");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;

@@ -504,8 +504,8 @@ impl Store {
     pub async fn metric_gauges(&self) -> Result<MetricGauges, StoreError> {
         let mut out = MetricGauges::default();
         let rows = sqlx::query(
-            "SELECT t.name, f.priority, f.tier, COUNT(*) FROM ticket_facts f JOIN teams t ON t.id = f.team_id \
-             WHERE f.active = 1 GROUP BY t.name, f.priority, f.tier ORDER BY 1, 2, 3",
+            "SELECT t.name, g.priority, g.tier, g.n FROM ticket_gauges g JOIN teams t ON t.id = g.team_id \
+             WHERE g.n > 0 ORDER BY 1, 2, 3",
         )
         .fetch_all(&self.read)
         .await?;
@@ -522,9 +522,10 @@ impl Store {
                 count: row.try_get(3)?,
             });
         }
-        out.tickets_total = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_facts")
-            .fetch_one(&self.read)
-            .await?;
+        out.tickets_total =
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ticket_counts")
+                .fetch_one(&self.read)
+                .await?;
         for row in sqlx::query(
             "SELECT metric, COUNT(*) FROM sla_firings WHERE trigger_key = -1 GROUP BY metric ORDER BY 1",
         )

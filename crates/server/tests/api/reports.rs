@@ -600,7 +600,7 @@ async fn incident_report_matches_hand_computed_figures() {
 #[tokio::test]
 async fn metrics_expose_the_desk_in_prometheus_format() {
     let app = spawn_app().await;
-    desk_with_history(&app).await;
+    let [_, t2, ..] = desk_with_history(&app).await;
     let (status, content_type, body) = app.client_get_text("auditor", "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -624,6 +624,26 @@ async fn metrics_expose_the_desk_in_prometheus_format() {
         "{body}"
     );
     assert!(!body.contains("route=\"/api/v1/tickets/1\""));
+    // Resolving T2 leaves Intake with no active ticket; T3 stays counted in Support L1.
+    let resolved = app
+        .patch(
+            "l1",
+            &format!("/api/v1/tickets/{t2}"),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK);
+    let (_, _, body) = app.client_get_text("auditor", "/metrics").await;
+    assert!(
+        !body.contains("opsdesk_tickets_active{team=\"Intake\""),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "opsdesk_tickets_active{team=\"Support L1\",priority=\"normal\",tier=\"L1\"} 1"
+        ),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -50,3 +50,36 @@ CREATE TABLE csat_responses (
     comment TEXT NOT NULL DEFAULT '',
     answered_at BIGINT NOT NULL
 );
+
+-- Active tickets per team, priority and tier (for /metrics), kept by triggers on the report
+-- facts in the same transaction, so a scrape reads a few rows instead of the active tickets.
+CREATE TABLE ticket_gauges (
+    team_id BIGINT NOT NULL,
+    priority BIGINT NOT NULL,
+    tier BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (team_id, priority, tier)
+);
+
+CREATE FUNCTION ticket_gauges_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.active = 1 THEN
+        UPDATE ticket_gauges SET n = n - 1
+        WHERE team_id = OLD.team_id AND priority = OLD.priority AND tier = OLD.tier;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.active = 1 THEN
+        INSERT INTO ticket_gauges (team_id, priority, tier, n) VALUES (NEW.team_id, NEW.priority, NEW.tier, 1)
+        ON CONFLICT (team_id, priority, tier) DO UPDATE SET n = ticket_gauges.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER ticket_gauges_insert AFTER INSERT OR DELETE ON ticket_facts
+FOR EACH ROW EXECUTE FUNCTION ticket_gauges_keep();
+CREATE TRIGGER ticket_gauges_update AFTER UPDATE OF active, team_id, priority, tier ON ticket_facts
+FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.team_id IS DISTINCT FROM NEW.team_id
+    OR OLD.priority IS DISTINCT FROM NEW.priority OR OLD.tier IS DISTINCT FROM NEW.tier)
+EXECUTE FUNCTION ticket_gauges_keep();
+
+-- Breaches by metric for /metrics without reading every firing.
+CREATE INDEX sla_firings_trigger ON sla_firings (trigger_key, metric);

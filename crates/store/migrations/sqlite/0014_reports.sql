@@ -50,3 +50,38 @@ CREATE TABLE csat_responses (
     comment TEXT NOT NULL DEFAULT '',
     answered_at INTEGER NOT NULL
 );
+
+-- Active tickets per team, priority and tier (for /metrics), kept by triggers on the report
+-- facts in the same transaction, so a scrape reads a few rows instead of the active tickets.
+CREATE TABLE ticket_gauges (
+    team_id INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    tier INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (team_id, priority, tier)
+);
+
+CREATE TRIGGER ticket_gauges_insert AFTER INSERT ON ticket_facts WHEN NEW.active = 1
+BEGIN
+    INSERT INTO ticket_gauges (team_id, priority, tier, n) VALUES (NEW.team_id, NEW.priority, NEW.tier, 1)
+    ON CONFLICT (team_id, priority, tier) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER ticket_gauges_update AFTER UPDATE OF active, team_id, priority, tier ON ticket_facts
+WHEN OLD.active <> NEW.active OR OLD.team_id <> NEW.team_id OR OLD.priority <> NEW.priority OR OLD.tier <> NEW.tier
+BEGIN
+    UPDATE ticket_gauges SET n = n - 1
+    WHERE OLD.active = 1 AND team_id = OLD.team_id AND priority = OLD.priority AND tier = OLD.tier;
+    INSERT INTO ticket_gauges (team_id, priority, tier, n)
+    SELECT NEW.team_id, NEW.priority, NEW.tier, 1 WHERE NEW.active = 1
+    ON CONFLICT (team_id, priority, tier) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER ticket_gauges_delete AFTER DELETE ON ticket_facts WHEN OLD.active = 1
+BEGIN
+    UPDATE ticket_gauges SET n = n - 1
+    WHERE team_id = OLD.team_id AND priority = OLD.priority AND tier = OLD.tier;
+END;
+
+-- Breaches by metric for /metrics without reading every firing.
+CREATE INDEX sla_firings_trigger ON sla_firings (trigger_key, metric);
