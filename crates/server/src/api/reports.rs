@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::Action;
 
 use crate::auth::ApiCaller;
@@ -123,12 +122,7 @@ async fn forecast_report(
     caller: ApiCaller,
     query: Q,
 ) -> Result<Response, ApiError> {
-    if caller.actor.report_reach()? != ReportReach::Desk {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "forecasts are for administrators, managers and auditors",
-        ));
-    }
+    reports::desk_readers_only(&caller.actor, "Forecasts")?;
     let now = Timestamp::now();
     let (filters, _) = reports::read_filters(
         &state.store,
@@ -202,12 +196,7 @@ async fn rate_ticket(
 /// manager or auditor.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = Problem)))]
 async fn metrics(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
-    if caller.actor.report_reach()? != ReportReach::Desk {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "metrics are for administrators, managers and auditors",
-        ));
-    }
+    reports::desk_readers_only(&caller.actor, "Metrics")?;
     let body = crate::metrics::render(&state.store, state.requests.snapshot()).await?;
     Ok((
         [(

@@ -200,6 +200,18 @@ pub async fn read_filters(
     }
 }
 
+/// Refuses anyone but the desk's readers (administrators, managers, auditors): `what` are
+/// forecasts or metrics, which speak of the whole desk.
+pub fn desk_readers_only(actor: &opsdesk_domain::Actor, what: &str) -> Result<(), ApiError> {
+    match actor.report_reach()? {
+        ReportReach::Desk => Ok(()),
+        ReportReach::Own(_) => Err(ApiError::new(
+            crate::error::Code::Forbidden,
+            format!("{what} are for administrators, managers and auditors."),
+        )),
+    }
+}
+
 /// SLA compliance of one metric.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Compliance {

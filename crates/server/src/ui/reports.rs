@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use jiff::{SignedDuration, Timestamp};
+use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::sla::format_duration;
 use opsdesk_domain::Action;
 
@@ -96,6 +97,19 @@ fn query_string(q: &ReportQuery) -> String {
     q.format = None;
     q.table = None;
     serde_urlencoded::to_string(&q).unwrap_or_default()
+}
+
+/// The query as read (for the filter bar and links), the filters and whose tickets count.
+async fn read(
+    state: &AppState,
+    session: &Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    now: Timestamp,
+) -> Result<(ReportQuery, ops::Filters, ReportReach), ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+    let (filters, reach) =
+        ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
+    Ok((q, filters, reach))
 }
 
 /// The filter bar's choices.
@@ -389,9 +403,7 @@ async fn tickets_page(
     }
     let now = Timestamp::now();
     let result = async {
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, reach) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
+        let (q, filters, reach) = read(&state, &session, query, now).await?;
         let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
         Ok::<_, ApiError>((q, report))
     }
@@ -424,9 +436,7 @@ async fn tickets_csv(
 ) -> Response {
     let now = Timestamp::now();
     let result = async {
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, reach) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
+        let (_, filters, reach) = read(&state, &session, query, now).await?;
         let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
         Ok::<_, ApiError>((ops::ticket_csv(&report, &filters.table)?, filters.table))
     }
@@ -475,9 +485,7 @@ async fn incidents_page(
     let now = Timestamp::now();
     let result = async {
         session.actor.authorize(Action::ReadIncidents)?;
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
+        let (q, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         let t = &report.totals;
         let p = &report.previous;
@@ -598,9 +606,7 @@ async fn incidents_csv(
     let now = Timestamp::now();
     let result = async {
         session.actor.authorize(Action::ReadIncidents)?;
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
+        let (_, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         Ok::<_, ApiError>((ops::incident_csv(&report, &filters.table)?, filters.table))
     }
@@ -664,15 +670,8 @@ async fn forecast_page(
     }
     let now = Timestamp::now();
     let result = async {
-        if session.actor.report_reach()? != opsdesk_domain::access::ReportReach::Desk {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "Forecasts are for administrators, managers and auditors.",
-            ));
-        }
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
+        ops::desk_readers_only(&session.actor, "Forecasts")?;
+        let (q, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::forecast_report(&state.store, &filters, now).await?;
         let starts: Vec<String> = report.weeks.iter().map(|w| w.start.clone()).collect();
         let weeks_chart = lines(
@@ -751,15 +750,8 @@ async fn forecast_csv(
 ) -> Response {
     let now = Timestamp::now();
     let result = async {
-        if session.actor.report_reach()? != opsdesk_domain::access::ReportReach::Desk {
-            return Err(ApiError::new(
-                Code::Forbidden,
-                "Forecasts are for administrators, managers and auditors.",
-            ));
-        }
-        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, _) =
-            ops::read_filters(&state.store, Operator::User(&session.actor), q, now).await?;
+        ops::desk_readers_only(&session.actor, "Forecasts")?;
+        let (_, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::forecast_report(&state.store, &filters, now).await?;
         let (header, rows) = ops::forecast_table(&report, &filters.table)?;
         Ok::<_, ApiError>((ops::to_csv(&header, &rows), filters.table))
