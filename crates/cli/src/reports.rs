@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use opsdesk_server::ops::reports::{self, ReportQuery};
+use opsdesk_server::ops::reports::{self, Kind, ReportQuery};
 use opsdesk_server::ops::Operator;
 use opsdesk_store::Store;
 
@@ -103,36 +103,19 @@ fn print_json<T: serde::Serialize>(report: &T) -> Result<(), Failure> {
 
 /// Runs a report verb.
 pub async fn run(store: &Store, command: &ReportCommand, now: Timestamp) -> Result<(), Failure> {
-    let (args, default_table) = match &command {
-        ReportCommand::Tickets(a) | ReportCommand::Incidents(a) => (a, "series"),
-        ReportCommand::Forecast(a) => (a, "weeks"),
+    let (args, kind) = match command {
+        ReportCommand::Tickets(a) => (a, Kind::Tickets),
+        ReportCommand::Incidents(a) => (a, Kind::Incidents),
+        ReportCommand::Forecast(a) => (a, Kind::Forecast),
     };
     let mut query = args.query();
-    query.table.get_or_insert_with(|| default_table.to_owned());
-    let (filters, reach) = reports::read_filters(store, Operator::Console, query, now).await?;
-    let json = matches!(args.format.format, Format::Json);
-    let (header, rows) = match command {
-        ReportCommand::Tickets(_) => {
-            let report = reports::ticket_report(store, &filters, reach, now).await?;
-            if json {
-                return print_json(&report);
-            }
-            reports::ticket_table(&report, &filters.table)?
-        }
-        ReportCommand::Incidents(_) => {
-            let report = reports::incident_report(store, &filters, now).await?;
-            if json {
-                return print_json(&report);
-            }
-            reports::incident_table(&report, &filters.table)?
-        }
-        ReportCommand::Forecast(_) => {
-            let report = reports::forecast_report(store, &filters, now).await?;
-            if json {
-                return print_json(&report);
-            }
-            reports::forecast_table(&report, &filters.table)?
-        }
-    };
+    query
+        .table
+        .get_or_insert_with(|| kind.default_table().to_owned());
+    let (filters, built) = reports::build(store, Operator::Console, kind, query, now).await?;
+    if matches!(args.format.format, Format::Json) {
+        return print_json(&built);
+    }
+    let (header, rows) = built.table(&filters.table)?;
     print_rows(args.format.format, &rows, &header, |r| r.clone())
 }

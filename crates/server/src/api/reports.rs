@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::reports::{self, ForecastReport, IncidentReport, ReportQuery, TicketReport};
+use crate::ops::reports::{self, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport};
 use crate::ops::Operator;
 use crate::AppState;
 
@@ -57,6 +56,28 @@ pub fn csv_response(name: &str, table: &str, body: String) -> Response {
         .into_response()
 }
 
+/// Builds a report for the caller: JSON, or one table as CSV with `format=csv`.
+async fn respond(
+    state: &AppState,
+    caller: &ApiCaller,
+    kind: Kind,
+    query: Q,
+) -> Result<Response, ApiError> {
+    let (filters, built) = reports::build(
+        &state.store,
+        Operator::User(&caller.actor),
+        kind,
+        read_query(query)?,
+        Timestamp::now(),
+    )
+    .await?;
+    if filters.csv {
+        let body = built.csv(&filters.table)?;
+        return Ok(csv_response(kind.name(), &filters.table, body));
+    }
+    Ok(Json(built).into_response())
+}
+
 /// Tickets: volume created and resolved, backlog and its ages, first-response and resolution
 /// times (median, p90), SLA compliance, reopen, first-contact and escalation rates, per team,
 /// agent and category, with the previous period. Agents get their own tickets' report.
@@ -68,20 +89,7 @@ async fn ticket_report(
     caller: ApiCaller,
     query: Q,
 ) -> Result<Response, ApiError> {
-    let now = Timestamp::now();
-    let (filters, reach) = reports::read_filters(
-        &state.store,
-        Operator::User(&caller.actor),
-        read_query(query)?,
-        now,
-    )
-    .await?;
-    let report = reports::ticket_report(&state.store, &filters, reach, now).await?;
-    if filters.csv {
-        let body = reports::ticket_csv(&report, &filters.table)?;
-        return Ok(csv_response("tickets", &filters.table, body));
-    }
-    Ok(Json(report).into_response())
+    respond(&state, &caller, Kind::Tickets, query).await
 }
 
 /// Incidents: counts by severity and service, MTTA, time to mitigate, MTTR and MTBF per
@@ -93,21 +101,7 @@ async fn incident_report(
     caller: ApiCaller,
     query: Q,
 ) -> Result<Response, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let now = Timestamp::now();
-    let (filters, _) = reports::read_filters(
-        &state.store,
-        Operator::User(&caller.actor),
-        read_query(query)?,
-        now,
-    )
-    .await?;
-    let report = reports::incident_report(&state.store, &filters, now).await?;
-    if filters.csv {
-        let body = reports::incident_csv(&report, &filters.table)?;
-        return Ok(csv_response("incidents", &filters.table, body));
-    }
-    Ok(Json(report).into_response())
+    respond(&state, &caller, Kind::Incidents, query).await
 }
 
 /// Ticket arrivals: the last eight weeks, a back-test of the last four (the model fitted
@@ -122,25 +116,7 @@ async fn forecast_report(
     caller: ApiCaller,
     query: Q,
 ) -> Result<Response, ApiError> {
-    reports::desk_readers_only(&caller.actor, "Forecasts")?;
-    let now = Timestamp::now();
-    let (filters, _) = reports::read_filters(
-        &state.store,
-        Operator::User(&caller.actor),
-        read_query(query)?,
-        now,
-    )
-    .await?;
-    let report = reports::forecast_report(&state.store, &filters, now).await?;
-    if filters.csv {
-        let (header, rows) = reports::forecast_table(&report, &filters.table)?;
-        return Ok(csv_response(
-            "forecast",
-            &filters.table,
-            reports::to_csv(&header, &rows),
-        ));
-    }
-    Ok(Json(report).into_response())
+    respond(&state, &caller, Kind::Forecast, query).await
 }
 
 /// A satisfaction answer.

@@ -758,7 +758,7 @@ fn num<T: ToString>(v: Option<T>) -> String {
 }
 
 /// A table as CSV (RFC 4180, CRLF line ends).
-pub fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
+fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = header.join(",");
     out.push_str("\r\n");
     for row in rows {
@@ -775,21 +775,102 @@ fn table_of(header: &[&'static str], rows: Vec<Vec<String>>) -> Table {
     (header.to_vec(), rows)
 }
 
-/// One table of the ticket report as CSV (the same numbers as the JSON).
-pub fn ticket_csv(report: &TicketReport, table: &str) -> Result<String, ApiError> {
-    let (header, rows) = ticket_table(report, table)?;
-    Ok(to_csv(&header, &rows))
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Tickets.
+    Tickets,
+    /// Incidents.
+    Incidents,
+    /// Arrival forecast and staffing.
+    Forecast,
 }
 
-/// One table of the incident report as CSV.
-pub fn incident_csv(report: &IncidentReport, table: &str) -> Result<String, ApiError> {
-    let (header, rows) = incident_table(report, table)?;
-    Ok(to_csv(&header, &rows))
+impl Kind {
+    /// The report's name in file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tickets => "tickets",
+            Kind::Incidents => "incidents",
+            Kind::Forecast => "forecast",
+        }
+    }
+
+    /// Who may read it, beyond the reach [`read_filters`] gives: incidents need the right
+    /// to read incidents, forecasts the whole desk.
+    pub fn authorize(self, by: Operator<'_>) -> Result<(), ApiError> {
+        let Operator::User(actor) = by else {
+            return Ok(());
+        };
+        match self {
+            Kind::Tickets => Ok(()),
+            Kind::Incidents => Ok(actor.authorize(opsdesk_domain::Action::ReadIncidents)?),
+            Kind::Forecast => desk_readers_only(actor, "Forecasts"),
+        }
+    }
+
+    /// The table a CSV or the CLI shows when none is named.
+    pub fn default_table(self) -> &'static str {
+        match self {
+            Kind::Tickets | Kind::Incidents => "series",
+            Kind::Forecast => "weeks",
+        }
+    }
+}
+
+/// A report, built.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Built {
+    /// The ticket report.
+    Tickets(Box<TicketReport>),
+    /// The incident report.
+    Incidents(Box<IncidentReport>),
+    /// The forecast.
+    Forecast(Box<ForecastReport>),
+}
+
+impl Built {
+    /// One of its tables (the same numbers as the JSON).
+    pub fn table(&self, table: &str) -> Result<Table, ApiError> {
+        match self {
+            Built::Tickets(r) => ticket_table(r, table),
+            Built::Incidents(r) => incident_table(r, table),
+            Built::Forecast(r) => forecast_table(r, table),
+        }
+    }
+
+    /// One of its tables as CSV.
+    pub fn csv(&self, table: &str) -> Result<String, ApiError> {
+        let (header, rows) = self.table(table)?;
+        Ok(to_csv(&header, &rows))
+    }
+}
+
+/// Authorizes, reads the filters and builds a report: the one path of the API, the UI's CSV
+/// downloads and the CLI.
+pub async fn build(
+    store: &Store,
+    by: Operator<'_>,
+    kind: Kind,
+    query: ReportQuery,
+    now: Timestamp,
+) -> Result<(Filters, Built), ApiError> {
+    kind.authorize(by)?;
+    let (filters, reach) = read_filters(store, by, query, now).await?;
+    let built = match kind {
+        Kind::Tickets => {
+            Built::Tickets(Box::new(ticket_report(store, &filters, reach, now).await?))
+        }
+        Kind::Incidents => Built::Incidents(Box::new(incident_report(store, &filters, now).await?)),
+        Kind::Forecast => Built::Forecast(Box::new(forecast_report(store, &filters, now).await?)),
+    };
+    Ok((filters, built))
 }
 
 /// One table of the ticket report: `series`, `teams`, `agents`, `categories`, `backlog` or
 /// `escalations`.
-pub fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
+fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
     let breakdown_rows = |rows: &[BreakdownOut]| {
         rows.iter()
             .map(|r| {
@@ -884,7 +965,7 @@ fn table_error(tables: &str) -> ApiError {
 }
 
 /// One table of the incident report: `series`, `services` or `severities`.
-pub fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiError> {
+fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiError> {
     let stat_rows = |rows: &[IncidentStats]| {
         rows.iter()
             .map(|s| {
@@ -1139,7 +1220,7 @@ pub async fn forecast_report(
 }
 
 /// One table of the forecast: `weeks` or `staffing`.
-pub fn forecast_table(report: &ForecastReport, table: &str) -> Result<Table, ApiError> {
+fn forecast_table(report: &ForecastReport, table: &str) -> Result<Table, ApiError> {
     let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
     Ok(match table {
         "weeks" | "series" => table_of(

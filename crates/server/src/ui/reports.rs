@@ -11,7 +11,6 @@ use axum::Router;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::sla::format_duration;
-use opsdesk_domain::Action;
 
 use super::charts::{bars, heatmap, lines, Series};
 use super::session::Session;
@@ -20,7 +19,7 @@ use super::{page_error, refuse_customers, render};
 use crate::api::reports::csv_response;
 use crate::error::{ApiError, Code};
 use crate::ops::reports::{
-    self as ops, BreakdownOut, ForecastReport, IncidentReport, ReportQuery, TicketReport,
+    self as ops, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
 };
 use crate::ops::Operator;
 use crate::AppState;
@@ -29,11 +28,20 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/reports", get(tickets_page))
-        .route("/reports/tickets.csv", get(tickets_csv))
+        .route(
+            "/reports/tickets.csv",
+            get(|s, session, q| csv(Kind::Tickets, s, session, q)),
+        )
         .route("/reports/incidents", get(incidents_page))
-        .route("/reports/incidents.csv", get(incidents_csv))
+        .route(
+            "/reports/incidents.csv",
+            get(|s, session, q| csv(Kind::Incidents, s, session, q)),
+        )
         .route("/reports/forecast", get(forecast_page))
-        .route("/reports/forecast.csv", get(forecast_csv))
+        .route(
+            "/reports/forecast.csv",
+            get(|s, session, q| csv(Kind::Forecast, s, session, q)),
+        )
         .route("/reports/definitions", get(definitions_page))
 }
 
@@ -97,6 +105,32 @@ fn query_string(q: &ReportQuery) -> String {
     q.format = None;
     q.table = None;
     serde_urlencoded::to_string(&q).unwrap_or_default()
+}
+
+/// One table of a report as a CSV download (the filters and `table` from the query).
+async fn csv(
+    kind: Kind,
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let result = async {
+        let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
+        let (filters, built) = ops::build(
+            &state.store,
+            Operator::User(&session.actor),
+            kind,
+            q,
+            Timestamp::now(),
+        )
+        .await?;
+        Ok::<_, ApiError>((built.csv(&filters.table)?, filters.table))
+    }
+    .await;
+    match result {
+        Ok((body, table)) => csv_response(kind.name(), &table, body),
+        Err(e) => page_error(e, session.chrome()),
+    }
 }
 
 /// The query as read (for the filter bar and links), the filters and whose tickets count.
@@ -429,24 +463,6 @@ async fn tickets_page(
     }
 }
 
-async fn tickets_csv(
-    State(state): State<AppState>,
-    session: Session,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let now = Timestamp::now();
-    let result = async {
-        let (_, filters, reach) = read(&state, &session, query, now).await?;
-        let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
-        Ok::<_, ApiError>((ops::ticket_csv(&report, &filters.table)?, filters.table))
-    }
-    .await;
-    match result {
-        Ok((body, table)) => csv_response("tickets", &table, body),
-        Err(e) => page_error(e, session.chrome()),
-    }
-}
-
 /// The incident report page.
 #[derive(Template)]
 #[template(path = "reports_incidents.html")]
@@ -484,7 +500,7 @@ async fn incidents_page(
     }
     let now = Timestamp::now();
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
+        Kind::Incidents.authorize(Operator::User(&session.actor))?;
         let (q, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         let t = &report.totals;
@@ -598,25 +614,6 @@ async fn incidents_page(
     }
 }
 
-async fn incidents_csv(
-    State(state): State<AppState>,
-    session: Session,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let now = Timestamp::now();
-    let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
-        let (_, filters, _) = read(&state, &session, query, now).await?;
-        let report = ops::incident_report(&state.store, &filters, now).await?;
-        Ok::<_, ApiError>((ops::incident_csv(&report, &filters.table)?, filters.table))
-    }
-    .await;
-    match result {
-        Ok((body, table)) => csv_response("incidents", &table, body),
-        Err(e) => page_error(e, session.chrome()),
-    }
-}
-
 /// What each figure means.
 #[derive(Template)]
 #[template(path = "reports_definitions.html")]
@@ -670,7 +667,7 @@ async fn forecast_page(
     }
     let now = Timestamp::now();
     let result = async {
-        ops::desk_readers_only(&session.actor, "Forecasts")?;
+        Kind::Forecast.authorize(Operator::User(&session.actor))?;
         let (q, filters, _) = read(&state, &session, query, now).await?;
         let report = ops::forecast_report(&state.store, &filters, now).await?;
         let starts: Vec<String> = report.weeks.iter().map(|w| w.start.clone()).collect();
@@ -739,26 +736,6 @@ async fn forecast_page(
     .await;
     match result {
         Ok(page) => render(&page).into_response(),
-        Err(e) => page_error(e, session.chrome()),
-    }
-}
-
-async fn forecast_csv(
-    State(state): State<AppState>,
-    session: Session,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let now = Timestamp::now();
-    let result = async {
-        ops::desk_readers_only(&session.actor, "Forecasts")?;
-        let (_, filters, _) = read(&state, &session, query, now).await?;
-        let report = ops::forecast_report(&state.store, &filters, now).await?;
-        let (header, rows) = ops::forecast_table(&report, &filters.table)?;
-        Ok::<_, ApiError>((ops::to_csv(&header, &rows), filters.table))
-    }
-    .await;
-    match result {
-        Ok((body, table)) => csv_response("forecast", &table, body),
         Err(e) => page_error(e, session.chrome()),
     }
 }

@@ -424,6 +424,11 @@ impl TestApp {
             .import_tickets(&[row], None, created_at)
             .await
             .unwrap();
+        self.ticket_with_subject(subject).await
+    }
+
+    /// The oldest ticket whose subject contains `subject`, looking behind the API.
+    pub async fn ticket_with_subject(&self, subject: &str) -> i64 {
         let page = self
             .store
             .tickets(

@@ -100,26 +100,7 @@ async fn import(app: &TestApp, past: Past<'_>) -> i64 {
         .import_tickets(&[row], None, Timestamp::now())
         .await
         .unwrap();
-    let ids: Vec<i64> = sqlx_free_lookup(app, subject).await;
-    ids[0]
-}
-
-async fn sqlx_free_lookup(app: &TestApp, subject: &str) -> Vec<i64> {
-    let page = app
-        .store
-        .tickets(
-            &opsdesk_store::QueueFilter {
-                text: Some(subject.into()),
-                ..Default::default()
-            },
-            opsdesk_domain::access::Confinement::None,
-            opsdesk_store::QueueSort::Oldest,
-            None,
-            5,
-        )
-        .await
-        .unwrap();
-    page.items.iter().map(|t| t.id).collect()
+    app.ticket_with_subject(subject).await
 }
 
 /// The desk of the ticket tests: a Berlin office calendar (Mon–Fri 09–17) on Intake, a policy

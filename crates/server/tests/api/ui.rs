@@ -523,3 +523,71 @@ async fn staff_raise_a_ticket_from_the_desk_for_a_customer() {
     assert_eq!(ticket["priority"], "urgent");
     assert_eq!(ticket["tags"], serde_json::json!(["phone", "vpn"]));
 }
+
+#[tokio::test]
+async fn report_pages_and_csv_downloads_follow_who_may_read_them() {
+    let app = spawn_app().await;
+    with_password(&app, "mia@desk.test", "manager", None, None).await;
+    with_password(&app, "ana@desk.test", "agent", None, Some("Support L1")).await;
+    app.ticket("acme", "Printer offline").await;
+    let manager = browser();
+    sign_in(&app, &manager, "mia@desk.test", PASSWORD).await;
+    let page = manager
+        .get(format!("{}/reports?granularity=week", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("<svg class=\"chart\" id=\"chart-volume\""));
+    for (path, header) in [
+        (
+            "/reports/tickets.csv?table=teams",
+            "name,created,resolved,active,",
+        ),
+        (
+            "/reports/incidents.csv?table=services",
+            "name,incidents,sev1,",
+        ),
+        (
+            "/reports/forecast.csv?table=staffing",
+            "weekday,hour,arrivals,agents",
+        ),
+    ] {
+        let csv = manager
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(csv.status(), StatusCode::OK, "{path}");
+        assert!(csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        assert!(csv.text().await.unwrap().starts_with(header), "{path}");
+    }
+    let bad = manager
+        .get(format!("{}/reports/tickets.csv?table=nope", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // An agent gets their own tickets' report but no forecast.
+    let agent = browser();
+    sign_in(&app, &agent, "ana@desk.test", PASSWORD).await;
+    let own = agent
+        .get(format!("{}/reports/tickets.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let forecast = agent
+        .get(format!("{}/reports/forecast.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forecast.status(), StatusCode::FORBIDDEN);
+}
