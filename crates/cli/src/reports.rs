@@ -21,6 +21,13 @@ pub enum ReportCommand {
     /// Arrival forecast for the next four weeks and agents needed per hour; the tables
     /// `weeks` (default) and `staffing`.
     Forecast(ReportArgs),
+    /// Compares the reports' daily rollup with the ticket facts it sums (they agree unless the
+    /// database was changed by hand); `--repair` rebuilds it from the facts.
+    Check {
+        /// Rebuild the rollup when it differs.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 /// The filters every report takes.
@@ -107,6 +114,7 @@ pub async fn run(store: &Store, command: &ReportCommand, now: Timestamp) -> Resu
         ReportCommand::Tickets(a) => (a, Kind::Tickets),
         ReportCommand::Incidents(a) => (a, Kind::Incidents),
         ReportCommand::Forecast(a) => (a, Kind::Forecast),
+        ReportCommand::Check { repair } => return check(store, *repair, now).await,
     };
     let mut query = args.query();
     query
@@ -118,4 +126,25 @@ pub async fn run(store: &Store, command: &ReportCommand, now: Timestamp) -> Resu
     }
     let (header, rows) = built.table(&filters.table)?;
     print_rows(args.format.format, &rows, &header, |r| r.clone())
+}
+
+/// `opsdesk report check`: the rollup's differences from the facts, mended with `--repair`.
+async fn check(store: &Store, repair: bool, now: Timestamp) -> Result<(), Failure> {
+    let differences = store.report_rollup_differences().await?;
+    if differences.is_empty() {
+        println!("the report rollup agrees with the ticket facts");
+        return Ok(());
+    }
+    for line in differences.iter().take(20) {
+        println!("{line}");
+    }
+    if !repair {
+        return Err(Failure(format!(
+            "the report rollup differs from the ticket facts in {} rows; `opsdesk report check --repair` rebuilds it",
+            differences.len()
+        )));
+    }
+    let rows = store.rebuild_report_rollup(now).await?;
+    println!("rebuilt the report rollup from the ticket facts: {rows} rows");
+    Ok(())
 }

@@ -420,6 +420,7 @@ pub(crate) async fn insert_tickets(
                 }],
                 tier: p.tier,
                 tier_moves: Vec::new(),
+                csat: None,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -56,6 +56,8 @@ pub(crate) struct ClockInputs {
     /// The tier now, and its moves between tiers in order (for reports).
     pub(crate) tier: Tier,
     pub(crate) tier_moves: Vec<TierMove>,
+    /// The requester's satisfaction score (1–5), once answered.
+    pub(crate) csat: Option<i64>,
 }
 
 impl ClockInputs {
@@ -152,8 +154,9 @@ pub(crate) async fn load_inputs(
         let mut sql = Sql::new(
             "SELECT t.id, t.subject, t.priority, t.team_id, t.org_id, o.plan, t.channel, t.category, \
              tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name, \
-             t.sla_due_at, t.sla_warn_at, t.sla_policy_id, t.tier \
-             FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id WHERE t.id IN ",
+             t.sla_due_at, t.sla_warn_at, t.sla_policy_id, t.tier, c.score \
+             FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
+             LEFT JOIN csat_responses c ON c.ticket_id = t.id WHERE t.id IN ",
         );
         sql.bind_list(list());
         let rows = sql.query().fetch_all(&mut *conn).await?;
@@ -187,6 +190,7 @@ pub(crate) async fn load_inputs(
                 facts: Vec::new(),
                 tier: Tier::from_level("tier", row.try_get(19)?).map_err(corrupt)?,
                 tier_moves: Vec::new(),
+                csat: row.try_get(20)?,
             });
         }
         let mut sql = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ");
@@ -462,14 +466,6 @@ pub(crate) fn vendor_clocks(
 }
 
 /// A bound value as JSON, for the one-parameter bulk statements.
-fn param_json(param: &Param) -> serde_json::Value {
-    match param {
-        Param::Int(v) => serde_json::Value::from(*v),
-        Param::Text(v) => serde_json::Value::from(v.as_str()),
-        Param::Null | Param::NullText => serde_json::Value::Null,
-    }
-}
-
 fn row_key(row: &ClockRow) -> (i64, String, i64) {
     let int = |p: &Param| if let Param::Int(v) = p { *v } else { 0 };
     let text = |p: &Param| {
@@ -634,7 +630,7 @@ async fn write_clocks(
     let mut upserts: Vec<ClockRow> = Vec::new();
     // (ticket, nearest due, its warning instant, policy) of tickets whose cached values change.
     let mut tickets: Vec<(i64, i64, Option<i64>, i64)> = Vec::new();
-    let mut facts: Vec<Vec<Param>> = Vec::with_capacity(inputs.len());
+    let mut facts: Vec<crate::report_facts::FactRow> = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (policy, _, calendar, clocks) = compute(config, input, now);
         facts.extend(fact_row(input, &clocks, &calendar));
@@ -740,7 +736,7 @@ async fn write_clocks(
     if !upserts.is_empty() {
         let rows: Vec<serde_json::Value> = upserts
             .iter()
-            .map(|row| serde_json::Value::Array(row.iter().map(param_json).collect()))
+            .map(|row| serde_json::Value::Array(row.iter().map(Param::json).collect()))
             .collect();
         let source = match w.backend() {
             Backend::Sqlite => {

@@ -147,9 +147,12 @@ impl Store {
         self.wake.notified().await;
     }
 
-    /// Applies every migration not yet applied.
+    /// Applies every migration not yet applied (and fills what a migration added that SQL
+    /// alone cannot: the report rollup of existing facts).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        migrate::run(&self.write, self.backend).await
+        let applied = migrate::run(&self.write, self.backend).await?;
+        self.fill_report_rollup().await?;
+        Ok(applied)
     }
 
     /// The engine this store runs on.

@@ -23,6 +23,7 @@ mod model;
 mod oncall;
 mod operations;
 mod report_facts;
+mod report_rollup;
 mod reports;
 mod reviews;
 mod runbooks;
@@ -55,8 +56,8 @@ pub use operations::{
     MaintenanceInput, MaintenanceRecord, Service,
 };
 pub use reports::{
-    ActiveGauge, Breakdown, BreakdownRow, CreatedDay, CsatAnswer, CsatTotals, IncidentFact,
-    MetricGauges, ReportScope, ResolvedDay, TicketAggregates,
+    ActiveGauge, BreakdownRow, CreatedDay, CsatAnswer, CsatTotals, IncidentFact, MetricGauges,
+    ReportScope, ResolvedDay, TicketAggregates, TicketSummary,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};

@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_reports.sql"),
         include_str!("../migrations/postgres/0014_reports.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_report_rollup.sql"),
+        include_str!("../migrations/postgres/0015_report_rollup.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -1,10 +1,13 @@
-//! What reports read: aggregates over `ticket_facts` (grouped by UTC day, histogram bucket or a
-//! breakdown key) and the incident milestones. One query text serves SQLite and PostgreSQL;
-//! sums are cast to BIGINT because PostgreSQL sums integers as numeric.
+//! What reports read: the daily rollup of the ticket facts (`report_rollup`) summed up by day,
+//! breakdown key and histogram bucket, and the incident milestones. One query text serves
+//! SQLite and PostgreSQL.
 
 use jiff::Timestamp;
 use sqlx::Row;
 
+use std::collections::BTreeMap;
+
+use crate::report_rollup::{self, Cohort, Counts, Daily, DailyKey};
 use crate::sql::{Param, Sql};
 use crate::{Store, StoreError};
 
@@ -67,17 +70,8 @@ pub struct TicketAggregates {
     pub first_response: Vec<(i64, i64)>,
     /// Resolution of tickets resolved in the period: (bucket, count).
     pub resolution: Vec<(i64, i64)>,
-}
-
-/// What a breakdown groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Breakdown {
-    /// The ticket's team.
-    Team,
-    /// The ticket's assignee.
-    Assignee,
-    /// The ticket's category.
-    Category,
+    /// Satisfaction answers of tickets resolved in the period.
+    pub csat: CsatTotals,
 }
 
 /// One row of a breakdown.
@@ -125,9 +119,7 @@ pub struct IncidentFact {
     pub resolved_at: Option<Timestamp>,
 }
 
-const DAY: &str = "86400000000";
-
-fn scoped(sql: &mut Sql, scope: &ReportScope) {
+pub(crate) fn scoped(sql: &mut Sql, scope: &ReportScope) {
     let mut eq = |column: &str, value: Option<Param>| {
         if let Some(v) = value {
             sql.push(&format!(" AND f.{column} = "));
@@ -149,246 +141,276 @@ fn between(sql: &mut Sql, column: &str, from: Timestamp, to: Timestamp) {
         .bind(Param::Int(to.as_microsecond()));
 }
 
-/// The index of the breakdown row for `id` (or, without one, `name`), added when missing.
-fn slot(rows: &mut Vec<BreakdownRow>, id: Option<i64>, name: Option<String>) -> usize {
-    let name = name.unwrap_or_else(|| "(none)".to_owned());
-    let found = rows
-        .iter()
-        .position(|r| r.id == id && (id.is_some() || r.name == name));
-    found.unwrap_or_else(|| {
-        rows.push(BreakdownRow {
-            id,
-            name,
-            ..BreakdownRow::default()
-        });
-        rows.len() - 1
-    })
+/// Everything the ticket report reads, for its period and the one before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketSummary {
+    /// The period.
+    pub current: TicketAggregates,
+    /// The period before it.
+    pub previous: TicketAggregates,
+    /// Active tickets now by age in whole UTC days since their creation day: 0, 1–2, 3–6,
+    /// 7–29, 30 and more.
+    pub backlog_ages: [i64; 5],
+    /// Per team, per assignee, per category (the period; active now), most created first.
+    pub teams: Vec<BreakdownRow>,
+    /// Per assignee.
+    pub agents: Vec<BreakdownRow>,
+    /// Per category.
+    pub categories: Vec<BreakdownRow>,
 }
 
-fn sum(expr: &str) -> String {
-    format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)")
+/// A period as days since 1970-01-01: `[from, to)`.
+type Days = (i64, i64);
+
+fn days(from: Timestamp, to: Timestamp) -> Days {
+    (
+        from.as_microsecond().div_euclid(DAY_MICROS),
+        to.as_microsecond().div_euclid(DAY_MICROS),
+    )
 }
 
-fn flag(mask: &str, bit: u8) -> String {
-    sum(&format!(
-        "CASE WHEN ({mask} & {}) <> 0 THEN 1 ELSE 0 END",
-        1 << bit
-    ))
+fn within(day: i64, (from, to): Days) -> bool {
+    day >= from && day < to
+}
+
+/// The aggregates of one period from rollup rows (rows outside it are skipped).
+fn aggregates(rows: &[(DailyKey, Daily)], period: Days, business: bool) -> TicketAggregates {
+    let mut created: BTreeMap<i64, CreatedDay> = BTreeMap::new();
+    let mut resolved: BTreeMap<i64, ResolvedDay> = BTreeMap::new();
+    let mut first_response = Counts::new();
+    let mut resolution = Counts::new();
+    let mut csat = CsatTotals::default();
+    for (key, d) in rows.iter().filter(|(k, _)| within(k.day, period)) {
+        let histogram = if business { &d.business } else { &d.calendar };
+        match key.cohort {
+            Cohort::Created => {
+                let day = created.entry(key.day).or_insert_with(|| CreatedDay {
+                    day: key.day,
+                    ..CreatedDay::default()
+                });
+                day.created += d.tickets;
+                day.escalated += d.escalated;
+                for (a, b) in day.sla.iter_mut().zip(d.sla) {
+                    a.0 += b.0;
+                    a.1 += b.1;
+                }
+                for t in 0..5 {
+                    day.reached[t] += d.reached[t];
+                    day.escalated_from[t] += d.escalated_from[t];
+                }
+                for (bucket, n) in histogram {
+                    *first_response.entry(*bucket).or_insert(0) += n;
+                }
+            }
+            Cohort::Resolved => {
+                let day = resolved.entry(key.day).or_insert_with(|| ResolvedDay {
+                    day: key.day,
+                    ..ResolvedDay::default()
+                });
+                day.resolved += d.tickets;
+                day.reopened += d.reopened;
+                day.first_contact += d.first_contact;
+                for (bucket, n) in histogram {
+                    *resolution.entry(*bucket).or_insert(0) += n;
+                }
+                csat.responses += d.csat_responses;
+                csat.score_sum += d.csat_score_sum;
+                csat.satisfied += d.csat_satisfied;
+            }
+        }
+    }
+    TicketAggregates {
+        created: created.into_values().collect(),
+        resolved: resolved.into_values().collect(),
+        first_response: first_response.into_iter().collect(),
+        resolution: resolution.into_iter().collect(),
+        csat,
+    }
+}
+
+/// Active tickets by age (whole days from their creation day to `today`).
+fn backlog_ages(rows: &[(DailyKey, Daily)], today: i64) -> [i64; 5] {
+    let mut out = [0; 5];
+    for (key, d) in rows.iter().filter(|(k, _)| k.cohort == Cohort::Created) {
+        let bucket = match today - key.day {
+            ..=0 => 0,
+            1..=2 => 1,
+            3..=6 => 2,
+            7..=29 => 3,
+            _ => 4,
+        };
+        out[bucket] += d.active;
+    }
+    out
+}
+
+/// Breakdown rows keyed by `key` (an id, or a name for categories), unnamed yet.
+fn breakdown(
+    rows: &[(DailyKey, Daily)],
+    period: Days,
+    key: impl Fn(&DailyKey) -> (Option<i64>, String),
+) -> Vec<BreakdownRow> {
+    let mut out: BTreeMap<(Option<i64>, String), BreakdownRow> = BTreeMap::new();
+    for (k, d) in rows {
+        let (id, name) = key(k);
+        let row = out
+            .entry((id, name.clone()))
+            .or_insert_with(|| BreakdownRow {
+                id,
+                name,
+                ..BreakdownRow::default()
+            });
+        match k.cohort {
+            Cohort::Created => {
+                row.active += d.active;
+                if within(k.day, period) {
+                    row.created += d.tickets;
+                    row.first_response.0 += d.sla[0].0;
+                    row.first_response.1 += d.sla[0].1;
+                    row.resolution.0 += d.sla[2].0;
+                    row.resolution.1 += d.sla[2].1;
+                }
+            }
+            Cohort::Resolved if within(k.day, period) => row.resolved += d.tickets,
+            Cohort::Resolved => {}
+        }
+    }
+    let mut rows: Vec<BreakdownRow> = out
+        .into_values()
+        .filter(|r| r.created + r.resolved + r.active > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.created, b.resolved, b.active)
+            .cmp(&(a.created, a.resolved, a.active))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    rows
 }
 
 impl Store {
-    /// Day-by-day aggregates of tickets created or resolved in `[from, to)` and their
-    /// first-response and resolution histograms (business or calendar time).
-    pub async fn ticket_aggregates(
+    /// Rollup rows for `scope` over `[from_day, to_day)` plus the created rows still holding
+    /// active tickets: from the rollup, or folded from the facts of the scope's organisation.
+    async fn report_rows(
         &self,
         scope: &ReportScope,
-        from: Timestamp,
-        to: Timestamp,
+        (from_day, to_day): Days,
+    ) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
+        match scope.org_id {
+            Some(org) => {
+                report_rollup::read_org_rows(&self.read, org, scope, from_day, to_day).await
+            }
+            None => report_rollup::read_rows(&self.read, scope, from_day, to_day).await,
+        }
+    }
+
+    /// The ticket report's figures for `current` and `previous` (each `[from, to)`, UTC day
+    /// boundaries) within `scope`, with durations in business or calendar time; the backlog as
+    /// of the UTC day of `now`.
+    pub async fn ticket_summary(
+        &self,
+        scope: &ReportScope,
+        current: (Timestamp, Timestamp),
+        previous: (Timestamp, Timestamp),
         business: bool,
-    ) -> Result<TicketAggregates, StoreError> {
-        let mut columns = vec![
-            format!("f.created_at / {DAY}"),
-            "COUNT(*)".to_owned(),
-            sum("CASE WHEN f.escalations > 0 THEN 1 ELSE 0 END"),
-        ];
-        for m in ["fr", "nr", "res", "pu"] {
-            columns.push(sum(&format!("f.{m}_met")));
-            columns.push(sum(&format!("f.{m}_breached")));
-        }
-        for bit in 0..5 {
-            columns.push(flag("f.tiers_reached", bit));
-        }
-        for bit in 0..5 {
-            columns.push(flag("f.escalated_from", bit));
-        }
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM ticket_facts f",
-            columns.join(", ")
-        ));
-        between(&mut sql, "created_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY f.created_at / {DAY} ORDER BY 1"));
-        let mut created = Vec::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            let get = |i: usize| row.try_get::<i64, _>(i);
-            let mut day = CreatedDay {
-                day: get(0)?,
-                created: get(1)?,
-                escalated: get(2)?,
-                ..CreatedDay::default()
-            };
-            for m in 0..4 {
-                day.sla[m] = (get(3 + 2 * m)?, get(4 + 2 * m)?);
-            }
-            for t in 0..5 {
-                day.reached[t] = get(11 + t)?;
-                day.escalated_from[t] = get(16 + t)?;
-            }
-            created.push(day);
-        }
-
-        let mut sql = Sql::new(&format!(
-            "SELECT f.resolved_at / {DAY}, COUNT(*), {}, {} FROM ticket_facts f",
-            sum("CASE WHEN f.reopens > 0 THEN 1 ELSE 0 END"),
-            sum("f.first_contact")
-        ));
-        between(&mut sql, "resolved_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY f.resolved_at / {DAY} ORDER BY 1"));
-        let mut resolved = Vec::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            resolved.push(ResolvedDay {
-                day: row.try_get(0)?,
-                resolved: row.try_get(1)?,
-                reopened: row.try_get(2)?,
-                first_contact: row.try_get(3)?,
-            });
-        }
-
-        let suffix = if business {
-            "business_bucket"
-        } else {
-            "bucket"
-        };
-        let histogram = |cohort: &str, bucket: String| {
-            let mut sql = Sql::new(&format!("SELECT {bucket}, COUNT(*) FROM ticket_facts f"));
-            between(&mut sql, cohort, from, to);
-            scoped(&mut sql, scope);
-            sql.push(&format!(" AND {bucket} IS NOT NULL GROUP BY {bucket}"));
-            sql
-        };
-        let mut out = TicketAggregates {
-            created,
-            resolved,
-            ..TicketAggregates::default()
-        };
-        for (sql, into) in [
-            (
-                histogram("created_at", format!("f.fr_{suffix}")),
-                &mut out.first_response,
-            ),
-            (
-                histogram("resolved_at", format!("f.res_{suffix}")),
-                &mut out.resolution,
-            ),
-        ] {
-            for row in sql.query().fetch_all(&self.read).await? {
-                into.push((row.try_get(0)?, row.try_get(1)?));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Active tickets now, by age: under 1 day, 1–3, 3–7, 7–30, over 30 days.
-    pub async fn backlog_ages(
-        &self,
-        scope: &ReportScope,
         now: Timestamp,
-    ) -> Result<[i64; 5], StoreError> {
-        let day = 86_400_000_000i64;
-        let edges = [1, 3, 7, 30].map(|d| Param::Int(now.as_microsecond() - d * day));
-        let mut sql = Sql::new("SELECT CASE WHEN f.created_at > ");
-        sql.bind(edges[0].clone())
-            .push(" THEN 0 WHEN f.created_at > ")
-            .bind(edges[1].clone())
-            .push(" THEN 1 WHEN f.created_at > ")
-            .bind(edges[2].clone())
-            .push(" THEN 2 WHEN f.created_at > ")
-            .bind(edges[3].clone())
-            .push(" THEN 3 ELSE 4 END, COUNT(*) FROM ticket_facts f WHERE f.active = 1");
-        scoped(&mut sql, scope);
-        sql.push(" GROUP BY 1");
-        let mut out = [0; 5];
-        for row in sql.query().fetch_all(&self.read).await? {
-            let bucket: i64 = row.try_get(0)?;
-            if let Some(slot) = usize::try_from(bucket).ok().and_then(|b| out.get_mut(b)) {
-                *slot = row.try_get(1)?;
+    ) -> Result<TicketSummary, StoreError> {
+        let (cur, prev) = (days(current.0, current.1), days(previous.0, previous.1));
+        let rows = self
+            .report_rows(scope, (cur.0.min(prev.0), cur.1.max(prev.1)))
+            .await?;
+        let mut teams = breakdown(&rows, cur, |k| (Some(k.team_id), String::new()));
+        let names: std::collections::HashMap<i64, String> =
+            sqlx::query("SELECT id, name FROM teams")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        for row in &mut teams {
+            row.name = row
+                .id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_default();
+        }
+        let mut agents = breakdown(&rows, cur, |k| {
+            ((k.assignee_id != 0).then_some(k.assignee_id), String::new())
+        });
+        let ids: Vec<i64> = agents.iter().filter_map(|r| r.id).collect();
+        let mut names = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::new("SELECT id, name FROM users WHERE id IN ");
+            sql.bind_list(chunk.iter().map(|id| Param::Int(*id)));
+            for r in sql.query().fetch_all(&self.read).await? {
+                names.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
             }
         }
-        Ok(out)
+        for row in &mut agents {
+            row.name = match row.id {
+                Some(id) => names.get(&id).cloned().unwrap_or_default(),
+                None => NONE.to_owned(),
+            };
+        }
+        let categories = breakdown(&rows, cur, |k| {
+            let name = if k.category.is_empty() {
+                NONE
+            } else {
+                &k.category
+            };
+            (None, name.to_owned())
+        });
+        Ok(TicketSummary {
+            current: aggregates(&rows, cur, business),
+            previous: aggregates(&rows, prev, business),
+            backlog_ages: backlog_ages(&rows, now.as_microsecond().div_euclid(DAY_MICROS)),
+            teams,
+            agents,
+            categories,
+        })
     }
 
-    /// Created, resolved and active tickets with first-response and resolution outcomes, per
-    /// team, assignee or category, most created first.
-    pub async fn ticket_breakdown(
+    /// Tickets created per UTC day in `[from, to)` within `scope`: (day number, count), days
+    /// without tickets left out; and per hour of the week (UTC), Monday 00:00 = 0 … Sunday
+    /// 23:00 = 167.
+    pub async fn arrivals(
         &self,
         scope: &ReportScope,
-        by: Breakdown,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<Vec<BreakdownRow>, StoreError> {
-        let (key, name, join) = match by {
-            Breakdown::Team => (
-                "f.team_id",
-                "MIN(t.name)",
-                " LEFT JOIN teams t ON t.id = f.team_id",
-            ),
-            Breakdown::Assignee => (
-                "f.assignee_id",
-                "MIN(u.name)",
-                " LEFT JOIN users u ON u.id = f.assignee_id",
-            ),
-            Breakdown::Category => ("f.category", "f.category", ""),
-        };
-        let mut rows: Vec<BreakdownRow> = Vec::new();
-        let id_of = |row: &sqlx::any::AnyRow| -> Result<Option<i64>, StoreError> {
-            Ok(match by {
-                Breakdown::Category => None,
-                _ => row.try_get(0)?,
-            })
-        };
-        let key_name = |row: &sqlx::any::AnyRow| -> Result<Option<String>, StoreError> {
-            Ok(match by {
-                Breakdown::Category => row.try_get(0)?,
-                _ => row.try_get(1)?,
-            })
-        };
-        let mut sql = Sql::new(&format!(
-            "SELECT {key}, {name}, COUNT(*), {}, {}, {}, {} FROM ticket_facts f{join}",
-            sum("f.fr_met"),
-            sum("f.fr_breached"),
-            sum("f.res_met"),
-            sum("f.res_breached")
-        ));
-        between(&mut sql, "created_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY {key}"));
-        let created = sql.query().fetch_all(&self.read).await?;
-        for row in &created {
-            let i = slot(&mut rows, id_of(row)?, key_name(row)?);
-            rows[i].created = row.try_get(2)?;
-            rows[i].first_response = (row.try_get(3)?, row.try_get(4)?);
-            rows[i].resolution = (row.try_get(5)?, row.try_get(6)?);
+    ) -> Result<(Vec<(i64, i64)>, [i64; 168]), StoreError> {
+        let period = days(from, to);
+        let rows = self.report_rows(scope, period).await?;
+        let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut per_hour = [0; 168];
+        for (key, d) in &rows {
+            if key.cohort != Cohort::Created || !within(key.day, period) {
+                continue;
+            }
+            *per_day.entry(key.day).or_insert(0) += d.tickets;
+            // 1970-01-01 was a Thursday: day 0 starts 72 hours into its week.
+            let week_hour = (key.day + 3).rem_euclid(7) * 24;
+            for (hour, n) in &d.hours {
+                if let Some(slot) = usize::try_from(week_hour + hour)
+                    .ok()
+                    .and_then(|h| per_hour.get_mut(h))
+                {
+                    *slot += n;
+                }
+            }
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {key}, {name}, COUNT(*) FROM ticket_facts f{join}"
-        ));
-        between(&mut sql, "resolved_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY {key}"));
-        let resolved = sql.query().fetch_all(&self.read).await?;
-        for row in &resolved {
-            let i = slot(&mut rows, id_of(row)?, key_name(row)?);
-            rows[i].resolved = row.try_get(2)?;
-        }
-        let mut sql = Sql::new(&format!(
-            "SELECT {key}, {name}, COUNT(*) FROM ticket_facts f{join} WHERE f.active = 1"
-        ));
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY {key}"));
-        let active = sql.query().fetch_all(&self.read).await?;
-        for row in &active {
-            let i = slot(&mut rows, id_of(row)?, key_name(row)?);
-            rows[i].active = row.try_get(2)?;
-        }
-        rows.sort_by(|a, b| {
-            (b.created, b.resolved, b.active)
-                .cmp(&(a.created, a.resolved, a.active))
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        Ok(rows)
+        Ok((
+            per_day.into_iter().filter(|(_, n)| *n > 0).collect(),
+            per_hour,
+        ))
     }
+}
 
+/// The name of the breakdown row of tickets without an assignee or category.
+const NONE: &str = "(none)";
+
+/// One day in microseconds.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+impl Store {
     /// Incidents detected in `[from, to)`, one row per service they touched, in detection
     /// order; `service_id` narrows to one service, `team_id` to one team's incidents.
     pub async fn incident_facts(
@@ -443,6 +465,66 @@ impl Store {
         .bind(now.as_microsecond())
         .fetch_one(&self.read)
         .await?)
+    }
+
+    /// Builds the daily rollup from the facts when it is empty and facts exist (a database
+    /// that had facts before the rollup); answers how many rows it wrote, if it did.
+    pub(crate) async fn fill_report_rollup(&self) -> Result<Option<usize>, StoreError> {
+        let mut w = self.write(None, Timestamp::now()).await?;
+        w.lock_log().await?;
+        let exists =
+            |table: &str| format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
+        let rollup: i64 = sqlx::query_scalar(&exists("ticket_daily"))
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let facts: i64 = sqlx::query_scalar(&exists("ticket_facts"))
+            .fetch_one(&mut *w.tx)
+            .await?;
+        if rollup > 0 || facts == 0 {
+            return Ok(None);
+        }
+        let rows = report_rollup::rebuild(&mut w).await?;
+        w.commit().await?;
+        tracing::info!(rows, "built the report rollup from the ticket facts");
+        Ok(Some(rows))
+    }
+
+    /// Rebuilds the daily rollup from the ticket facts in one transaction; answers its rows.
+    pub async fn rebuild_report_rollup(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let mut w = self.write(None, now).await?;
+        let rows = report_rollup::rebuild(&mut w).await?;
+        w.commit().await?;
+        Ok(rows)
+    }
+
+    /// Where the daily rollup differs from the facts folded afresh (nothing when they agree):
+    /// one line per differing row.
+    pub async fn report_rollup_differences(&self) -> Result<Vec<String>, StoreError> {
+        let mut facts = Vec::new();
+        for row in sqlx::query(&format!(
+            "SELECT {} FROM ticket_facts",
+            crate::report_facts::COLUMNS.join(", ")
+        ))
+        .fetch_all(&self.read)
+        .await?
+        {
+            facts.push(crate::report_facts::FactRow::read(&row)?);
+        }
+        let expected = report_rollup::fold(&facts);
+        let stored = report_rollup::all_rows(&self.read).await?;
+        let mut out = Vec::new();
+        for (key, want) in &expected {
+            match stored.get(key) {
+                Some(have) if have == want => {}
+                have => out.push(format!("{key:?}: stored {have:?}, facts give {want:?}")),
+            }
+        }
+        for (key, have) in &stored {
+            if !expected.contains_key(key) {
+                out.push(format!("{key:?}: stored {have:?}, facts give nothing"));
+            }
+        }
+        Ok(out)
     }
 
     /// Fills `ticket_facts` for up to `batch` tickets that have none (databases from before
@@ -554,53 +636,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Tickets created per UTC day in `[from, to)`: (day number, count), days without tickets
-    /// left out.
-    pub async fn created_per_day(
-        &self,
-        scope: &ReportScope,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let mut sql = Sql::new(&format!(
-            "SELECT f.created_at / {DAY}, COUNT(*) FROM ticket_facts f"
-        ));
-        between(&mut sql, "created_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(&format!(" GROUP BY f.created_at / {DAY} ORDER BY 1"));
-        let mut out = Vec::new();
-        for row in sql.query().fetch_all(&self.read).await? {
-            out.push((row.try_get(0)?, row.try_get(1)?));
-        }
-        Ok(out)
-    }
-
-    /// Tickets created in `[from, to)` per hour of the week (UTC), Monday 00:00 = 0 … Sunday
-    /// 23:00 = 167.
-    pub async fn created_per_hour_of_week(
-        &self,
-        scope: &ReportScope,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<[i64; 168], StoreError> {
-        // 1970-01-01 was a Thursday: 72 hours after a Monday midnight.
-        let mut sql =
-            Sql::new("SELECT (f.created_at / 3600000000 + 72) % 168, COUNT(*) FROM ticket_facts f");
-        between(&mut sql, "created_at", from, to);
-        scoped(&mut sql, scope);
-        sql.push(" GROUP BY 1");
-        let mut out = [0; 168];
-        for row in sql.query().fetch_all(&self.read).await? {
-            let hour: i64 = row.try_get(0)?;
-            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| out.get_mut(h)) {
-                *slot = row.try_get(1)?;
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// A customer's answer to the satisfaction survey, with its ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsatAnswer {
@@ -654,6 +689,8 @@ impl Store {
         .bind(w.now())
         .execute(&mut *w.tx)
         .await?;
+        // The answer is a report fact of the ticket (satisfaction by resolution day).
+        crate::clocks::refresh_clocks(&mut w, &self.sla, &[ticket_id]).await?;
         w.event(
             "ticket",
             ticket_id,
@@ -663,28 +700,6 @@ impl Store {
         )
         .await?;
         w.commit().await
-    }
-
-    /// Satisfaction answers of tickets resolved in `[from, to)` within `scope`.
-    pub async fn csat_totals(
-        &self,
-        scope: &ReportScope,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<CsatTotals, StoreError> {
-        let mut sql = Sql::new(&format!(
-            "SELECT COUNT(*), {}, {} FROM csat_responses c JOIN ticket_facts f ON f.ticket_id = c.ticket_id",
-            sum("c.score"),
-            sum("CASE WHEN c.score >= 4 THEN 1 ELSE 0 END")
-        ));
-        between(&mut sql, "resolved_at", from, to);
-        scoped(&mut sql, scope);
-        let row = sql.query().fetch_one(&self.read).await?;
-        Ok(CsatTotals {
-            responses: row.try_get(0)?,
-            score_sum: row.try_get(1)?,
-            satisfied: row.try_get(2)?,
-        })
     }
 
     /// The latest answers with a comment, of tickets resolved in `[from, to)` within `scope`.

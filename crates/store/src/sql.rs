@@ -4,6 +4,8 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
 
+use crate::Backend;
+
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
@@ -14,6 +16,56 @@ pub(crate) enum Param {
     /// NULL for a text column: PostgreSQL remembers a prepared statement's parameter types, so
     /// a text parameter must stay text when it is NULL.
     NullText,
+}
+
+impl Param {
+    /// The value as JSON (rows of a batch travel as one JSON parameter).
+    pub(crate) fn json(&self) -> serde_json::Value {
+        match self {
+            Param::Int(v) => serde_json::Value::from(*v),
+            Param::Text(v) => serde_json::Value::from(v.as_str()),
+            Param::Null | Param::NullText => serde_json::Value::Null,
+        }
+    }
+}
+
+/// Rows of values as one JSON array text, bound as a single parameter: binding many
+/// parameters costs SQLite time quadratic in their count.
+pub(crate) fn json_rows(rows: &[Vec<Param>]) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| serde_json::Value::Array(row.iter().map(Param::json).collect()))
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// `SELECT` of the rows bound (by [`json_rows`]) at `placeholder`, one output column per name
+/// in `columns` (integers, except those `is_text` names), usable as an `INSERT` source.
+pub(crate) fn select_json_rows(
+    backend: Backend,
+    placeholder: &str,
+    columns: &[&str],
+    is_text: impl Fn(&str) -> bool,
+) -> String {
+    let values: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match (backend, is_text(name)) {
+            (Backend::Sqlite, _) => format!("j.value ->> {i}"),
+            (Backend::Postgres, true) => format!("j ->> {i}"),
+            (Backend::Postgres, false) => format!("(j ->> {i})::bigint"),
+        })
+        .collect();
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT {} FROM json_each({placeholder}) AS j WHERE true",
+            values.join(", ")
+        ),
+        Backend::Postgres => format!(
+            "SELECT {} FROM jsonb_array_elements({placeholder}::jsonb) AS j",
+            values.join(", ")
+        ),
+    }
 }
 
 /// SQL text plus the values of its placeholders, numbered as they are pushed.

@@ -9,7 +9,7 @@ use opsdesk_domain::report::{
     date_of_day, day_number, mean, mean_time_between, percent, Granularity, Histogram, Period,
 };
 use opsdesk_domain::{Priority, Severity, Tier};
-use opsdesk_store::{Breakdown, BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates};
+use opsdesk_store::{BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -377,7 +377,8 @@ fn secs(d: Option<SignedDuration>) -> Option<i64> {
     d.map(|d| d.as_secs())
 }
 
-fn totals(a: &TicketAggregates, csat: opsdesk_store::CsatTotals) -> TicketTotals {
+fn totals(a: &TicketAggregates) -> TicketTotals {
+    let csat = a.csat;
     let created: i64 = a.created.iter().map(|d| d.created).sum();
     let resolved: i64 = a.resolved.iter().map(|d| d.resolved).sum();
     let fr = Histogram::new(a.first_response.clone());
@@ -485,13 +486,17 @@ pub async fn ticket_report(
     let p = filters.period;
     let prev = p.previous();
     let scope = &filters.scope;
-    let current = store
-        .ticket_aggregates(scope, p.start(), p.end(), filters.business)
+    let summary = store
+        .ticket_summary(
+            scope,
+            (p.start(), p.end()),
+            (prev.start(), prev.end()),
+            filters.business,
+            now,
+        )
         .await?;
-    let before = store
-        .ticket_aggregates(scope, prev.start(), prev.end(), filters.business)
-        .await?;
-    let ages = store.backlog_ages(scope, now).await?;
+    let current = &summary.current;
+    let ages = summary.backlog_ages;
     let mut escalations = Vec::new();
     for (t, tier) in Tier::ALL.iter().enumerate() {
         let reached: i64 = current.created.iter().map(|d| d.reached[t]).sum();
@@ -503,17 +508,6 @@ pub async fn ticket_report(
             percent: percent(escalated, reached),
         });
     }
-    let (teams, agents, categories) = (
-        store
-            .ticket_breakdown(scope, Breakdown::Team, p.start(), p.end())
-            .await?,
-        store
-            .ticket_breakdown(scope, Breakdown::Assignee, p.start(), p.end())
-            .await?,
-        store
-            .ticket_breakdown(scope, Breakdown::Category, p.start(), p.end())
-            .await?,
-    );
     Ok(TicketReport {
         from: p.from.to_string(),
         to: p.to.to_string(),
@@ -529,14 +523,8 @@ pub async fn ticket_report(
             ReportReach::Own(_) => "own",
         }
         .to_owned(),
-        totals: totals(
-            &current,
-            store.csat_totals(scope, p.start(), p.end()).await?,
-        ),
-        previous: totals(
-            &before,
-            store.csat_totals(scope, prev.start(), prev.end()).await?,
-        ),
+        totals: totals(current),
+        previous: totals(&summary.previous),
         csat_comments: store
             .csat_comments(scope, p.start(), p.end(), 10)
             .await?
@@ -558,11 +546,11 @@ pub async fn ticket_report(
                 tickets,
             })
             .collect(),
-        series: series(&current, filters),
+        series: series(current, filters),
         escalations,
-        teams: breakdown(teams, 50),
-        agents: breakdown(agents, 100),
-        categories: breakdown(categories, 10),
+        teams: breakdown(summary.teams, 50),
+        agents: breakdown(summary.agents, 100),
+        categories: breakdown(summary.categories, 10),
     })
 }
 
@@ -1122,8 +1110,8 @@ pub async fn forecast_report(
     let end = day_number(this_monday);
     let start = end - HISTORY_WEEKS * 7;
     let history = Period::parse(date_of_day(start), date_of_day(end - 1))?;
-    let per_day = store
-        .created_per_day(&filters.scope, history.start(), history.end())
+    let (per_day, _) = store
+        .arrivals(&filters.scope, history.start(), history.end())
         .await?;
     // Days before the first ticket are not history: the series starts at the first arrival.
     let first = per_day.first().map_or(end, |(d, _)| (*d).max(start));
@@ -1185,8 +1173,8 @@ pub async fn forecast_report(
     }
     // Next week's hours: the last eight weeks' pattern, scaled to the forecast's first week.
     let recent = Period::parse(date_of_day(end - 56), date_of_day(end - 1))?;
-    let by_hour = store
-        .created_per_hour_of_week(&filters.scope, recent.start(), recent.end())
+    let (_, by_hour) = store
+        .arrivals(&filters.scope, recent.start(), recent.end())
         .await?;
     let recent_weeks = past_weeks.clamp(1, 8) as f64;
     let pattern_total: f64 = by_hour.iter().sum::<i64>() as f64 / recent_weeks;

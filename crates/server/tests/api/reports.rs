@@ -818,6 +818,71 @@ async fn requesters_rate_resolved_tickets_and_reports_count_satisfaction() {
     assert_eq!(kinds.iter().filter(|k| *k == "csat.answered").count(), 2);
 }
 
+/// Reports read a daily rollup kept beside the facts; narrowed to one organisation they fold
+/// that organisation's facts instead. Both must give the same figures, after every kind of
+/// change, and a rollup rebuilt from the facts must equal the one kept change by change.
+#[tokio::test]
+async fn the_rollup_agrees_with_the_facts_and_the_organisation_path() {
+    let app = spawn_app().await;
+    let [t1, _, t3, t4, _] = desk_with_history(&app).await;
+    let rated = app
+        .post(
+            "acme",
+            &format!("/api/v1/tickets/{t1}/satisfaction"),
+            json!({"score": 4, "comment": "Fine"}),
+        )
+        .await;
+    assert_eq!(rated.status, StatusCode::OK, "{:?}", rated.body);
+    // A resolved ticket reopened, an open one taken over and re-prioritised.
+    let reopened = app
+        .patch(
+            "acme",
+            &format!("/api/v1/tickets/{t4}"),
+            json!({"status": "open"}),
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK, "{:?}", reopened.body);
+    let changed = app
+        .patch(
+            "l1",
+            &format!("/api/v1/tickets/{t3}"),
+            json!({"priority": "urgent", "category": "access"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let differences = app.store.report_rollup_differences().await.unwrap();
+    assert!(differences.is_empty(), "{differences:#?}");
+
+    // Every ticket is Acme's: the desk's report and Acme's report are the same report.
+    for extra in ["", "&time=calendar", "&category=access", "&priority=urgent"] {
+        let desk = app.get("manager", &week(extra)).await;
+        assert_eq!(desk.status, StatusCode::OK, "{:?}", desk.body);
+        let acme = app
+            .get("manager", &week(&format!("{extra}&organization=Acme")))
+            .await;
+        assert_eq!(desk.body, acme.body, "filters {extra:?}");
+    }
+    let desk = app.get("manager", &week("")).await.body;
+    assert_eq!(desk["totals"]["created"], 5);
+    assert_eq!(desk["totals"]["csat_responses"], 1);
+    assert_eq!(desk["backlog"], 3);
+    let globex = app.get("manager", &week("&organization=Globex")).await.body;
+    assert_eq!(globex["totals"]["created"], 0);
+    assert_eq!(globex["backlog"], 0);
+
+    // Rebuilt from the facts, the rollup holds the same rows and the report does not move.
+    assert!(
+        app.store
+            .rebuild_report_rollup(Timestamp::now())
+            .await
+            .unwrap()
+            > 0
+    );
+    let differences = app.store.report_rollup_differences().await.unwrap();
+    assert!(differences.is_empty(), "{differences:#?}");
+    assert_eq!(app.get("manager", &week("")).await.body, desk);
+}
+
 #[tokio::test]
 async fn the_survey_link_records_an_answer_without_signing_in() {
     let app = spawn_app().await;

@@ -1,0 +1,513 @@
+//! The daily rollup of the report facts (`ticket_daily`): per UTC day, team, priority, tier,
+//! category and assignee, the tickets created that day (with their first-response outcome,
+//! escalations, the hours they arrived and how many are still active) and the tickets resolved
+//! that day (with reopens, first contact, satisfaction and resolution times). Every fact change
+//! moves it by the difference in the same transaction, so a report over a year reads tens of
+//! thousands of rows instead of a million facts.
+//!
+//! Organisations are not a rollup dimension (there are too many: a row would hold about one
+//! ticket); a report narrowed to one organisation folds that organisation's facts into the
+//! same rows in memory ([`fold`]), so both paths feed one summary.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use crate::events::Write;
+use crate::report_facts::{FactRow, COLUMNS as FACT_COLUMNS};
+use crate::sql::{json_rows, select_json_rows, Param, Sql};
+use crate::{Backend, StoreError};
+
+/// Microseconds in a day and an hour.
+const DAY_MICROS: i64 = 86_400_000_000;
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// Which tickets a rollup row counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Cohort {
+    /// Created on the row's day.
+    Created = 0,
+    /// Last resolved on the row's day.
+    Resolved = 1,
+}
+
+/// The key of a rollup row: its cohort, day and the ticket's dimensions (no category is `""`,
+/// no assignee `0`, as key columns cannot be NULL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct DailyKey {
+    pub(crate) cohort: Cohort,
+    /// Days since 1970-01-01 (UTC).
+    pub(crate) day: i64,
+    pub(crate) team_id: i64,
+    pub(crate) priority: i64,
+    pub(crate) tier: i64,
+    pub(crate) category: String,
+    pub(crate) assignee_id: i64,
+}
+
+/// A histogram kept as counts per slot (a duration bucket, or an hour of the day).
+pub(crate) type Counts = BTreeMap<i64, i64>;
+
+/// The figures of a rollup row. Created rows use `active`, `escalated`, `sla`, `reached`,
+/// `escalated_from`, `hours` and first-response histograms; resolved rows use `reopened`,
+/// `first_contact`, the satisfaction sums and resolution histograms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Daily {
+    pub(crate) tickets: i64,
+    pub(crate) active: i64,
+    pub(crate) escalated: i64,
+    /// Met and breached cycles: first response, next response, resolution, periodic update.
+    pub(crate) sla: [(i64, i64); 4],
+    pub(crate) reached: [i64; 5],
+    pub(crate) escalated_from: [i64; 5],
+    pub(crate) reopened: i64,
+    pub(crate) first_contact: i64,
+    pub(crate) csat_responses: i64,
+    pub(crate) csat_score_sum: i64,
+    pub(crate) csat_satisfied: i64,
+    /// Duration buckets in calendar and in business time.
+    pub(crate) calendar: Counts,
+    pub(crate) business: Counts,
+    /// Arrivals by hour of the day (UTC).
+    pub(crate) hours: Counts,
+}
+
+fn add_counts(into: &mut Counts, from: &Counts, sign: i64) {
+    for (slot, n) in from {
+        let v = into.entry(*slot).or_insert(0);
+        *v += sign * n;
+        if *v == 0 {
+            into.remove(slot);
+        }
+    }
+}
+
+impl Daily {
+    /// Adds `other` (`sign` 1) or takes it away (`sign` -1).
+    pub(crate) fn add(&mut self, other: &Daily, sign: i64) {
+        self.tickets += sign * other.tickets;
+        self.active += sign * other.active;
+        self.escalated += sign * other.escalated;
+        for (a, b) in self.sla.iter_mut().zip(other.sla) {
+            a.0 += sign * b.0;
+            a.1 += sign * b.1;
+        }
+        for (a, b) in self.reached.iter_mut().zip(other.reached) {
+            *a += sign * b;
+        }
+        for (a, b) in self.escalated_from.iter_mut().zip(other.escalated_from) {
+            *a += sign * b;
+        }
+        self.reopened += sign * other.reopened;
+        self.first_contact += sign * other.first_contact;
+        self.csat_responses += sign * other.csat_responses;
+        self.csat_score_sum += sign * other.csat_score_sum;
+        self.csat_satisfied += sign * other.csat_satisfied;
+        add_counts(&mut self.calendar, &other.calendar, sign);
+        add_counts(&mut self.business, &other.business, sign);
+        add_counts(&mut self.hours, &other.hours, sign);
+    }
+}
+
+fn one(slot: Option<i64>) -> Counts {
+    slot.map(|s| Counts::from([(s, 1)])).unwrap_or_default()
+}
+
+fn bits(mask: i64) -> [i64; 5] {
+    std::array::from_fn(|bit| i64::from(mask & (1 << bit) != 0))
+}
+
+/// What one ticket's facts add to the rollup: its creation day's row and, once resolved, its
+/// resolution day's row.
+pub(crate) fn contributions(f: &FactRow) -> Vec<(DailyKey, Daily)> {
+    let key = |cohort: Cohort, at: i64| DailyKey {
+        cohort,
+        day: at.div_euclid(DAY_MICROS),
+        team_id: f.team_id,
+        priority: f.priority,
+        tier: f.tier,
+        category: f.category.clone().unwrap_or_default(),
+        assignee_id: f.assignee_id.unwrap_or(0),
+    };
+    let mut out = vec![(
+        key(Cohort::Created, f.created_at),
+        Daily {
+            tickets: 1,
+            active: i64::from(f.active),
+            escalated: i64::from(f.escalations > 0),
+            sla: f.sla,
+            reached: bits(f.tiers_reached),
+            escalated_from: bits(f.escalated_from),
+            calendar: one(f.first_response.bucket),
+            business: one(f.first_response.business_bucket),
+            hours: one(Some(f.created_at.rem_euclid(DAY_MICROS) / HOUR_MICROS)),
+            ..Daily::default()
+        },
+    )];
+    if let Some(resolved_at) = f.resolved_at {
+        out.push((
+            key(Cohort::Resolved, resolved_at),
+            Daily {
+                tickets: 1,
+                reopened: i64::from(f.reopens > 0),
+                first_contact: i64::from(f.first_contact),
+                csat_responses: i64::from(f.csat_score.is_some()),
+                csat_score_sum: f.csat_score.unwrap_or(0),
+                csat_satisfied: i64::from(f.csat_score.is_some_and(|s| s >= 4)),
+                calendar: one(f.resolution.bucket),
+                business: one(f.resolution.business_bucket),
+                ..Daily::default()
+            },
+        ));
+    }
+    out
+}
+
+/// Folds facts into rollup rows (what the table holds for exactly these tickets).
+pub(crate) fn fold<'a>(facts: impl IntoIterator<Item = &'a FactRow>) -> BTreeMap<DailyKey, Daily> {
+    let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+    for fact in facts {
+        for (key, daily) in contributions(fact) {
+            rows.entry(key).or_default().add(&daily, 1);
+        }
+    }
+    rows
+}
+
+/// The columns of `ticket_daily`, key first, in the order of [`row_params`].
+const COLUMNS: [&str; 36] = [
+    "cohort",
+    "day",
+    "team_id",
+    "priority",
+    "tier",
+    "category",
+    "assignee_id",
+    "tickets",
+    "active",
+    "escalated",
+    "fr_met",
+    "fr_breached",
+    "nr_met",
+    "nr_breached",
+    "res_met",
+    "res_breached",
+    "pu_met",
+    "pu_breached",
+    "reached_l0",
+    "reached_l1",
+    "reached_l2",
+    "reached_l3",
+    "reached_l4",
+    "left_l0",
+    "left_l1",
+    "left_l2",
+    "left_l3",
+    "left_l4",
+    "reopened",
+    "first_contact",
+    "csat_responses",
+    "csat_score_sum",
+    "csat_satisfied",
+    "calendar_histogram",
+    "business_histogram",
+    "hour_histogram",
+];
+const KEY_COLUMNS: usize = 7;
+
+fn is_text(name: &str) -> bool {
+    name == "category" || name.ends_with("_histogram")
+}
+
+/// Counts as text: `slot:count` pairs, comma-separated, in slot order.
+fn encode(counts: &Counts) -> String {
+    let pairs: Vec<String> = counts.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+    pairs.join(",")
+}
+
+fn decode(text: &str) -> Result<Counts, StoreError> {
+    let mut out = Counts::new();
+    for pair in text.split(',').filter(|p| !p.is_empty()) {
+        let parsed = pair
+            .split_once(':')
+            .and_then(|(s, n)| Some((s.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+        let (slot, n) =
+            parsed.ok_or_else(|| StoreError::Corrupt(format!("rollup histogram {pair:?}")))?;
+        out.insert(slot, n);
+    }
+    Ok(out)
+}
+
+fn key_params(key: &DailyKey) -> Vec<Param> {
+    vec![
+        Param::Int(key.cohort as i64),
+        Param::Int(key.day),
+        Param::Int(key.team_id),
+        Param::Int(key.priority),
+        Param::Int(key.tier),
+        Param::Text(key.category.clone()),
+        Param::Int(key.assignee_id),
+    ]
+}
+
+fn row_params(key: &DailyKey, d: &Daily) -> Vec<Param> {
+    let mut row = key_params(key);
+    row.extend([d.tickets, d.active, d.escalated].map(Param::Int));
+    for (met, breached) in d.sla {
+        row.extend([Param::Int(met), Param::Int(breached)]);
+    }
+    row.extend(d.reached.map(Param::Int));
+    row.extend(d.escalated_from.map(Param::Int));
+    row.extend(
+        [
+            d.reopened,
+            d.first_contact,
+            d.csat_responses,
+            d.csat_score_sum,
+            d.csat_satisfied,
+        ]
+        .map(Param::Int),
+    );
+    row.extend([&d.calendar, &d.business, &d.hours].map(|c| Param::Text(encode(c))));
+    row
+}
+
+/// Reads a row selected as [`COLUMNS`].
+fn read_row(row: &sqlx::any::AnyRow) -> Result<(DailyKey, Daily), StoreError> {
+    let int = |i: usize| row.try_get::<i64, _>(i);
+    let cohort = match int(0)? {
+        0 => Cohort::Created,
+        1 => Cohort::Resolved,
+        other => return Err(StoreError::Corrupt(format!("rollup cohort {other}"))),
+    };
+    let key = DailyKey {
+        cohort,
+        day: int(1)?,
+        team_id: int(2)?,
+        priority: int(3)?,
+        tier: int(4)?,
+        category: row.try_get(5)?,
+        assignee_id: int(6)?,
+    };
+    let mut d = Daily {
+        tickets: int(7)?,
+        active: int(8)?,
+        escalated: int(9)?,
+        ..Daily::default()
+    };
+    for (m, slot) in d.sla.iter_mut().enumerate() {
+        *slot = (int(10 + 2 * m)?, int(11 + 2 * m)?);
+    }
+    for t in 0..5 {
+        d.reached[t] = int(18 + t)?;
+        d.escalated_from[t] = int(23 + t)?;
+    }
+    d.reopened = int(28)?;
+    d.first_contact = int(29)?;
+    d.csat_responses = int(30)?;
+    d.csat_score_sum = int(31)?;
+    d.csat_satisfied = int(32)?;
+    d.calendar = decode(&row.try_get::<String, _>(33)?)?;
+    d.business = decode(&row.try_get::<String, _>(34)?)?;
+    d.hours = decode(&row.try_get::<String, _>(35)?)?;
+    Ok((key, d))
+}
+
+/// `(cohort, day, …) IN (the keys bound at $1)`.
+fn keys_in(backend: Backend) -> String {
+    format!(
+        "({}) IN ({})",
+        COLUMNS[..KEY_COLUMNS].join(", "),
+        select_json_rows(backend, "$1", &COLUMNS[..KEY_COLUMNS], is_text)
+    )
+}
+
+/// Upserts rows (whole) and deletes the keys whose rows became empty.
+async fn write_rows(w: &mut Write, rows: &BTreeMap<DailyKey, Daily>) -> Result<(), StoreError> {
+    let (empty, kept): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d)| d.tickets == 0);
+    let backend = w.backend();
+    for chunk in kept.chunks(1000) {
+        let params: Vec<Vec<Param>> = chunk.iter().map(|(k, d)| row_params(k, d)).collect();
+        let updates: Vec<String> = COLUMNS[KEY_COLUMNS..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO ticket_daily ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
+            COLUMNS.join(", "),
+            select_json_rows(backend, "$1", &COLUMNS, is_text),
+            COLUMNS[..KEY_COLUMNS].join(", "),
+            updates.join(", ")
+        ))
+        .bind(json_rows(&params))
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    for chunk in empty.chunks(1000) {
+        let keys: Vec<Vec<Param>> = chunk.iter().map(|(k, _)| key_params(k)).collect();
+        sqlx::query(&format!(
+            "DELETE FROM ticket_daily WHERE {}",
+            keys_in(backend)
+        ))
+        .bind(json_rows(&keys))
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves the rollup by the difference between each ticket's old facts (none for a new one)
+/// and its new facts. The caller holds the log lock, so no other writer reads these rows
+/// between the read and the write.
+pub(crate) async fn apply(
+    w: &mut Write,
+    changes: &[(Option<FactRow>, FactRow)],
+) -> Result<(), StoreError> {
+    let mut deltas: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+    for (old, new) in changes {
+        for (key, daily) in old.iter().flat_map(contributions) {
+            deltas.entry(key).or_default().add(&daily, -1);
+        }
+        for (key, daily) in contributions(new) {
+            deltas.entry(key).or_default().add(&daily, 1);
+        }
+    }
+    deltas.retain(|_, d| *d != Daily::default());
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let backend = w.backend();
+    let keys: Vec<Vec<Param>> = deltas.keys().map(key_params).collect();
+    let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+    for chunk in keys.chunks(1000) {
+        let stored = sqlx::query(&format!(
+            "SELECT {} FROM ticket_daily WHERE {}",
+            COLUMNS.join(", "),
+            keys_in(backend)
+        ))
+        .bind(json_rows(chunk))
+        .fetch_all(&mut *w.tx)
+        .await?;
+        for row in &stored {
+            let (key, daily) = read_row(row)?;
+            rows.insert(key, daily);
+        }
+    }
+    for (key, delta) in deltas {
+        rows.entry(key).or_default().add(&delta, 1);
+    }
+    write_rows(w, &rows).await
+}
+
+/// Rebuilds the whole rollup from the facts, in `w`'s transaction (after the migration that
+/// added it, on a database that already had facts).
+pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
+    w.lock_log().await?;
+    sqlx::query("DELETE FROM ticket_daily")
+        .execute(&mut *w.tx)
+        .await?;
+    let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+    let mut after = i64::MIN;
+    loop {
+        let page = sqlx::query(&format!(
+            "SELECT {} FROM ticket_facts WHERE ticket_id > $1 ORDER BY ticket_id LIMIT 10000",
+            FACT_COLUMNS.join(", ")
+        ))
+        .bind(after)
+        .fetch_all(&mut *w.tx)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.try_get(0)?;
+        for row in &page {
+            for (key, daily) in contributions(&FactRow::read(row)?) {
+                rows.entry(key).or_default().add(&daily, 1);
+            }
+        }
+    }
+    write_rows(w, &rows).await?;
+    Ok(rows.len())
+}
+
+/// Rollup rows to read: those of days in `[from_day, to_day)` and every created row with
+/// tickets still active (for the backlog), narrowed by the scope's dimensions.
+pub(crate) async fn read_rows(
+    pool: &sqlx::AnyPool,
+    scope: &crate::reports::ReportScope,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM ticket_daily WHERE ((day >= ",
+        COLUMNS.join(", ")
+    ));
+    sql.bind(Param::Int(from_day))
+        .push(" AND day < ")
+        .bind(Param::Int(to_day))
+        .push(") OR (cohort = 0 AND active > 0))");
+    let mut eq = |column: &str, value: Option<Param>| {
+        if let Some(v) = value {
+            sql.push(&format!(" AND {column} = "));
+            sql.bind(v);
+        }
+    };
+    eq("team_id", scope.team_id.map(Param::Int));
+    eq("priority", scope.priority.map(Param::Int));
+    eq("tier", scope.tier.map(Param::Int));
+    eq("category", scope.category.clone().map(Param::Text));
+    eq("assignee_id", scope.assignee_id.map(Param::Int));
+    let mut out = Vec::new();
+    for row in sql.query().fetch_all(pool).await? {
+        out.push(read_row(&row)?);
+    }
+    Ok(out)
+}
+
+/// The same rows folded from one organisation's facts (those created or resolved in the
+/// period, or active), narrowed by the rest of the scope.
+pub(crate) async fn read_org_rows(
+    pool: &sqlx::AnyPool,
+    org_id: i64,
+    scope: &crate::reports::ReportScope,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
+    let (from, to) = (
+        Param::Int(from_day * DAY_MICROS),
+        Param::Int(to_day * DAY_MICROS),
+    );
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM ticket_facts f WHERE f.org_id = ",
+        FACT_COLUMNS.join(", ")
+    ));
+    sql.bind(Param::Int(org_id))
+        .push(" AND (f.active = 1 OR (f.created_at >= ")
+        .bind(from.clone())
+        .push(" AND f.created_at < ")
+        .bind(to.clone())
+        .push(") OR (f.resolved_at >= ")
+        .bind(from)
+        .push(" AND f.resolved_at < ")
+        .bind(to)
+        .push("))");
+    crate::reports::scoped(&mut sql, scope);
+    let mut facts = Vec::new();
+    for row in sql.query().fetch_all(pool).await? {
+        facts.push(FactRow::read(&row)?);
+    }
+    Ok(fold(&facts).into_iter().collect())
+}
+
+/// The whole rollup as stored (tests compare it with a fold of the facts).
+pub(crate) async fn all_rows(
+    pool: &sqlx::AnyPool,
+) -> Result<BTreeMap<DailyKey, Daily>, StoreError> {
+    let mut out = BTreeMap::new();
+    for row in sqlx::query(&format!("SELECT {} FROM ticket_daily", COLUMNS.join(", ")))
+        .fetch_all(pool)
+        .await?
+    {
+        let (key, daily) = read_row(&row)?;
+        out.insert(key, daily);
+    }
+    Ok(out)
+}
