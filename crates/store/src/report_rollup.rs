@@ -213,7 +213,7 @@ const COLUMNS: [&str; 36] = [
     "business_histogram",
     "hour_histogram",
 ];
-const KEY_COLUMNS: usize = 7;
+pub(crate) const KEY_COLUMNS: usize = 7;
 
 fn is_text(name: &str) -> bool {
     name == "category" || name.ends_with("_histogram")
@@ -233,7 +233,8 @@ fn decode(text: &str) -> Result<Counts, StoreError> {
             .and_then(|(s, n)| Some((s.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
         let (slot, n) =
             parsed.ok_or_else(|| StoreError::Corrupt(format!("rollup histogram {pair:?}")))?;
-        out.insert(slot, n);
+        // Joined lists repeat slots: their counts add up.
+        *out.entry(slot).or_insert(0) += n;
     }
     Ok(out)
 }
@@ -428,22 +429,93 @@ pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
     Ok(rows.len())
 }
 
-/// Rollup rows to read: those of days in `[from_day, to_day)` and every created row with
-/// tickets still active (for the backlog), narrowed by the scope's dimensions.
-pub(crate) async fn read_rows(
+/// How a report sums the rollup in SQL: the expression of each key column (a column keeps
+/// its dimension, a constant sums it away), the rows to take, and the figures it needs
+/// (summed; histograms joined into one `slot:count` list per group, which `decode` sums up).
+pub(crate) struct Grouping {
+    /// `cohort, day, team_id, priority, tier, category, assignee_id`, as SQL expressions.
+    pub(crate) key: [String; KEY_COLUMNS],
+    /// The rows to take (SQL; numbers only, no user input).
+    pub(crate) rows: String,
+    /// The columns read (the others come back zero or empty): summing costs per column.
+    pub(crate) columns: &'static [&'static str],
+}
+
+/// Every count column of the rollup but `active` (what a period's totals and series read).
+pub(crate) const PERIOD_COUNTS: [&str; 25] = [
+    "tickets",
+    "escalated",
+    "fr_met",
+    "fr_breached",
+    "nr_met",
+    "nr_breached",
+    "res_met",
+    "res_breached",
+    "pu_met",
+    "pu_breached",
+    "reached_l0",
+    "reached_l1",
+    "reached_l2",
+    "reached_l3",
+    "reached_l4",
+    "left_l0",
+    "left_l1",
+    "left_l2",
+    "left_l3",
+    "left_l4",
+    "reopened",
+    "first_contact",
+    "csat_responses",
+    "csat_score_sum",
+    "csat_satisfied",
+];
+
+impl Grouping {
+    /// Keeps cohort and day, sums every other dimension away.
+    pub(crate) fn by_day(rows: String, columns: &'static [&'static str]) -> Self {
+        let none = "CAST(0 AS BIGINT)".to_owned();
+        Self {
+            key: [
+                "cohort".to_owned(),
+                "day".to_owned(),
+                none.clone(),
+                none.clone(),
+                none.clone(),
+                "''".to_owned(),
+                none,
+            ],
+            rows,
+            columns,
+        }
+    }
+}
+
+/// Rollup rows summed by `grouping` within the scope (narrowed to an organisation, the rows
+/// come from its facts): the same shape as stored rows, so the summaries read both alike.
+pub(crate) async fn grouped(
     pool: &sqlx::AnyPool,
     scope: &crate::reports::ReportScope,
-    from_day: i64,
-    to_day: i64,
+    grouping: &Grouping,
 ) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
+    let mut select: Vec<String> = grouping.key.to_vec();
+    for column in &COLUMNS[KEY_COLUMNS..] {
+        let wanted = grouping.columns.contains(column);
+        select.push(match (is_text(column), wanted) {
+            (false, true) => format!("CAST(SUM({column}) AS BIGINT)"),
+            (false, false) => "CAST(0 AS BIGINT)".to_owned(),
+            (true, true) => format!("string_agg({column}, ',')"),
+            (true, false) => "''".to_owned(),
+        });
+    }
+    // An organisation is no rollup dimension: its facts stand in for the rollup.
+    let source = scope
+        .org_id
+        .map_or_else(|| "ticket_daily".to_owned(), org_source);
     let mut sql = Sql::new(&format!(
-        "SELECT {} FROM ticket_daily WHERE ((day >= ",
-        COLUMNS.join(", ")
+        "SELECT {} FROM {source} WHERE ({})",
+        select.join(", "),
+        grouping.rows
     ));
-    sql.bind(Param::Int(from_day))
-        .push(" AND day < ")
-        .bind(Param::Int(to_day))
-        .push(") OR (cohort = 0 AND active > 0))");
     let mut eq = |column: &str, value: Option<Param>| {
         if let Some(v) = value {
             sql.push(&format!(" AND {column} = "));
@@ -455,6 +527,7 @@ pub(crate) async fn read_rows(
     eq("tier", scope.tier.map(Param::Int));
     eq("category", scope.category.clone().map(Param::Text));
     eq("assignee_id", scope.assignee_id.map(Param::Int));
+    sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7");
     let mut out = Vec::new();
     for row in sql.query().fetch_all(pool).await? {
         out.push(read_row(&row)?);
@@ -462,39 +535,69 @@ pub(crate) async fn read_rows(
     Ok(out)
 }
 
-/// The same rows folded from one organisation's facts (those created or resolved in the
-/// period, or active), narrowed by the rest of the scope.
-pub(crate) async fn read_org_rows(
-    pool: &sqlx::AnyPool,
-    org_id: i64,
-    scope: &crate::reports::ReportScope,
-    from_day: i64,
-    to_day: i64,
-) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
-    let (from, to) = (
-        Param::Int(from_day * DAY_MICROS),
-        Param::Int(to_day * DAY_MICROS),
-    );
-    let mut sql = Sql::new(&format!(
-        "SELECT {} FROM ticket_facts f WHERE f.org_id = ",
-        FACT_COLUMNS.join(", ")
-    ));
-    sql.bind(Param::Int(org_id))
-        .push(" AND (f.active = 1 OR (f.created_at >= ")
-        .bind(from.clone())
-        .push(" AND f.created_at < ")
-        .bind(to.clone())
-        .push(") OR (f.resolved_at >= ")
-        .bind(from)
-        .push(" AND f.resolved_at < ")
-        .bind(to)
-        .push("))");
-    crate::reports::scoped(&mut sql, scope);
-    let mut facts = Vec::new();
-    for row in sql.query().fetch_all(pool).await? {
-        facts.push(FactRow::read(&row)?);
-    }
-    Ok(fold(&facts).into_iter().collect())
+/// One organisation's facts as rollup-shaped rows, one per ticket and cohort (SQL): what
+/// [`contributions`] adds to the rollup, so [`grouped`] sums them as it sums the rollup. The
+/// tests hold both to the same report.
+fn org_source(org_id: i64) -> String {
+    let flag = |expr: &str| format!("CASE WHEN {expr} THEN 1 ELSE 0 END");
+    let slot = |column: &str| format!("COALESCE(CAST({column} AS TEXT) || ':1', '')");
+    let bits = |mask: &str, name: &str| -> Vec<String> {
+        (0..5)
+            .map(|b| {
+                format!(
+                    "{} AS {name}{b}",
+                    flag(&format!("({mask} & {}) <> 0", 1 << b))
+                )
+            })
+            .collect()
+    };
+    let day = |column: &str| format!("{column} / {DAY_MICROS}");
+    let dims = "team_id, priority, tier, COALESCE(category, '') AS category, \
+                COALESCE(assignee_id, 0) AS assignee_id";
+    let mut created = vec![
+        "0 AS cohort".to_owned(),
+        format!("{} AS day", day("created_at")),
+        dims.to_owned(),
+        "1 AS tickets".to_owned(),
+        "active".to_owned(),
+        format!("{} AS escalated", flag("escalations > 0")),
+        "fr_met, fr_breached, nr_met, nr_breached, res_met, res_breached, pu_met, pu_breached"
+            .to_owned(),
+    ];
+    // The first SELECT of a UNION names the columns: every one is named as in the rollup.
+    created.extend(bits("tiers_reached", "reached_l"));
+    created.extend(bits("escalated_from", "left_l"));
+    created.extend([
+        "0 AS reopened, 0 AS first_contact, 0 AS csat_responses, 0 AS csat_score_sum, \
+         0 AS csat_satisfied"
+            .to_owned(),
+        format!("{} AS calendar_histogram", slot("fr_bucket")),
+        format!("{} AS business_histogram", slot("fr_business_bucket")),
+        format!(
+            "CAST((created_at % {DAY_MICROS}) / {HOUR_MICROS} AS TEXT) || ':1' AS hour_histogram"
+        ),
+    ]);
+    let resolved = [
+        "1".to_owned(),
+        day("resolved_at"),
+        dims.to_owned(),
+        // One ticket; no active, escalation, SLA cycle or tier figures (created rows hold them).
+        format!("1{}", ", 0".repeat(2 + 8 + 5 + 5)),
+        flag("reopens > 0"),
+        "first_contact".to_owned(),
+        flag("csat_score IS NOT NULL"),
+        "COALESCE(csat_score, 0)".to_owned(),
+        flag("csat_score >= 4"),
+        slot("res_bucket"),
+        slot("res_business_bucket"),
+        "''".to_owned(),
+    ];
+    format!(
+        "(SELECT {} FROM ticket_facts WHERE org_id = {org_id} \
+         UNION ALL SELECT {} FROM ticket_facts WHERE org_id = {org_id} AND resolved_at IS NOT NULL) AS facts",
+        created.join(", "),
+        resolved.join(", ")
+    )
 }
 
 /// The whole rollup as stored (tests compare it with a fold of the facts).

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use std::collections::BTreeMap;
 
-use crate::report_rollup::{self, Cohort, Counts, Daily, DailyKey};
+use crate::report_rollup::{self, Cohort, Counts, Daily, DailyKey, Grouping, PERIOD_COUNTS};
 use crate::sql::{Param, Sql};
 use crate::{Store, StoreError};
 
@@ -99,12 +99,8 @@ pub struct BreakdownRow {
 pub struct IncidentFact {
     /// The incident.
     pub id: i64,
-    /// Its title.
-    pub title: String,
     /// `sev1` … `sev4`.
     pub severity: String,
-    /// Its status now.
-    pub status: String,
     /// A service it is on.
     pub service_id: Option<i64>,
     /// That service's name.
@@ -132,13 +128,6 @@ pub(crate) fn scoped(sql: &mut Sql, scope: &ReportScope) {
     eq("tier", scope.tier.map(Param::Int));
     eq("category", scope.category.clone().map(Param::Text));
     eq("assignee_id", scope.assignee_id.map(Param::Int));
-}
-
-fn between(sql: &mut Sql, column: &str, from: Timestamp, to: Timestamp) {
-    sql.push(&format!(" WHERE f.{column} >= "))
-        .bind(Param::Int(from.as_microsecond()))
-        .push(&format!(" AND f.{column} < "))
-        .bind(Param::Int(to.as_microsecond()));
 }
 
 /// Everything the ticket report reads, for its period and the one before.
@@ -287,20 +276,95 @@ fn breakdown(
     rows
 }
 
+/// The rollup rows a ticket summary reads, each set summed as far as its use allows.
+struct SummaryRows {
+    /// By cohort and day (series, totals, histograms).
+    days: Vec<(DailyKey, Daily)>,
+    /// Active tickets by team, category and assignee, on one day per backlog age bucket
+    /// (backlog ages; the breakdowns' active column).
+    active: Vec<(DailyKey, Daily)>,
+    /// The current period by cohort, team, category and assignee, on its first day
+    /// (breakdowns).
+    owners: Vec<(DailyKey, Daily)>,
+}
+
 impl Store {
-    /// Rollup rows for `scope` over `[from_day, to_day)` plus the created rows still holding
-    /// active tickets: from the rollup, or folded from the facts of the scope's organisation.
-    async fn report_rows(
+    /// What a ticket summary of `current` (and, for totals, the `window` around it) reads on
+    /// `today`: sums of the rollup (of an organisation's facts, narrowed to one).
+    async fn summary_rows(
         &self,
         scope: &ReportScope,
-        (from_day, to_day): Days,
-    ) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
-        match scope.org_id {
-            Some(org) => {
-                report_rollup::read_org_rows(&self.read, org, scope, from_day, to_day).await
-            }
-            None => report_rollup::read_rows(&self.read, scope, from_day, to_day).await,
-        }
+        window: Days,
+        current: Days,
+        today: i64,
+        business: bool,
+    ) -> Result<SummaryRows, StoreError> {
+        let days = Grouping::by_day(
+            format!("day >= {} AND day < {}", window.0, window.1),
+            if business {
+                &PERIOD_AND_BUSINESS
+            } else {
+                &PERIOD_AND_CALENDAR
+            },
+        );
+        let (from, to) = current;
+        let keep = |column: &str| column.to_owned();
+        let none = || "CAST(0 AS BIGINT)".to_owned();
+        // One day per backlog age bucket (see `backlog_ages`): today, 1, 3, 7 and 30 days ago.
+        let age_day = format!(
+            "CAST(CASE WHEN day >= {today} THEN {today} WHEN day >= {} THEN {} \
+             WHEN day >= {} THEN {} WHEN day >= {} THEN {} ELSE {} END AS BIGINT)",
+            today - 2,
+            today - 1,
+            today - 6,
+            today - 3,
+            today - 29,
+            today - 7,
+            today - 30
+        );
+        let active = Grouping {
+            key: [
+                keep("cohort"),
+                age_day,
+                keep("team_id"),
+                none(),
+                none(),
+                keep("category"),
+                keep("assignee_id"),
+            ],
+            rows: "cohort = 0 AND active > 0".to_owned(),
+            columns: &["active"],
+        };
+        let owners = Grouping {
+            key: [
+                keep("cohort"),
+                format!("CAST({from} AS BIGINT)"),
+                keep("team_id"),
+                none(),
+                none(),
+                keep("category"),
+                keep("assignee_id"),
+            ],
+            rows: format!("day >= {from} AND day < {to}"),
+            columns: &[
+                "tickets",
+                "fr_met",
+                "fr_breached",
+                "res_met",
+                "res_breached",
+            ],
+        };
+        // Three reads at once: the pool has a connection for each.
+        let (days, active, owners) = tokio::try_join!(
+            report_rollup::grouped(&self.read, scope, &days),
+            report_rollup::grouped(&self.read, scope, &active),
+            report_rollup::grouped(&self.read, scope, &owners),
+        )?;
+        Ok(SummaryRows {
+            days,
+            active,
+            owners,
+        })
     }
 
     /// The ticket report's figures for `current` and `previous` (each `[from, to)`, UTC day
@@ -315,10 +379,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<TicketSummary, StoreError> {
         let (cur, prev) = (days(current.0, current.1), days(previous.0, previous.1));
+        let today = now.as_microsecond().div_euclid(DAY_MICROS);
+        let window = (cur.0.min(prev.0), cur.1.max(prev.1));
         let rows = self
-            .report_rows(scope, (cur.0.min(prev.0), cur.1.max(prev.1)))
+            .summary_rows(scope, window, cur, today, business)
             .await?;
-        let mut teams = breakdown(&rows, cur, |k| (Some(k.team_id), String::new()));
+        let owners = [rows.owners, rows.active.clone()].concat();
+        let mut teams = breakdown(&owners, cur, |k| (Some(k.team_id), String::new()));
         let names: std::collections::HashMap<i64, String> =
             sqlx::query("SELECT id, name FROM teams")
                 .fetch_all(&self.read)
@@ -332,7 +399,7 @@ impl Store {
                 .and_then(|id| names.get(&id).cloned())
                 .unwrap_or_default();
         }
-        let mut agents = breakdown(&rows, cur, |k| {
+        let mut agents = breakdown(&owners, cur, |k| {
             ((k.assignee_id != 0).then_some(k.assignee_id), String::new())
         });
         let ids: Vec<i64> = agents.iter().filter_map(|r| r.id).collect();
@@ -350,7 +417,7 @@ impl Store {
                 None => NONE.to_owned(),
             };
         }
-        let categories = breakdown(&rows, cur, |k| {
+        let categories = breakdown(&owners, cur, |k| {
             let name = if k.category.is_empty() {
                 NONE
             } else {
@@ -359,9 +426,9 @@ impl Store {
             (None, name.to_owned())
         });
         Ok(TicketSummary {
-            current: aggregates(&rows, cur, business),
-            previous: aggregates(&rows, prev, business),
-            backlog_ages: backlog_ages(&rows, now.as_microsecond().div_euclid(DAY_MICROS)),
+            current: aggregates(&rows.days, cur, business),
+            previous: aggregates(&rows.days, prev, business),
+            backlog_ages: backlog_ages(&rows.active, today),
             teams,
             agents,
             categories,
@@ -378,7 +445,9 @@ impl Store {
         to: Timestamp,
     ) -> Result<(Vec<(i64, i64)>, [i64; 168]), StoreError> {
         let period = days(from, to);
-        let rows = self.report_rows(scope, period).await?;
+        let created = format!("cohort = 0 AND day >= {} AND day < {}", period.0, period.1);
+        let grouping = Grouping::by_day(created, &["tickets", "hour_histogram"]);
+        let rows = report_rollup::grouped(&self.read, scope, &grouping).await?;
         let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
         let mut per_hour = [0; 168];
         for (key, d) in &rows {
@@ -404,6 +473,20 @@ impl Store {
     }
 }
 
+/// What a period's totals read: every count but `active`, and one duration histogram.
+const PERIOD_AND_BUSINESS: [&str; 26] = with(PERIOD_COUNTS, "business_histogram");
+const PERIOD_AND_CALENDAR: [&str; 26] = with(PERIOD_COUNTS, "calendar_histogram");
+
+const fn with(counts: [&'static str; 25], histogram: &'static str) -> [&'static str; 26] {
+    let mut out = [histogram; 26];
+    let mut i = 0;
+    while i < counts.len() {
+        out[i] = counts[i];
+        i += 1;
+    }
+    out
+}
+
 /// The name of the breakdown row of tickets without an assignee or category.
 const NONE: &str = "(none)";
 
@@ -421,7 +504,7 @@ impl Store {
         team_id: Option<i64>,
     ) -> Result<Vec<IncidentFact>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT i.id, i.title, i.severity, i.status, s.id, s.name, i.detected_at, i.acknowledged_at, \
+            "SELECT i.id, i.severity, s.id, s.name, i.detected_at, i.acknowledged_at, \
              i.mitigated_at, i.resolved_at FROM incidents i \
              LEFT JOIN (SELECT incident_id, service_id FROM incident_services \
                         UNION SELECT id, service_id FROM incidents WHERE service_id IS NOT NULL) x \
@@ -443,15 +526,13 @@ impl Store {
         for row in sql.query().fetch_all(&self.read).await? {
             out.push(IncidentFact {
                 id: row.try_get(0)?,
-                title: row.try_get(1)?,
-                severity: row.try_get(2)?,
-                status: row.try_get(3)?,
-                service_id: row.try_get(4)?,
-                service: row.try_get(5)?,
-                detected_at: crate::model::ts(row.try_get(6)?)?,
-                acknowledged_at: ts(row.try_get(7)?)?,
-                mitigated_at: ts(row.try_get(8)?)?,
-                resolved_at: ts(row.try_get(9)?)?,
+                severity: row.try_get(1)?,
+                service_id: row.try_get(2)?,
+                service: row.try_get(3)?,
+                detected_at: crate::model::ts(row.try_get(4)?)?,
+                acknowledged_at: ts(row.try_get(5)?)?,
+                mitigated_at: ts(row.try_get(6)?)?,
+                resolved_at: ts(row.try_get(7)?)?,
             });
         }
         Ok(out)
@@ -710,13 +791,18 @@ impl Store {
         to: Timestamp,
         limit: i64,
     ) -> Result<Vec<CsatAnswer>, StoreError> {
+        // Newest answers first, each checked against the period and scope, so the read stops
+        // at the tenth match instead of joining every ticket resolved in the period.
         let mut sql = Sql::new(
             "SELECT c.ticket_id, t.subject, c.score, c.comment, c.answered_at FROM csat_responses c \
-             JOIN ticket_facts f ON f.ticket_id = c.ticket_id JOIN tickets t ON t.id = c.ticket_id",
+             JOIN tickets t ON t.id = c.ticket_id WHERE c.comment <> '' AND EXISTS \
+             (SELECT 1 FROM ticket_facts f WHERE f.ticket_id = c.ticket_id AND f.resolved_at >= ",
         );
-        between(&mut sql, "resolved_at", from, to);
+        sql.bind(Param::Int(from.as_microsecond()))
+            .push(" AND f.resolved_at < ")
+            .bind(Param::Int(to.as_microsecond()));
         scoped(&mut sql, scope);
-        sql.push(" AND c.comment <> '' ORDER BY c.answered_at DESC LIMIT ")
+        sql.push(") ORDER BY c.answered_at DESC LIMIT ")
             .bind(Param::Int(limit));
         let mut out = Vec::new();
         for row in sql.query().fetch_all(&self.read).await? {

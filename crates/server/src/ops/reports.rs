@@ -664,12 +664,10 @@ pub async fn incident_report(
     let p = filters.period;
     let prev = p.previous();
     let team = filters.scope.team_id;
-    let facts = store
-        .incident_facts(p.start(), p.end(), filters.service_id, team)
-        .await?;
-    let before = store
-        .incident_facts(prev.start(), prev.end(), filters.service_id, team)
-        .await?;
+    let (facts, before) = tokio::try_join!(
+        store.incident_facts(p.start(), p.end(), filters.service_id, team),
+        store.incident_facts(prev.start(), prev.end(), filters.service_id, team),
+    )?;
     let all = distinct(&facts);
     let severities = Severity::ALL
         .iter()
