@@ -786,4 +786,18 @@ fn reports_from_the_command_line_as_table_csv_and_json() {
     let bad = opsdesk(data, &["report", "tickets", "--tier", "L9"], "");
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("tier"), "{}", text(&bad.stderr));
+    // Six months of demo history, imported, answered, escalated and resolved: the rollup kept
+    // change by change equals the facts summed afresh.
+    let check = opsdesk(data, &["report", "check"], "");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    assert!(
+        text(&check.stdout).contains("agrees with the ticket facts"),
+        "{}",
+        text(&check.stdout)
+    );
 }
