@@ -528,6 +528,8 @@ pub(crate) async fn clocks_of_new_tickets(
     if inputs.is_empty() {
         return Ok(HashMap::new());
     }
+    // The report rollup is read and written back below: take the log's lock before any row.
+    w.lock_log().await?;
     let config = cache.at(config_version(w).await?).await?;
     if config.policies.is_empty() {
         // A new ticket's facts are its creation alone: business time does not enter yet.
@@ -583,6 +585,9 @@ async fn refresh(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
+    // The report rollup is read and written back below: take the log's lock before any row
+    // (the recomputation and the facts backfill write no event before this).
+    w.lock_log().await?;
     let config = cache.at(config_version(w).await?).await?;
     if config.policies.is_empty() {
         // No policy, no clocks: clear what an earlier configuration left (usually nothing).
