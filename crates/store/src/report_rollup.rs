@@ -6,8 +6,9 @@
 //! thousands of rows instead of a million facts.
 //!
 //! Organisations are not a rollup dimension (there are too many: a row would hold about one
-//! ticket); a report narrowed to one organisation folds that organisation's facts into the
-//! same rows in memory ([`fold`]), so both paths feed one summary.
+//! ticket); a report narrowed to one organisation sums that organisation's facts shaped as
+//! rollup rows (`org_source`), so both paths feed one summary. [`fold`] is the rollup computed
+//! afresh from facts, for the check and the rebuild.
 
 use std::collections::BTreeMap;
 
