@@ -438,42 +438,18 @@ pub(crate) struct Grouping {
     pub(crate) key: [String; KEY_COLUMNS],
     /// The rows to take (SQL; numbers only, no user input).
     pub(crate) rows: String,
-    /// The columns read (the others come back zero or empty): summing costs per column.
-    pub(crate) columns: &'static [&'static str],
+    /// Which columns are read (the others come back zero or empty): summing costs per column.
+    pub(crate) wanted: fn(&str) -> bool,
 }
 
-/// Every count column of the rollup but `active` (what a period's totals and series read).
-pub(crate) const PERIOD_COUNTS: [&str; 25] = [
-    "tickets",
-    "escalated",
-    "fr_met",
-    "fr_breached",
-    "nr_met",
-    "nr_breached",
-    "res_met",
-    "res_breached",
-    "pu_met",
-    "pu_breached",
-    "reached_l0",
-    "reached_l1",
-    "reached_l2",
-    "reached_l3",
-    "reached_l4",
-    "left_l0",
-    "left_l1",
-    "left_l2",
-    "left_l3",
-    "left_l4",
-    "reopened",
-    "first_contact",
-    "csat_responses",
-    "csat_score_sum",
-    "csat_satisfied",
-];
+/// Every count column but `active`: what a period's totals and series read.
+pub(crate) fn period_count(column: &str) -> bool {
+    !is_text(column) && column != "active"
+}
 
 impl Grouping {
     /// Keeps cohort and day, sums every other dimension away.
-    pub(crate) fn by_day(rows: String, columns: &'static [&'static str]) -> Self {
+    pub(crate) fn by_day(rows: String, wanted: fn(&str) -> bool) -> Self {
         let none = "CAST(0 AS BIGINT)".to_owned();
         Self {
             key: [
@@ -486,7 +462,7 @@ impl Grouping {
                 none,
             ],
             rows,
-            columns,
+            wanted,
         }
     }
 }
@@ -500,7 +476,7 @@ pub(crate) async fn grouped(
 ) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
     let mut select: Vec<String> = grouping.key.to_vec();
     for column in &COLUMNS[KEY_COLUMNS..] {
-        let wanted = grouping.columns.contains(column);
+        let wanted = (grouping.wanted)(column);
         select.push(match (is_text(column), wanted) {
             (false, true) => format!("CAST(SUM({column}) AS BIGINT)"),
             (false, false) => "CAST(0 AS BIGINT)".to_owned(),

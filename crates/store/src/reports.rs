@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use std::collections::BTreeMap;
 
-use crate::report_rollup::{self, Cohort, Counts, Daily, DailyKey, Grouping, PERIOD_COUNTS};
+use crate::report_rollup::{self, Cohort, Counts, Daily, DailyKey, Grouping};
 use crate::sql::{Param, Sql};
 use crate::{Store, StoreError};
 
@@ -302,9 +302,9 @@ impl Store {
         let days = Grouping::by_day(
             format!("day >= {} AND day < {}", window.0, window.1),
             if business {
-                &PERIOD_AND_BUSINESS
+                |c| report_rollup::period_count(c) || c == "business_histogram"
             } else {
-                &PERIOD_AND_CALENDAR
+                |c| report_rollup::period_count(c) || c == "calendar_histogram"
             },
         );
         let (from, to) = current;
@@ -333,7 +333,7 @@ impl Store {
                 keep("assignee_id"),
             ],
             rows: "cohort = 0 AND active > 0".to_owned(),
-            columns: &["active"],
+            wanted: |c| c == "active",
         };
         let owners = Grouping {
             key: [
@@ -346,13 +346,12 @@ impl Store {
                 keep("assignee_id"),
             ],
             rows: format!("day >= {from} AND day < {to}"),
-            columns: &[
-                "tickets",
-                "fr_met",
-                "fr_breached",
-                "res_met",
-                "res_breached",
-            ],
+            wanted: |c| {
+                matches!(
+                    c,
+                    "tickets" | "fr_met" | "fr_breached" | "res_met" | "res_breached"
+                )
+            },
         };
         // Three reads at once: the pool has a connection for each.
         let (days, active, owners) = tokio::try_join!(
@@ -446,7 +445,7 @@ impl Store {
     ) -> Result<(Vec<(i64, i64)>, [i64; 168]), StoreError> {
         let period = days(from, to);
         let created = format!("cohort = 0 AND day >= {} AND day < {}", period.0, period.1);
-        let grouping = Grouping::by_day(created, &["tickets", "hour_histogram"]);
+        let grouping = Grouping::by_day(created, |c| c == "tickets" || c == "hour_histogram");
         let rows = report_rollup::grouped(&self.read, scope, &grouping).await?;
         let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
         let mut per_hour = [0; 168];
@@ -471,20 +470,6 @@ impl Store {
             per_hour,
         ))
     }
-}
-
-/// What a period's totals read: every count but `active`, and one duration histogram.
-const PERIOD_AND_BUSINESS: [&str; 26] = with(PERIOD_COUNTS, "business_histogram");
-const PERIOD_AND_CALENDAR: [&str; 26] = with(PERIOD_COUNTS, "calendar_histogram");
-
-const fn with(counts: [&'static str; 25], histogram: &'static str) -> [&'static str; 26] {
-    let mut out = [histogram; 26];
-    let mut i = 0;
-    while i < counts.len() {
-        out[i] = counts[i];
-        i += 1;
-    }
-    out
 }
 
 /// The name of the breakdown row of tickets without an assignee or category.
