@@ -1,6 +1,6 @@
 //! `opsdesk-bench reports`: a year of incidents on the generated desk, then the latency of every
 //! report's data (a year by month, the default 30 days by day, narrowed by team, the incident
-//! report, the forecast) and of `/metrics`, through the API as a manager.
+//! report, the forecast; a year and 30 days narrowed to one organisation) and of `/metrics`, through the API as a manager.
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{IncidentStatus, Severity};
@@ -127,8 +127,16 @@ pub(crate) async fn reports(
             format!("{base}/api/v1/reports/tickets?{year}&team=Support%20L1"),
         ),
         (
+            "ticket report, a year by month, one organisation",
+            format!("{base}/api/v1/reports/tickets?{year}&organization=Customer%2000"),
+        ),
+        (
             "ticket report, last 30 days by day",
             format!("{base}/api/v1/reports/tickets"),
+        ),
+        (
+            "ticket report, last 30 days, one organisation",
+            format!("{base}/api/v1/reports/tickets?organization=Customer%2000"),
         ),
         (
             "incident report, a year by month",

@@ -81,6 +81,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_report_rollup.sql"),
         include_str!("../migrations/postgres/0015_report_rollup.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_report_rollup_desk.sql"),
+        include_str!("../migrations/postgres/0016_report_rollup_desk.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -5,9 +5,13 @@
 //! moves it by the difference in the same transaction, so a report over a year reads tens of
 //! thousands of rows instead of a million facts.
 //!
+//! The rollup is kept at two grains with the same columns: `ticket_daily` per day and every
+//! dimension, and `ticket_daily_desk` per day only (its dimension columns hold their "none"
+//! values), which a report with no filter reads: a year is then hundreds of rows.
+//!
 //! Organisations are not a rollup dimension (there are too many: a row would hold about one
 //! ticket); a report narrowed to one organisation sums that organisation's facts shaped as
-//! rollup rows (`org_source`), so both paths feed one summary. [`fold`] is the rollup computed
+//! rollup rows (`organisation_query`), so both paths feed one summary. [`fold`] is the rollup computed
 //! afresh from facts, for the check and the rebuild.
 
 use std::collections::BTreeMap;
@@ -44,6 +48,53 @@ pub(crate) struct DailyKey {
     pub(crate) tier: i64,
     pub(crate) category: String,
     pub(crate) assignee_id: i64,
+}
+
+/// The two tables of the rollup: the same columns, summed to different keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grain {
+    /// `ticket_daily`: per day, team, priority, tier, category and assignee.
+    Detail,
+    /// `ticket_daily_desk`: per day only, for reports with no filter.
+    Desk,
+}
+
+impl Grain {
+    /// Both grains, kept together.
+    pub(crate) const ALL: [Grain; 2] = [Grain::Detail, Grain::Desk];
+
+    /// Its table.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Grain::Detail => "ticket_daily",
+            Grain::Desk => "ticket_daily_desk",
+        }
+    }
+
+    /// The key of the row at this grain that counts the tickets of detail row `key`.
+    fn key(self, key: &DailyKey) -> DailyKey {
+        match self {
+            Grain::Detail => key.clone(),
+            Grain::Desk => DailyKey {
+                cohort: key.cohort,
+                day: key.day,
+                team_id: 0,
+                priority: 0,
+                tier: 0,
+                category: String::new(),
+                assignee_id: 0,
+            },
+        }
+    }
+
+    /// Detail rows summed to this grain's keys.
+    pub(crate) fn regroup(self, rows: &BTreeMap<DailyKey, Daily>) -> BTreeMap<DailyKey, Daily> {
+        let mut out: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+        for (key, daily) in rows {
+            out.entry(self.key(key)).or_default().add(daily, 1);
+        }
+        out
+    }
 }
 
 /// A histogram kept as counts per slot (a duration bucket, or an hour of the day).
@@ -274,9 +325,9 @@ fn row_params(key: &DailyKey, d: &Daily) -> Vec<Param> {
     row
 }
 
-/// Reads a row selected as [`COLUMNS`].
-fn read_row(row: &sqlx::any::AnyRow) -> Result<(DailyKey, Daily), StoreError> {
-    let int = |i: usize| row.try_get::<i64, _>(i);
+/// Reads a row selected as [`COLUMNS`], from column `first` on.
+fn read_row(row: &sqlx::any::AnyRow, first: usize) -> Result<(DailyKey, Daily), StoreError> {
+    let int = |i: usize| row.try_get::<i64, _>(first + i);
     let cohort = match int(0)? {
         0 => Cohort::Created,
         1 => Cohort::Resolved,
@@ -288,7 +339,7 @@ fn read_row(row: &sqlx::any::AnyRow) -> Result<(DailyKey, Daily), StoreError> {
         team_id: int(2)?,
         priority: int(3)?,
         tier: int(4)?,
-        category: row.try_get(5)?,
+        category: row.try_get(first + 5)?,
         assignee_id: int(6)?,
     };
     let mut d = Daily {
@@ -309,9 +360,10 @@ fn read_row(row: &sqlx::any::AnyRow) -> Result<(DailyKey, Daily), StoreError> {
     d.csat_responses = int(30)?;
     d.csat_score_sum = int(31)?;
     d.csat_satisfied = int(32)?;
-    d.calendar = decode(&row.try_get::<String, _>(33)?)?;
-    d.business = decode(&row.try_get::<String, _>(34)?)?;
-    d.hours = decode(&row.try_get::<String, _>(35)?)?;
+    let text = |i: usize| row.try_get::<String, _>(first + i);
+    d.calendar = decode(&text(33)?)?;
+    d.business = decode(&text(34)?)?;
+    d.hours = decode(&text(35)?)?;
     Ok((key, d))
 }
 
@@ -324,8 +376,13 @@ fn keys_in(backend: Backend) -> String {
     )
 }
 
-/// Upserts rows (whole) and deletes the keys whose rows became empty.
-async fn write_rows(w: &mut Write, rows: &BTreeMap<DailyKey, Daily>) -> Result<(), StoreError> {
+/// Upserts rows (whole) into `grain`'s table and deletes the keys whose rows became empty.
+async fn write_rows(
+    w: &mut Write,
+    grain: Grain,
+    rows: &BTreeMap<DailyKey, Daily>,
+) -> Result<(), StoreError> {
+    let table = grain.table();
     let (empty, kept): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, d)| d.tickets == 0);
     let backend = w.backend();
     for chunk in kept.chunks(1000) {
@@ -335,7 +392,7 @@ async fn write_rows(w: &mut Write, rows: &BTreeMap<DailyKey, Daily>) -> Result<(
             .map(|c| format!("{c} = excluded.{c}"))
             .collect();
         sqlx::query(&format!(
-            "INSERT INTO ticket_daily ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
+            "INSERT INTO {table} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
             COLUMNS.join(", "),
             select_json_rows(backend, "$1", &COLUMNS, is_text),
             COLUMNS[..KEY_COLUMNS].join(", "),
@@ -347,13 +404,10 @@ async fn write_rows(w: &mut Write, rows: &BTreeMap<DailyKey, Daily>) -> Result<(
     }
     for chunk in empty.chunks(1000) {
         let keys: Vec<Vec<Param>> = chunk.iter().map(|(k, _)| key_params(k)).collect();
-        sqlx::query(&format!(
-            "DELETE FROM ticket_daily WHERE {}",
-            keys_in(backend)
-        ))
-        .bind(json_rows(&keys))
-        .execute(&mut *w.tx)
-        .await?;
+        sqlx::query(&format!("DELETE FROM {table} WHERE {}", keys_in(backend)))
+            .bind(json_rows(&keys))
+            .execute(&mut *w.tx)
+            .await?;
     }
     Ok(())
 }
@@ -374,40 +428,46 @@ pub(crate) async fn apply(
             deltas.entry(key).or_default().add(&daily, 1);
         }
     }
-    deltas.retain(|_, d| *d != Daily::default());
-    if deltas.is_empty() {
-        return Ok(());
-    }
-    let backend = w.backend();
-    let keys: Vec<Vec<Param>> = deltas.keys().map(key_params).collect();
-    let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
-    for chunk in keys.chunks(1000) {
-        let stored = sqlx::query(&format!(
-            "SELECT {} FROM ticket_daily WHERE {}",
-            COLUMNS.join(", "),
-            keys_in(backend)
-        ))
-        .bind(json_rows(chunk))
-        .fetch_all(&mut *w.tx)
-        .await?;
-        for row in &stored {
-            let (key, daily) = read_row(row)?;
-            rows.insert(key, daily);
+    for grain in Grain::ALL {
+        let mut moved = grain.regroup(&deltas);
+        moved.retain(|_, d| *d != Daily::default());
+        if moved.is_empty() {
+            continue;
         }
+        let keys: Vec<Vec<Param>> = moved.keys().map(key_params).collect();
+        let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
+        for chunk in keys.chunks(1000) {
+            let stored = sqlx::query(&format!(
+                "SELECT {} FROM {} WHERE {}",
+                COLUMNS.join(", "),
+                grain.table(),
+                keys_in(w.backend())
+            ))
+            .bind(json_rows(chunk))
+            .fetch_all(&mut *w.tx)
+            .await?;
+            for row in &stored {
+                let (key, daily) = read_row(row, 0)?;
+                rows.insert(key, daily);
+            }
+        }
+        for (key, delta) in moved {
+            rows.entry(key).or_default().add(&delta, 1);
+        }
+        write_rows(w, grain, &rows).await?;
     }
-    for (key, delta) in deltas {
-        rows.entry(key).or_default().add(&delta, 1);
-    }
-    write_rows(w, &rows).await
+    Ok(())
 }
 
-/// Rebuilds the whole rollup from the facts, in `w`'s transaction (after the migration that
-/// added it, on a database that already had facts).
+/// Rebuilds the whole rollup (both grains) from the facts, in `w`'s transaction (after the
+/// migration that added it, on a database that already had facts); answers its detail rows.
 pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
     w.lock_log().await?;
-    sqlx::query("DELETE FROM ticket_daily")
-        .execute(&mut *w.tx)
-        .await?;
+    for grain in Grain::ALL {
+        sqlx::query(&format!("DELETE FROM {}", grain.table()))
+            .execute(&mut *w.tx)
+            .await?;
+    }
     let mut rows: BTreeMap<DailyKey, Daily> = BTreeMap::new();
     let mut after = i64::MIN;
     loop {
@@ -426,7 +486,8 @@ pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
             }
         }
     }
-    write_rows(w, &rows).await?;
+    write_rows(w, Grain::Detail, &rows).await?;
+    write_rows(w, Grain::Desk, &Grain::Desk.regroup(&rows)).await?;
     Ok(rows.len())
 }
 
@@ -440,6 +501,8 @@ pub(crate) struct Grouping {
     pub(crate) rows: String,
     /// Which columns are read (the others come back zero or empty): summing costs per column.
     pub(crate) wanted: fn(&str) -> bool,
+    /// Whether the key keeps no dimension (only cohort and day), so the desk grain can answer.
+    pub(crate) per_day: bool,
 }
 
 /// Every count column but `active`: what a period's totals and series read.
@@ -463,17 +526,13 @@ impl Grouping {
             ],
             rows,
             wanted,
+            per_day: true,
         }
     }
 }
 
-/// Rollup rows summed by `grouping` within the scope (narrowed to an organisation, the rows
-/// come from its facts): the same shape as stored rows, so the summaries read both alike.
-pub(crate) async fn grouped(
-    pool: &sqlx::AnyPool,
-    scope: &crate::reports::ReportScope,
-    grouping: &Grouping,
-) -> Result<Vec<(DailyKey, Daily)>, StoreError> {
+/// What `grouping` selects: its key, then every figure column (summed, joined, or a blank).
+fn select_list(grouping: &Grouping) -> String {
     let mut select: Vec<String> = grouping.key.to_vec();
     for column in &COLUMNS[KEY_COLUMNS..] {
         let wanted = (grouping.wanted)(column);
@@ -484,13 +543,60 @@ pub(crate) async fn grouped(
             (true, false) => "''".to_owned(),
         });
     }
-    // An organisation is no rollup dimension: its facts stand in for the rollup.
-    let source = scope
-        .org_id
-        .map_or_else(|| "ticket_daily".to_owned(), org_source);
+    select.join(", ")
+}
+
+/// Rollup rows summed by each of `groupings` within the scope, in their order: the same
+/// shape as stored rows, so the summaries read both alike. From the rollup the groupings are
+/// read at once (a reader each); narrowed to an organisation, they come from one query that
+/// reads its facts once.
+pub(crate) async fn grouped(
+    pool: &sqlx::AnyPool,
+    scope: &crate::reports::ReportScope,
+    groupings: &[&Grouping],
+) -> Result<Vec<Vec<(DailyKey, Daily)>>, StoreError> {
+    if let Some(org_id) = scope.org_id {
+        let mut out = vec![Vec::new(); groupings.len()];
+        for row in organisation_query(org_id, scope, groupings)
+            .query()
+            .fetch_all(pool)
+            .await?
+        {
+            let n: i64 = row.try_get(0)?;
+            let rows = usize::try_from(n)
+                .ok()
+                .and_then(|n| out.get_mut(n))
+                .ok_or_else(|| StoreError::Corrupt(format!("report grouping {n}")))?;
+            rows.push(read_row(&row, 1)?);
+        }
+        return Ok(out);
+    }
+    let queries: Vec<Sql> = groupings
+        .iter()
+        .map(|grouping| rollup_query(scope, grouping))
+        .collect();
+    futures_util::future::try_join_all(queries.iter().map(|sql| async move {
+        let mut rows = Vec::new();
+        for row in sql.query().fetch_all(pool).await? {
+            rows.push(read_row(&row, 0)?);
+        }
+        Ok::<_, StoreError>(rows)
+    }))
+    .await
+}
+
+/// `grouping` over the rollup within the scope (no organisation): the desk grain when nothing
+/// narrows it and it keeps no dimension, else the detail grain.
+fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql {
+    let grain = if grouping.per_day && *scope == crate::reports::ReportScope::default() {
+        Grain::Desk
+    } else {
+        Grain::Detail
+    };
     let mut sql = Sql::new(&format!(
-        "SELECT {} FROM {source} WHERE ({})",
-        select.join(", "),
+        "SELECT {} FROM {} WHERE ({})",
+        select_list(grouping),
+        grain.table(),
         grouping.rows
     ));
     let mut eq = |column: &str, value: Option<Param>| {
@@ -505,17 +611,19 @@ pub(crate) async fn grouped(
     eq("category", scope.category.clone().map(Param::Text));
     eq("assignee_id", scope.assignee_id.map(Param::Int));
     sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7");
-    let mut out = Vec::new();
-    for row in sql.query().fetch_all(pool).await? {
-        out.push(read_row(&row)?);
-    }
-    Ok(out)
+    sql
 }
 
-/// One organisation's facts as rollup-shaped rows, one per ticket and cohort (SQL): what
-/// [`contributions`] adds to the rollup, so [`grouped`] sums them as it sums the rollup. The
-/// tests hold both to the same report.
-fn org_source(org_id: i64) -> String {
+/// `groupings` over one organisation's facts (within the rest of the scope), in one query
+/// whose first column numbers the grouping of each row. The facts are read once (a
+/// materialized CTE), then shaped as rollup rows, one per ticket and cohort: what
+/// [`contributions`] adds to the rollup, so each grouping sums them as it sums the rollup.
+/// The tests hold both paths to the same report.
+fn organisation_query(
+    org_id: i64,
+    scope: &crate::reports::ReportScope,
+    groupings: &[&Grouping],
+) -> Sql {
     let flag = |expr: &str| format!("CASE WHEN {expr} THEN 1 ELSE 0 END");
     let slot = |column: &str| format!("COALESCE(CAST({column} AS TEXT) || ':1', '')");
     let bits = |mask: &str, name: &str| -> Vec<String> {
@@ -529,8 +637,7 @@ fn org_source(org_id: i64) -> String {
             .collect()
     };
     let day = |column: &str| format!("{column} / {DAY_MICROS}");
-    let dims = "team_id, priority, tier, COALESCE(category, '') AS category, \
-                COALESCE(assignee_id, 0) AS assignee_id";
+    let dims = "team_id, priority, tier, category, assignee_id";
     let mut created = vec![
         "0 AS cohort".to_owned(),
         format!("{} AS day", day("created_at")),
@@ -569,24 +676,54 @@ fn org_source(org_id: i64) -> String {
         slot("res_business_bucket"),
         "''".to_owned(),
     ];
-    format!(
-        "(SELECT {} FROM ticket_facts WHERE org_id = {org_id} \
-         UNION ALL SELECT {} FROM ticket_facts WHERE org_id = {org_id} AND resolved_at IS NOT NULL) AS facts",
+    let mut sql = Sql::new(
+        "WITH facts AS MATERIALIZED (SELECT created_at, resolved_at, team_id, priority, tier, \
+         COALESCE(category, '') AS category, COALESCE(assignee_id, 0) AS assignee_id, active, \
+         escalations, fr_met, fr_breached, nr_met, nr_breached, res_met, res_breached, pu_met, \
+         pu_breached, tiers_reached, escalated_from, reopens, first_contact, csat_score, \
+         fr_bucket, fr_business_bucket, res_bucket, res_business_bucket \
+         FROM ticket_facts f WHERE f.org_id = ",
+    );
+    sql.bind(Param::Int(org_id));
+    crate::reports::scoped(
+        &mut sql,
+        &crate::reports::ReportScope {
+            org_id: None,
+            ..scope.clone()
+        },
+    );
+    sql.push(&format!(
+        "), shaped AS (SELECT {} FROM facts UNION ALL SELECT {} FROM facts \
+         WHERE resolved_at IS NOT NULL)",
         created.join(", "),
         resolved.join(", ")
-    )
+    ));
+    for (n, grouping) in groupings.iter().enumerate() {
+        sql.push(&format!(
+            "{} SELECT {n}, {} FROM shaped WHERE ({}) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+            if n == 0 { "" } else { " UNION ALL" },
+            select_list(grouping),
+            grouping.rows
+        ));
+    }
+    sql
 }
 
-/// The whole rollup as stored (tests compare it with a fold of the facts).
+/// One grain of the rollup as stored (the check compares it with a fold of the facts).
 pub(crate) async fn all_rows(
     pool: &sqlx::AnyPool,
+    grain: Grain,
 ) -> Result<BTreeMap<DailyKey, Daily>, StoreError> {
     let mut out = BTreeMap::new();
-    for row in sqlx::query(&format!("SELECT {} FROM ticket_daily", COLUMNS.join(", ")))
-        .fetch_all(pool)
-        .await?
+    for row in sqlx::query(&format!(
+        "SELECT {} FROM {}",
+        COLUMNS.join(", "),
+        grain.table()
+    ))
+    .fetch_all(pool)
+    .await?
     {
-        let (key, daily) = read_row(&row)?;
+        let (key, daily) = read_row(&row, 0)?;
         out.insert(key, daily);
     }
     Ok(out)

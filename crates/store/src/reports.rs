@@ -334,6 +334,7 @@ impl Store {
             ],
             rows: "cohort = 0 AND active > 0".to_owned(),
             wanted: |c| c == "active",
+            per_day: false,
         };
         let owners = Grouping {
             key: [
@@ -352,13 +353,12 @@ impl Store {
                     "tickets" | "fr_met" | "fr_breached" | "res_met" | "res_breached"
                 )
             },
+            per_day: false,
         };
-        // Three reads at once: the pool has a connection for each.
-        let (days, active, owners) = tokio::try_join!(
-            report_rollup::grouped(&self.read, scope, &days),
-            report_rollup::grouped(&self.read, scope, &active),
-            report_rollup::grouped(&self.read, scope, &owners),
-        )?;
+        let read = report_rollup::grouped(&self.read, scope, &[&days, &active, &owners]).await?;
+        let [days, active, owners]: [_; 3] = read
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("report groupings".to_owned()))?;
         Ok(SummaryRows {
             days,
             active,
@@ -446,7 +446,9 @@ impl Store {
         let period = days(from, to);
         let created = format!("cohort = 0 AND day >= {} AND day < {}", period.0, period.1);
         let grouping = Grouping::by_day(created, |c| c == "tickets" || c == "hour_histogram");
-        let rows = report_rollup::grouped(&self.read, scope, &grouping).await?;
+        let rows = report_rollup::grouped(&self.read, scope, &[&grouping])
+            .await?
+            .concat();
         let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
         let mut per_hour = [0; 168];
         for (key, d) in &rows {
@@ -533,20 +535,25 @@ impl Store {
         .await?)
     }
 
-    /// Builds the daily rollup from the facts when it is empty and facts exist (a database
-    /// that had facts before the rollup); answers how many rows it wrote, if it did.
+    /// Builds the daily rollup from the facts when a grain of it is empty and facts exist (a
+    /// database that had facts before the rollup or its grain); answers how many detail rows
+    /// it wrote, if it did.
     pub(crate) async fn fill_report_rollup(&self) -> Result<Option<usize>, StoreError> {
         let mut w = self.write(None, Timestamp::now()).await?;
         w.lock_log().await?;
         let exists =
             |table: &str| format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
-        let rollup: i64 = sqlx::query_scalar(&exists("ticket_daily"))
-            .fetch_one(&mut *w.tx)
-            .await?;
+        let mut filled = true;
+        for grain in report_rollup::Grain::ALL {
+            let rows: i64 = sqlx::query_scalar(&exists(grain.table()))
+                .fetch_one(&mut *w.tx)
+                .await?;
+            filled &= rows > 0;
+        }
         let facts: i64 = sqlx::query_scalar(&exists("ticket_facts"))
             .fetch_one(&mut *w.tx)
             .await?;
-        if rollup > 0 || facts == 0 {
+        if filled || facts == 0 {
             return Ok(None);
         }
         let rows = report_rollup::rebuild(&mut w).await?;
@@ -563,8 +570,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// Where the daily rollup differs from the facts folded afresh (nothing when they agree):
-    /// one line per differing row.
+    /// Where the daily rollup (either grain) differs from the facts folded afresh (nothing when
+    /// they agree): one line per differing row.
     pub async fn report_rollup_differences(&self) -> Result<Vec<String>, StoreError> {
         let mut facts = Vec::new();
         for row in sqlx::query(&format!(
@@ -576,18 +583,26 @@ impl Store {
         {
             facts.push(crate::report_facts::FactRow::read(&row)?);
         }
-        let expected = report_rollup::fold(&facts);
-        let stored = report_rollup::all_rows(&self.read).await?;
+        let folded = report_rollup::fold(&facts);
         let mut out = Vec::new();
-        for (key, want) in &expected {
-            match stored.get(key) {
-                Some(have) if have == want => {}
-                have => out.push(format!("{key:?}: stored {have:?}, facts give {want:?}")),
+        for grain in report_rollup::Grain::ALL {
+            let expected = grain.regroup(&folded);
+            let stored = report_rollup::all_rows(&self.read, grain).await?;
+            let table = grain.table();
+            for (key, want) in &expected {
+                match stored.get(key) {
+                    Some(have) if have == want => {}
+                    have => out.push(format!(
+                        "{table} {key:?}: stored {have:?}, facts give {want:?}"
+                    )),
+                }
             }
-        }
-        for (key, have) in &stored {
-            if !expected.contains_key(key) {
-                out.push(format!("{key:?}: stored {have:?}, facts give nothing"));
+            for (key, have) in &stored {
+                if !expected.contains_key(key) {
+                    out.push(format!(
+                        "{table} {key:?}: stored {have:?}, facts give nothing"
+                    ));
+                }
             }
         }
         Ok(out)

@@ -333,7 +333,8 @@ impl Store {
                         subject_id: *ticket,
                         kind: "message.added",
                         internal: m.internal,
-                        data: json!({"message_id": message_id, "internal": m.internal}),
+                        // Marked imported: history mails nobody (the notifier passes over it).
+                        data: json!({"message_id": message_id, "internal": m.internal, "imported": true}),
                     })
                     .collect();
                 w.events(&events).await?;

@@ -62,7 +62,8 @@ async fn decide(
 ) -> Result<Option<OutgoingMail>, StoreError> {
     let purpose = match event.kind.as_str() {
         "ticket.created" => "acknowledgement",
-        "message.added" if !event.internal => "reply",
+        "message.added" if event.internal || event.data["imported"] == true => return Ok(None),
+        "message.added" => "reply",
         "ticket.updated" if event.data["after"]["status"] == "resolved" => "resolved",
         "sla.breached" => "sla_breach",
         _ => return Ok(None),

@@ -853,7 +853,8 @@ async fn the_rollup_agrees_with_the_facts_and_the_organisation_path() {
     let differences = app.store.report_rollup_differences().await.unwrap();
     assert!(differences.is_empty(), "{differences:#?}");
 
-    // Every ticket is Acme's: the desk's report and Acme's report are the same report.
+    // Every ticket is Acme's: the desk's report and Acme's report are the same report (with no
+    // filter the desk's is read from the desk grain of the rollup, filtered from the detail grain).
     for extra in ["", "&time=calendar", "&category=access", "&priority=urgent"] {
         let desk = app.get("manager", &week(extra)).await;
         assert_eq!(desk.status, StatusCode::OK, "{:?}", desk.body);
