@@ -74,6 +74,9 @@ test("the incident report and the forecast render their charts", async () => {
     await page.locator("svg#chart-incidents").waitFor();
     assert.ok(await page.locator("#table-services tbody tr").count() >= 2);
     assert.match(await page.textContent("#table-services"), /\d+[mh]/, "MTTR as a duration");
+    await page.locator("svg#chart-statuses").waitFor();
+    assert.equal(await page.locator("#table-statuses tbody tr").count(), 5);
+    assert.match(await page.textContent("#table-statuses tbody tr:first-child"), /triggered/);
     await page.goto(`${desk.base}/reports/forecast`);
     await page.locator("svg#chart-forecast").waitFor();
     assert.match(await page.textContent("#forecast-error"), /Back-test: .* by \d+\.\d %/);

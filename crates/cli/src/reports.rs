@@ -15,8 +15,8 @@ pub enum ReportCommand {
     /// Tickets: volume, backlog, response and resolution times, SLA compliance, rates; the
     /// tables `series` (default), `teams`, `agents`, `categories`, `backlog`, `escalations`.
     Tickets(ReportArgs),
-    /// Incidents: counts, MTTA, MTTR, MTBF; the tables `series` (default), `services`,
-    /// `severities`.
+    /// Incidents: counts, MTTA, MTTR, MTBF, time in each status; the tables `series`
+    /// (default), `services`, `severities`, `statuses`.
     Incidents(ReportArgs),
     /// Arrival forecast for the next four weeks and agents needed per hour; the tables
     /// `weeks` (default) and `staffing`.

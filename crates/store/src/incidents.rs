@@ -550,6 +550,7 @@ pub(crate) async fn ingest_in(
         .bind(now_us)
         .fetch_one(&mut *w.tx)
         .await?;
+        enter_status(w, id, IncidentStatus::Triggered).await?;
         if let Some(sid) = service {
             sqlx::query("INSERT INTO incident_services (incident_id, service_id) VALUES ($1, $2)")
                 .bind(id)
@@ -981,6 +982,7 @@ impl Store {
         .bind(w.now())
         .fetch_one(&mut *w.tx)
         .await?;
+        enter_status(&mut w, id, IncidentStatus::Triggered).await?;
         for sid in &input.service_ids {
             sqlx::query(
                 "INSERT INTO incident_services (incident_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -1202,6 +1204,27 @@ impl Store {
     }
 }
 
+/// Ends the incident's stay in its status (if any) and starts one in `status`, now: the
+/// stays the report's time in each status sums.
+async fn enter_status(w: &mut Write, id: i64, status: IncidentStatus) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE incident_status_spans SET until = $1 WHERE incident_id = $2 AND until IS NULL",
+    )
+    .bind(w.now())
+    .bind(id)
+    .execute(&mut *w.tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO incident_status_spans (incident_id, status, since) VALUES ($1, $2, $3)",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(w.now())
+    .execute(&mut *w.tx)
+    .await?;
+    Ok(())
+}
+
 /// Moves an incident to `to`, updating its milestones and auto-resolution instant, with an
 /// `incident.status` event (`reason` empty for a person's move).
 async fn set_status(
@@ -1229,6 +1252,7 @@ async fn set_status(
     .bind(id)
     .execute(&mut *w.tx)
     .await?;
+    enter_status(w, id, to).await?;
     let mut data = json!({"before": from.as_str(), "after": to.as_str()});
     if !reason.is_empty() {
         data["reason"] = json!(reason);

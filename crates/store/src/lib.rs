@@ -57,7 +57,7 @@ pub use operations::{
 };
 pub use reports::{
     ActiveGauge, BreakdownRow, CreatedDay, CsatAnswer, CsatTotals, IncidentFact, MetricGauges,
-    ReportScope, ResolvedDay, TicketAggregates, TicketSummary,
+    ReportScope, ResolvedDay, StatusTime, TicketAggregates, TicketSummary,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};

@@ -86,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_report_rollup_desk.sql"),
         include_str!("../migrations/postgres/0016_report_rollup_desk.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/sqlite/0017_incident_status_spans.sql"),
+        include_str!("../migrations/postgres/0017_incident_status_spans.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -8,7 +8,7 @@ use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::report::{
     date_of_day, day_number, mean, mean_time_between, percent, Granularity, Histogram, Period,
 };
-use opsdesk_domain::{Priority, Severity, Tier};
+use opsdesk_domain::{IncidentStatus, Priority, Severity, Tier};
 use opsdesk_store::{BreakdownRow, IncidentFact, ReportScope, Store, TicketAggregates};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -43,7 +43,7 @@ pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
     /// Which table a CSV holds: `series` (default), `teams`, `agents`, `categories`,
-    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`; for the
+    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`, `statuses`; for the
     /// forecast `weeks`, `staffing`.
     pub table: Option<String>,
     /// Forecast: minutes an agent spends on a ticket (default 20).
@@ -582,6 +582,22 @@ pub struct IncidentPoint {
     pub by_severity: [i64; 4],
 }
 
+/// Time incidents spent in one status (stays that ended).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusTimeOut {
+    /// The status, in lifecycle order: triggered, acknowledged, investigating, identified,
+    /// monitoring.
+    pub status: String,
+    /// Incidents of the period that left it at least once.
+    pub incidents: i64,
+    /// Their mean time in it, seconds (all their stays there added up).
+    pub mean_secs: Option<i64>,
+    /// Their time in it in all, seconds.
+    pub total_secs: i64,
+    /// Incidents of the period in it now.
+    pub now: i64,
+}
+
 /// The incident report.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IncidentReport {
@@ -601,6 +617,8 @@ pub struct IncidentReport {
     pub services: Vec<IncidentStats>,
     /// Detected per bucket.
     pub series: Vec<IncidentPoint>,
+    /// Time in each status before resolution.
+    pub statuses: Vec<StatusTimeOut>,
     /// Action items past due and not done, now.
     pub overdue_action_items: i64,
 }
@@ -664,10 +682,27 @@ pub async fn incident_report(
     let p = filters.period;
     let prev = p.previous();
     let team = filters.scope.team_id;
-    let (facts, before) = tokio::try_join!(
+    let (facts, before, times) = tokio::try_join!(
         store.incident_facts(p.start(), p.end(), filters.service_id, team),
         store.incident_facts(prev.start(), prev.end(), filters.service_id, team),
+        store.incident_status_times(p.start(), p.end(), filters.service_id, team),
     )?;
+    let statuses = IncidentStatus::ALL
+        .iter()
+        .filter(|s| **s != IncidentStatus::Resolved)
+        .map(|s| {
+            let found = times.iter().find(|t| t.status == s.as_str());
+            let incidents = found.map_or(0, |t| t.incidents);
+            let total = found.map_or(0, |t| t.total.as_secs());
+            StatusTimeOut {
+                status: s.as_str().to_owned(),
+                incidents,
+                mean_secs: (incidents > 0).then(|| total / incidents),
+                total_secs: total,
+                now: found.map_or(0, |t| t.now_in),
+            }
+        })
+        .collect();
     let all = distinct(&facts);
     let severities = Severity::ALL
         .iter()
@@ -721,6 +756,7 @@ pub async fn incident_report(
         severities,
         services,
         series,
+        statuses,
         overdue_action_items: store.overdue_action_items(now).await?,
     })
 }
@@ -950,7 +986,7 @@ fn table_error(tables: &str) -> ApiError {
     )
 }
 
-/// One table of the incident report: `series`, `services` or `severities`.
+/// One table of the incident report: `series`, `services`, `severities` or `statuses`.
 fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiError> {
     let stat_rows = |rows: &[IncidentStats]| {
         rows.iter()
@@ -994,7 +1030,23 @@ fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiErro
         ),
         "services" => table_of(&header, stat_rows(&report.services)),
         "severities" => table_of(&header, stat_rows(&report.severities)),
-        _ => return Err(table_error("series, services, severities")),
+        "statuses" => table_of(
+            &["status", "incidents", "mean_secs", "total_secs", "now"],
+            report
+                .statuses
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.status.clone(),
+                        s.incidents.to_string(),
+                        num(s.mean_secs),
+                        s.total_secs.to_string(),
+                        s.now.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        _ => return Err(table_error("series, services, severities, statuses")),
     })
 }
 

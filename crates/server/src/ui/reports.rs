@@ -481,6 +481,8 @@ pub struct IncidentPage {
     pub series_chart: String,
     /// MTTA and MTTR per service.
     pub service_chart: String,
+    /// Mean time in each status.
+    pub status_chart: String,
     /// The filters as a query string.
     pub query: String,
 }
@@ -488,6 +490,11 @@ pub struct IncidentPage {
 /// A duration in seconds for a table cell.
 pub fn secs_text(v: &Option<i64>) -> String {
     v.map_or_else(|| "–".to_owned(), |s| duration(s as f64))
+}
+
+/// A duration in seconds that is always there, for a table cell.
+pub fn total_secs_text(v: &i64) -> String {
+    duration(*v as f64)
 }
 
 async fn incidents_page(
@@ -596,6 +603,21 @@ async fn incidents_page(
                 },
             ],
         );
+        let statuses: Vec<String> = report.statuses.iter().map(|s| s.status.clone()).collect();
+        let status_chart = bars(
+            "chart-statuses",
+            "Mean time in each status (minutes)",
+            &statuses,
+            &[Series {
+                name: "Mean (min)".into(),
+                class: "s3",
+                values: report
+                    .statuses
+                    .iter()
+                    .map(|s| minutes(s.mean_secs))
+                    .collect(),
+            }],
+        );
         Ok::<_, ApiError>(IncidentPage {
             chrome: session.chrome(),
             query: query_string(&q),
@@ -605,6 +627,7 @@ async fn incidents_page(
             tiles,
             series_chart,
             service_chart,
+            status_chart,
         })
     }
     .await;

@@ -551,6 +551,29 @@ async fn incident_report_matches_hand_computed_figures() {
     assert_eq!(t["mttr_secs"], 2700);
     // Mitigated: A at 20 min; B at its resolution, 30 min (resolving mitigates): 25 min.
     assert_eq!(t["mttm_secs"], 1500);
+    // Time in each status. Triggered: A 5 min, B 10 min (C is still there); acknowledged: A
+    // 15 min, B 20 min; monitoring: A 40 min; resolved is not a stay the report counts.
+    assert_eq!(
+        r.body["statuses"],
+        json!([
+            {"status": "triggered", "incidents": 2, "mean_secs": 450, "total_secs": 900, "now": 1},
+            {"status": "acknowledged", "incidents": 2, "mean_secs": 1050, "total_secs": 2100, "now": 0},
+            {"status": "investigating", "incidents": 0, "mean_secs": null, "total_secs": 0, "now": 0},
+            {"status": "identified", "incidents": 0, "mean_secs": null, "total_secs": 0, "now": 0},
+            {"status": "monitoring", "incidents": 1, "mean_secs": 2400, "total_secs": 2400, "now": 0},
+        ])
+    );
+    let statuses = app
+        .client_get_text("manager", &format!("{path}&format=csv&table=statuses"))
+        .await;
+    assert!(
+        statuses
+            .2
+            .lines()
+            .any(|l| l == "acknowledged,2,1050,2100,0"),
+        "{}",
+        statuses.2
+    );
     let services = r.body["services"].as_array().unwrap();
     let checkout = services.iter().find(|s| s["name"] == "checkout").unwrap();
     assert_eq!(checkout["incidents"], 2);
