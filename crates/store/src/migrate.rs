@@ -91,6 +91,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_incident_status_spans.sql"),
         include_str!("../migrations/postgres/0017_incident_status_spans.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_ticket_facts_org_covering.sql"),
+        include_str!("../migrations/postgres/0018_ticket_facts_org_covering.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

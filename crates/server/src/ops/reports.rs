@@ -818,6 +818,29 @@ impl Kind {
         }
     }
 
+    /// Refuses a filter this report has no such field for (tickets have no service; incidents
+    /// no organisation, priority, tier or category) rather than answering as if unfiltered.
+    pub fn refuse_foreign_filters(self, filters: &Filters) -> Result<(), ApiError> {
+        let scope = &filters.scope;
+        let foreign = match self {
+            Kind::Tickets | Kind::Forecast => vec![("service", filters.service_id.is_some())],
+            Kind::Incidents => vec![
+                ("organization", scope.org_id.is_some()),
+                ("priority", scope.priority.is_some()),
+                ("tier", scope.tier.is_some()),
+                ("category", scope.category.is_some()),
+            ],
+        };
+        match foreign.into_iter().find(|(_, given)| *given) {
+            Some((field, _)) => Err(ApiError::field(
+                crate::error::Code::InvalidInput,
+                field,
+                format!("the {} report has no {field} filter", self.name()),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Who may read it, beyond the reach [`read_filters`] gives: incidents need the right
     /// to read incidents, forecasts the whole desk.
     pub fn authorize(self, by: Operator<'_>) -> Result<(), ApiError> {
@@ -880,6 +903,7 @@ pub async fn build(
 ) -> Result<(Filters, Built), ApiError> {
     kind.authorize(by)?;
     let (filters, reach) = read_filters(store, by, query, now).await?;
+    kind.refuse_foreign_filters(&filters)?;
     let built = match kind {
         Kind::Tickets => {
             Built::Tickets(Box::new(ticket_report(store, &filters, reach, now).await?))

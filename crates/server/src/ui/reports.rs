@@ -438,6 +438,7 @@ async fn tickets_page(
     let now = Timestamp::now();
     let result = async {
         let (q, filters, reach) = read(&state, &session, query, now).await?;
+        Kind::Tickets.refuse_foreign_filters(&filters)?;
         let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
         Ok::<_, ApiError>((q, report))
     }
@@ -509,6 +510,7 @@ async fn incidents_page(
     let result = async {
         Kind::Incidents.authorize(Operator::User(&session.actor))?;
         let (q, filters, _) = read(&state, &session, query, now).await?;
+        Kind::Incidents.refuse_foreign_filters(&filters)?;
         let report = ops::incident_report(&state.store, &filters, now).await?;
         let t = &report.totals;
         let p = &report.previous;
@@ -692,6 +694,7 @@ async fn forecast_page(
     let result = async {
         Kind::Forecast.authorize(Operator::User(&session.actor))?;
         let (q, filters, _) = read(&state, &session, query, now).await?;
+        Kind::Forecast.refuse_foreign_filters(&filters)?;
         let report = ops::forecast_report(&state.store, &filters, now).await?;
         let starts: Vec<String> = report.weeks.iter().map(|w| w.start.clone()).collect();
         let weeks_chart = lines(

@@ -426,6 +426,21 @@ async fn report_filters_are_checked_and_narrow() {
     assert_eq!(unknown.status.as_u16() / 100, 4);
     let table = app.get("manager", &week("&format=csv&table=nope")).await;
     assert_eq!(table.error_fields(), ["table"]);
+    // A filter the report has no field for is refused, not ignored.
+    let r = app
+        .post("manager", "/api/v1/services", json!({"name": "checkout"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let by_service = app.get("manager", &week("&service=checkout")).await;
+    assert_eq!(by_service.error_fields(), ["service"]);
+    let incidents_by_tier = app
+        .get("manager", "/api/v1/reports/incidents?tier=L1")
+        .await;
+    assert_eq!(incidents_by_tier.error_fields(), ["tier"]);
+    let incidents_by_service = app
+        .get("manager", "/api/v1/reports/incidents?service=checkout")
+        .await;
+    assert_eq!(incidents_by_service.status, StatusCode::OK);
 
     // Narrowing: priority (all are normal), tier (T3 is L1 now), organisation.
     let normal = app.get("manager", &week("&priority=normal")).await.body;
