@@ -112,7 +112,8 @@ enum Scenario {
         sort: String,
     },
     /// Report data over the generated desk (adds a year of incidents first): ticket reports
-    /// for a year by month and 30 days by day, the incident report, the forecast, `/metrics`.
+    /// for a year by month and 30 days by day (all teams, one team, one organisation), the
+    /// incident report, the forecast, `/metrics`.
     Reports {
         #[command(flatten)]
         target: Target,
