@@ -73,6 +73,12 @@ test("L1 agent finds it in the queue, replies publicly and adds an internal note
     assert.ok(await note.locator(".badge", { hasText: "internal" }).isVisible());
     assert.equal(await page.locator(".item.msg", { hasText: PUBLIC_REPLY }).count(), 1);
     assert.equal((await page.textContent(".bar .status")).trim(), "open");
+    // The ticket is about a service.
+    await page.selectOption("#triage select[name=service]", "checkout-web");
+    await page.click("#triage button[type=submit]");
+    await page.waitForLoadState("domcontentloaded");
+    assert.equal((await page.textContent("#ticket-service")).trim(), "checkout-web");
+    assert.equal(await page.locator("#triage select[name=service]").inputValue(), "checkout-web");
   });
 });
 

@@ -54,6 +54,17 @@ test("the dashboard draws its charts and a filter change updates them", async ()
     // CSV of the same table.
     const csv = page.locator("section:has(#chart-volume) a", { hasText: "CSV" });
     assert.match(await csv.getAttribute("href"), /\/reports\/tickets\.csv\?.*team=Support\+L1.*table=series/);
+    // Top services list the demo's services; one of them narrows the report further.
+    const services = page.locator("#table-services tbody tr");
+    assert.ok(await services.count() >= 3, "the demo's tickets name several services");
+    assert.match(await services.first().textContent(), /billing-db|checkout-web|payments-api|email-relay/);
+    const first = (await services.first().locator("td").first().textContent()).trim();
+    const listed = Number((await services.first().locator("td").nth(1).textContent()).trim());
+    await page.selectOption("select[name=service]", first);
+    await page.waitForFunction((s) => new URLSearchParams(location.search).get("service") === s, first);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("#table-services tbody tr").length === 1, null);
+    assert.equal(await created(), listed, `the service's row counted ${listed} tickets`);
   });
 });
 

@@ -112,8 +112,8 @@ enum Scenario {
         sort: String,
     },
     /// Report data over the generated desk (adds a year of incidents first): ticket reports
-    /// for a year by month and 30 days by day (all teams, one team, one organisation), the
-    /// incident report, the forecast, `/metrics`.
+    /// for a year by month and 30 days by day (all teams, one team, one organisation; a year
+    /// for one service, alone and with a team), the incident report, the forecast, `/metrics`.
     Reports {
         #[command(flatten)]
         target: Target,
@@ -344,6 +344,11 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
         customers = all.iter().map(|u| (u.id, u.org_id)).collect();
     }
     let teams = store.teams().await?;
+    let services: Vec<(i64, String)> = reports::ensure_services(&store)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
     let agent = store
         .user_by_email(BENCH_AGENT)
         .await?
@@ -364,7 +369,18 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
         for _ in 0..n {
             let (requester, org) = customers[rng.usize(..customers.len())];
             // Team mix: most work sits at L0–L2, little at L3–L4.
-            let team = &teams[[0, 0, 0, 1, 1, 1, 1, 2, 2, 3][rng.usize(..10)].min(teams.len() - 1)];
+            let team_index = [0, 0, 0, 1, 1, 1, 1, 2, 2, 3][rng.usize(..10)].min(teams.len() - 1);
+            let team = &teams[team_index];
+            // Three tickets in four name a service, mostly one of the five their team runs.
+            let service = (rng.u8(..4) > 0).then(|| {
+                let own = team_index * 5 + rng.usize(..5);
+                let index = if rng.u8(..5) > 0 {
+                    own
+                } else {
+                    rng.usize(..20)
+                };
+                services[index % services.len()].clone()
+            });
             let status = [
                 Status::New,
                 Status::Open,
@@ -396,6 +412,7 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
                         "category",
                         ["access", "billing", "bug", "question"][rng.usize(..4)],
                     )?),
+                    service,
                     tags: if rng.u8(..4) == 0 {
                         vec![Tag::parse(
                             "tags",

@@ -1,21 +1,22 @@
 //! `opsdesk-bench reports`: a year of incidents on the generated desk, then the latency of every
 //! report's data (a year by month, the default 30 days by day, narrowed by team, the incident
-//! report, the forecast; a year and 30 days narrowed to one organisation) and of `/metrics`, through the API as a manager.
+//! report, the forecast; a year and 30 days narrowed to one organisation; a year narrowed to one
+//! service, alone and with a team) and of `/metrics`, through the API as a manager.
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{IncidentStatus, Severity};
 use opsdesk_server::api::wire::CreateUserIn;
 use opsdesk_server::ops::{self, Operator};
-use opsdesk_store::{IncidentChanges, NewIncident, Store};
+use opsdesk_store::{IncidentChanges, NewIncident, Service, Store};
 
 use crate::{fail, open, report, start, timed_gets, Failure, Target};
 
 const BENCH_MANAGER: &str = "bench-manager@opsdesk.example";
 
-/// Incidents to have on the desk before measuring (a year of them, on 20 services).
-async fn ensure_incidents(store: &Store, wanted: usize) -> Result<usize, Failure> {
+/// The bench's 20 services (`service-00` …), which tickets and incidents are about.
+pub(crate) async fn ensure_services(store: &Store) -> Result<Vec<Service>, Failure> {
     let now = Timestamp::now();
-    let mut services = store.services().await?;
+    let services = store.services().await?;
     for s in services.len()..20 {
         let input = opsdesk_server::api::incident_wire::ServiceIn {
             name: format!("service-{s:02}"),
@@ -26,7 +27,13 @@ async fn ensure_incidents(store: &Store, wanted: usize) -> Result<usize, Failure
             .await
             .map_err(|e| fail(e.detail))?;
     }
-    services = store.services().await?;
+    Ok(store.services().await?)
+}
+
+/// Incidents to have on the desk before measuring (a year of them, on 20 services).
+async fn ensure_incidents(store: &Store, wanted: usize) -> Result<usize, Failure> {
+    let now = Timestamp::now();
+    let services = ensure_services(store).await?;
     let have = store
         .incident_facts(Timestamp::UNIX_EPOCH, now, None, None)
         .await?
@@ -129,6 +136,14 @@ pub(crate) async fn reports(
         (
             "ticket report, a year by month, one organisation",
             format!("{base}/api/v1/reports/tickets?{year}&organization=Customer%2000"),
+        ),
+        (
+            "ticket report, a year by month, one service",
+            format!("{base}/api/v1/reports/tickets?{year}&service=service-05"),
+        ),
+        (
+            "ticket report, a year by month, one service and team",
+            format!("{base}/api/v1/reports/tickets?{year}&service=service-05&team=Support%20L1"),
         ),
         (
             "ticket report, last 30 days by day",

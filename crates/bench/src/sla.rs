@@ -354,6 +354,7 @@ pub async fn breach(target: &Target, probes: usize) -> Result<(), Failure> {
                 urgency: opsdesk_domain::Urgency::Medium,
                 priority: None,
                 category: None,
+                service: None,
                 tags: vec![opsdesk_domain::Tag::parse("tags", PROBE_TAG).map_err(fail)?],
                 channel: "api",
             },

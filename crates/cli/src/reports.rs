@@ -13,7 +13,8 @@ use crate::{print_rows, Failure, Format, FormatArg};
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Tickets: volume, backlog, response and resolution times, SLA compliance, rates; the
-    /// tables `series` (default), `teams`, `agents`, `categories`, `backlog`, `escalations`.
+    /// tables `series` (default), `teams`, `agents`, `categories`, `services`, `backlog`,
+    /// `escalations`.
     Tickets(ReportArgs),
     /// Incidents: counts, MTTA, MTTR, MTBF, time in each status; the tables `series`
     /// (default), `services`, `severities`, `statuses`.

@@ -223,6 +223,7 @@ pub async fn demo(
             impact: Some(levels[rng.usize(..3)].into()),
             urgency: Some(levels[rng.usize(..3)].into()),
             category: Some(CATEGORIES[rng.usize(..CATEGORIES.len())].into()),
+            service: None,
             tags: None,
         };
         let (ticket, _) =
@@ -313,6 +314,7 @@ pub async fn demo(
             }
         }
     }
+    seed_services(store, now).await?;
     let history = seed_history(store, &customers, now).await?;
     let fresh = fresh_tickets(store, &customers, &lena, now).await?;
     seed_incidents(store, fresh.first().copied(), now).await?;
@@ -359,6 +361,12 @@ async fn seed_history(
     if agents.is_empty() || teams.is_empty() || customers.is_empty() {
         return Ok(0);
     }
+    let services: Vec<(i64, String)> = store
+        .services()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let levels = [Impact::Low, Impact::Medium, Impact::High];
     let urgencies = [Urgency::Low, Urgency::Medium, Urgency::High];
@@ -431,6 +439,9 @@ async fn seed_history(
                     urgency: urgencies[rng.usize(..3)],
                     priority: None,
                     category: Some(Category::parse("category", category)?),
+                    // Most tickets are about a service; questions often are not.
+                    service: (!services.is_empty() && rng.u8(..4) > 0)
+                        .then(|| services[rng.usize(..services.len())].clone()),
                     tags: Vec::new(),
                     channel: ["portal", "email", "api"][rng.usize(..3)],
                 },
@@ -834,6 +845,7 @@ async fn fresh_tickets(
             impact: None,
             urgency: None,
             category: None,
+            service: None,
             tags: None,
         };
         let (ticket, _) =
@@ -1009,17 +1021,10 @@ fn demo_alert(
 /// Services, integrations, maintenance windows and incidents in every state: one resolved
 /// from alerts with a full timeline, one being worked, one declared from a customer ticket, and
 /// one just triggered.
-async fn seed_incidents(
-    store: &Store,
-    ticket: Option<i64>,
-    now: Timestamp,
-) -> Result<(), ApiError> {
-    use crate::api::incident_wire::{
-        DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
-        ServiceIn,
-    };
+/// The demo's services, before the tickets and incidents that name them.
+async fn seed_services(store: &Store, now: Timestamp) -> Result<(), ApiError> {
+    use crate::api::incident_wire::ServiceIn;
     use crate::ops::incidents as inc;
-    use opsdesk_domain::Severity;
     let by = Operator::Console;
     let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
     for (name, description, team) in [
@@ -1051,6 +1056,21 @@ async fn seed_incidents(
         };
         inc::save_service(store, by, None, &input, ago(60 * 24 * 10)).await?;
     }
+    Ok(())
+}
+
+async fn seed_incidents(
+    store: &Store,
+    ticket: Option<i64>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    use crate::api::incident_wire::{
+        DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
+    };
+    use crate::ops::incidents as inc;
+    use opsdesk_domain::Severity;
+    let by = Operator::Console;
+    let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
     // History before the live incidents, so those are the newest in every list.
     seed_incident_history(store, now).await?;
     let mut integrations = Vec::new();

@@ -259,7 +259,7 @@ pub(crate) async fn write_rows(
         .collect();
     let mut sql = Sql::new(
         "INSERT INTO tickets (subject, status, priority, impact, urgency, tier, team_id, org_id, \
-         requester_id, assignee_id, category, channel, created_at, updated_at) VALUES ",
+         requester_id, assignee_id, category, service_id, channel, created_at, updated_at) VALUES ",
     );
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
@@ -280,6 +280,10 @@ pub(crate) async fn write_rows(
                 .category
                 .as_ref()
                 .map_or(Param::NullText, |c| Param::Text(c.as_str().to_owned())),
+            r.new
+                .service
+                .as_ref()
+                .map_or(Param::Null, |(id, _)| Param::Int(*id)),
             Param::Text(r.new.channel.to_owned()),
             Param::Int(created[i]),
             Param::Int(r.updated_at.as_microsecond().max(created[i])),
@@ -357,6 +361,8 @@ pub(crate) async fn write_rows(
                     "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
                     "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
                     "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
+                    "service": r.new.service.as_ref().map(|(_, name)| name),
+                    "service_id": r.new.service.as_ref().map(|(id, _)| id),
                     "tags": tags, "channel": r.new.channel,
                 }}),
             }
@@ -405,6 +411,7 @@ pub(crate) async fn insert_tickets(
                 plan: None,
                 channel: p.new.channel.to_owned(),
                 category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
+                service_id: p.new.service.as_ref().map(|(id, _)| *id),
                 team_calendar: None,
                 org_calendar: None,
                 assignee_id: None,
@@ -447,6 +454,7 @@ pub(crate) async fn insert_tickets(
                 requester: p.requester.clone(),
                 assignee: None,
                 category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
+                service: p.new.service.clone(),
                 channel: p.new.channel.to_owned(),
                 tags,
                 created_at: at,

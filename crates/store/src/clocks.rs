@@ -42,6 +42,7 @@ pub(crate) struct ClockInputs {
     pub(crate) plan: Option<String>,
     pub(crate) channel: String,
     pub(crate) category: Option<String>,
+    pub(crate) service_id: Option<i64>,
     pub(crate) team_calendar: Option<i64>,
     pub(crate) org_calendar: Option<i64>,
     pub(crate) assignee_id: Option<i64>,
@@ -154,7 +155,7 @@ pub(crate) async fn load_inputs(
         let mut sql = Sql::new(
             "SELECT t.id, t.subject, t.priority, t.team_id, t.org_id, o.plan, t.channel, t.category, \
              tm.calendar_id, o.calendar_id, t.assignee_id, t.status, t.resolved_at, t.updated_at, tm.name, o.name, \
-             t.sla_due_at, t.sla_warn_at, t.sla_policy_id, t.tier, c.score \
+             t.sla_due_at, t.sla_warn_at, t.sla_policy_id, t.tier, c.score, t.service_id \
              FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
              LEFT JOIN csat_responses c ON c.ticket_id = t.id WHERE t.id IN ",
         );
@@ -191,6 +192,7 @@ pub(crate) async fn load_inputs(
                 tier: Tier::from_level("tier", row.try_get(19)?).map_err(corrupt)?,
                 tier_moves: Vec::new(),
                 csat: row.try_get(20)?,
+                service_id: row.try_get(21)?,
             });
         }
         let mut sql = Sql::new("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ");

@@ -1290,6 +1290,7 @@ async fn open_ticket(
             urgency: opsdesk_domain::Urgency::Medium,
             priority: None,
             category: None,
+            service: None,
             tags: Vec::new(),
             channel: "email",
         },

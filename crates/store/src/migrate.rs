@@ -96,6 +96,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_ticket_facts_org_covering.sql"),
         include_str!("../migrations/postgres/0018_ticket_facts_org_covering.sql"),
     ),
+    (
+        19,
+        include_str!("../migrations/sqlite/0019_ticket_service.sql"),
+        include_str!("../migrations/postgres/0019_ticket_service.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -128,6 +128,8 @@ pub struct Ticket {
     pub assignee: Option<UserRef>,
     /// Category.
     pub category: Option<String>,
+    /// The service it is about: (id, name).
+    pub service: Option<(i64, String)>,
     /// Intake channel: portal, desk, api, email.
     pub channel: String,
     /// Tags, sorted.
@@ -254,6 +256,8 @@ pub struct NewTicket {
     pub priority: Option<Priority>,
     /// Category.
     pub category: Option<opsdesk_domain::Category>,
+    /// The service it is about: (id, name).
+    pub service: Option<(i64, String)>,
     /// Tags.
     pub tags: Vec<opsdesk_domain::Tag>,
     /// Intake channel.

@@ -377,6 +377,16 @@ impl Store {
         load_services(&self.read).await
     }
 
+    /// The service with this name, regardless of case.
+    pub async fn service_by_name(&self, name: &str) -> Result<Option<Service>, StoreError> {
+        let name = name.trim();
+        Ok(self
+            .services()
+            .await?
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name)))
+    }
+
     /// Creates (`id` = `None`) or replaces a service.
     pub async fn save_service(
         &self,

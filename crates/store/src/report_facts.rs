@@ -14,7 +14,7 @@ use crate::StoreError;
 
 /// The columns of `ticket_facts`, in the order of [`FactRow::params`]; all but `category` and
 /// `channel` are integers.
-pub(crate) const COLUMNS: [&str; 35] = [
+pub(crate) const COLUMNS: [&str; 36] = [
     "ticket_id",
     "team_id",
     "org_id",
@@ -50,6 +50,7 @@ pub(crate) const COLUMNS: [&str; 35] = [
     "pu_met",
     "pu_breached",
     "csat_score",
+    "service_id",
 ];
 
 /// A first-response or resolution duration: seconds and histogram bucket, in calendar and in
@@ -90,6 +91,7 @@ pub(crate) struct FactRow {
     /// Met and breached cycles: first response, next response, resolution, periodic update.
     pub(crate) sla: [(i64, i64); 4],
     pub(crate) csat_score: Option<i64>,
+    pub(crate) service_id: Option<i64>,
 }
 
 impl FactRow {
@@ -133,6 +135,7 @@ impl FactRow {
             row.extend([int(met), int(breached)]);
         }
         row.push(opt(self.csat_score));
+        row.push(opt(self.service_id));
         row
     }
 
@@ -175,6 +178,7 @@ impl FactRow {
             first_contact: int(25)? != 0,
             sla,
             csat_score: opt(34)?,
+            service_id: opt(35)?,
         })
     }
 }
@@ -229,6 +233,7 @@ pub(crate) fn fact_row(
         first_contact: m.first_contact,
         sla,
         csat_score: input.csat,
+        service_id: input.service_id,
     })
 }
 

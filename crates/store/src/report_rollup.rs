@@ -5,9 +5,11 @@
 //! moves it by the difference in the same transaction, so a report over a year reads tens of
 //! thousands of rows instead of a million facts.
 //!
-//! The rollup is kept at two grains with the same columns: `ticket_daily` per day and every
-//! dimension, and `ticket_daily_desk` per day only (its dimension columns hold their "none"
-//! values), which a report with no filter reads: a year is then hundreds of rows.
+//! The rollup is kept at three grains with the same columns: `ticket_daily` per day and every
+//! dimension but the service, `ticket_daily_desk` per day only (its dimension columns hold their
+//! "none" values), which a report with no filter reads: a year is then hundreds of rows, and
+//! `ticket_daily_service` per day and every dimension with the service, for the tickets that
+//! have one, which a report filtered or broken down by service reads.
 //!
 //! Organisations are not a rollup dimension (there are too many: a row would hold about one
 //! ticket); a report narrowed to one organisation sums that organisation's facts shaped as
@@ -37,7 +39,7 @@ pub(crate) enum Cohort {
 }
 
 /// The key of a rollup row: its cohort, day and the ticket's dimensions (no category is `""`,
-/// no assignee `0`, as key columns cannot be NULL).
+/// no assignee or service `0`, as key columns cannot be NULL).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct DailyKey {
     pub(crate) cohort: Cohort,
@@ -48,34 +50,57 @@ pub(crate) struct DailyKey {
     pub(crate) tier: i64,
     pub(crate) category: String,
     pub(crate) assignee_id: i64,
+    pub(crate) service_id: i64,
 }
 
-/// The two tables of the rollup: the same columns, summed to different keys.
+/// The three tables of the rollup: the same columns, summed to different keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grain {
     /// `ticket_daily`: per day, team, priority, tier, category and assignee.
     Detail,
     /// `ticket_daily_desk`: per day only, for reports with no filter.
     Desk,
+    /// `ticket_daily_service`: per day, service and the dimensions of the detail grain, for
+    /// tickets with a service only.
+    Service,
 }
 
 impl Grain {
-    /// Both grains, kept together.
-    pub(crate) const ALL: [Grain; 2] = [Grain::Detail, Grain::Desk];
+    /// Every grain, kept together.
+    pub(crate) const ALL: [Grain; 3] = [Grain::Detail, Grain::Desk, Grain::Service];
 
     /// Its table.
     pub(crate) fn table(self) -> &'static str {
         match self {
             Grain::Detail => "ticket_daily",
             Grain::Desk => "ticket_daily_desk",
+            Grain::Service => "ticket_daily_service",
         }
     }
 
-    /// The key of the row at this grain that counts the tickets of detail row `key`.
-    fn key(self, key: &DailyKey) -> DailyKey {
+    /// Whether the grain has rows whenever tickets have facts (the service grain is empty on a
+    /// desk that names no service).
+    pub(crate) fn holds_every_ticket(self) -> bool {
+        self != Grain::Service
+    }
+
+    /// Its primary key: the detail and desk grains keep `service_id` at 0 outside theirs.
+    fn primary_key(self) -> &'static [&'static str] {
         match self {
-            Grain::Detail => key.clone(),
-            Grain::Desk => DailyKey {
+            Grain::Detail | Grain::Desk => &COLUMNS[..KEY_COLUMNS - 1],
+            Grain::Service => &COLUMNS[..KEY_COLUMNS],
+        }
+    }
+
+    /// The key of the row at this grain that counts the tickets of a row keyed with every
+    /// dimension (as [`contributions`] gives), if this grain counts them.
+    fn key(self, key: &DailyKey) -> Option<DailyKey> {
+        match self {
+            Grain::Detail => Some(DailyKey {
+                service_id: 0,
+                ..key.clone()
+            }),
+            Grain::Desk => Some(DailyKey {
                 cohort: key.cohort,
                 day: key.day,
                 team_id: 0,
@@ -83,15 +108,19 @@ impl Grain {
                 tier: 0,
                 category: String::new(),
                 assignee_id: 0,
-            },
+                service_id: 0,
+            }),
+            Grain::Service => (key.service_id != 0).then(|| key.clone()),
         }
     }
 
-    /// Detail rows summed to this grain's keys.
+    /// Rows keyed with every dimension summed to this grain's keys.
     pub(crate) fn regroup(self, rows: &BTreeMap<DailyKey, Daily>) -> BTreeMap<DailyKey, Daily> {
         let mut out: BTreeMap<DailyKey, Daily> = BTreeMap::new();
         for (key, daily) in rows {
-            out.entry(self.key(key)).or_default().add(daily, 1);
+            if let Some(key) = self.key(key) {
+                out.entry(key).or_default().add(daily, 1);
+            }
         }
         out
     }
@@ -180,6 +209,7 @@ pub(crate) fn contributions(f: &FactRow) -> Vec<(DailyKey, Daily)> {
         tier: f.tier,
         category: f.category.clone().unwrap_or_default(),
         assignee_id: f.assignee_id.unwrap_or(0),
+        service_id: f.service_id.unwrap_or(0),
     };
     let mut out = vec![(
         key(Cohort::Created, f.created_at),
@@ -226,8 +256,8 @@ pub(crate) fn fold<'a>(facts: impl IntoIterator<Item = &'a FactRow>) -> BTreeMap
     rows
 }
 
-/// The columns of `ticket_daily`, key first, in the order of [`row_params`].
-const COLUMNS: [&str; 36] = [
+/// The columns of the rollup tables, key first, in the order of [`row_params`].
+const COLUMNS: [&str; 37] = [
     "cohort",
     "day",
     "team_id",
@@ -235,6 +265,7 @@ const COLUMNS: [&str; 36] = [
     "tier",
     "category",
     "assignee_id",
+    "service_id",
     "tickets",
     "active",
     "escalated",
@@ -265,7 +296,7 @@ const COLUMNS: [&str; 36] = [
     "business_histogram",
     "hour_histogram",
 ];
-pub(crate) const KEY_COLUMNS: usize = 7;
+pub(crate) const KEY_COLUMNS: usize = 8;
 
 fn is_text(name: &str) -> bool {
     name == "category" || name.ends_with("_histogram")
@@ -300,6 +331,7 @@ fn key_params(key: &DailyKey) -> Vec<Param> {
         Param::Int(key.tier),
         Param::Text(key.category.clone()),
         Param::Int(key.assignee_id),
+        Param::Int(key.service_id),
     ]
 }
 
@@ -341,29 +373,32 @@ fn read_row(row: &sqlx::any::AnyRow, first: usize) -> Result<(DailyKey, Daily), 
         tier: int(4)?,
         category: row.try_get(first + 5)?,
         assignee_id: int(6)?,
+        service_id: int(7)?,
     };
+    // The figures follow the key.
+    let figure = |i: usize| int(KEY_COLUMNS + i);
     let mut d = Daily {
-        tickets: int(7)?,
-        active: int(8)?,
-        escalated: int(9)?,
+        tickets: figure(0)?,
+        active: figure(1)?,
+        escalated: figure(2)?,
         ..Daily::default()
     };
     for (m, slot) in d.sla.iter_mut().enumerate() {
-        *slot = (int(10 + 2 * m)?, int(11 + 2 * m)?);
+        *slot = (figure(3 + 2 * m)?, figure(4 + 2 * m)?);
     }
     for t in 0..5 {
-        d.reached[t] = int(18 + t)?;
-        d.escalated_from[t] = int(23 + t)?;
+        d.reached[t] = figure(11 + t)?;
+        d.escalated_from[t] = figure(16 + t)?;
     }
-    d.reopened = int(28)?;
-    d.first_contact = int(29)?;
-    d.csat_responses = int(30)?;
-    d.csat_score_sum = int(31)?;
-    d.csat_satisfied = int(32)?;
-    let text = |i: usize| row.try_get::<String, _>(first + i);
-    d.calendar = decode(&text(33)?)?;
-    d.business = decode(&text(34)?)?;
-    d.hours = decode(&text(35)?)?;
+    d.reopened = figure(21)?;
+    d.first_contact = figure(22)?;
+    d.csat_responses = figure(23)?;
+    d.csat_score_sum = figure(24)?;
+    d.csat_satisfied = figure(25)?;
+    let text = |i: usize| row.try_get::<String, _>(first + KEY_COLUMNS + i);
+    d.calendar = decode(&text(26)?)?;
+    d.business = decode(&text(27)?)?;
+    d.hours = decode(&text(28)?)?;
     Ok((key, d))
 }
 
@@ -395,7 +430,7 @@ async fn write_rows(
             "INSERT INTO {table} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
             COLUMNS.join(", "),
             select_json_rows(backend, "$1", &COLUMNS, is_text),
-            COLUMNS[..KEY_COLUMNS].join(", "),
+            grain.primary_key().join(", "),
             updates.join(", ")
         ))
         .bind(json_rows(&params))
@@ -459,7 +494,7 @@ pub(crate) async fn apply(
     Ok(())
 }
 
-/// Rebuilds the whole rollup (both grains) from the facts, in `w`'s transaction (after the
+/// Rebuilds the whole rollup (every grain) from the facts, in `w`'s transaction (after the
 /// migration that added it, on a database that already had facts); answers its detail rows.
 pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
     w.lock_log().await?;
@@ -486,23 +521,28 @@ pub(crate) async fn rebuild(w: &mut Write) -> Result<usize, StoreError> {
             }
         }
     }
-    write_rows(w, Grain::Detail, &rows).await?;
-    write_rows(w, Grain::Desk, &Grain::Desk.regroup(&rows)).await?;
-    Ok(rows.len())
+    let mut detail_rows = 0;
+    for grain in Grain::ALL {
+        let regrouped = grain.regroup(&rows);
+        if grain == Grain::Detail {
+            detail_rows = regrouped.len();
+        }
+        write_rows(w, grain, &regrouped).await?;
+    }
+    Ok(detail_rows)
 }
 
 /// How a report sums the rollup in SQL: the expression of each key column (a column keeps
 /// its dimension, a constant sums it away), the rows to take, and the figures it needs
 /// (summed; histograms joined into one `slot:count` list per group, which `decode` sums up).
 pub(crate) struct Grouping {
-    /// `cohort, day, team_id, priority, tier, category, assignee_id`, as SQL expressions.
+    /// `cohort, day, team_id, priority, tier, category, assignee_id, service_id`, as SQL
+    /// expressions.
     pub(crate) key: [String; KEY_COLUMNS],
     /// The rows to take (SQL; numbers only, no user input).
     pub(crate) rows: String,
     /// Which columns are read (the others come back zero or empty): summing costs per column.
     pub(crate) wanted: fn(&str) -> bool,
-    /// Whether the key keeps no dimension (only cohort and day), so the desk grain can answer.
-    pub(crate) per_day: bool,
 }
 
 /// Every count column but `active`: what a period's totals and series read.
@@ -522,12 +562,23 @@ impl Grouping {
                 none.clone(),
                 none.clone(),
                 "''".to_owned(),
+                none.clone(),
                 none,
             ],
             rows,
             wanted,
-            per_day: true,
         }
+    }
+
+    /// Whether its key keeps `column` as it is.
+    fn keeps(&self, column: &str) -> bool {
+        self.key.iter().any(|k| k == column)
+    }
+
+    /// Whether its key keeps no dimension (at most cohort and day), so the desk grain can
+    /// answer it.
+    fn per_day(&self) -> bool {
+        !COLUMNS[2..KEY_COLUMNS].iter().any(|c| self.keeps(c))
     }
 }
 
@@ -586,10 +637,13 @@ pub(crate) async fn grouped(
 }
 
 /// `grouping` over the rollup within the scope (no organisation): the desk grain when nothing
-/// narrows it and it keeps no dimension, else the detail grain.
+/// narrows it and it keeps no dimension, the service grain when a service narrows it or it
+/// keeps the service, else the detail grain.
 fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql {
-    let grain = if grouping.per_day && *scope == crate::reports::ReportScope::default() {
+    let grain = if grouping.per_day() && *scope == crate::reports::ReportScope::default() {
         Grain::Desk
+    } else if scope.service_id.is_some() || grouping.keeps("service_id") {
+        Grain::Service
     } else {
         Grain::Detail
     };
@@ -610,7 +664,8 @@ fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql
     eq("tier", scope.tier.map(Param::Int));
     eq("category", scope.category.clone().map(Param::Text));
     eq("assignee_id", scope.assignee_id.map(Param::Int));
-    sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7");
+    eq("service_id", scope.service_id.map(Param::Int));
+    sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8");
     sql
 }
 
@@ -637,7 +692,7 @@ fn organisation_query(
             .collect()
     };
     let day = |column: &str| format!("{column} / {DAY_MICROS}");
-    let dims = "team_id, priority, tier, category, assignee_id";
+    let dims = "team_id, priority, tier, category, assignee_id, service_id";
     let mut created = vec![
         "0 AS cohort".to_owned(),
         format!("{} AS day", day("created_at")),
@@ -678,7 +733,8 @@ fn organisation_query(
     ];
     let mut sql = Sql::new(
         "WITH facts AS MATERIALIZED (SELECT created_at, resolved_at, team_id, priority, tier, \
-         COALESCE(category, '') AS category, COALESCE(assignee_id, 0) AS assignee_id, active, \
+         COALESCE(category, '') AS category, COALESCE(assignee_id, 0) AS assignee_id, \
+         COALESCE(service_id, 0) AS service_id, active, \
          escalations, fr_met, fr_breached, nr_met, nr_breached, res_met, res_breached, pu_met, \
          pu_breached, tiers_reached, escalated_from, reopens, first_contact, csat_score, \
          fr_bucket, fr_business_bucket, res_bucket, res_business_bucket \
@@ -700,7 +756,7 @@ fn organisation_query(
     ));
     for (n, grouping) in groupings.iter().enumerate() {
         sql.push(&format!(
-            "{} SELECT {n}, {} FROM shaped WHERE ({}) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+            "{} SELECT {n}, {} FROM shaped WHERE ({}) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
             if n == 0 { "" } else { " UNION ALL" },
             select_list(grouping),
             grouping.rows

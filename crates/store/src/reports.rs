@@ -26,6 +26,8 @@ pub struct ReportScope {
     pub category: Option<String>,
     /// Assignee now (an agent's own report).
     pub assignee_id: Option<i64>,
+    /// The service the ticket is about.
+    pub service_id: Option<i64>,
 }
 
 /// Tickets created on one UTC day.
@@ -77,7 +79,7 @@ pub struct TicketAggregates {
 /// One row of a breakdown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BreakdownRow {
-    /// The team's or assignee's id (none for categories and the unassigned).
+    /// The team's, assignee's or service's id (none for categories and the unassigned).
     pub id: Option<i64>,
     /// What the row is ("(none)" for no assignee or category).
     pub name: String,
@@ -141,6 +143,7 @@ pub(crate) fn scoped(sql: &mut Sql, scope: &ReportScope) {
     eq("tier", scope.tier.map(Param::Int));
     eq("category", scope.category.clone().map(Param::Text));
     eq("assignee_id", scope.assignee_id.map(Param::Int));
+    eq("service_id", scope.service_id.map(Param::Int));
 }
 
 /// Everything the ticket report reads, for its period and the one before.
@@ -159,6 +162,8 @@ pub struct TicketSummary {
     pub agents: Vec<BreakdownRow>,
     /// Per category.
     pub categories: Vec<BreakdownRow>,
+    /// Per service (tickets with one).
+    pub services: Vec<BreakdownRow>,
 }
 
 /// A period as days since 1970-01-01: `[from, to)`.
@@ -299,6 +304,9 @@ struct SummaryRows {
     /// The current period by cohort, team, category and assignee, on its first day
     /// (breakdowns).
     owners: Vec<(DailyKey, Daily)>,
+    /// By cohort and service: the current period on its first day, active tickets of other
+    /// days on the day before it (the service breakdown).
+    services: Vec<(DailyKey, Daily)>,
 }
 
 impl Store {
@@ -344,10 +352,10 @@ impl Store {
                 none(),
                 keep("category"),
                 keep("assignee_id"),
+                none(),
             ],
             rows: "cohort = 0 AND active > 0".to_owned(),
             wanted: |c| c == "active",
-            per_day: false,
         };
         let owners = Grouping {
             key: [
@@ -358,6 +366,7 @@ impl Store {
                 none(),
                 keep("category"),
                 keep("assignee_id"),
+                none(),
             ],
             rows: format!("day >= {from} AND day < {to}"),
             wanted: |c| {
@@ -366,17 +375,64 @@ impl Store {
                     "tickets" | "fr_met" | "fr_breached" | "res_met" | "res_breached"
                 )
             },
-            per_day: false,
         };
-        let read = report_rollup::grouped(&self.read, scope, &[&days, &active, &owners]).await?;
-        let [days, active, owners]: [_; 3] = read
+        // The service grain holds tickets with a service only: the service breakdown has no
+        // "(none)" row. Active tickets outside the period count towards "active" alone.
+        let services = Grouping {
+            key: [
+                keep("cohort"),
+                format!(
+                    "CAST(CASE WHEN day >= {from} AND day < {to} THEN {from} ELSE {} END AS BIGINT)",
+                    from - 1
+                ),
+                none(),
+                none(),
+                none(),
+                "''".to_owned(),
+                none(),
+                keep("service_id"),
+            ],
+            rows: format!("(day >= {from} AND day < {to}) OR (cohort = 0 AND active > 0)"),
+            wanted: |c| {
+                matches!(
+                    c,
+                    "tickets" | "active" | "fr_met" | "fr_breached" | "res_met" | "res_breached"
+                )
+            },
+        };
+        let read = report_rollup::grouped(&self.read, scope, &[&days, &active, &owners, &services])
+            .await?;
+        let [days, active, owners, services]: [_; 4] = read
             .try_into()
             .map_err(|_| StoreError::Corrupt("report groupings".to_owned()))?;
         Ok(SummaryRows {
             days,
             active,
             owners,
+            services,
         })
+    }
+
+    /// Names breakdown rows by their id from `table` (`teams` or `services`: a few rows each).
+    async fn name_rows(
+        &self,
+        rows: &mut [BreakdownRow],
+        table: &'static str,
+    ) -> Result<(), StoreError> {
+        let names: std::collections::HashMap<i64, String> =
+            sqlx::query(&format!("SELECT id, name FROM {table}"))
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        for row in rows {
+            row.name = row
+                .id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_default();
+        }
+        Ok(())
     }
 
     /// The ticket report's figures for `current` and `previous` (each `[from, to)`, UTC day
@@ -398,19 +454,7 @@ impl Store {
             .await?;
         let owners = [rows.owners, rows.active.clone()].concat();
         let mut teams = breakdown(&owners, cur, |k| (Some(k.team_id), String::new()));
-        let names: std::collections::HashMap<i64, String> =
-            sqlx::query("SELECT id, name FROM teams")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<_, sqlx::Error>>()?;
-        for row in &mut teams {
-            row.name = row
-                .id
-                .and_then(|id| names.get(&id).cloned())
-                .unwrap_or_default();
-        }
+        self.name_rows(&mut teams, "teams").await?;
         let mut agents = breakdown(&owners, cur, |k| {
             ((k.assignee_id != 0).then_some(k.assignee_id), String::new())
         });
@@ -437,6 +481,14 @@ impl Store {
             };
             (None, name.to_owned())
         });
+        // An organisation's facts give tickets without a service a row of their own (0).
+        let with_service: Vec<(DailyKey, Daily)> = rows
+            .services
+            .into_iter()
+            .filter(|(k, _)| k.service_id != 0)
+            .collect();
+        let mut services = breakdown(&with_service, cur, |k| (Some(k.service_id), String::new()));
+        self.name_rows(&mut services, "services").await?;
         Ok(TicketSummary {
             current: aggregates(&rows.days, cur, business),
             previous: aggregates(&rows.days, prev, business),
@@ -444,6 +496,7 @@ impl Store {
             teams,
             agents,
             categories,
+            services,
         })
     }
 
@@ -603,7 +656,10 @@ impl Store {
         let exists =
             |table: &str| format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");
         let mut filled = true;
-        for grain in report_rollup::Grain::ALL {
+        for grain in report_rollup::Grain::ALL
+            .into_iter()
+            .filter(|g| g.holds_every_ticket())
+        {
             let rows: i64 = sqlx::query_scalar(&exists(grain.table()))
                 .fetch_one(&mut *w.tx)
                 .await?;

@@ -29,10 +29,11 @@ use crate::{
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
     t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
-    t.category, t.channel, t.created_at, t.updated_at, t.pending_reason, t.sla_due_at, t.sla_warn_at, t.vendor_id, vd.name, t.vendor_ref \
+    t.category, t.channel, t.created_at, t.updated_at, t.pending_reason, t.sla_due_at, t.sla_warn_at, t.vendor_id, vd.name, t.vendor_ref, \
+    t.service_id, sv.name \
     FROM tickets t JOIN teams tm ON tm.id = t.team_id LEFT JOIN orgs o ON o.id = t.org_id \
     JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id \
-    LEFT JOIN vendors vd ON vd.id = t.vendor_id";
+    LEFT JOIN vendors vd ON vd.id = t.vendor_id LEFT JOIN services sv ON sv.id = t.service_id";
 
 /// Which tickets a queue or list shows. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +182,8 @@ pub struct TicketChanges {
     pub team_id: Option<i64>,
     /// New category; `Some(None)` clears it.
     pub category: Option<Option<Category>>,
+    /// The service it is about: (id, name); `Some(None)` clears it.
+    pub service: Option<Option<(i64, String)>>,
     /// Tags to add.
     pub add_tags: Vec<Tag>,
     /// Tags to remove.
@@ -730,6 +733,17 @@ impl Store {
                 sets.push(("category", new.map_or(Param::NullText, Param::Text)));
             }
         }
+        if let Some(service) = &changes.service {
+            let current = ticket.service.as_ref().map(|(id, _)| *id);
+            let new = service.as_ref().map(|(id, _)| *id);
+            if new != current {
+                let name = |s: &Option<(i64, String)>| s.as_ref().map(|(_, n)| n.clone());
+                before.insert("service".into(), json!(name(&ticket.service)));
+                after.insert("service".into(), json!(name(service)));
+                after.insert("service_id".into(), json!(new));
+                sets.push(("service_id", new.map_or(Param::Null, Param::Int)));
+            }
+        }
         let mut tags = ticket.tags.clone();
         for tag in &changes.add_tags {
             if !tags.iter().any(|t| t == tag.as_str()) {
@@ -1234,6 +1248,13 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
             None => None,
         },
         category: row.try_get(17)?,
+        service: match row.try_get::<Option<i64>, _>(27)? {
+            Some(id) => Some((
+                id,
+                row.try_get::<Option<String>, _>(28)?.unwrap_or_default(),
+            )),
+            None => None,
+        },
         channel: row.try_get(18)?,
         tags: Vec::new(),
         created_at: ts(row.try_get(19)?)?,

@@ -238,7 +238,7 @@ async fn get_ticket(
     ))
 }
 
-/// Change status, priority, impact, urgency, assignee, team, category or tags.
+/// Change status, priority, impact, urgency, assignee, team, category, service or tags.
 #[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path)), request_body = PatchTicketIn,
     responses((status = 200, body = TicketOut), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn patch_ticket(

@@ -82,6 +82,10 @@ pub struct TicketOut {
     pub assignee: Option<PersonOut>,
     /// Category.
     pub category: Option<String>,
+    /// The service it is about.
+    pub service: Option<String>,
+    /// The service's id.
+    pub service_id: Option<i64>,
     /// `portal`, `desk` (raised by staff in the workspace), `api` or `email`.
     pub channel: String,
     /// Tags.
@@ -121,6 +125,8 @@ impl From<&Ticket> for TicketOut {
             requester: (&t.requester).into(),
             assignee: t.assignee.as_ref().map(PersonOut::from),
             category: t.category.clone(),
+            service: t.service.as_ref().map(|(_, name)| name.clone()),
+            service_id: t.service.as_ref().map(|(id, _)| *id),
             channel: t.channel.clone(),
             tags: t.tags.clone(),
             created_at: rfc3339(t.created_at),
@@ -168,6 +174,8 @@ pub struct CreateTicketIn {
     pub urgency: Option<String>,
     /// Category.
     pub category: Option<String>,
+    /// Staff only: the service (name) it is about.
+    pub service: Option<String>,
     /// Staff only: tags.
     pub tags: Option<Vec<String>>,
 }
@@ -211,6 +219,10 @@ pub struct PatchTicketIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub category: Option<Option<String>>,
+    /// The service (name) it is about, or `null` to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub service: Option<Option<String>>,
     /// Tags to add.
     pub add_tags: Option<Vec<String>>,
     /// Tags to remove.

@@ -131,6 +131,7 @@ pub async fn create_ticket(
         ),
         ("team", nonblank(&input.team).is_some()),
         ("priority", nonblank(&input.priority).is_some()),
+        ("service", nonblank(&input.service).is_some()),
         ("tags", input.tags.as_ref().is_some_and(|t| !t.is_empty())),
     ];
     if let Some((field, _)) = staff_only.iter().find(|(_, set)| *set) {
@@ -159,6 +160,10 @@ pub async fn create_ticket(
     };
     let category = match nonblank(&input.category) {
         Some(raw) => checks.check(Category::parse("category", raw)).map(Some),
+        None => Some(None),
+    };
+    let service = match nonblank(&input.service) {
+        Some(name) => ticket_service(store, &mut checks, name).await?.map(Some),
         None => Some(None),
     };
     let tags = checks.check(Tag::parse_list(
@@ -194,11 +199,12 @@ pub async fn create_ticket(
         Some(urgency),
         Some(priority),
         Some(category),
+        Some(service),
         Some(tags),
         Some(requester),
         Some(team),
     ) = (
-        subject, body, impact, urgency, priority, category, tags, requester, team,
+        subject, body, impact, urgency, priority, category, service, tags, requester, team,
     )
     else {
         return Err(ApiError::new(
@@ -215,12 +221,29 @@ pub async fn create_ticket(
         urgency,
         priority,
         category,
+        service,
         tags,
         channel,
     };
     Ok(store
         .create_ticket(&new, caller.id, now, idempotency_key)
         .await?)
+}
+
+/// The service named `name` as a ticket keeps it, `(id, name)`; an unknown name fails the
+/// `service` field.
+async fn ticket_service(
+    store: &Store,
+    checks: &mut Checks,
+    name: &str,
+) -> Result<Option<(i64, String)>, ApiError> {
+    Ok(match store.service_by_name(name).await? {
+        Some(s) => Some((s.id, s.name)),
+        None => {
+            checks.fail("service", format!("no service named '{name}'"));
+            None
+        }
+    })
 }
 
 /// Lists the tickets the actor may see, filtered and ordered as asked.
@@ -376,6 +399,12 @@ pub async fn patch_ticket(
             Some(raw) => checks.check(Category::parse("category", raw)).map(Some),
         };
     }
+    if let Some(service) = &input.service {
+        changes.service = match service.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(name) => ticket_service(store, &mut checks, name).await?.map(Some),
+        };
+    }
     if let Some(tags) = &input.add_tags {
         changes.add_tags = checks
             .check(Tag::parse_list("add_tags", tags.iter().map(String::as_str)))
@@ -411,6 +440,7 @@ async fn customer_status(
         ("assignee", input.assignee.is_some()),
         ("team", input.team.is_some()),
         ("category", input.category.is_some()),
+        ("service", input.service.is_some()),
         ("add_tags", input.add_tags.is_some()),
         ("remove_tags", input.remove_tags.is_some()),
     ];

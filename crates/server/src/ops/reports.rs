@@ -43,7 +43,7 @@ pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
     /// Which table a CSV holds: `series` (default), `teams`, `agents`, `categories`,
-    /// `backlog`, `escalations`; for incidents `series`, `services`, `severities`, `statuses`; for the
+    /// `services`, `backlog`, `escalations`; for incidents `series`, `services`, `severities`, `statuses`; for the
     /// forecast `weeks`, `staffing`.
     pub table: Option<String>,
     /// Forecast: minutes an agent spends on a ticket (default 20).
@@ -61,10 +61,8 @@ pub struct Filters {
     pub period: Period,
     /// How the series is cut.
     pub granularity: Granularity,
-    /// Which tickets.
+    /// Which tickets (and, for incidents, its team and service).
     pub scope: ReportScope,
-    /// Which service (incidents).
-    pub service_id: Option<i64>,
     /// Business time (else calendar time).
     pub business: bool,
     /// Whether CSV was asked for.
@@ -145,15 +143,9 @@ pub async fn read_filters(
             .map(|t| i64::from(t.level()));
     }
     scope.category = blank(&query.category).map(str::to_owned);
-    let mut service_id = None;
     if let Some(name) = blank(&query.service) {
-        match store
-            .services()
-            .await?
-            .into_iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-        {
-            Some(s) => service_id = Some(s.id),
+        match store.service_by_name(name).await? {
+            Some(s) => scope.service_id = Some(s.id),
             None => checks.fail("service", format!("no service named '{name}'")),
         }
     }
@@ -184,7 +176,6 @@ pub async fn read_filters(
                 period,
                 granularity,
                 scope,
-                service_id,
                 business,
                 csv,
                 table,
@@ -362,6 +353,8 @@ pub struct TicketReport {
     pub agents: Vec<BreakdownOut>,
     /// Top categories.
     pub categories: Vec<BreakdownOut>,
+    /// Top services (tickets that name one).
+    pub services: Vec<BreakdownOut>,
     /// The latest satisfaction comments.
     pub csat_comments: Vec<CsatComment>,
 }
@@ -551,6 +544,7 @@ pub async fn ticket_report(
         teams: breakdown(summary.teams, 50),
         agents: breakdown(summary.agents, 100),
         categories: breakdown(summary.categories, 10),
+        services: breakdown(summary.services, 10),
     })
 }
 
@@ -683,9 +677,9 @@ pub async fn incident_report(
     let prev = p.previous();
     let team = filters.scope.team_id;
     let (facts, before, times) = tokio::try_join!(
-        store.incident_facts(p.start(), p.end(), filters.service_id, team),
-        store.incident_facts(prev.start(), prev.end(), filters.service_id, team),
-        store.incident_status_times(p.start(), p.end(), filters.service_id, team),
+        store.incident_facts(p.start(), p.end(), filters.scope.service_id, team),
+        store.incident_facts(prev.start(), prev.end(), filters.scope.service_id, team),
+        store.incident_status_times(p.start(), p.end(), filters.scope.service_id, team),
     )?;
     let statuses = IncidentStatus::ALL
         .iter()
@@ -818,12 +812,12 @@ impl Kind {
         }
     }
 
-    /// Refuses a filter this report has no such field for (tickets have no service; incidents
-    /// no organisation, priority, tier or category) rather than answering as if unfiltered.
+    /// Refuses a filter this report has no such field for (incidents have no organisation,
+    /// priority, tier or category) rather than answering as if unfiltered.
     pub fn refuse_foreign_filters(self, filters: &Filters) -> Result<(), ApiError> {
         let scope = &filters.scope;
         let foreign = match self {
-            Kind::Tickets | Kind::Forecast => vec![("service", filters.service_id.is_some())],
+            Kind::Tickets | Kind::Forecast => vec![],
             Kind::Incidents => vec![
                 ("organization", scope.org_id.is_some()),
                 ("priority", scope.priority.is_some()),
@@ -914,8 +908,8 @@ pub async fn build(
     Ok((filters, built))
 }
 
-/// One table of the ticket report: `series`, `teams`, `agents`, `categories`, `backlog` or
-/// `escalations`.
+/// One table of the ticket report: `series`, `teams`, `agents`, `categories`, `services`,
+/// `backlog` or `escalations`.
 fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
     let breakdown_rows = |rows: &[BreakdownOut]| {
         rows.iter()
@@ -971,6 +965,7 @@ fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
         "teams" => table_of(&breakdown_header, breakdown_rows(&report.teams)),
         "agents" => table_of(&breakdown_header, breakdown_rows(&report.agents)),
         "categories" => table_of(&breakdown_header, breakdown_rows(&report.categories)),
+        "services" => table_of(&breakdown_header, breakdown_rows(&report.services)),
         "backlog" => table_of(
             &["age", "tickets"],
             report
@@ -996,7 +991,7 @@ fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
         ),
         _ => {
             return Err(table_error(
-                "series, teams, agents, categories, backlog, escalations",
+                "series, teams, agents, categories, services, backlog, escalations",
             ))
         }
     })

@@ -402,6 +402,10 @@ async fn new_page(
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
         Err(e) => return page_error(e.into(), session.chrome()),
     };
+    let services = match state.store.services().await {
+        Ok(services) => services.into_iter().map(|s| s.name).collect(),
+        Err(e) => return page_error(e.into(), session.chrome()),
+    };
     (
         status,
         render(&DeskNew {
@@ -409,6 +413,7 @@ async fn new_page(
             form,
             values,
             teams,
+            services,
             levels: LEVELS.to_vec(),
         }),
     )
@@ -436,6 +441,7 @@ async fn create(
         impact: Some(form.impact.clone()),
         urgency: Some(form.urgency.clone()),
         category: Some(form.category.clone()),
+        service: Some(form.service.clone()),
         tags: Some(comma_list(&form.tags)),
     };
     match ops::create_ticket(
@@ -528,6 +534,12 @@ async fn build_ticket_page(
         .into_iter()
         .map(|v| v.terms.name)
         .collect();
+    let services = store
+        .services()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let mut incidents = Vec::new();
     for incident in store.ticket_incident_ids(id).await? {
         let i = store.incident(incident).await?;
@@ -603,6 +615,7 @@ async fn build_ticket_page(
         bug_reports,
         sla,
         vendors,
+        services,
         t: TicketView::of(&ticket, now),
     })
 }
@@ -656,6 +669,7 @@ struct TriageForm {
     assignee: Option<String>,
     team: Option<String>,
     category: Option<String>,
+    service: Option<String>,
     tags: Option<String>,
     vendor: Option<String>,
     vendor_ref: Option<String>,
@@ -692,6 +706,7 @@ async fn update(
             assignee: form.assignee.map(Some),
             team: form.team,
             category: form.category.map(Some),
+            service: form.service.map(Some),
             add_tags: Some(
                 wanted
                     .iter()

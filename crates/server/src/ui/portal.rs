@@ -109,6 +109,7 @@ async fn create(
         impact: None,
         urgency: None,
         category: Some(form.category.clone()),
+        service: None,
         tags: None,
     };
     match ops::create_ticket(

@@ -199,7 +199,7 @@ pub struct TicketBody {
     pub backlog_chart: String,
     /// Escalation rate per tier.
     pub escalation_chart: String,
-    /// Teams, agents and categories: (heading, table name, rows).
+    /// Teams, agents, categories and services: (heading, table name, rows).
     pub breakdowns: Vec<(&'static str, &'static str, Vec<BreakdownOut>)>,
     /// The filters as a query string (for CSV links).
     pub query: String,
@@ -413,6 +413,7 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
         ("Teams", "teams", report.teams.clone()),
         ("Agents", "agents", report.agents.clone()),
         ("Top categories", "categories", report.categories.clone()),
+        ("Top services", "services", report.services.clone()),
     ];
     TicketBody {
         breakdowns,

@@ -126,6 +126,8 @@ pub struct TicketView {
     pub assignee_email: String,
     /// Category or empty.
     pub category: String,
+    /// The service it is about, or empty.
+    pub service: String,
     /// Intake channel.
     pub channel: String,
     /// Tags.
@@ -202,6 +204,11 @@ impl TicketView {
                 .map(|a| a.email.clone())
                 .unwrap_or_default(),
             category: t.category.clone().unwrap_or_default(),
+            service: t
+                .service
+                .as_ref()
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default(),
             channel: t.channel.clone(),
             tags: t.tags.clone(),
             tags_text: t.tags.join(", "),
@@ -596,6 +603,9 @@ pub struct NewTicketValues {
     /// Category.
     #[serde(default)]
     pub category: String,
+    /// The service it is about (name), or empty.
+    #[serde(default)]
+    pub service: String,
     /// Tags, comma-separated.
     #[serde(default)]
     pub tags: String,
@@ -616,6 +626,8 @@ pub struct DeskNew {
     pub values: NewTicketValues,
     /// Team names.
     pub teams: Vec<String>,
+    /// Service names.
+    pub services: Vec<String>,
     /// Impact/urgency levels.
     pub levels: Vec<&'static str>,
 }
@@ -701,6 +713,8 @@ pub struct DeskTicket {
     pub sla: SlaPanel,
     /// Vendor names to hand a ticket to.
     pub vendors: Vec<String>,
+    /// Service names a ticket can be about.
+    pub services: Vec<String>,
     /// Incidents this ticket is linked to: (id, severity, title, status).
     pub incidents: Vec<(i64, String, String, String)>,
     /// May declare an incident from this ticket.

@@ -100,6 +100,7 @@ async fn open(store: &Store, occurrence: &Occurrence, now: Timestamp) -> Result<
         urgency: Urgency::Medium,
         priority: None,
         category: None,
+        service: None,
         tags: vec![Tag::parse("tags", "scheduled-check")?],
         channel: "schedule",
     };

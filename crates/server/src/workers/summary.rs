@@ -59,7 +59,6 @@ pub async fn text(
         period,
         granularity: Granularity::Day,
         scope: ReportScope::default(),
-        service_id: None,
         business: true,
         csv: false,
         table: "series".to_owned(),

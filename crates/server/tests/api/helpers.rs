@@ -407,6 +407,7 @@ impl TestApp {
             urgency: opsdesk_domain::Urgency::Medium,
             priority: None,
             category: None,
+            service: None,
             tags: vec![],
             channel: "api",
         };

@@ -85,6 +85,7 @@ async fn import(app: &TestApp, past: Past<'_>) -> i64 {
             urgency: Urgency::Medium,
             priority: None,
             category: category.map(|c| opsdesk_domain::Category::parse("category", c).unwrap()),
+            service: None,
             tags: vec![],
             channel: "api",
         },
@@ -397,7 +398,7 @@ async fn csv_holds_the_numbers_of_the_json() {
 #[tokio::test]
 async fn report_filters_are_checked_and_narrow() {
     let app = spawn_app().await;
-    desk_with_history(&app).await;
+    let [t1, _, t3, t4, _] = desk_with_history(&app).await;
     let bad = app
         .get(
             "manager",
@@ -431,8 +432,8 @@ async fn report_filters_are_checked_and_narrow() {
         .post("manager", "/api/v1/services", json!({"name": "checkout"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let by_service = app.get("manager", &week("&service=checkout")).await;
-    assert_eq!(by_service.error_fields(), ["service"]);
+    let unknown_service = app.get("manager", &week("&service=nowhere")).await;
+    assert_eq!(unknown_service.error_fields(), ["service"]);
     let incidents_by_tier = app
         .get("manager", "/api/v1/reports/incidents?tier=L1")
         .await;
@@ -451,6 +452,65 @@ async fn report_filters_are_checked_and_narrow() {
     assert_eq!(l1["totals"]["created"], 1);
     let globex = app.get("manager", &week("&organization=Globex")).await.body;
     assert_eq!(globex["totals"]["created"], 0);
+    // By service: T1 and T4 (both resolved in the week, first responses in time) and T3
+    // (open, at L1, never answered) are about checkout.
+    for t in [t1, t3, t4] {
+        let r = app
+            .patch(
+                "manager",
+                &format!("/api/v1/tickets/{t}"),
+                json!({"service": "Checkout"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["service"], "checkout");
+    }
+    let checkout = app.get("manager", &week("&service=checkout")).await.body;
+    assert_eq!(checkout["totals"]["created"], 3);
+    assert_eq!(checkout["totals"]["resolved"], 2);
+    assert_eq!(checkout["backlog"], 1);
+    assert_eq!(sla(&checkout, "first_response"), (2, 1));
+    let with_team = app
+        .get("manager", &week("&service=checkout&team=Intake"))
+        .await
+        .body;
+    assert_eq!(with_team["totals"]["created"], 2);
+    assert_eq!(with_team["backlog"], 0);
+    let with_tier = app
+        .get("manager", &week("&service=checkout&tier=L1"))
+        .await
+        .body;
+    assert_eq!(with_tier["totals"]["created"], 1);
+    // The desk's top services: checkout alone (tickets without a service have no row).
+    let desk = app.get("manager", &week("")).await.body;
+    let services = desk["services"].as_array().unwrap();
+    assert_eq!(services.len(), 1, "{services:?}");
+    let row = &services[0];
+    assert_eq!(
+        (
+            row["name"].as_str(),
+            row["created"].as_i64(),
+            row["resolved"].as_i64(),
+            row["active"].as_i64(),
+        ),
+        (Some("checkout"), Some(3), Some(2), Some(1))
+    );
+    let csv = app
+        .client_get_text("manager", &week("&format=csv&table=services"))
+        .await;
+    assert_eq!(csv.0, StatusCode::OK);
+    // Two of three first responses and resolutions in time.
+    let two_thirds = (200.0_f64 / 3.0).to_string();
+    assert_eq!(
+        csv.2.lines().nth(1),
+        Some(format!("checkout,3,2,1,{two_thirds},{two_thirds}").as_str()),
+        "{}",
+        csv.2
+    );
+    let forecast = app
+        .get("manager", "/api/v1/reports/forecast?service=checkout")
+        .await;
+    assert_eq!(forecast.status, StatusCode::OK, "{:?}", forecast.body);
     let weekly_path = week("").replace("granularity=day", "granularity=week");
     let weekly = app.get("manager", &weekly_path).await.body;
     assert_eq!(weekly["series"].as_array().unwrap().len(), 1);
@@ -697,6 +757,7 @@ async fn forecast_follows_the_weekly_pattern_and_staffs_the_busy_hours() {
                         urgency: Urgency::Medium,
                         priority: None,
                         category: None,
+                        service: None,
                         tags: vec![],
                         channel: "api",
                     },
@@ -888,12 +949,44 @@ async fn the_rollup_agrees_with_the_facts_and_the_organisation_path() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    // Services named, one moved to another, and one cleared.
+    for name in ["checkout", "billing-db"] {
+        let r = app
+            .post("manager", "/api/v1/services", json!({"name": name}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    for (t, service) in [
+        (t1, json!("checkout")),
+        (t3, json!("billing-db")),
+        (t4, json!("checkout")),
+        (t3, json!("checkout")),
+        (t1, Value::Null),
+    ] {
+        let r = app
+            .patch(
+                "l1",
+                &format!("/api/v1/tickets/{t}"),
+                json!({ "service": service }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
     let differences = app.store.report_rollup_differences().await.unwrap();
     assert!(differences.is_empty(), "{differences:#?}");
 
     // Every ticket is Acme's: the desk's report and Acme's report are the same report (with no
     // filter the desk's is read from the desk grain of the rollup, filtered from the detail grain).
-    for extra in ["", "&time=calendar", "&category=access", "&priority=urgent"] {
+    // By service, the service grain answers.
+    for extra in [
+        "",
+        "&time=calendar",
+        "&category=access",
+        "&priority=urgent",
+        "&service=checkout",
+        "&service=checkout&priority=urgent",
+        "&service=billing-db",
+    ] {
         let desk = app.get("manager", &week(extra)).await;
         assert_eq!(desk.status, StatusCode::OK, "{:?}", desk.body);
         let acme = app
@@ -908,6 +1001,10 @@ async fn the_rollup_agrees_with_the_facts_and_the_organisation_path() {
     let globex = app.get("manager", &week("&organization=Globex")).await.body;
     assert_eq!(globex["totals"]["created"], 0);
     assert_eq!(globex["backlog"], 0);
+    let checkout = app.get("manager", &week("&service=checkout")).await.body;
+    assert_eq!(checkout["totals"]["created"], 2);
+    assert_eq!(desk["services"][0]["name"], "checkout");
+    assert_eq!(desk["services"][0]["created"], 2);
 
     // Rebuilt from the facts, the rollup holds the same rows and the report does not move.
     assert!(

@@ -214,6 +214,84 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     assert_eq!(app.event_count().await, events_before);
 }
 
+/// A ticket names the service it is about: staff set it on creation or later, by name
+/// regardless of case; an unknown name is refused naming the field; clearing it is recorded.
+#[tokio::test]
+async fn tickets_name_the_service_they_are_about() {
+    let app = spawn_app().await;
+    let svc = app
+        .post(
+            "manager",
+            "/api/v1/services",
+            json!({"name": "Payments API"}),
+        )
+        .await;
+    assert_eq!(svc.status, StatusCode::CREATED, "{:?}", svc.body);
+    let created = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "Card payments fail", "body": "Since 10:00.",
+                   "requester_email": "gary@globex.test", "service": "payments api"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["service"], "Payments API");
+    assert_eq!(created.body["service_id"], svc.body["id"]);
+    let id = created.body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/tickets/{id}");
+    assert_eq!(app.get("l1", &path).await.body["service"], "Payments API");
+
+    let unknown = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "s", "body": "b", "service": "Nowhere"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.error_fields(), ["service"]);
+    assert_eq!(app.ticket_count().await, 1);
+    let bad_patch = app
+        .patch(
+            "l1",
+            &path,
+            json!({"service": "Nowhere", "priority": "urgent"}),
+        )
+        .await;
+    assert_eq!(bad_patch.error_fields(), ["service"]);
+    assert_eq!(app.get("l1", &path).await.body["priority"], "normal");
+
+    let cleared = app.patch("l1", &path, json!({"service": null})).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.body);
+    assert!(cleared.body["service"].is_null());
+    let events = app.get("l1", &format!("{path}/events")).await;
+    let update = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ticket.updated")
+        .unwrap();
+    assert_eq!(update["data"]["before"]["service"], "Payments API");
+    assert!(update["data"]["after"]["service"].is_null());
+
+    // Customers neither set it on their tickets nor change it.
+    let by_customer = app
+        .post(
+            "globex",
+            "/api/v1/tickets",
+            json!({"subject": "s", "body": "b", "service": "Payments API"}),
+        )
+        .await;
+    assert_eq!(by_customer.status, StatusCode::FORBIDDEN);
+    assert_eq!(by_customer.error_fields(), ["service"]);
+    let patched = app
+        .patch("globex", &path, json!({"service": "Payments API"}))
+        .await;
+    assert_eq!(patched.status, StatusCode::FORBIDDEN);
+    assert_eq!(patched.error_fields(), ["service"]);
+}
+
 #[tokio::test]
 async fn customers_cannot_set_staff_fields() {
     let app = spawn_app().await;
@@ -750,6 +828,7 @@ async fn imported_tickets_keep_their_state_and_get_messages_and_events() {
                 urgency: Urgency::Low,
                 priority: None,
                 category: None,
+                service: None,
                 tags: vec![Tag::parse("tags", "legacy").unwrap()],
                 channel: "email",
             },
