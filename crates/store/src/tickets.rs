@@ -52,6 +52,8 @@ pub struct QueueFilter {
     pub tag: Option<String>,
     /// Only this organisation's tickets.
     pub org_id: Option<i64>,
+    /// Only tickets about this service.
+    pub service_id: Option<i64>,
     /// Subject contains this text (case-insensitive).
     pub text: Option<String>,
 }
@@ -427,6 +429,9 @@ impl Store {
         }
         if let Some(org) = filter.org_id {
             sql.push(" AND t.org_id = ").bind(Param::Int(org));
+        }
+        if let Some(service) = filter.service_id {
+            sql.push(" AND t.service_id = ").bind(Param::Int(service));
         }
         if let Some(tag) = &filter.tag {
             sql.push(

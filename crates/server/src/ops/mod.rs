@@ -54,6 +54,8 @@ pub struct TicketQuery {
     pub tag: Option<String>,
     /// Organisation name.
     pub organization: Option<String>,
+    /// Service name.
+    pub service: Option<String>,
     /// Text the subject contains.
     pub q: Option<String>,
     /// `priority` (default), `oldest`, `newest` or `updated`.
@@ -294,6 +296,11 @@ pub async fn list_tickets(
             Some(org) => filter.org_id = Some(org.id),
             None => checks.fail("organization", format!("no organisation named '{name}'")),
         }
+    }
+    if let Some(name) = nonblank(&query.service) {
+        filter.service_id = ticket_service(store, &mut checks, name)
+            .await?
+            .map(|(id, _)| id);
     }
     filter.text = nonblank(&query.q).map(str::to_owned);
     let sort = checks

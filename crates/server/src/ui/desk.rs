@@ -280,6 +280,7 @@ async fn queue(
         tier: query.tier.clone().unwrap_or_default(),
         assignee: query.assignee.clone().unwrap_or_default(),
         tag: query.tag.clone().unwrap_or_default(),
+        service: query.service.clone().unwrap_or_default(),
         q: query.q.clone().unwrap_or_default(),
         sort: query.sort.clone().unwrap_or_else(|| "priority".into()),
     };
@@ -298,6 +299,10 @@ async fn queue(
     let (queues, total_active) = match queue_links(&state).await {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
+    };
+    let services = match state.store.services().await {
+        Ok(services) => services.into_iter().map(|s| s.name).collect(),
+        Err(e) => return page_error(e.into(), session.chrome()),
     };
     let title = if filters.team.is_empty() {
         "Queues".to_owned()
@@ -330,6 +335,7 @@ async fn queue(
         ],
         priorities: priorities(),
         tiers: tiers(),
+        services,
     })
     .into_response()
 }
@@ -343,6 +349,7 @@ fn query_string(query: &TicketQuery) -> String {
         ("assignee", &query.assignee),
         ("tag", &query.tag),
         ("organization", &query.organization),
+        ("service", &query.service),
         ("q", &query.q),
         ("sort", &query.sort),
         ("cursor", &query.cursor),

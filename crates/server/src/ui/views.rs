@@ -538,6 +538,8 @@ pub struct QueueFilters {
     pub assignee: String,
     /// Tag.
     pub tag: String,
+    /// Service.
+    pub service: String,
     /// Text.
     pub q: String,
     /// Order.
@@ -580,6 +582,8 @@ pub struct DeskQueue {
     pub priorities: Vec<&'static str>,
     /// Tier names.
     pub tiers: Vec<String>,
+    /// Service names.
+    pub services: Vec<String>,
 }
 
 /// Values typed into the desk's new-ticket form.

@@ -262,6 +262,29 @@ async fn tickets_name_the_service_they_are_about() {
     assert_eq!(bad_patch.error_fields(), ["service"]);
     assert_eq!(app.get("l1", &path).await.body["priority"], "normal");
 
+    // The queue filters by it.
+    let listed = app
+        .get("l1", "/api/v1/tickets?service=Payments%20API&status=all")
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let ids: Vec<i64> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id]);
+    let other = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "Other", "body": "b"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{:?}", other.body);
+    assert!(other.body["service"].is_null());
+    let unknown_filter = app.get("l1", "/api/v1/tickets?service=Nowhere").await;
+    assert_eq!(unknown_filter.error_fields(), ["service"]);
     let cleared = app.patch("l1", &path, json!({"service": null})).await;
     assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.body);
     assert!(cleared.body["service"].is_null());
