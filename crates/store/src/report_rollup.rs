@@ -5,11 +5,12 @@
 //! moves it by the difference in the same transaction, so a report over a year reads tens of
 //! thousands of rows instead of a million facts.
 //!
-//! The rollup is kept at three grains with the same columns: `ticket_daily` per day and every
-//! dimension but the service, `ticket_daily_desk` per day only (its dimension columns hold their
-//! "none" values), which a report with no filter reads: a year is then hundreds of rows, and
-//! `ticket_daily_service` per day and every dimension with the service, for the tickets that
-//! have one, which a report filtered or broken down by service reads.
+//! The rollup is kept at four grains with the same columns (a dimension a grain does not keep
+//! holds its "none" value): `ticket_daily` per day and every dimension but the service,
+//! `ticket_daily_desk` per day only, which a report with no filter reads (a year is then
+//! hundreds of rows), and, for the tickets that name a service, `ticket_daily_service_team` per
+//! day, service and team and `ticket_daily_service` per day and every dimension. A query reads
+//! the smallest grain that keeps every dimension it groups or filters by ([`Grain::for_query`]).
 //!
 //! Organisations are not a rollup dimension (there are too many: a row would hold about one
 //! ticket); a report narrowed to one organisation sums that organisation's facts shaped as
@@ -53,42 +54,87 @@ pub(crate) struct DailyKey {
     pub(crate) service_id: i64,
 }
 
-/// The three tables of the rollup: the same columns, summed to different keys.
+/// The four tables of the rollup: the same columns, summed to different keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grain {
     /// `ticket_daily`: per day, team, priority, tier, category and assignee.
     Detail,
     /// `ticket_daily_desk`: per day only, for reports with no filter.
     Desk,
+    /// `ticket_daily_service_team`: per day, service and team, for tickets with a service only.
+    ServiceTeam,
     /// `ticket_daily_service`: per day, service and the dimensions of the detail grain, for
     /// tickets with a service only.
     Service,
 }
 
+/// The dimension columns of the key (after cohort and day).
+const DIMENSIONS: [&str; 6] = [
+    "team_id",
+    "priority",
+    "tier",
+    "category",
+    "assignee_id",
+    "service_id",
+];
+
 impl Grain {
     /// Every grain, kept together.
-    pub(crate) const ALL: [Grain; 3] = [Grain::Detail, Grain::Desk, Grain::Service];
+    pub(crate) const ALL: [Grain; 4] = [
+        Grain::Detail,
+        Grain::Desk,
+        Grain::ServiceTeam,
+        Grain::Service,
+    ];
 
     /// Its table.
     pub(crate) fn table(self) -> &'static str {
         match self {
             Grain::Detail => "ticket_daily",
             Grain::Desk => "ticket_daily_desk",
+            Grain::ServiceTeam => "ticket_daily_service_team",
             Grain::Service => "ticket_daily_service",
         }
     }
 
-    /// Whether the grain has rows whenever tickets have facts (the service grain is empty on a
-    /// desk that names no service).
-    pub(crate) fn holds_every_ticket(self) -> bool {
-        self != Grain::Service
+    /// The dimensions it keeps.
+    fn dimensions(self) -> &'static [&'static str] {
+        match self {
+            Grain::Detail => &DIMENSIONS[..5],
+            Grain::Desk => &[],
+            Grain::ServiceTeam => &["team_id", "service_id"],
+            Grain::Service => &DIMENSIONS,
+        }
     }
 
-    /// Its primary key: the detail and desk grains keep `service_id` at 0 outside theirs.
+    /// Whether the grain has rows whenever tickets have facts (the service grains hold only
+    /// tickets that name a service).
+    pub(crate) fn holds_every_ticket(self) -> bool {
+        matches!(self, Grain::Detail | Grain::Desk)
+    }
+
+    /// The smallest grain that keeps every dimension in `needed`: one that holds every ticket
+    /// unless the service is needed (then only tickets with one count: a filter names one, or
+    /// a grouping by service drops the rows of tickets without one).
+    fn for_query(needed: &[&str]) -> Grain {
+        let candidates: &[Grain] = if needed.contains(&"service_id") {
+            &[Grain::ServiceTeam, Grain::Service]
+        } else {
+            &[Grain::Desk, Grain::Detail]
+        };
+        candidates
+            .iter()
+            .copied()
+            .find(|g| needed.iter().all(|d| g.dimensions().contains(d)))
+            .unwrap_or(Grain::Service)
+    }
+
+    /// Its primary key. `service_id`, the last key column, is outside the detail and desk
+    /// grains' keys: they hold it at 0.
     fn primary_key(self) -> &'static [&'static str] {
         match self {
             Grain::Detail | Grain::Desk => &COLUMNS[..KEY_COLUMNS - 1],
-            Grain::Service => &COLUMNS[..KEY_COLUMNS],
+            Grain::ServiceTeam | Grain::Service => &COLUMNS[..KEY_COLUMNS],
         }
     }
 
@@ -109,6 +155,16 @@ impl Grain {
                 category: String::new(),
                 assignee_id: 0,
                 service_id: 0,
+            }),
+            Grain::ServiceTeam => (key.service_id != 0).then(|| DailyKey {
+                cohort: key.cohort,
+                day: key.day,
+                team_id: key.team_id,
+                priority: 0,
+                tier: 0,
+                category: String::new(),
+                assignee_id: 0,
+                service_id: key.service_id,
             }),
             Grain::Service => (key.service_id != 0).then(|| key.clone()),
         }
@@ -574,12 +630,6 @@ impl Grouping {
     fn keeps(&self, column: &str) -> bool {
         self.key.iter().any(|k| k == column)
     }
-
-    /// Whether its key keeps no dimension (at most cohort and day), so the desk grain can
-    /// answer it.
-    fn per_day(&self) -> bool {
-        !COLUMNS[2..KEY_COLUMNS].iter().any(|c| self.keeps(c))
-    }
 }
 
 /// What `grouping` selects: its key, then every figure column (summed, joined, or a blank).
@@ -636,17 +686,23 @@ pub(crate) async fn grouped(
     .await
 }
 
-/// `grouping` over the rollup within the scope (no organisation): the desk grain when nothing
-/// narrows it and it keeps no dimension, the service grain when a service narrows it or it
-/// keeps the service, else the detail grain.
+/// `grouping` over the rollup within the scope (no organisation), from the smallest grain
+/// that keeps every dimension the grouping keeps or the scope filters by.
 fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql {
-    let grain = if grouping.per_day() && *scope == crate::reports::ReportScope::default() {
-        Grain::Desk
-    } else if scope.service_id.is_some() || grouping.keeps("service_id") {
-        Grain::Service
-    } else {
-        Grain::Detail
-    };
+    let filtered = [
+        ("team_id", scope.team_id.is_some()),
+        ("priority", scope.priority.is_some()),
+        ("tier", scope.tier.is_some()),
+        ("category", scope.category.is_some()),
+        ("assignee_id", scope.assignee_id.is_some()),
+        ("service_id", scope.service_id.is_some()),
+    ];
+    let needed: Vec<&str> = filtered
+        .iter()
+        .filter(|(d, by)| *by || grouping.keeps(d))
+        .map(|(d, _)| *d)
+        .collect();
+    let grain = Grain::for_query(&needed);
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM {} WHERE ({})",
         select_list(grouping),
@@ -783,4 +839,29 @@ pub(crate) async fn all_rows(
         out.insert(key, daily);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grain;
+
+    #[test]
+    fn a_query_reads_the_smallest_grain_that_keeps_its_dimensions() {
+        assert_eq!(Grain::for_query(&[]), Grain::Desk);
+        assert_eq!(Grain::for_query(&["team_id"]), Grain::Detail);
+        assert_eq!(
+            Grain::for_query(&["priority", "assignee_id"]),
+            Grain::Detail
+        );
+        // Only tickets that name a service are in the service grains.
+        assert_eq!(Grain::for_query(&["service_id"]), Grain::ServiceTeam);
+        assert_eq!(
+            Grain::for_query(&["team_id", "service_id"]),
+            Grain::ServiceTeam
+        );
+        assert_eq!(
+            Grain::for_query(&["category", "service_id"]),
+            Grain::Service
+        );
+    }
 }

@@ -305,7 +305,8 @@ struct SummaryRows {
     /// (breakdowns).
     owners: Vec<(DailyKey, Daily)>,
     /// By cohort and service: the current period on its first day, active tickets of other
-    /// days on the day before it (the service breakdown).
+    /// days on the day before it (the service breakdown). Narrowed to an organisation, the
+    /// owners and active rows, which keep the service there.
     services: Vec<(DailyKey, Daily)>,
 }
 
@@ -331,6 +332,18 @@ impl Store {
         let (from, to) = current;
         let keep = |column: &str| column.to_owned();
         let none = || "CAST(0 AS BIGINT)".to_owned();
+        // Narrowed to an organisation, every grouping is one more pass over its facts, while
+        // keeping a dimension costs nothing: the owners and active groupings keep the service,
+        // and the service breakdown is read off them instead of a grouping of its own. From the
+        // rollup, keeping the service would move them to the largest grain.
+        let by_organisation = scope.org_id.is_some();
+        let service = || {
+            if by_organisation {
+                keep("service_id")
+            } else {
+                none()
+            }
+        };
         // One day per backlog age bucket (see `backlog_ages`): today, 1, 3, 7 and 30 days ago.
         let age_day = format!(
             "CAST(CASE WHEN day >= {today} THEN {today} WHEN day >= {} THEN {} \
@@ -352,7 +365,7 @@ impl Store {
                 none(),
                 keep("category"),
                 keep("assignee_id"),
-                none(),
+                service(),
             ],
             rows: "cohort = 0 AND active > 0".to_owned(),
             wanted: |c| c == "active",
@@ -366,7 +379,7 @@ impl Store {
                 none(),
                 keep("category"),
                 keep("assignee_id"),
-                none(),
+                service(),
             ],
             rows: format!("day >= {from} AND day < {to}"),
             wanted: |c| {
@@ -400,6 +413,20 @@ impl Store {
                 )
             },
         };
+        if by_organisation {
+            let read =
+                report_rollup::grouped(&self.read, scope, &[&days, &active, &owners]).await?;
+            let [days, active, owners]: [_; 3] = read
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("report groupings".to_owned()))?;
+            let services = [owners.clone(), active.clone()].concat();
+            return Ok(SummaryRows {
+                days,
+                active,
+                owners,
+                services,
+            });
+        }
         let read = report_rollup::grouped(&self.read, scope, &[&days, &active, &owners, &services])
             .await?;
         let [days, active, owners, services]: [_; 4] = read
@@ -481,7 +508,7 @@ impl Store {
             };
             (None, name.to_owned())
         });
-        // An organisation's facts give tickets without a service a row of their own (0).
+        // An organisation's facts give tickets without a service rows of their own (0).
         let with_service: Vec<(DailyKey, Daily)> = rows
             .services
             .into_iter()
