@@ -68,16 +68,6 @@ pub(crate) enum Grain {
     Service,
 }
 
-/// The dimension columns of the key (after cohort and day).
-const DIMENSIONS: [&str; 6] = [
-    "team_id",
-    "priority",
-    "tier",
-    "category",
-    "assignee_id",
-    "service_id",
-];
-
 impl Grain {
     /// Every grain, kept together.
     pub(crate) const ALL: [Grain; 4] = [
@@ -100,10 +90,11 @@ impl Grain {
     /// The dimensions it keeps.
     fn dimensions(self) -> &'static [&'static str] {
         match self {
-            Grain::Detail => &DIMENSIONS[..5],
+            // The key columns after cohort and day; `service_id` is the last.
+            Grain::Detail => &COLUMNS[2..KEY_COLUMNS - 1],
             Grain::Desk => &[],
             Grain::ServiceTeam => &["team_id", "service_id"],
-            Grain::Service => &DIMENSIONS,
+            Grain::Service => &COLUMNS[2..KEY_COLUMNS],
         }
     }
 
@@ -689,18 +680,11 @@ pub(crate) async fn grouped(
 /// `grouping` over the rollup within the scope (no organisation), from the smallest grain
 /// that keeps every dimension the grouping keeps or the scope filters by.
 fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql {
-    let filtered = [
-        ("team_id", scope.team_id.is_some()),
-        ("priority", scope.priority.is_some()),
-        ("tier", scope.tier.is_some()),
-        ("category", scope.category.is_some()),
-        ("assignee_id", scope.assignee_id.is_some()),
-        ("service_id", scope.service_id.is_some()),
-    ];
-    let needed: Vec<&str> = filtered
+    let filters = scope.dimension_filters();
+    let needed: Vec<&str> = COLUMNS[2..KEY_COLUMNS]
         .iter()
-        .filter(|(d, by)| *by || grouping.keeps(d))
-        .map(|(d, _)| *d)
+        .copied()
+        .filter(|d| grouping.keeps(d) || filters.iter().any(|(f, _)| f == d))
         .collect();
     let grain = Grain::for_query(&needed);
     let mut sql = Sql::new(&format!(
@@ -709,18 +693,10 @@ fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql
         grain.table(),
         grouping.rows
     ));
-    let mut eq = |column: &str, value: Option<Param>| {
-        if let Some(v) = value {
-            sql.push(&format!(" AND {column} = "));
-            sql.bind(v);
-        }
-    };
-    eq("team_id", scope.team_id.map(Param::Int));
-    eq("priority", scope.priority.map(Param::Int));
-    eq("tier", scope.tier.map(Param::Int));
-    eq("category", scope.category.clone().map(Param::Text));
-    eq("assignee_id", scope.assignee_id.map(Param::Int));
-    eq("service_id", scope.service_id.map(Param::Int));
+    for (column, value) in filters {
+        sql.push(&format!(" AND {column} = "));
+        sql.bind(value);
+    }
     sql.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8");
     sql
 }

@@ -130,20 +130,30 @@ pub struct StatusTime {
     pub now_in: i64,
 }
 
+impl ReportScope {
+    /// The rollup dimensions it narrows, each with its value (the organisation is not one).
+    pub(crate) fn dimension_filters(&self) -> Vec<(&'static str, Param)> {
+        [
+            ("team_id", self.team_id.map(Param::Int)),
+            ("priority", self.priority.map(Param::Int)),
+            ("tier", self.tier.map(Param::Int)),
+            ("category", self.category.clone().map(Param::Text)),
+            ("assignee_id", self.assignee_id.map(Param::Int)),
+            ("service_id", self.service_id.map(Param::Int)),
+        ]
+        .into_iter()
+        .filter_map(|(column, value)| Some((column, value?)))
+        .collect()
+    }
+}
+
+/// ` AND f.<column> = <value>` for every filter of the scope (facts aliased `f`).
 pub(crate) fn scoped(sql: &mut Sql, scope: &ReportScope) {
-    let mut eq = |column: &str, value: Option<Param>| {
-        if let Some(v) = value {
-            sql.push(&format!(" AND f.{column} = "));
-            sql.bind(v);
-        }
-    };
-    eq("team_id", scope.team_id.map(Param::Int));
-    eq("org_id", scope.org_id.map(Param::Int));
-    eq("priority", scope.priority.map(Param::Int));
-    eq("tier", scope.tier.map(Param::Int));
-    eq("category", scope.category.clone().map(Param::Text));
-    eq("assignee_id", scope.assignee_id.map(Param::Int));
-    eq("service_id", scope.service_id.map(Param::Int));
+    let org = scope.org_id.map(|id| ("org_id", Param::Int(id)));
+    for (column, value) in org.into_iter().chain(scope.dimension_filters()) {
+        sql.push(&format!(" AND f.{column} = "));
+        sql.bind(value);
+    }
 }
 
 /// Everything the ticket report reads, for its period and the one before.
@@ -305,9 +315,9 @@ struct SummaryRows {
     /// (breakdowns).
     owners: Vec<(DailyKey, Daily)>,
     /// By cohort and service: the current period on its first day, active tickets of other
-    /// days on the day before it (the service breakdown). Narrowed to an organisation, the
-    /// owners and active rows, which keep the service there.
-    services: Vec<(DailyKey, Daily)>,
+    /// days on the day before it (the service breakdown). `None` narrowed to an organisation:
+    /// the owners and active rows keep the service there, and the breakdown reads them.
+    services: Option<Vec<(DailyKey, Daily)>>,
 }
 
 impl Store {
@@ -419,12 +429,11 @@ impl Store {
             let [days, active, owners]: [_; 3] = read
                 .try_into()
                 .map_err(|_| StoreError::Corrupt("report groupings".to_owned()))?;
-            let services = [owners.clone(), active.clone()].concat();
             return Ok(SummaryRows {
                 days,
                 active,
                 owners,
-                services,
+                services: None,
             });
         }
         let read = report_rollup::grouped(&self.read, scope, &[&days, &active, &owners, &services])
@@ -436,7 +445,7 @@ impl Store {
             days,
             active,
             owners,
-            services,
+            services: Some(services),
         })
     }
 
@@ -511,8 +520,11 @@ impl Store {
         // An organisation's facts give tickets without a service rows of their own (0).
         let with_service: Vec<(DailyKey, Daily)> = rows
             .services
-            .into_iter()
+            .as_ref()
+            .unwrap_or(&owners)
+            .iter()
             .filter(|(k, _)| k.service_id != 0)
+            .cloned()
             .collect();
         let mut services = breakdown(&with_service, cur, |k| (Some(k.service_id), String::new()));
         self.name_rows(&mut services, "services").await?;
