@@ -1061,8 +1061,10 @@ async fn the_weekly_summary_is_queued_once_for_managers_and_admins() {
         .collect();
     to.sort();
     assert_eq!(to, ["admin@desk.test", "manager@desk.test"]);
-    // The text of the week the ticket was raised in.
-    let (subject, body) = summary::text(&app.store, &app.base, summary::slot(next) - 7, next)
+    // The text of the week the ticket was raised in: the Monday of `now` is the slot seven
+    // hours on (`slot(next) - 7` is the week before on a Monday before 07:00 UTC).
+    let monday = summary::slot(now + jiff::SignedDuration::from_hours(7));
+    let (subject, body) = summary::text(&app.store, &app.base, monday, next)
         .await
         .unwrap();
     assert!(subject.starts_with("opsdesk weekly summary: "), "{subject}");
