@@ -359,6 +359,113 @@ async fn accepted_tickets_survive_a_killed_server() {
 }
 
 #[tokio::test]
+async fn tickets_acknowledged_under_load_survive_a_killed_server() {
+    // On the backend the suite runs on: SQLite in the data directory, or a fresh PostgreSQL
+    // database when OPSDESK_TEST_BACKEND=postgres.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let mut db: Vec<String> = Vec::new();
+    if std::env::var("OPSDESK_TEST_BACKEND").as_deref() == Ok("postgres") {
+        db = vec!["--database-url".into(), fresh_postgres_url().await];
+    }
+    let args = |extra: &[&str]| -> Vec<String> {
+        db.iter()
+            .cloned()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    let run = |extra: &[&str], stdin: &str| {
+        let all = args(extra);
+        opsdesk(
+            dir.path(),
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+            stdin,
+        )
+    };
+    assert!(
+        run(&["team", "create", "--name", "Desk", "--tier", "L1"], "")
+            .status
+            .success()
+    );
+    let admin = [
+        "user",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+    ];
+    assert!(run(&admin, "correct-horse-battery\n").status.success());
+    let token = text(&run(&["token", "create", "--email", "ada@example.com"], "").stdout)
+        .trim()
+        .to_owned();
+    let serve_args = args(&["--data", &data]);
+    let serve_args: Vec<&str> = serve_args.iter().map(String::as_str).collect();
+    let mut server = serve(&serve_args);
+    // Sixteen clients create as fast as they can (their creates share group commits) while
+    // the server is killed; each keeps the tickets it was answered 201 for.
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (base, token) = (server.base.clone(), token.clone());
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let subject = format!("load {c}-{i}");
+                let sent = client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&token)
+                    .json(&json!({"subject": subject, "body": "b"}))
+                    .send()
+                    .await;
+                let Ok(reply) = sent else { break };
+                if reply.status().as_u16() != 201 {
+                    break;
+                }
+                let Ok(ticket) = reply.json::<Value>().await else {
+                    break;
+                };
+                acknowledged.push((ticket["id"].as_i64().unwrap(), subject));
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // SIGKILL: no shutdown hook, no checkpoint; only what was committed survives.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for client in clients {
+        acknowledged.extend(client.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 16,
+        "too few creates before the kill: {}",
+        acknowledged.len()
+    );
+    let restarted = serve(&serve_args);
+    let client = reqwest::Client::new();
+    for (id, subject) in &acknowledged {
+        let ticket: Value = client
+            .get(format!("{}/api/v1/tickets/{id}", restarted.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            ticket["subject"],
+            subject.as_str(),
+            "ticket {id} acknowledged, then lost"
+        );
+    }
+}
+
+#[tokio::test]
 async fn environment_variables_configure_every_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)

@@ -222,6 +222,13 @@ impl From<StoreError> for ApiError {
                     "the database is unavailable; nothing was changed",
                 )
             }
+            StoreError::Engine(why) => {
+                tracing::error!(error = %why, "database error");
+                Self::new(
+                    Code::Internal,
+                    "a database error occurred; nothing was changed",
+                )
+            }
             StoreError::Database(db) => {
                 tracing::error!(error = %db, "database error");
                 Self::new(

@@ -8,19 +8,22 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use opsdesk_domain::{Invalid, Priority, Status, Tier};
 use serde_json::json;
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::clocks::{clocks_of_new_tickets, ClockInputs, NO_DUE};
+use crate::clocks::{clocks_of_new_tickets, ClockInputs, NearestDue, NO_DUE};
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::sla_config::SlaCache;
 use crate::sql::{Param, Sql};
+use crate::sqlite_writer::{Outcome, SqliteWriter};
 use crate::{Backend, NewTicket, StoreError, TeamRef, Ticket, UserRef};
 use opsdesk_domain::sla::{Fact, Happening};
 
@@ -70,10 +73,23 @@ impl std::fmt::Debug for Job {
 }
 
 impl Batcher {
-    /// Starts the writer task on `pool`.
-    pub(crate) fn start(pool: AnyPool, backend: Backend, sla: Arc<SlaCache>) -> Self {
+    /// Starts the writer task on `pool`; on SQLite with `writer`, batches run on its thread.
+    pub(crate) fn start(
+        pool: AnyPool,
+        backend: Backend,
+        sla: Arc<SlaCache>,
+        writer: Option<SqliteWriter>,
+    ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
-        tokio::spawn(run(queue, pool, backend, sla));
+        tokio::spawn(run(
+            queue,
+            Writer {
+                pool,
+                backend,
+                sla,
+                sqlite: writer,
+            },
+        ));
         Self { jobs }
     }
 
@@ -90,7 +106,27 @@ impl Batcher {
     }
 }
 
-async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend, sla: Arc<SlaCache>) {
+/// Where batches are written: the pool (PostgreSQL, or SQLite without a file) or the SQLite
+/// writer thread, which takes the write pool's one connection as its turn.
+struct Writer {
+    pool: AnyPool,
+    backend: Backend,
+    sla: Arc<SlaCache>,
+    sqlite: Option<SqliteWriter>,
+}
+
+/// The longest the SQLite writer keeps the write turn while batches keep coming.
+const TURN: Duration = Duration::from_millis(10);
+
+/// The process's write turn on SQLite (the write pool's one connection), held by the ticket
+/// writer since `since`.
+struct Turn {
+    _connection: PoolConnection<Any>,
+    since: Instant,
+}
+
+async fn run(mut queue: mpsc::Receiver<Job>, writer: Writer) {
+    let mut turn: Option<Turn> = None;
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -100,48 +136,110 @@ async fn run(mut queue: mpsc::Receiver<Job>, pool: AnyPool, backend: Backend, sl
             }
         }
         let requests: Vec<CreateRequest> = jobs.iter().map(|j| j.request.clone()).collect();
-        let result = async {
-            let mut w = Write::begin(&pool, backend, None, Timestamp::now()).await?;
-            let prepared = prepare(&mut w, &requests).await?;
-            let ready: Vec<Prepared> = prepared
-                .iter()
-                .filter_map(|p| p.as_ref().ok())
-                .cloned()
-                .collect();
-            let mut tickets = insert_tickets(&mut w, &ready, &sla).await?.into_iter();
-            w.commit().await?;
-            // Requests whose references did not resolve get their own refusal; the rest their ticket.
-            Ok::<_, StoreError>(
-                prepared
-                    .into_iter()
-                    .map(|p| match p {
-                        Ok(_) => tickets.next().ok_or_else(|| {
-                            StoreError::Corrupt("a ticket of the batch was not returned".into())
-                        }),
-                        Err(refused) => Err(refused),
-                    })
-                    .collect::<Vec<_>>(),
-            )
+        let outcome = writer.commit(requests, &mut turn).await;
+        // Give the write turn back when nothing waits, or when other writers have waited long
+        // enough; keeping it between back-to-back batches saves a release and an acquire each.
+        if outcome.is_err()
+            || queue.is_empty()
+            || turn.as_ref().is_some_and(|t| t.since.elapsed() > TURN)
+        {
+            turn = None;
         }
-        .await;
-        match result {
+        match outcome {
             Ok(answers) => {
                 for (job, answer) in jobs.into_iter().zip(answers) {
                     let _ = job.reply.send(answer);
                 }
             }
-            Err(err) => {
-                tracing::error!(error = %err, batch = jobs.len(), "ticket batch failed; nothing of it was committed");
-                let reason = err.to_string();
+            Err(err) if jobs.len() > 1 => {
+                // One bad request must not sink the others: each is tried again on its own.
+                tracing::warn!(error = %err, batch = jobs.len(), "ticket batch failed; retrying its requests one by one");
                 for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Unavailable(format!(
-                        "the ticket could not be written ({reason}); nothing was changed"
-                    ))));
+                    let answer = match writer.commit(vec![job.request.clone()], &mut turn).await {
+                        Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                            Err(StoreError::Corrupt("the ticket was not returned".into()))
+                        }),
+                        Err(err) => Err(refusal(&err)),
+                    };
+                    let _ = job.reply.send(answer);
+                }
+            }
+            Err(err) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(refusal(&err)));
                 }
             }
         }
     }
 }
+
+/// What a request of a failed batch is told.
+fn refusal(err: &StoreError) -> StoreError {
+    tracing::error!(error = %err, "ticket create failed; nothing of it was committed");
+    StoreError::Unavailable(format!(
+        "the ticket could not be written ({err}); nothing was changed"
+    ))
+}
+
+impl Writer {
+    /// Commits one batch; answers each request's ticket or its own refusal, in order.
+    async fn commit(
+        &self,
+        requests: Vec<CreateRequest>,
+        turn: &mut Option<Turn>,
+    ) -> Result<Vec<Result<Ticket, StoreError>>, StoreError> {
+        if let Some(sqlite) = &self.sqlite {
+            // Holding the write pool's one connection keeps every other writer of the process
+            // out until this batch is committed.
+            if turn.is_none() {
+                *turn = Some(Turn {
+                    _connection: self.pool.acquire().await?,
+                    since: Instant::now(),
+                });
+            }
+            let mut config = self.sla.held();
+            for _ in 0..3 {
+                match sqlite.write(requests.clone(), config.clone()).await? {
+                    Outcome::Done(answers) => return Ok(answers),
+                    Outcome::Stale(version) => config = self.sla.at(version).await?,
+                }
+            }
+            return Err(StoreError::Unavailable(
+                "the SLA configuration kept changing during the create".into(),
+            ));
+        }
+        let mut w = Write::begin(&self.pool, self.backend, None, Timestamp::now()).await?;
+        let prepared = prepare(&mut w, &requests).await?;
+        let ready: Vec<Prepared> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .cloned()
+            .collect();
+        let mut tickets = insert_tickets(&mut w, &ready, &self.sla).await?.into_iter();
+        w.commit().await?;
+        // Requests whose references did not resolve get their own refusal; the rest their ticket.
+        Ok(prepared
+            .into_iter()
+            .map(|p| match p {
+                Ok(_) => tickets.next().ok_or_else(|| {
+                    StoreError::Corrupt("a ticket of the batch was not returned".into())
+                }),
+                Err(refused) => Err(refused),
+            })
+            .collect())
+    }
+}
+
+/// The teams (id, name, tier) in tier order, and the requesters of a batch by id with their
+/// organisation: what resolving a create reads.
+pub(crate) type Teams = Vec<(i64, String, i64)>;
+/// Requesters by id: the person, their organisation's id and name.
+pub(crate) type People = HashMap<i64, (UserRef, Option<i64>, Option<String>)>;
+
+/// The SQL of the two reads [`resolve`] needs; the requesters' ids follow as a list.
+pub(crate) const TEAMS_SQL: &str = "SELECT id, name, tier FROM teams ORDER BY tier, id";
+pub(crate) const PEOPLE_SQL: &str = "SELECT u.id, u.email, u.name, u.org_id, o.name FROM users u \
+     LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id IN ";
 
 /// Resolves the team and requester of each request with two reads for the whole batch, inside
 /// its transaction. A request naming a team that does not exist is refused on its own.
@@ -149,16 +247,15 @@ pub(crate) async fn prepare(
     w: &mut Write,
     requests: &[CreateRequest],
 ) -> Result<Vec<Result<Prepared, StoreError>>, StoreError> {
-    let teams: Vec<(i64, String, i64)> =
-        sqlx::query("SELECT id, name, tier FROM teams ORDER BY tier, id")
-            .fetch_all(&mut *w.tx)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-    let mut sql = Sql::new("SELECT u.id, u.email, u.name, u.org_id, o.name FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id IN ");
+    let teams: Teams = sqlx::query(TEAMS_SQL)
+        .fetch_all(&mut *w.tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut sql = Sql::new(PEOPLE_SQL);
     sql.bind_list(requests.iter().map(|r| Param::Int(r.new.requester_id)));
-    let mut people: HashMap<i64, (UserRef, Option<i64>, Option<String>)> = HashMap::new();
+    let mut people: People = HashMap::new();
     for row in sql.query().fetch_all(&mut *w.tx).await? {
         let id: i64 = row.try_get(0)?;
         let person = UserRef {
@@ -168,6 +265,15 @@ pub(crate) async fn prepare(
         };
         people.insert(id, (person, row.try_get(3)?, row.try_get(4)?));
     }
+    resolve(requests, &teams, &people)
+}
+
+/// Resolves each request's team and requester from what [`prepare`] reads.
+pub(crate) fn resolve(
+    requests: &[CreateRequest],
+    teams: &Teams,
+    people: &People,
+) -> Result<Vec<Result<Prepared, StoreError>>, StoreError> {
     requests
         .iter()
         .map(|r| {
@@ -231,6 +337,26 @@ pub(crate) struct TicketRow<'a> {
     pub(crate) updated_at: Timestamp,
     /// `ticket.created` or `ticket.imported`.
     pub(crate) event_kind: &'static str,
+}
+
+impl TicketRow<'_> {
+    /// The data of the row's `ticket.created` or `ticket.imported` event.
+    pub(crate) fn event_data(&self, message_id: Option<i64>) -> serde_json::Value {
+        let r = self;
+        let tags: Vec<&str> = r.new.tags.iter().map(|t| t.as_str()).collect();
+        json!({"message_id": message_id,
+            // When an imported ticket's status took effect (its last change).
+            "status_at": (r.event_kind == "ticket.imported").then(|| r.updated_at.as_microsecond()),
+            "after": {
+            "subject": r.new.subject.as_str(), "status": r.status.as_str(), "priority": r.priority.as_str(),
+            "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
+            "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
+            "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
+            "service": r.new.service.as_ref().map(|(_, name)| name),
+            "service_id": r.new.service.as_ref().map(|(id, _)| id),
+            "tags": tags, "channel": r.new.channel,
+        }})
+    }
 }
 
 /// Writes `rows` inside `w` with one multi-row statement per table (tickets, messages, tags,
@@ -344,32 +470,118 @@ pub(crate) async fn write_rows(
     let events: Vec<NewEvent> = rows
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            let tags: Vec<&str> = r.new.tags.iter().map(|t| t.as_str()).collect();
-            NewEvent {
-                at: created[i],
-                actor: r.actor,
-                subject_kind: "ticket",
-                subject_id: ids[i],
-                kind: r.event_kind,
-                internal: false,
-                data: json!({"message_id": message_of.get(&ids[i]),
-                    // When an imported ticket's status took effect (its last change).
-                    "status_at": (r.event_kind == "ticket.imported").then(|| r.updated_at.as_microsecond()),
-                    "after": {
-                    "subject": r.new.subject.as_str(), "status": r.status.as_str(), "priority": r.priority.as_str(),
-                    "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
-                    "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
-                    "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
-                    "service": r.new.service.as_ref().map(|(_, name)| name),
-                    "service_id": r.new.service.as_ref().map(|(id, _)| id),
-                    "tags": tags, "channel": r.new.channel,
-                }}),
-            }
+        .map(|(i, r)| NewEvent {
+            at: created[i],
+            actor: r.actor,
+            subject_kind: "ticket",
+            subject_id: ids[i],
+            kind: r.event_kind,
+            internal: false,
+            data: r.event_data(message_of.get(&ids[i]).copied()),
         })
         .collect();
     w.events(&events).await?;
     Ok(ids.into_iter().zip(created).collect())
+}
+
+impl Prepared {
+    /// The ticket's row as a new ticket.
+    pub(crate) fn row(&self) -> TicketRow<'_> {
+        TicketRow {
+            new: &self.new,
+            actor: Some(self.actor),
+            team_id: self.team_id,
+            team_name: Some(&self.team_name),
+            tier: self.tier,
+            org_id: self.org_id,
+            requester_email: Some(&self.requester.email),
+            priority: self.priority,
+            status: Status::New,
+            assignee_id: None,
+            created_at: self.now,
+            updated_at: self.now,
+            event_kind: "ticket.created",
+        }
+    }
+
+    /// What the new ticket's clocks are computed from (its history: its creation).
+    pub(crate) fn clock_inputs(&self, id: i64, created: i64) -> Result<ClockInputs, StoreError> {
+        Ok(ClockInputs {
+            id,
+            subject: self.new.subject.as_str().to_owned(),
+            priority: self.priority,
+            team_id: self.team_id,
+            org_id: self.org_id,
+            plan: None,
+            channel: self.new.channel.to_owned(),
+            category: self.new.category.as_ref().map(|c| c.as_str().to_owned()),
+            service_id: self.new.service.as_ref().map(|(id, _)| *id),
+            team_calendar: None,
+            org_calendar: None,
+            assignee_id: None,
+            team_name: self.team_name.clone(),
+            org_name: self.org_name.clone(),
+            sla_due_at: NO_DUE,
+            sla_warn_at: None,
+            sla_policy_id: None,
+            tags: self
+                .new
+                .tags
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+            facts: vec![Fact {
+                at: ts(created)?,
+                what: Happening::Created,
+            }],
+            tier: self.tier,
+            tier_moves: Vec::new(),
+            csat: None,
+        })
+    }
+
+    /// The ticket as created, with id `id`, created at `created` (stored form), due `due`.
+    pub(crate) fn ticket(
+        &self,
+        id: i64,
+        created: i64,
+        due: NearestDue,
+    ) -> Result<Ticket, StoreError> {
+        let mut tags: Vec<String> = self
+            .new
+            .tags
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect();
+        tags.sort();
+        let at = ts(created)?;
+        Ok(Ticket {
+            id,
+            subject: self.new.subject.as_str().to_owned(),
+            status: Status::New,
+            priority: self.priority,
+            impact: self.new.impact,
+            urgency: self.new.urgency,
+            tier: self.tier,
+            team_id: self.team_id,
+            team_name: self.team_name.clone(),
+            org_id: self.org_id,
+            org_name: self.org_name.clone(),
+            requester: self.requester.clone(),
+            assignee: None,
+            category: self.new.category.as_ref().map(|c| c.as_str().to_owned()),
+            service: self.new.service.clone(),
+            channel: self.new.channel.to_owned(),
+            tags,
+            created_at: at,
+            updated_at: at,
+            pending_reason: None,
+            sla_due_at: due.map(|(d, _)| d),
+            sla_warn_at: due.and_then(|(_, w)| w),
+            vendor: None,
+            vendor_ref: None,
+        })
+    }
 }
 
 /// Inserts the tickets of `batch` as new tickets (see [`write_rows`]) and returns them in the
@@ -379,92 +591,17 @@ pub(crate) async fn insert_tickets(
     batch: &[Prepared],
     sla: &SlaCache,
 ) -> Result<Vec<Ticket>, StoreError> {
-    let rows: Vec<TicketRow<'_>> = batch
-        .iter()
-        .map(|p| TicketRow {
-            new: &p.new,
-            actor: Some(p.actor),
-            team_id: p.team_id,
-            team_name: Some(&p.team_name),
-            tier: p.tier,
-            org_id: p.org_id,
-            requester_email: Some(&p.requester.email),
-            priority: p.priority,
-            status: Status::New,
-            assignee_id: None,
-            created_at: p.now,
-            updated_at: p.now,
-            event_kind: "ticket.created",
-        })
-        .collect();
+    let rows: Vec<TicketRow<'_>> = batch.iter().map(Prepared::row).collect();
     let written = write_rows(w, &rows).await?;
     let clock_inputs = batch
         .iter()
         .zip(&written)
-        .map(|(p, (id, created))| {
-            Ok(ClockInputs {
-                id: *id,
-                subject: p.new.subject.as_str().to_owned(),
-                priority: p.priority,
-                team_id: p.team_id,
-                org_id: p.org_id,
-                plan: None,
-                channel: p.new.channel.to_owned(),
-                category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
-                service_id: p.new.service.as_ref().map(|(id, _)| *id),
-                team_calendar: None,
-                org_calendar: None,
-                assignee_id: None,
-                team_name: p.team_name.clone(),
-                org_name: p.org_name.clone(),
-                sla_due_at: NO_DUE,
-                sla_warn_at: None,
-                sla_policy_id: None,
-                tags: p.new.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-                facts: vec![Fact {
-                    at: ts(*created)?,
-                    what: Happening::Created,
-                }],
-                tier: p.tier,
-                tier_moves: Vec::new(),
-                csat: None,
-            })
-        })
+        .map(|(p, (id, created))| p.clock_inputs(*id, *created))
         .collect::<Result<Vec<_>, StoreError>>()?;
     let due = clocks_of_new_tickets(w, sla, clock_inputs).await?;
     batch
         .iter()
         .zip(written)
-        .map(|(p, (id, created))| {
-            let mut tags: Vec<String> = p.new.tags.iter().map(|t| t.as_str().to_owned()).collect();
-            tags.sort();
-            let at = ts(created)?;
-            Ok(Ticket {
-                id,
-                subject: p.new.subject.as_str().to_owned(),
-                status: Status::New,
-                priority: p.priority,
-                impact: p.new.impact,
-                urgency: p.new.urgency,
-                tier: p.tier,
-                team_id: p.team_id,
-                team_name: p.team_name.clone(),
-                org_id: p.org_id,
-                org_name: p.org_name.clone(),
-                requester: p.requester.clone(),
-                assignee: None,
-                category: p.new.category.as_ref().map(|c| c.as_str().to_owned()),
-                service: p.new.service.clone(),
-                channel: p.new.channel.to_owned(),
-                tags,
-                created_at: at,
-                updated_at: at,
-                pending_reason: None,
-                sla_due_at: due.get(&id).copied().flatten().map(|(d, _)| d),
-                sla_warn_at: due.get(&id).copied().flatten().and_then(|(_, w)| w),
-                vendor: None,
-                vendor_ref: None,
-            })
-        })
+        .map(|(p, (id, created))| p.ticket(id, created, due.get(&id).copied().flatten()))
         .collect()
 }

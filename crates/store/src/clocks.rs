@@ -20,7 +20,7 @@ use sqlx::{AnyConnection, Row};
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
-use crate::report_facts::{fact_row, write_facts};
+use crate::report_facts::{fact_row, write_facts, write_new_facts};
 use crate::sla_config::{config_version, SlaCache, SlaConfig};
 use crate::sql::{Param, Sql};
 use crate::{Backend, Store, StoreError};
@@ -351,7 +351,7 @@ fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<i64>
 }
 
 /// (ticket, policy, metric, cycle, trigger) of every firing of `ids`.
-type FiringKey = (i64, i64, String, i64, i64);
+pub(crate) type FiringKey = (i64, i64, String, i64, i64);
 
 async fn load_firings(
     conn: &mut AnyConnection,
@@ -393,9 +393,9 @@ pub(crate) fn compute(
 pub(crate) type NearestDue = Option<(Timestamp, Option<Timestamp>)>;
 
 /// One cached clock row, in column order (see `CLOCK_COLUMNS`).
-type ClockRow = [Param; 15];
+pub(crate) type ClockRow = [Param; 15];
 
-const CLOCK_COLUMNS: &str =
+pub(crate) const CLOCK_COLUMNS: &str =
     "ticket_id, metric, cycle, policy_id, state, target_minutes, business, \
      started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at, vendor_id";
 
@@ -533,28 +533,8 @@ pub(crate) async fn clocks_of_new_tickets(
     // The report rollup is read and written back below: take the log's lock before any row.
     w.lock_log().await?;
     let config = cache.at(config_version(w).await?).await?;
-    if config.policies.is_empty() {
-        // A new ticket's facts are its creation alone: business time does not enter yet.
-        let calendar = Calendar::continuous();
-        let rows = inputs
-            .iter()
-            .filter_map(|i| fact_row(i, &[], &calendar))
-            .collect();
-        write_facts(w, rows).await?;
-        return Ok(inputs.iter().map(|i| (i.id, None)).collect());
-    }
-    let inputs: Vec<ClockInputs> = inputs
-        .into_iter()
-        .map(|mut input| {
-            input.team_calendar = config.team_calendars.get(&input.team_id).copied();
-            if let Some((calendar, plan)) = input.org_id.and_then(|o| config.org_settings.get(&o)) {
-                input.org_calendar = *calendar;
-                input.plan = plan.clone();
-            }
-            input
-        })
-        .collect();
-    write_clocks(w, &config, &inputs, &HashSet::new(), HashMap::new(), false).await
+    let plan = plan_new_tickets(&config, inputs, ts(w.now())?);
+    write_plan(w, &config, plan, true).await
 }
 
 /// Recomputes the cached clocks of `ids` inside `w` and writes what changed; answers each
@@ -620,17 +600,67 @@ async fn refresh(
     write_clocks(w, &config, &inputs, &fired, stored, settle_past).await
 }
 
-/// Computes the clocks of `inputs` and writes the rows and ticket columns that differ from
-/// `stored`; answers each ticket's nearest due instant.
-async fn write_clocks(
-    w: &mut Write,
+/// What recomputing some tickets' clocks changes, computed without I/O: the writers (the
+/// transaction of [`write_clocks`], and the SQLite ticket writer) only store it.
+#[derive(Debug, Default)]
+pub(crate) struct ClockPlan {
+    /// Clock rows that differ from what is stored.
+    pub(crate) upserts: Vec<ClockRow>,
+    /// Stored rows no longer computed: (ticket, metric, cycle).
+    pub(crate) removed: Vec<(i64, String, i64)>,
+    /// (ticket, nearest due, its warning instant, policy or 0) of tickets whose cached values change.
+    pub(crate) tickets: Vec<(i64, i64, Option<i64>, i64)>,
+    /// The report facts of every ticket planned.
+    pub(crate) facts: Vec<crate::report_facts::FactRow>,
+    /// Triggers settled as history: (firing key, due instant).
+    pub(crate) settled: Vec<(FiringKey, Timestamp)>,
+    /// Each ticket's nearest due instant.
+    pub(crate) due: HashMap<i64, NearestDue>,
+}
+
+/// The clocks of tickets just created (history: their creation alone), with their settings
+/// from the configuration snapshot and nothing stored or fired yet.
+pub(crate) fn plan_new_tickets(
+    config: &SlaConfig,
+    inputs: Vec<ClockInputs>,
+    now: Timestamp,
+) -> ClockPlan {
+    if config.policies.is_empty() {
+        // A new ticket's facts are its creation alone: business time does not enter yet.
+        let calendar = Calendar::continuous();
+        return ClockPlan {
+            facts: inputs
+                .iter()
+                .filter_map(|i| fact_row(i, &[], &calendar))
+                .collect(),
+            due: inputs.iter().map(|i| (i.id, None)).collect(),
+            ..ClockPlan::default()
+        };
+    }
+    let inputs: Vec<ClockInputs> = inputs
+        .into_iter()
+        .map(|mut input| {
+            input.team_calendar = config.team_calendars.get(&input.team_id).copied();
+            if let Some((calendar, plan)) = input.org_id.and_then(|o| config.org_settings.get(&o)) {
+                input.org_calendar = *calendar;
+                input.plan = plan.clone();
+            }
+            input
+        })
+        .collect();
+    plan_clocks(config, &inputs, &HashSet::new(), HashMap::new(), false, now)
+}
+
+/// Computes the clocks of `inputs` and what differs from `stored` (rows, ticket columns,
+/// facts, triggers settled as history when `settle_past`).
+fn plan_clocks(
     config: &SlaConfig,
     inputs: &[ClockInputs],
     fired: &HashSet<FiringKey>,
     mut stored: HashMap<(i64, String, i64), ClockRow>,
     settle_past: bool,
-) -> Result<HashMap<i64, NearestDue>, StoreError> {
-    let now = ts(w.now())?;
+    now: Timestamp,
+) -> ClockPlan {
     // Triggers settled as history: (firing key, due instant).
     let mut settled: Vec<(FiringKey, Timestamp)> = Vec::new();
     let mut due: HashMap<i64, NearestDue> = HashMap::new();
@@ -727,8 +757,48 @@ async fn write_clocks(
         }
         due.insert(input.id, nearest);
     }
-    // Rows no longer computed (a policy lost a metric, a cycle disappeared) go.
-    for (ticket, metric, cycle) in stored.into_keys() {
+    ClockPlan {
+        upserts,
+        // Rows no longer computed (a policy lost a metric, a cycle disappeared) go.
+        removed: stored.into_keys().collect(),
+        tickets,
+        facts,
+        settled,
+        due,
+    }
+}
+
+/// Computes the clocks of `inputs` and writes the rows and ticket columns that differ from
+/// `stored`; answers each ticket's nearest due instant.
+async fn write_clocks(
+    w: &mut Write,
+    config: &SlaConfig,
+    inputs: &[ClockInputs],
+    fired: &HashSet<FiringKey>,
+    stored: HashMap<(i64, String, i64), ClockRow>,
+    settle_past: bool,
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    let plan = plan_clocks(config, inputs, fired, stored, settle_past, ts(w.now())?);
+    write_plan(w, config, plan, false).await
+}
+
+/// Stores `plan` in `w`; `new_tickets` when its tickets were created in `w` (their facts are
+/// then written without reading what is stored, as nothing is).
+pub(crate) async fn write_plan(
+    w: &mut Write,
+    config: &SlaConfig,
+    plan: ClockPlan,
+    new_tickets: bool,
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    let ClockPlan {
+        upserts,
+        removed,
+        tickets,
+        facts,
+        settled,
+        due,
+    } = plan;
+    for (ticket, metric, cycle) in removed {
         sqlx::query(
             "DELETE FROM ticket_clocks WHERE ticket_id = $1 AND metric = $2 AND cycle = $3",
         )
@@ -793,7 +863,11 @@ async fn write_clocks(
             .execute(&mut *w.tx)
             .await?;
     }
-    write_facts(w, facts).await?;
+    if new_tickets {
+        write_new_facts(w, facts).await?;
+    } else {
+        write_facts(w, facts).await?;
+    }
     settle(w, &settled, config).await?;
     Ok(due)
 }
@@ -854,6 +928,58 @@ async fn settle(
 }
 
 impl Store {
+    /// Recomputes every ticket's clocks and report facts from its row and its event log, as
+    /// the background recomputation would at `now`, and names each stored clock row, cached
+    /// due instant and fact row that differs; writes nothing. Empty when the write path left
+    /// its derived data exact (the rollup has its own check, `report_rollup_differences`).
+    pub async fn derived_differences(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        let config = self.sla_config().await?;
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        let mut conn = self.read.acquire().await?;
+        let mut differences = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let inputs = load_inputs(&mut conn, chunk).await?;
+            let fired = load_firings(&mut conn, chunk).await?;
+            let stored = load_rows(&mut conn, chunk).await?;
+            let plan = plan_clocks(&config, &inputs, &fired, stored, false, now);
+            for row in &plan.upserts {
+                differences.push(format!(
+                    "clock row {:?}: stored differs from {row:?}",
+                    row_key(row)
+                ));
+            }
+            for key in &plan.removed {
+                differences.push(format!("clock row {key:?}: stored but not computed"));
+            }
+            for (id, due, warn, policy) in &plan.tickets {
+                differences.push(format!(
+                    "ticket {id}: cached due {due}, warning {warn:?}, policy {policy} when computed"
+                ));
+            }
+            let mut stored_facts: HashMap<i64, crate::report_facts::FactRow> =
+                crate::report_facts::stored_facts(&mut conn, chunk)
+                    .await?
+                    .into_iter()
+                    .map(|f| (f.ticket_id, f))
+                    .collect();
+            for fact in plan.facts {
+                match stored_facts.remove(&fact.ticket_id) {
+                    Some(stored) if stored == fact => {}
+                    Some(stored) => differences.push(format!(
+                        "facts of ticket {}: stored {stored:?}, computed {fact:?}",
+                        fact.ticket_id
+                    )),
+                    None => {
+                        differences.push(format!("facts of ticket {}: missing", fact.ticket_id))
+                    }
+                }
+            }
+        }
+        Ok(differences)
+    }
+
     /// The clocks of one ticket as of `now`, computed from its history (not from the cache).
     pub async fn ticket_sla(
         &self,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::alert_batch::AlertWriter;
 use crate::batch::Batcher;
 use crate::sla_config::SlaCache;
+use crate::sqlite_writer::{database_file, SqliteWriter};
 use crate::{migrate, StoreError};
 
 /// Which database engine a store runs on.
@@ -49,7 +50,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the database at `url` without migrating it.
+    /// Opens the database at `url` without migrating it. A `sqlite:` URL may end in
+    /// `synchronous=full` to sync every commit to disk (the default, `normal`, syncs the WAL at
+    /// checkpoints: nothing acknowledged is lost when the process dies, the last commits may be
+    /// lost when the machine loses power).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -62,9 +66,20 @@ impl Store {
                 "must start with sqlite: or postgres://",
             )));
         };
+        let (url, synchronous) = match backend {
+            Backend::Sqlite => sqlite_synchronous(url)?,
+            Backend::Postgres => (url.to_owned(), Synchronous::Normal),
+        };
+        let url = url.as_str();
         let options = AnyConnectOptions::from_str(url)?;
         match backend {
             Backend::Sqlite => {
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA cache_size = -4000; PRAGMA temp_store = MEMORY;",
+                    synchronous.pragma()
+                );
                 let pool = |max: u32| {
                     AnyPoolOptions::new()
                         .max_connections(max)
@@ -73,16 +88,14 @@ impl Store {
                         // thread hand-offs to sqlx's SQLite worker (measured: the main cost).
                         .test_before_acquire(false)
                         .acquire_timeout(Duration::from_secs(30))
-                        .after_connect(|conn, _meta| {
-                            Box::pin(async move {
-                                conn.execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                     PRAGMA cache_size = -4000; PRAGMA temp_store = MEMORY;",
+                        .after_connect({
+                            let pragmas = pragmas.clone();
+                            move |conn, _meta| {
+                                let pragmas = pragmas.clone();
+                                Box::pin(
+                                    async move { conn.execute(pragmas.as_str()).await.map(|_| ()) },
                                 )
-                                .await
-                                .map(|_| ())
-                            })
+                            }
                         })
                         .connect_with(options.clone())
                 };
@@ -94,6 +107,10 @@ impl Store {
                     .clamp(2, 8) as u32;
                 let write = pool(1).await?;
                 let read = pool(readers).await?;
+                let sqlite_writer = match database_file(url) {
+                    Some(path) => Some(SqliteWriter::start(&path, &pragmas)?),
+                    None => None,
+                };
                 let sla = Arc::new(SlaCache::new(read.clone()));
                 let wake = Arc::new(tokio::sync::Notify::new());
                 Ok(Self {
@@ -104,7 +121,7 @@ impl Store {
                         wake.clone(),
                     ),
                     wake,
-                    batcher: Batcher::start(write.clone(), backend, sla.clone()),
+                    batcher: Batcher::start(write.clone(), backend, sla.clone(), sqlite_writer),
                     write,
                     read,
                     sla,
@@ -127,7 +144,7 @@ impl Store {
                         wake.clone(),
                     ),
                     wake,
-                    batcher: Batcher::start(pool.clone(), backend, sla.clone()),
+                    batcher: Batcher::start(pool.clone(), backend, sla.clone(), None),
                     write: pool.clone(),
                     read: pool,
                     sla,
@@ -171,6 +188,57 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// How hard SQLite waits for the disk at a commit (`synchronous=` in a `sqlite:` URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Synchronous {
+    /// The default: WAL is synced at checkpoints, not at every commit. A killed process loses
+    /// nothing committed; a power cut or OS crash may lose the last commits (never corrupts).
+    Normal,
+    /// Every commit is synced before it is acknowledged: survives a power cut, costs a sync.
+    Full,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+/// Takes `synchronous=normal|full` out of a `sqlite:` URL (sqlx does not know it).
+fn sqlite_synchronous(url: &str) -> Result<(String, Synchronous), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Synchronous::Normal));
+    };
+    let mut synchronous = Synchronous::Normal;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", value)) => {
+                synchronous = match value.to_ascii_lowercase().as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    _ => {
+                        return Err(StoreError::Invalid(opsdesk_domain::Invalid::new(
+                            "database_url",
+                            "synchronous must be normal or full",
+                        )))
+                    }
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, synchronous))
 }
 
 impl Store {

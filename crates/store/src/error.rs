@@ -25,6 +25,10 @@ pub enum StoreError {
     /// The database refused or failed the operation.
     #[error("database: {0}")]
     Database(sqlx::Error),
+    /// The embedded database engine refused or failed the operation (the SQLite ticket
+    /// writer's own connection).
+    #[error("database: {0}")]
+    Engine(String),
     /// A stored row holds a value the program cannot read back.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),

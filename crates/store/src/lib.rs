@@ -30,6 +30,7 @@ mod runbooks;
 mod search_docs;
 mod sla_config;
 mod sql;
+mod sqlite_writer;
 mod status_page;
 mod tickets;
 

@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0019_ticket_service.sql"),
         include_str!("../migrations/postgres/0019_ticket_service.sql"),
     ),
+    (
+        20,
+        include_str!("../migrations/sqlite/0020_histogram_add.sql"),
+        include_str!("../migrations/postgres/0020_histogram_add.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

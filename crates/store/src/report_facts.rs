@@ -96,7 +96,7 @@ pub(crate) struct FactRow {
 
 impl FactRow {
     /// The row's values in [`COLUMNS`] order.
-    fn params(&self) -> Vec<Param> {
+    pub(crate) fn params(&self) -> Vec<Param> {
         let int = Param::Int;
         let opt = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
         let span = |s: &Span| {
@@ -238,7 +238,10 @@ pub(crate) fn fact_row(
 }
 
 /// The stored facts of `ids` (tickets without facts are absent).
-async fn stored_facts(w: &mut Write, ids: &[i64]) -> Result<Vec<FactRow>, StoreError> {
+pub(crate) async fn stored_facts(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<FactRow>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut sql = Sql::new(&format!(
@@ -246,11 +249,23 @@ async fn stored_facts(w: &mut Write, ids: &[i64]) -> Result<Vec<FactRow>, StoreE
             COLUMNS.join(", ")
         ));
         sql.bind_list(chunk.iter().map(|id| Param::Int(*id)));
-        for row in sql.query().fetch_all(&mut *w.tx).await? {
+        for row in sql.query().fetch_all(&mut *conn).await? {
             out.push(FactRow::read(&row)?);
         }
     }
     Ok(out)
+}
+
+/// Writes the facts of tickets created in `w`'s transaction: nothing is stored for them, so
+/// nothing is read first.
+pub(crate) async fn write_new_facts(w: &mut Write, rows: Vec<FactRow>) -> Result<(), StoreError> {
+    if w.backend() == crate::Backend::Postgres && !rows.is_empty() {
+        w.lock_log().await?;
+        upsert(w, rows.iter()).await?;
+        return crate::report_rollup::add_new(w, &rows).await;
+    }
+    let changes: Vec<(Option<FactRow>, FactRow)> = rows.into_iter().map(|r| (None, r)).collect();
+    store_changes(w, changes).await
 }
 
 /// Writes the facts that changed (one statement: the rows travel as one JSON parameter, as the
@@ -262,7 +277,7 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<FactRow>) -> Result<(),
     // The rollup is read, changed and written back: writers take turns.
     w.lock_log().await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.ticket_id).collect();
-    let mut before: std::collections::HashMap<i64, FactRow> = stored_facts(w, &ids)
+    let mut before: std::collections::HashMap<i64, FactRow> = stored_facts(&mut w.tx, &ids)
         .await?
         .into_iter()
         .map(|f| (f.ticket_id, f))
@@ -274,10 +289,12 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<FactRow>) -> Result<(),
             changes.push((old, row));
         }
     }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let params: Vec<Vec<Param>> = changes.iter().map(|(_, new)| new.params()).collect();
+    store_changes(w, changes).await
+}
+
+/// Upserts fact rows whole (one statement: the rows travel as one JSON parameter).
+async fn upsert(w: &mut Write, rows: impl Iterator<Item = &FactRow>) -> Result<(), StoreError> {
+    let params: Vec<Vec<Param>> = rows.map(FactRow::params).collect();
     let text = |name: &str| name == "category" || name == "channel";
     let source = select_json_rows(w.backend(), "$1", &COLUMNS, text);
     let updates: Vec<String> = COLUMNS[1..]
@@ -292,5 +309,19 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<FactRow>) -> Result<(),
     .bind(json_rows(&params))
     .execute(&mut *w.tx)
     .await?;
+    Ok(())
+}
+
+/// Upserts the new side of `changes` and moves the rollup by their difference.
+async fn store_changes(
+    w: &mut Write,
+    changes: Vec<(Option<FactRow>, FactRow)>,
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // The rollup is read, changed and written back: writers take turns.
+    w.lock_log().await?;
+    upsert(w, changes.iter().map(|(_, new)| new)).await?;
     crate::report_rollup::apply(w, &changes).await
 }

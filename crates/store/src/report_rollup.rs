@@ -382,7 +382,7 @@ fn key_params(key: &DailyKey) -> Vec<Param> {
     ]
 }
 
-fn row_params(key: &DailyKey, d: &Daily) -> Vec<Param> {
+pub(crate) fn row_params(key: &DailyKey, d: &Daily) -> Vec<Param> {
     let mut row = key_params(key);
     row.extend([d.tickets, d.active, d.escalated].map(Param::Int));
     for (met, breached) in d.sla {
@@ -402,6 +402,73 @@ fn row_params(key: &DailyKey, d: &Daily) -> Vec<Param> {
     );
     row.extend([&d.calendar, &d.business, &d.hours].map(|c| Param::Text(encode(c))));
     row
+}
+
+/// The name of the SQL function that adds two stored histograms ([`add_histograms`]); the
+/// SQLite ticket writer registers it on its connection.
+pub(crate) const HISTOGRAM_ADD: &str = "opsdesk_histogram_add";
+
+/// Two stored histograms added slot by slot, in stored form.
+pub(crate) fn add_histograms(a: &str, b: &str) -> Result<String, StoreError> {
+    let mut sum = decode(a)?;
+    add_counts(&mut sum, &decode(b)?, 1);
+    Ok(encode(&sum))
+}
+
+/// `SET` assignments that add an upserted row to the stored one of `table`: counts add up,
+/// histograms add through [`HISTOGRAM_ADD`].
+fn additions(table: &str) -> String {
+    COLUMNS[KEY_COLUMNS..]
+        .iter()
+        .map(|c| {
+            if c.ends_with("_histogram") {
+                format!("{c} = {HISTOGRAM_ADD}({table}.{c}, excluded.{c})")
+            } else {
+                format!("{c} = {table}.{c} + excluded.{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An upsert of one row (bound as `?1…`, in [`row_params`] order) into `grain`'s table that
+/// adds the row to what is stored, with no read first (SQLite's ticket writer). Only additions
+/// may use it (a row it leaves is never empty).
+pub(crate) fn additive_upsert(grain: Grain) -> String {
+    let placeholders: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        grain.table(),
+        COLUMNS.join(", "),
+        placeholders.join(", "),
+        grain.primary_key().join(", "),
+        additions(grain.table())
+    )
+}
+
+/// Adds the facts of tickets just created to every grain: one additive upsert per grain, no
+/// read before the write (PostgreSQL; its migration 20 defines [`HISTOGRAM_ADD`]).
+pub(crate) async fn add_new(w: &mut Write, facts: &[FactRow]) -> Result<(), StoreError> {
+    let added = fold(facts);
+    let backend = w.backend();
+    for grain in Grain::ALL {
+        let rows = grain.regroup(&added);
+        for chunk in rows.iter().collect::<Vec<_>>().chunks(1000) {
+            let params: Vec<Vec<Param>> = chunk.iter().map(|(k, d)| row_params(k, d)).collect();
+            sqlx::query(&format!(
+                "INSERT INTO {table} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
+                COLUMNS.join(", "),
+                select_json_rows(backend, "$1", &COLUMNS, is_text),
+                grain.primary_key().join(", "),
+                additions(grain.table()),
+                table = grain.table(),
+            ))
+            .bind(json_rows(&params))
+            .execute(&mut *w.tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads a row selected as [`COLUMNS`], from column `first` on.

@@ -187,7 +187,7 @@ impl SlaCache {
         Ok(fresh)
     }
 
-    fn held(&self) -> Arc<SlaConfig> {
+    pub(crate) fn held(&self) -> Arc<SlaConfig> {
         self.current.read().map(|c| c.clone()).unwrap_or_default()
     }
 }

@@ -61,6 +61,15 @@ async fn decide(
     now: Timestamp,
 ) -> Result<Option<OutgoingMail>, StoreError> {
     let purpose = match event.kind.as_str() {
+        // Only a ticket raised by mail is acknowledged by mail: the event names its channel,
+        // so the others (most creates) cost no read.
+        "ticket.created"
+            if event.data["after"]["channel"]
+                .as_str()
+                .is_some_and(|c| c != "email") =>
+        {
+            return Ok(None)
+        }
         "ticket.created" => "acknowledgement",
         "message.added" if event.internal || event.data["imported"] == true => return Ok(None),
         "message.added" => "reply",

@@ -1016,3 +1016,84 @@ async fn a_bad_id_in_the_path_is_a_problem_naming_the_id() {
     assert_eq!(no_route.status, StatusCode::NOT_FOUND);
     assert_eq!(no_route.body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_would() {
+    let app = spawn_app().await;
+    let policy = app
+        .post(
+            "manager",
+            "/api/v1/sla/policies",
+            json!({"name": "Standard", "targets": {
+                "first_response": {"minutes": 240}, "next_response": {"minutes": 480},
+                "resolution": {"minutes": 1440}},
+                "levels": [{"at": "75%", "metric": "first_response",
+                            "actions": [{"kind": "notify_assignee"}]}]}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{:?}", policy.body);
+    let service = app
+        .post("manager", "/api/v1/services", json!({"name": "checkout"}))
+        .await;
+    assert_eq!(service.status, StatusCode::CREATED, "{:?}", service.body);
+    // Concurrent creates share group commits: staff with teams, priorities, services and tags,
+    // customers with their organisation.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/tickets", app.base);
+        let (who, body) = if i % 3 == 0 {
+            (
+                "acme",
+                json!({"subject": format!("writer {i}"), "body": "b"}),
+            )
+        } else {
+            (
+                "l1",
+                json!({"subject": format!("writer {i}"), "body": "b",
+                    "team": if i % 2 == 0 { "Support L1" } else { "Intake" },
+                    "impact": if i % 2 == 0 { "low" } else { "high" }, "urgency": "high",
+                    "service": (i % 4 == 1).then_some("checkout"),
+                    "tags": [format!("t{}", i % 5)]}),
+            )
+        };
+        let token = app.tokens[who].clone();
+        tasks.push(tokio::spawn(async move {
+            let reply = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                who,
+                reply.status(),
+                reply.json::<serde_json::Value>().await.unwrap(),
+            )
+        }));
+    }
+    for task in tasks {
+        let (who, status, ticket) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        // Customers never see SLA data; staff see the due instant the writer computed.
+        assert_eq!(ticket["sla_due_at"].is_string(), who == "l1", "{ticket}");
+    }
+    let now = jiff::Timestamp::now();
+    let differences = app.store.derived_differences(now).await.unwrap();
+    assert!(differences.is_empty(), "{differences:#?}");
+    let differences = app.store.report_rollup_differences().await.unwrap();
+    assert!(differences.is_empty(), "{differences:#?}");
+    // The check sees what it should: a month on, every first response has breached, which
+    // the stored facts (written at creation, with no scheduler run since) do not say yet.
+    let later = now + jiff::SignedDuration::from_hours(24 * 30);
+    let stale = app.store.derived_differences(later).await.unwrap();
+    assert_eq!(
+        stale
+            .iter()
+            .filter(|d| d.starts_with("facts of ticket"))
+            .count(),
+        40,
+        "{stale:#?}"
+    );
+}

@@ -1,0 +1,391 @@
+//! The SQLite writer of ticket creation: one thread owns a connection of its own and runs a
+//! whole group commit — its reads, the tickets, messages, tags, events, clocks, facts and the
+//! rollup — as one call, with prepared statements cached on the connection.
+//!
+//! Through sqlx every statement is a hand-off to its worker thread and back; a batch of
+//! sixteen creates cost about twenty of them, and those hand-offs, not SQLite, were the cost of
+//! a create (BENCHMARKS.md). Here a batch costs one hand-off each way.
+//!
+//! Writers take turns with every other SQLite write of the process: the batcher holds the
+//! write pool's one connection while a batch runs here, so no two writers meet SQLite's lock.
+//! Derived rows are computed by the same functions the sqlx path uses
+//! ([`crate::clocks::plan_new_tickets`], [`crate::report_rollup::contributions`]) and added to
+//! the rollup with no read before the write.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+
+use jiff::Timestamp;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{
+    params_from_iter, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use tokio::sync::oneshot;
+
+use crate::batch::{resolve, CreateRequest, People, Prepared, PEOPLE_SQL, TEAMS_SQL};
+use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS, NO_DUE};
+use crate::report_facts::COLUMNS as FACT_COLUMNS;
+use crate::report_rollup::{
+    add_histograms, additive_upsert, fold, row_params, Grain, HISTOGRAM_ADD,
+};
+use crate::sla_config::SlaConfig;
+use crate::sql::Param;
+use crate::{StoreError, Ticket, UserRef};
+
+/// What a batch came to.
+pub(crate) enum Outcome {
+    /// Committed: each request's ticket or its own refusal, in order.
+    Done(Vec<Result<Ticket, StoreError>>),
+    /// Nothing written: the SLA configuration is at this version, not the snapshot's.
+    Stale(i64),
+}
+
+struct Work {
+    requests: Vec<CreateRequest>,
+    config: Arc<SlaConfig>,
+    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+/// The handle to the writer thread; the thread ends when the handle is dropped.
+#[derive(Debug)]
+pub(crate) struct SqliteWriter {
+    work: mpsc::Sender<Work>,
+}
+
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Work")
+            .field("requests", &self.requests.len())
+            .finish()
+    }
+}
+
+/// The database file of a `sqlite:` URL, unless it names an in-memory database (which a
+/// second connection cannot share).
+pub(crate) fn database_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
+impl SqliteWriter {
+    /// Starts the writer thread on the database file at `path`, its connection set up with
+    /// `pragmas` (those of every connection of the store).
+    pub(crate) fn start(path: &Path, pragmas: &str) -> Result<Self, StoreError> {
+        let (work, queue) = mpsc::channel::<Work>();
+        let path = path.to_owned();
+        let pragmas = pragmas.to_owned();
+        std::thread::Builder::new()
+            .name("opsdesk-ticket-writer".into())
+            .spawn(move || {
+                let mut conn = match open(&path, &pragmas) {
+                    Ok(conn) => Some(conn),
+                    Err(err) => {
+                        tracing::error!(error = %err, "the ticket writer cannot open the database");
+                        None
+                    }
+                };
+                for job in queue {
+                    let answer = match conn.as_mut() {
+                        Some(conn) => run(conn, &job.requests, &job.config),
+                        None => Err(StoreError::Unavailable(
+                            "the ticket writer could not open the database".into(),
+                        )),
+                    };
+                    let _ = job.reply.send(answer);
+                }
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the ticket writer: {e}")))?;
+        Ok(Self { work })
+    }
+
+    /// Runs one batch under `config`; the caller holds the process's write turn.
+    pub(crate) async fn write(
+        &self,
+        requests: Vec<CreateRequest>,
+        config: Arc<SlaConfig>,
+    ) -> Result<Outcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.work
+            .send(Work {
+                requests,
+                config,
+                reply,
+            })
+            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?
+    }
+}
+
+/// Opens the writer's connection with the pragmas every connection of the store has, and the
+/// histogram function the additive rollup upsert calls.
+fn open(path: &Path, pragmas: &str) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch(pragmas)?;
+    conn.create_scalar_function(
+        HISTOGRAM_ADD,
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let a: String = ctx.get(0)?;
+            let b: String = ctx.get(1)?;
+            add_histograms(&a, &b).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+        },
+    )?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// One group commit: everything is read and written in one immediate transaction, committed
+/// before any request is answered.
+fn run(
+    conn: &mut Connection,
+    requests: &[CreateRequest],
+    config: &SlaConfig,
+) -> Result<Outcome, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx
+        .prepare_cached("SELECT version FROM sla_config WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    if version != config.version {
+        return Ok(Outcome::Stale(version));
+    }
+    let prepared = resolve(requests, &teams(&tx)?, &people(&tx, requests)?)?;
+    let ready: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let first_id: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets")?
+        .query_row([], |r| r.get(0))?;
+    let now = requests
+        .iter()
+        .map(|r| r.now)
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let ids: Vec<i64> = (first_id..).take(ready.len()).collect();
+    let inputs = ready
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| p.clock_inputs(*id, p.now.as_microsecond()))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let plan = plan_new_tickets(config, inputs, now);
+    // A new ticket has no stored clock, firing or fact, so nothing is removed or settled.
+    let cached: HashMap<i64, (i64, Option<i64>, i64)> = plan
+        .tickets
+        .iter()
+        .map(|(id, due, warn, policy)| (*id, (*due, *warn, *policy)))
+        .collect();
+    for (p, id) in ready.iter().zip(&ids) {
+        insert_ticket(&tx, p, *id, cached.get(id).copied())?;
+    }
+    write_derived(&tx, &plan)?;
+    tx.commit()?;
+    let built: Vec<Result<Ticket, StoreError>> = ready
+        .iter()
+        .zip(ids)
+        .map(|(p, id)| {
+            p.ticket(
+                id,
+                p.now.as_microsecond(),
+                plan.due.get(&id).copied().flatten(),
+            )
+        })
+        .collect();
+    let mut built = built.into_iter();
+    Ok(Outcome::Done(
+        prepared
+            .into_iter()
+            .map(|p| match p {
+                Ok(_) => built.next().unwrap_or_else(|| {
+                    Err(StoreError::Corrupt(
+                        "a ticket of the batch was not built".into(),
+                    ))
+                }),
+                Err(refused) => Err(refused),
+            })
+            .collect(),
+    ))
+}
+
+/// Writes the clock rows and facts of a plan of new tickets and adds their facts to every
+/// grain of the rollup.
+fn write_derived(tx: &Transaction<'_>, plan: &ClockPlan) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES ({})",
+        placeholders(15)
+    ))?;
+    for row in &plan.upserts {
+        insert.execute(params_from_iter(row.iter()))?;
+    }
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO ticket_facts ({}) VALUES ({})",
+        FACT_COLUMNS.join(", "),
+        placeholders(FACT_COLUMNS.len())
+    ))?;
+    for fact in &plan.facts {
+        insert.execute(params_from_iter(fact.params()))?;
+    }
+    let added = fold(&plan.facts);
+    for grain in Grain::ALL {
+        let mut upsert = tx.prepare_cached(&additive_upsert(grain))?;
+        for (key, daily) in grain.regroup(&added) {
+            upsert.execute(params_from_iter(row_params(&key, &daily)))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one ticket with its first message, tags and `ticket.created` event; `cached` is its
+/// nearest due instant, warning instant and policy when a policy applies.
+fn insert_ticket(
+    tx: &Transaction<'_>,
+    p: &Prepared,
+    id: i64,
+    cached: Option<(i64, Option<i64>, i64)>,
+) -> Result<(), StoreError> {
+    let row = p.row();
+    let at = p.now.as_microsecond();
+    let (due, warn, policy) = cached.unwrap_or((NO_DUE, None, 0));
+    tx.prepare_cached(
+        "INSERT INTO tickets (id, subject, status, priority, impact, urgency, tier, team_id, org_id, \
+         requester_id, assignee_id, category, service_id, channel, created_at, updated_at, \
+         sla_due_at, sla_warn_at, sla_policy_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(rusqlite::params![
+        id,
+        p.new.subject.as_str(),
+        row.status.as_str(),
+        p.priority.rank(),
+        p.new.impact.as_str(),
+        p.new.urgency.as_str(),
+        i64::from(p.tier.level()),
+        p.team_id,
+        p.org_id,
+        p.new.requester_id,
+        p.new.category.as_ref().map(|c| c.as_str()),
+        p.new.service.as_ref().map(|(id, _)| *id),
+        p.new.channel,
+        at,
+        due,
+        warn,
+        (policy != 0).then_some(policy),
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES (?1, ?2, 0, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![id, p.new.requester_id, p.new.body.as_str(), at])?;
+    let message_id = tx.last_insert_rowid();
+    let mut tag = tx.prepare_cached(
+        "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for t in &p.new.tags {
+        tag.execute(rusqlite::params![id, t.as_str()])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO events (at, actor_id, subject_kind, subject_id, kind, internal, data) \
+         VALUES (?1, ?2, 'ticket', ?3, ?4, 0, ?5)",
+    )?
+    .execute(rusqlite::params![
+        at,
+        row.actor,
+        id,
+        row.event_kind,
+        row.event_data(Some(message_id)).to_string()
+    ])?;
+    Ok(())
+}
+
+/// Every team, as [`resolve`] takes them.
+fn teams(tx: &Transaction<'_>) -> Result<crate::batch::Teams, StoreError> {
+    let mut statement = tx.prepare_cached(TEAMS_SQL)?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The requesters of `requests`, one cached statement per distinct requester (a list of
+/// varying length would be a new statement to prepare for every batch size).
+fn people(tx: &Transaction<'_>, requests: &[CreateRequest]) -> Result<People, StoreError> {
+    let mut statement = tx.prepare_cached(&format!("{PEOPLE_SQL}(?1)"))?;
+    let mut people = People::new();
+    for request in requests {
+        let id = request.new.requester_id;
+        if people.contains_key(&id) {
+            continue;
+        }
+        let found = statement
+            .query_row([id], |r| {
+                Ok((
+                    UserRef {
+                        id,
+                        email: r.get(1)?,
+                        name: r.get(2)?,
+                    },
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .optional()?;
+        if let Some(person) = found {
+            people.insert(id, person);
+        }
+    }
+    Ok(people)
+}
+
+/// `?1, ?2, …, ?n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Int(v) => ToSqlOutput::Owned(Value::Integer(*v)),
+            Param::Text(v) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(v.as_bytes())),
+            Param::Null | Param::NullText => ToSqlOutput::Owned(Value::Null),
+        })
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Engine(err.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_file;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_database_file_comes_from_the_url() {
+        assert_eq!(
+            database_file("sqlite:///tmp/d/opsdesk.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/d/opsdesk.db"))
+        );
+        assert_eq!(
+            database_file("sqlite://data/opsdesk.db"),
+            Some(PathBuf::from("data/opsdesk.db"))
+        );
+        assert_eq!(database_file("sqlite::memory:"), None);
+        assert_eq!(database_file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(database_file("postgres://localhost/x"), None);
+    }
+}
