@@ -246,7 +246,7 @@ pub async fn ingest(
     seconds: u64,
     per_request: usize,
     page: bool,
-) -> Result<(), Failure> {
+) -> Result<f64, Failure> {
     let store = open(target).await?;
     let now = Timestamp::now();
     let mut pages = if page {
@@ -303,9 +303,9 @@ pub async fn ingest(
         elapsed,
         errors,
     );
+    let rate = (requests * per_request) as f64 / elapsed.as_secs_f64();
     println!(
-        "  = {:.0} alerts/s committed ({} alerts; half are HA duplicates, {} distinct prepared)",
-        (requests * per_request) as f64 / elapsed.as_secs_f64(),
+        "  = {rate:.0} alerts/s committed ({} alerts; half are HA duplicates, {} distinct prepared)",
         requests * per_request,
         prepared / 2 * per_request
     );
@@ -350,11 +350,16 @@ pub async fn ingest(
         "  open incidents: {incidents_before} before, {incidents_after} after ({GROUPS} groups)"
     );
     store.close().await;
-    Ok(())
+    Ok(rate)
 }
 
-/// The same alerts into a real Alertmanager's API (it keeps them in memory).
-pub async fn alertmanager(senders: usize, seconds: u64, per_request: usize) -> Result<(), Failure> {
+/// The same alerts into a real Alertmanager's API (it keeps them in memory); answers the
+/// accepted alerts per second.
+pub async fn alertmanager(
+    senders: usize,
+    seconds: u64,
+    per_request: usize,
+) -> Result<f64, Failure> {
     let binary = "/usr/bin/prometheus-alertmanager";
     if !std::path::Path::new(binary).exists() {
         return Err(fail("install Debian's prometheus-alertmanager first"));
@@ -415,9 +420,7 @@ pub async fn alertmanager(senders: usize, seconds: u64, per_request: usize) -> R
         elapsed,
         errors,
     );
-    println!(
-        "  = {:.0} alerts/s accepted",
-        (requests * per_request) as f64 / elapsed.as_secs_f64()
-    );
-    Ok(())
+    let rate = (requests * per_request) as f64 / elapsed.as_secs_f64();
+    println!("  = {rate:.0} alerts/s accepted");
+    Ok(rate)
 }

@@ -86,10 +86,25 @@ enum Scenario {
         #[arg(long, default_value_t = 1)]
         clients: usize,
     },
-    /// Ticket creation through the API by concurrent clients.
+    /// Ticket creation through the API by concurrent clients, on a desk set up as one is used:
+    /// an SLA policy with an escalation level, tickets naming their team and a service, report
+    /// facts and rollups kept (`--bare`: no policy, no service, as the first benchmarks ran).
     Create {
         #[command(flatten)]
         target: Target,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// How long to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// No SLA policy and no service.
+        #[arg(long)]
+        bare: bool,
+    },
+    /// The machine's ceiling for `create`: an in-process axum server that parses the same JSON
+    /// body and answers 201 with it, driven by the same load generator, with no database.
+    Ceiling {
         /// Concurrent clients.
         #[arg(long, default_value_t = 16)]
         clients: usize,
@@ -230,7 +245,9 @@ async fn main() -> Result<(), Failure> {
             target,
             clients,
             seconds,
-        } => create(&target, clients, seconds).await,
+            bare,
+        } => create(&target, clients, seconds, bare).await,
+        Scenario::Ceiling { clients, seconds } => ceiling(clients, seconds).await.map(|_| ()),
         Scenario::Queue {
             target,
             requests,
@@ -252,7 +269,15 @@ async fn main() -> Result<(), Failure> {
             seconds,
             per_request,
             page,
-        } => alerts::ingest(&target, senders, seconds, per_request, page).await,
+        } => {
+            let ours = alerts::ingest(&target, senders, seconds, per_request, page).await?;
+            // The same load into a real Alertmanager in the same invocation, for the ratio.
+            if !page && std::path::Path::new("/usr/bin/prometheus-alertmanager").exists() {
+                let theirs = alerts::alertmanager(senders, seconds, per_request).await?;
+                println!("opsdesk ÷ Alertmanager = {:.2}", ours / theirs);
+            }
+            Ok(())
+        }
         Scenario::MailIntake {
             target,
             messages,
@@ -263,7 +288,9 @@ async fn main() -> Result<(), Failure> {
             senders,
             seconds,
             per_request,
-        } => alerts::alertmanager(senders, seconds, per_request).await,
+        } => alerts::alertmanager(senders, seconds, per_request)
+            .await
+            .map(|_| ()),
     }
 }
 
@@ -519,32 +546,141 @@ pub(crate) fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration
     );
 }
 
-async fn create(target: &Target, clients: usize, seconds: u64) -> Result<(), Failure> {
+/// The SLA policy and service a realistic create run has.
+const BENCH_POLICY: &str = "Bench standard";
+const BENCH_SERVICE: &str = "bench-checkout";
+
+/// Gives the desk an SLA policy with an escalation level and a service, unless present.
+async fn realistic_desk(store: &Store) -> Result<(), Failure> {
+    let now = Timestamp::now();
+    if !store
+        .policies()
+        .await?
+        .iter()
+        .any(|p| p.policy.name == BENCH_POLICY)
+    {
+        let input: opsdesk_server::api::wire::PolicyIn =
+            serde_json::from_value(serde_json::json!({
+                "name": BENCH_POLICY,
+                "targets": {"first_response": {"minutes": 240}, "next_response": {"minutes": 480},
+                            "resolution": {"minutes": 1440}},
+                "levels": [{"at": "75%", "metric": "first_response",
+                            "actions": [{"kind": "notify_assignee"}]}],
+            }))
+            .map_err(|e| fail(e.to_string()))?;
+        ops::sla::create_policy(store, Operator::Console, &input, now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    }
+    if store.service_by_name(BENCH_SERVICE).await?.is_none() {
+        let input = opsdesk_server::api::incident_wire::ServiceIn {
+            name: BENCH_SERVICE.into(),
+            description: String::new(),
+            team: Some("Support L1".into()),
+        };
+        ops::incidents::save_service(store, Operator::Console, None, &input, now)
+            .await
+            .map_err(|e| fail(e.detail))?;
+    }
+    Ok(())
+}
+
+/// The body of the `i`th create of `worker`.
+fn create_body(worker: usize, i: u64, bare: bool) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "subject": format!("Load test ticket {worker}-{i}"),
+        "body": "The nightly export failed with error 0x31 on the primary node.",
+        "impact": "medium", "urgency": "high", "team": "Support L1",
+    });
+    if !bare {
+        body["service"] = BENCH_SERVICE.into();
+    }
+    body
+}
+
+async fn create(target: &Target, clients: usize, seconds: u64, bare: bool) -> Result<(), Failure> {
     let store = open(target).await?;
     let token = ensure_desk(&store).await?;
+    if !bare {
+        realistic_desk(&store).await?;
+    }
     store.close().await;
     let server = start(target).await?;
+    let url = format!("{}/api/v1/tickets", server.base);
+    let setup = if bare {
+        "bare"
+    } else {
+        "SLA policy with a level, a service"
+    };
+    let ours = post_load(
+        &format!("ticket create, {clients} clients, {setup}"),
+        &url,
+        &token,
+        clients,
+        seconds,
+        bare,
+    )
+    .await?;
+    drop(server);
+    // The machine's ceiling in the same invocation, for the ratio.
+    let ceiling = ceiling(clients, seconds).await?;
+    println!("opsdesk ÷ ceiling = {:.3}", ours / ceiling);
+    Ok(())
+}
+
+/// Runs the ceiling server and load; answers its rate.
+async fn ceiling(clients: usize, seconds: u64) -> Result<f64, Failure> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/tickets", listener.local_addr()?);
+    let app = axum::Router::new().route(
+        "/api/v1/tickets",
+        axum::routing::post(
+            |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                (axum::http::StatusCode::CREATED, axum::Json(body))
+            },
+        ),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    post_load(
+        &format!("ceiling (axum echo), {clients} clients"),
+        &url,
+        "ceiling",
+        clients,
+        seconds,
+        false,
+    )
+    .await
+}
+
+/// `clients` concurrent clients POST create bodies to `url` for `seconds`; prints the rate
+/// and latencies of the 201s and answers the rate.
+async fn post_load(
+    name: &str,
+    url: &str,
+    token: &str,
+    clients: usize,
+    seconds: u64,
+    bare: bool,
+) -> Result<f64, Failure> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let token = Arc::new(token);
+    let token = Arc::new(token.to_owned());
     let begun = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..clients {
         let client = client.clone();
         let token = Arc::clone(&token);
-        let url = format!("{}/api/v1/tickets", server.base);
+        let url = url.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             let mut i = 0u64;
             while Instant::now() < deadline {
-                let body = serde_json::json!({
-                    "subject": format!("Load test ticket {worker}-{i}"),
-                    "body": "The nightly export failed with error 0x31 on the primary node.",
-                    "impact": "medium", "urgency": "high", "team": "Support L1",
-                });
+                let body = create_body(worker, i, bare);
                 let sent = Instant::now();
                 match client
                     .post(&url)
@@ -553,7 +689,10 @@ async fn create(target: &Target, clients: usize, seconds: u64) -> Result<(), Fai
                     .send()
                     .await
                 {
-                    Ok(r) if r.status().as_u16() == 201 => latencies.push(sent.elapsed()),
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let _ = r.bytes().await;
+                        latencies.push(sent.elapsed());
+                    }
                     _ => errors += 1,
                 }
                 i += 1;
@@ -568,14 +707,9 @@ async fn create(target: &Target, clients: usize, seconds: u64) -> Result<(), Fai
         all.extend(latencies);
         errors += e;
     }
-    report(
-        &format!("ticket create, {clients} clients"),
-        all,
-        begun.elapsed(),
-        errors,
-    );
-    drop(server);
-    Ok(())
+    let rate = all.len() as f64 / begun.elapsed().as_secs_f64();
+    report(name, all, begun.elapsed(), errors);
+    Ok(rate)
 }
 
 pub(crate) async fn timed_gets(
