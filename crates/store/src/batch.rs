@@ -7,6 +7,7 @@
 //! commits once. Every request still gets its answer only after the commit that holds its row.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,28 @@ struct Job {
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::Sender<Job>,
+    costs: Arc<Costs>,
+}
+
+/// What ticket creation has cost on SQLite's writer thread since the store opened: the
+/// write-path budget (ARCHITECTURE.md) is tested against it.
+#[derive(Debug, Default)]
+struct Costs {
+    batches: AtomicU64,
+    tickets: AtomicU64,
+    statements: AtomicU64,
+}
+
+/// Group commits, tickets created in them, and the statements they ran (reads and writes, the
+/// commits aside), counted on SQLite's ticket writer; PostgreSQL's path is not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateCosts {
+    /// Group commits.
+    pub batches: u64,
+    /// Tickets created in them.
+    pub tickets: u64,
+    /// Statements they ran.
+    pub statements: u64,
 }
 
 impl std::fmt::Debug for Job {
@@ -81,6 +104,7 @@ impl Batcher {
         writer: Option<SqliteWriter>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
+        let costs = Arc::new(Costs::default());
         tokio::spawn(run(
             queue,
             Writer {
@@ -88,9 +112,19 @@ impl Batcher {
                 backend,
                 sla,
                 sqlite: writer,
+                costs: costs.clone(),
             },
         ));
-        Self { jobs }
+        Self { jobs, costs }
+    }
+
+    /// What creation has cost so far.
+    pub(crate) fn costs(&self) -> CreateCosts {
+        CreateCosts {
+            batches: self.costs.batches.load(Ordering::Relaxed),
+            tickets: self.costs.tickets.load(Ordering::Relaxed),
+            statements: self.costs.statements.load(Ordering::Relaxed),
+        }
     }
 
     /// Creates one ticket in the next batch; returns once that batch is committed.
@@ -113,6 +147,7 @@ struct Writer {
     backend: Backend,
     sla: Arc<SlaCache>,
     sqlite: Option<SqliteWriter>,
+    costs: Arc<Costs>,
 }
 
 /// The longest the SQLite writer keeps the write turn while batches keep coming.
@@ -200,7 +235,15 @@ impl Writer {
             let mut config = self.sla.held();
             for _ in 0..3 {
                 match sqlite.write(requests.clone(), config.clone()).await? {
-                    Outcome::Done(answers) => return Ok(answers),
+                    Outcome::Done(answers, statements) => {
+                        self.costs.batches.fetch_add(1, Ordering::Relaxed);
+                        let created = answers.iter().filter(|a| a.is_ok()).count() as u64;
+                        self.costs.tickets.fetch_add(created, Ordering::Relaxed);
+                        self.costs
+                            .statements
+                            .fetch_add(statements as u64, Ordering::Relaxed);
+                        return Ok(answers);
+                    }
                     Outcome::Stale(version) => config = self.sla.at(version).await?,
                 }
             }

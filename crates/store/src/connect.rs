@@ -154,6 +154,11 @@ impl Store {
         }
     }
 
+    /// What ticket creation has cost on SQLite's writer thread since this store opened.
+    pub fn create_costs(&self) -> crate::CreateCosts {
+        self.batcher.costs()
+    }
+
     /// Wakes the background workers (a change they must act on now, such as a new schedule).
     pub fn ring_work(&self) {
         self.wake.notify_one();

@@ -34,6 +34,7 @@ mod sqlite_writer;
 mod status_page;
 mod tickets;
 
+pub use batch::CreateCosts;
 pub use clocks::{AtRisk, ClockView, SlaJob, TicketSla};
 pub use connect::{Backend, Lease, Store};
 pub use error::StoreError;

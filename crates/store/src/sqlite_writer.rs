@@ -36,8 +36,9 @@ use crate::{StoreError, Ticket, UserRef};
 
 /// What a batch came to.
 pub(crate) enum Outcome {
-    /// Committed: each request's ticket or its own refusal, in order.
-    Done(Vec<Result<Ticket, StoreError>>),
+    /// Committed: each request's ticket or its own refusal, in order, and how many statements
+    /// the batch ran (reads and writes, the commit aside).
+    Done(Vec<Result<Ticket, StoreError>>, usize),
     /// Nothing written: the SLA configuration is at this version, not the snapshot's.
     Stale(i64),
 }
@@ -153,17 +154,24 @@ fn run(
     config: &SlaConfig,
 ) -> Result<Outcome, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx
-        .prepare_cached("SELECT version FROM sla_config WHERE id = 1")?
-        .query_row([], |r| r.get(0))?;
+    let tally = Tally::default();
+    let version: i64 = tally.one(
+        tx.prepare_cached("SELECT version FROM sla_config WHERE id = 1")?
+            .query_row([], |r| r.get(0)),
+    )?;
     if version != config.version {
         return Ok(Outcome::Stale(version));
     }
-    let prepared = resolve(requests, &teams(&tx)?, &people(&tx, requests)?)?;
+    let prepared = resolve(
+        requests,
+        &teams(&tx, &tally)?,
+        &people(&tx, requests, &tally)?,
+    )?;
     let ready: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let first_id: i64 = tx
-        .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets")?
-        .query_row([], |r| r.get(0))?;
+    let first_id: i64 = tally.one(
+        tx.prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets")?
+            .query_row([], |r| r.get(0)),
+    )?;
     let now = requests
         .iter()
         .map(|r| r.now)
@@ -183,9 +191,9 @@ fn run(
         .map(|(id, due, warn, policy)| (*id, (*due, *warn, *policy)))
         .collect();
     for (p, id) in ready.iter().zip(&ids) {
-        insert_ticket(&tx, p, *id, cached.get(id).copied())?;
+        insert_ticket(&tx, &tally, p, *id, cached.get(id).copied())?;
     }
-    write_derived(&tx, &plan)?;
+    write_derived(&tx, &tally, &plan)?;
     tx.commit()?;
     let built: Vec<Result<Ticket, StoreError>> = ready
         .iter()
@@ -211,18 +219,32 @@ fn run(
                 Err(refused) => Err(refused),
             })
             .collect(),
+        tally.0.get(),
     ))
+}
+
+/// Counts the statements a batch runs, where they run: the write-path budget
+/// (ARCHITECTURE.md) is tested against it.
+#[derive(Default)]
+struct Tally(std::cell::Cell<usize>);
+
+impl Tally {
+    /// Counts one statement run, passing its result on.
+    fn one<T>(&self, result: rusqlite::Result<T>) -> rusqlite::Result<T> {
+        self.0.set(self.0.get() + 1);
+        result
+    }
 }
 
 /// Writes the clock rows and facts of a plan of new tickets and adds their facts to every
 /// grain of the rollup.
-fn write_derived(tx: &Transaction<'_>, plan: &ClockPlan) -> Result<(), StoreError> {
+fn write_derived(tx: &Transaction<'_>, tally: &Tally, plan: &ClockPlan) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES ({})",
         placeholders(15)
     ))?;
     for row in &plan.upserts {
-        insert.execute(params_from_iter(row.iter()))?;
+        tally.one(insert.execute(params_from_iter(row.iter())))?;
     }
     let mut insert = tx.prepare_cached(&format!(
         "INSERT INTO ticket_facts ({}) VALUES ({})",
@@ -230,13 +252,13 @@ fn write_derived(tx: &Transaction<'_>, plan: &ClockPlan) -> Result<(), StoreErro
         placeholders(FACT_COLUMNS.len())
     ))?;
     for fact in &plan.facts {
-        insert.execute(params_from_iter(fact.params()))?;
+        tally.one(insert.execute(params_from_iter(fact.params())))?;
     }
     let added = fold(&plan.facts);
     for grain in Grain::ALL {
         let mut upsert = tx.prepare_cached(&additive_upsert(grain))?;
         for (key, daily) in grain.regroup(&added) {
-            upsert.execute(params_from_iter(row_params(&key, &daily)))?;
+            tally.one(upsert.execute(params_from_iter(row_params(&key, &daily))))?;
         }
     }
     Ok(())
@@ -246,6 +268,7 @@ fn write_derived(tx: &Transaction<'_>, plan: &ClockPlan) -> Result<(), StoreErro
 /// nearest due instant, warning instant and policy when a policy applies.
 fn insert_ticket(
     tx: &Transaction<'_>,
+    tally: &Tally,
     p: &Prepared,
     id: i64,
     cached: Option<(i64, Option<i64>, i64)>,
@@ -253,13 +276,13 @@ fn insert_ticket(
     let row = p.row();
     let at = p.now.as_microsecond();
     let (due, warn, policy) = cached.unwrap_or((NO_DUE, None, 0));
-    tx.prepare_cached(
+    let mut ticket = tx.prepare_cached(
         "INSERT INTO tickets (id, subject, status, priority, impact, urgency, tier, team_id, org_id, \
          requester_id, assignee_id, category, service_id, channel, created_at, updated_at, \
          sla_due_at, sla_warn_at, sla_policy_id) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(rusqlite::params![
+    )?;
+    tally.one(ticket.execute(rusqlite::params![
         id,
         p.new.subject.as_str(),
         row.status.as_str(),
@@ -277,42 +300,51 @@ fn insert_ticket(
         due,
         warn,
         (policy != 0).then_some(policy),
-    ])?;
-    tx.prepare_cached(
+    ]))?;
+    let mut message = tx.prepare_cached(
         "INSERT INTO messages (ticket_id, author_id, internal, body, created_at) VALUES (?1, ?2, 0, ?3, ?4)",
-    )?
-    .execute(rusqlite::params![id, p.new.requester_id, p.new.body.as_str(), at])?;
+    )?;
+    tally.one(message.execute(rusqlite::params![
+        id,
+        p.new.requester_id,
+        p.new.body.as_str(),
+        at
+    ]))?;
     let message_id = tx.last_insert_rowid();
     let mut tag = tx.prepare_cached(
         "INSERT INTO ticket_tags (ticket_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
     for t in &p.new.tags {
-        tag.execute(rusqlite::params![id, t.as_str()])?;
+        tally.one(tag.execute(rusqlite::params![id, t.as_str()]))?;
     }
-    tx.prepare_cached(
+    let mut event = tx.prepare_cached(
         "INSERT INTO events (at, actor_id, subject_kind, subject_id, kind, internal, data) \
          VALUES (?1, ?2, 'ticket', ?3, ?4, 0, ?5)",
-    )?
-    .execute(rusqlite::params![
+    )?;
+    tally.one(event.execute(rusqlite::params![
         at,
         row.actor,
         id,
         row.event_kind,
         row.event_data(Some(message_id)).to_string()
-    ])?;
+    ]))?;
     Ok(())
 }
 
 /// Every team, as [`resolve`] takes them.
-fn teams(tx: &Transaction<'_>) -> Result<crate::batch::Teams, StoreError> {
+fn teams(tx: &Transaction<'_>, tally: &Tally) -> Result<crate::batch::Teams, StoreError> {
     let mut statement = tx.prepare_cached(TEAMS_SQL)?;
-    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = tally.one(statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The requesters of `requests`, one cached statement per distinct requester (a list of
 /// varying length would be a new statement to prepare for every batch size).
-fn people(tx: &Transaction<'_>, requests: &[CreateRequest]) -> Result<People, StoreError> {
+fn people(
+    tx: &Transaction<'_>,
+    requests: &[CreateRequest],
+    tally: &Tally,
+) -> Result<People, StoreError> {
     let mut statement = tx.prepare_cached(&format!("{PEOPLE_SQL}(?1)"))?;
     let mut people = People::new();
     for request in requests {
@@ -320,8 +352,8 @@ fn people(tx: &Transaction<'_>, requests: &[CreateRequest]) -> Result<People, St
         if people.contains_key(&id) {
             continue;
         }
-        let found = statement
-            .query_row([id], |r| {
+        let found = tally
+            .one(statement.query_row([id], |r| {
                 Ok((
                     UserRef {
                         id,
@@ -331,7 +363,7 @@ fn people(tx: &Transaction<'_>, requests: &[CreateRequest]) -> Result<People, St
                     r.get::<_, Option<i64>>(3)?,
                     r.get::<_, Option<String>>(4)?,
                 ))
-            })
+            }))
             .optional()?;
         if let Some(person) = found {
             people.insert(id, person);

@@ -1097,3 +1097,86 @@ async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_w
         "{stale:#?}"
     );
 }
+
+#[tokio::test]
+async fn ticket_creates_keep_to_the_write_path_budget() {
+    let app = spawn_app().await;
+    let policy = app
+        .post(
+            "manager",
+            "/api/v1/sla/policies",
+            json!({"name": "Standard", "targets": {
+                "first_response": {"minutes": 240}, "next_response": {"minutes": 480},
+                "resolution": {"minutes": 1440}},
+                "levels": [{"at": "75%", "metric": "first_response",
+                            "actions": [{"kind": "notify_assignee"}]}]}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{:?}", policy.body);
+    let service = app
+        .post("manager", "/api/v1/services", json!({"name": "checkout"}))
+        .await;
+    assert_eq!(service.status, StatusCode::CREATED, "{:?}", service.body);
+    if app.store.backend() != opsdesk_store::Backend::Sqlite {
+        // Only SQLite's writer thread counts its statements (ARCHITECTURE.md, the budget).
+        app.ticket("l1", "not counted").await;
+        assert_eq!(app.store.create_costs().statements, 0);
+        return;
+    }
+    // The budget of a batch (ARCHITECTURE.md): 4 reads (SLA version, teams, each requester,
+    // next id); per ticket its row, message and event, one per tag, one per clock (a new
+    // ticket runs first response and resolution), its facts; one upsert per rollup row
+    // (detail and desk; with a service, its two grains too).
+    const READS: u64 = 4;
+    const PER_TICKET: u64 = 3 + 2 + 1;
+    let before = app.store.create_costs();
+    let reply = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "budget", "body": "b", "tags": ["a", "b"], "service": "checkout"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let after = app.store.create_costs();
+    assert_eq!(after.batches - before.batches, 1);
+    assert_eq!(
+        after.statements - before.statements,
+        READS + PER_TICKET + 2 + 4
+    );
+    // Concurrent creates alike (one requester, one day, team and priority): whatever the
+    // batching, each batch pays its reads and two rollup rows, each ticket its own rows.
+    let before = app.store.create_costs();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (client, url, token) = (
+            reqwest::Client::new(),
+            format!("{}/api/v1/tickets", app.base),
+            app.tokens["l1"].clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"subject": format!("alike {i}"), "body": "b"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+    }
+    let after = app.store.create_costs();
+    let (batches, tickets) = (
+        after.batches - before.batches,
+        after.tickets - before.tickets,
+    );
+    assert_eq!(tickets, 12);
+    assert_eq!(
+        after.statements - before.statements,
+        batches * (READS + 2) + tickets * PER_TICKET,
+        "{batches} batches"
+    );
+}
