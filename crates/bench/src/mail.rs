@@ -209,8 +209,8 @@ fn big(mb: usize) -> String {
     out
 }
 
-/// The process's peak resident memory (VmHWM), in MB.
-fn peak_rss_mb(pid: u32) -> Result<f64, Failure> {
+/// The process's peak resident memory (VmHWM), in MiB.
+pub(crate) fn peak_rss_mb(pid: u32) -> Result<f64, Failure> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()

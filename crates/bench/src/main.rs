@@ -21,7 +21,7 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{Body, Category, Impact, Status, Subject, Tag, Tier, Urgency};
 use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::ops::{self, Operator};
-use opsdesk_store::{ImportedTicket, NewTicket, Store, TeamRef};
+use opsdesk_store::{ImportedTicket, NewTicket, ServiceRef, Store, TeamRef};
 
 /// Benchmarks for opsdesk.
 #[derive(Debug, Parser)]
@@ -406,7 +406,8 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
                 } else {
                     rng.usize(..20)
                 };
-                services[index % services.len()].clone()
+                let (id, name) = services[index % services.len()].clone();
+                ServiceRef::Known(id, name)
             });
             let status = [
                 Status::New,
@@ -621,6 +622,10 @@ async fn create(target: &Target, clients: usize, seconds: u64, bare: bool) -> Re
         bare,
     )
     .await?;
+    println!(
+        "server peak RSS: {:.0} MiB",
+        mail::peak_rss_mb(server.child.id())?
+    );
     drop(server);
     // The machine's ceiling in the same invocation, for the ratio.
     let ceiling = ceiling(clients, seconds).await?;

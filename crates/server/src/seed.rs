@@ -339,7 +339,7 @@ async fn seed_history(
     now: Timestamp,
 ) -> Result<usize, ApiError> {
     use opsdesk_domain::{Body, Category, Impact, Status, Subject, Urgency};
-    use opsdesk_store::{ImportedMessage, ImportedTicket, NewTicket, TeamRef};
+    use opsdesk_store::{ImportedMessage, ImportedTicket, NewTicket, ServiceRef, TeamRef};
     let mut rng = fastrand::Rng::with_seed(7);
     let mut agents = Vec::new();
     for email in [
@@ -440,8 +440,10 @@ async fn seed_history(
                     priority: None,
                     category: Some(Category::parse("category", category)?),
                     // Most tickets are about a service; questions often are not.
-                    service: (!services.is_empty() && rng.u8(..4) > 0)
-                        .then(|| services[rng.usize(..services.len())].clone()),
+                    service: (!services.is_empty() && rng.u8(..4) > 0).then(|| {
+                        let (id, name) = services[rng.usize(..services.len())].clone();
+                        ServiceRef::Known(id, name)
+                    }),
                     tags: Vec::new(),
                     channel: ["portal", "email", "api"][rng.usize(..3)],
                 },

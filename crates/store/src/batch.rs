@@ -25,7 +25,7 @@ use crate::model::ts;
 use crate::sla_config::SlaCache;
 use crate::sql::{Param, Sql};
 use crate::sqlite_writer::{Outcome, SqliteWriter};
-use crate::{Backend, NewTicket, StoreError, TeamRef, Ticket, UserRef};
+use crate::{Backend, NewTicket, ServiceRef, StoreError, TeamRef, Ticket, UserRef};
 use opsdesk_domain::sla::{Fact, Happening};
 
 /// Most creates committed together.
@@ -52,6 +52,8 @@ pub(crate) struct Prepared {
     pub(crate) org_id: Option<i64>,
     pub(crate) org_name: Option<String>,
     pub(crate) priority: Priority,
+    /// The service it is about, resolved: (id, name).
+    pub(crate) service: Option<(i64, String)>,
 }
 
 struct Job {
@@ -278,11 +280,29 @@ impl Writer {
 pub(crate) type Teams = Vec<(i64, String, i64)>;
 /// Requesters by id: the person, their organisation's id and name.
 pub(crate) type People = HashMap<i64, (UserRef, Option<i64>, Option<String>)>;
+/// The services a batch names, by their name in lower case: (id, name).
+pub(crate) type Services = HashMap<String, (i64, String)>;
 
 /// The SQL of the two reads [`resolve`] needs; the requesters' ids follow as a list.
 pub(crate) const TEAMS_SQL: &str = "SELECT id, name, tier FROM teams ORDER BY tier, id";
 pub(crate) const PEOPLE_SQL: &str = "SELECT u.id, u.email, u.name, u.org_id, o.name FROM users u \
      LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id IN ";
+/// One service by name, regardless of case (the unique index is on `lower(name)`).
+pub(crate) const SERVICE_SQL: &str = "SELECT id, name FROM services WHERE lower(name) = lower($1)";
+
+/// The distinct services `requests` name (not yet resolved), in lower case.
+pub(crate) fn named_services(requests: &[CreateRequest]) -> Vec<String> {
+    let mut names: Vec<String> = requests
+        .iter()
+        .filter_map(|r| match &r.new.service {
+            Some(ServiceRef::Name(name)) => Some(name.trim().to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// Resolves the team and requester of each request with two reads for the whole batch, inside
 /// its transaction. A request naming a team that does not exist is refused on its own.
@@ -308,14 +328,25 @@ pub(crate) async fn prepare(
         };
         people.insert(id, (person, row.try_get(3)?, row.try_get(4)?));
     }
-    resolve(requests, &teams, &people)
+    let mut services = Services::new();
+    for name in named_services(requests) {
+        if let Some(row) = sqlx::query(SERVICE_SQL)
+            .bind(name.clone())
+            .fetch_optional(&mut *w.tx)
+            .await?
+        {
+            services.insert(name, (row.try_get(0)?, row.try_get(1)?));
+        }
+    }
+    resolve(requests, &teams, &people, &services)
 }
 
-/// Resolves each request's team and requester from what [`prepare`] reads.
+/// Resolves each request's team, requester and service from what [`prepare`] reads.
 pub(crate) fn resolve(
     requests: &[CreateRequest],
     teams: &Teams,
     people: &People,
+    services: &Services,
 ) -> Result<Vec<Result<Prepared, StoreError>>, StoreError> {
     requests
         .iter()
@@ -344,6 +375,20 @@ pub(crate) fn resolve(
             else {
                 return Ok(Err(StoreError::NotFound("requester")));
             };
+            let service = match &r.new.service {
+                None => None,
+                Some(ServiceRef::Known(id, name)) => Some((*id, name.clone())),
+                Some(ServiceRef::Name(name)) => match services.get(&name.trim().to_lowercase()) {
+                    Some(found) => Some(found.clone()),
+                    None => {
+                        return Ok(Err(Invalid::new(
+                            "service",
+                            format!("no service named '{name}'"),
+                        )
+                        .into()))
+                    }
+                },
+            };
             Ok(Ok(Prepared {
                 new: r.new.clone(),
                 actor: r.actor,
@@ -358,6 +403,7 @@ pub(crate) fn resolve(
                     .new
                     .priority
                     .unwrap_or_else(|| Priority::from_matrix(r.new.impact, r.new.urgency)),
+                service,
             }))
         })
         .collect()
@@ -374,6 +420,8 @@ pub(crate) struct TicketRow<'a> {
     pub(crate) org_id: Option<i64>,
     pub(crate) requester_email: Option<&'a str>,
     pub(crate) priority: Priority,
+    /// The service, resolved: (id, name).
+    pub(crate) service: Option<(i64, &'a str)>,
     pub(crate) status: Status,
     pub(crate) assignee_id: Option<i64>,
     pub(crate) created_at: Timestamp,
@@ -395,8 +443,8 @@ impl TicketRow<'_> {
             "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
             "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
             "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
-            "service": r.new.service.as_ref().map(|(_, name)| name),
-            "service_id": r.new.service.as_ref().map(|(id, _)| id),
+            "service": r.service.map(|(_, name)| name),
+            "service_id": r.service.map(|(id, _)| id),
             "tags": tags, "channel": r.new.channel,
         }})
     }
@@ -449,10 +497,7 @@ pub(crate) async fn write_rows(
                 .category
                 .as_ref()
                 .map_or(Param::NullText, |c| Param::Text(c.as_str().to_owned())),
-            r.new
-                .service
-                .as_ref()
-                .map_or(Param::Null, |(id, _)| Param::Int(*id)),
+            r.service.map_or(Param::Null, |(id, _)| Param::Int(id)),
             Param::Text(r.new.channel.to_owned()),
             Param::Int(created[i]),
             Param::Int(r.updated_at.as_microsecond().max(created[i])),
@@ -539,6 +584,7 @@ impl Prepared {
             org_id: self.org_id,
             requester_email: Some(&self.requester.email),
             priority: self.priority,
+            service: self.service.as_ref().map(|(id, name)| (*id, name.as_str())),
             status: Status::New,
             assignee_id: None,
             created_at: self.now,
@@ -558,7 +604,7 @@ impl Prepared {
             plan: None,
             channel: self.new.channel.to_owned(),
             category: self.new.category.as_ref().map(|c| c.as_str().to_owned()),
-            service_id: self.new.service.as_ref().map(|(id, _)| *id),
+            service_id: self.service.as_ref().map(|(id, _)| *id),
             team_calendar: None,
             org_calendar: None,
             assignee_id: None,
@@ -613,7 +659,7 @@ impl Prepared {
             requester: self.requester.clone(),
             assignee: None,
             category: self.new.category.as_ref().map(|c| c.as_str().to_owned()),
-            service: self.new.service.clone(),
+            service: self.service.clone(),
             channel: self.new.channel.to_owned(),
             tags,
             created_at: at,

@@ -237,6 +237,17 @@ pub enum TeamRef {
     Name(String),
 }
 
+/// The service a new ticket is about: known already, or named (resolved in the create's own
+/// transaction, so naming a service costs no read before it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRef {
+    /// By id, with its name.
+    Known(i64, String),
+    /// By name (matched regardless of case); the create is refused on the `service` field if
+    /// no service has it.
+    Name(String),
+}
+
 /// The input to create a ticket, already validated by the domain.
 #[derive(Debug, Clone)]
 pub struct NewTicket {
@@ -256,8 +267,8 @@ pub struct NewTicket {
     pub priority: Option<Priority>,
     /// Category.
     pub category: Option<opsdesk_domain::Category>,
-    /// The service it is about: (id, name).
-    pub service: Option<(i64, String)>,
+    /// The service it is about.
+    pub service: Option<ServiceRef>,
     /// Tags.
     pub tags: Vec<opsdesk_domain::Tag>,
     /// Intake channel.

@@ -24,7 +24,10 @@ use rusqlite::{
 };
 use tokio::sync::oneshot;
 
-use crate::batch::{resolve, CreateRequest, People, Prepared, PEOPLE_SQL, TEAMS_SQL};
+use crate::batch::{
+    named_services, resolve, CreateRequest, People, Prepared, Services, PEOPLE_SQL, SERVICE_SQL,
+    TEAMS_SQL,
+};
 use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS, NO_DUE};
 use crate::report_facts::COLUMNS as FACT_COLUMNS;
 use crate::report_rollup::{
@@ -166,6 +169,7 @@ fn run(
         requests,
         &teams(&tx, &tally)?,
         &people(&tx, requests, &tally)?,
+        &services(&tx, requests, &tally)?,
     )?;
     let ready: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
     let first_id: i64 = tally.one(
@@ -294,7 +298,7 @@ fn insert_ticket(
         p.org_id,
         p.new.requester_id,
         p.new.category.as_ref().map(|c| c.as_str()),
-        p.new.service.as_ref().map(|(id, _)| *id),
+        p.service.as_ref().map(|(id, _)| *id),
         p.new.channel,
         at,
         due,
@@ -370,6 +374,29 @@ fn people(
         }
     }
     Ok(people)
+}
+
+/// The services `requests` name, one cached statement per distinct name.
+fn services(
+    tx: &Transaction<'_>,
+    requests: &[CreateRequest],
+    tally: &Tally,
+) -> Result<Services, StoreError> {
+    let mut services = Services::new();
+    let names = named_services(requests);
+    if names.is_empty() {
+        return Ok(services);
+    }
+    let mut statement = tx.prepare_cached(SERVICE_SQL)?;
+    for name in names {
+        let found = tally
+            .one(statement.query_row([&name], |r| Ok((r.get(0)?, r.get(1)?))))
+            .optional()?;
+        if let Some(service) = found {
+            services.insert(name, service);
+        }
+    }
+    Ok(services)
 }
 
 /// `?1, ?2, …, ?n`.

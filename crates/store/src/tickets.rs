@@ -21,11 +21,11 @@ use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
 use crate::sql::{Param, Sql};
-use crate::TeamRef;
 use crate::{
     BugReportRecord, ImportedMessage, ImportedTicket, Link, Message, NewTicket, Page, Store,
     StoreError, Ticket, UserRef,
 };
+use crate::{ServiceRef, TeamRef};
 
 const TICKET_SELECT: &str = "SELECT t.id, t.subject, t.status, t.priority, t.impact, t.urgency, t.tier, \
     t.team_id, tm.name, t.org_id, o.name, t.requester_id, r.email, r.name, t.assignee_id, a.email, a.name, \
@@ -272,6 +272,17 @@ impl Store {
             let Some(TeamRef::Id(team_id)) = new.team else {
                 return Err(Invalid::new("team", "imported tickets name their team by id").into());
             };
+            let service = match &new.service {
+                None => None,
+                Some(ServiceRef::Known(id, name)) => Some((*id, name.as_str())),
+                Some(ServiceRef::Name(_)) => {
+                    return Err(Invalid::new(
+                        "service",
+                        "imported tickets name their service by id",
+                    )
+                    .into())
+                }
+            };
             ticket_rows.push(TicketRow {
                 new,
                 actor,
@@ -283,6 +294,7 @@ impl Store {
                 priority: new
                     .priority
                     .unwrap_or_else(|| Priority::from_matrix(new.impact, new.urgency)),
+                service,
                 status: row.status,
                 assignee_id: row.assignee_id,
                 created_at: row.created_at,

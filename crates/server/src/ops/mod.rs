@@ -10,7 +10,7 @@ use opsdesk_domain::{
 };
 use opsdesk_store::{
     BugReportRecord, EscalationRequest, Link, NewTicket, NewUser, Org, Page, QueueFilter,
-    QueueSort, Store, Team, TeamRef, Ticket, TicketChanges, User,
+    QueueSort, ServiceRef, Store, Team, TeamRef, Ticket, TicketChanges, User,
 };
 use serde::Deserialize;
 
@@ -164,10 +164,6 @@ pub async fn create_ticket(
         Some(raw) => checks.check(Category::parse("category", raw)).map(Some),
         None => Some(None),
     };
-    let service = match nonblank(&input.service) {
-        Some(name) => ticket_service(store, &mut checks, name).await?.map(Some),
-        None => Some(None),
-    };
     let tags = checks.check(Tag::parse_list(
         "tags",
         input.tags.iter().flatten().map(String::as_str),
@@ -185,14 +181,20 @@ pub async fn create_ticket(
         },
         None => Some(caller.clone()),
     };
-    // The store resolves the team name in the same read that prepares the row; look it up here
-    // only when other fields already failed, so one answer names every bad field.
-    if let (Some(name), false) = (nonblank(&input.team), checks.is_clean()) {
-        if store.team_by_name(name).await?.is_none() {
-            checks.fail("team", format!("no team named '{name}'"));
+    // The store resolves team and service names in the transaction that writes the row; look
+    // them up here only when other fields already failed, so one answer names every bad field.
+    if !checks.is_clean() {
+        if let Some(name) = nonblank(&input.team) {
+            if store.team_by_name(name).await?.is_none() {
+                checks.fail("team", format!("no team named '{name}'"));
+            }
+        }
+        if let Some(name) = nonblank(&input.service) {
+            ticket_service(store, &mut checks, name).await?;
         }
     }
     let team = Some(nonblank(&input.team).map(|name| TeamRef::Name(name.to_owned())));
+    let service = Some(nonblank(&input.service).map(|name| ServiceRef::Name(name.to_owned())));
     checks.finish()?;
     let (
         Some(subject),

@@ -251,6 +251,17 @@ async fn tickets_name_the_service_they_are_about() {
         .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.error_fields(), ["service"]);
+    // The name is resolved in the create's transaction; with another bad field, one answer
+    // still names both.
+    let two_bad = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "", "body": "b", "service": "nowhere"}),
+        )
+        .await;
+    assert_eq!(two_bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(two_bad.error_fields(), ["subject", "service"]);
     assert_eq!(app.ticket_count().await, 1);
     let bad_patch = app
         .patch(
@@ -1124,9 +1135,9 @@ async fn ticket_creates_keep_to_the_write_path_budget() {
         return;
     }
     // The budget of a batch (ARCHITECTURE.md): 4 reads (SLA version, teams, each requester,
-    // next id); per ticket its row, message and event, one per tag, one per clock (a new
-    // ticket runs first response and resolution), its facts; one upsert per rollup row
-    // (detail and desk; with a service, its two grains too).
+    // next id) and one per service named; per ticket its row, message and event, one per tag,
+    // one per clock (a new ticket runs first response and resolution), its facts; one upsert
+    // per rollup row (detail and desk; with a service, its two grains too).
     const READS: u64 = 4;
     const PER_TICKET: u64 = 3 + 2 + 1;
     let before = app.store.create_costs();
@@ -1142,7 +1153,7 @@ async fn ticket_creates_keep_to_the_write_path_budget() {
     assert_eq!(after.batches - before.batches, 1);
     assert_eq!(
         after.statements - before.statements,
-        READS + PER_TICKET + 2 + 4
+        READS + 1 + PER_TICKET + 2 + 4
     );
     // Concurrent creates alike (one requester, one day, team and priority): whatever the
     // batching, each batch pays its reads and two rollup rows, each ticket its own rows.
