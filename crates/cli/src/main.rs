@@ -24,11 +24,6 @@ use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::{seed, AppState};
 use opsdesk_store::Store;
 
-/// mimalloc instead of the system allocator: a request allocates often, and glibc's malloc
-/// was a sixth of the server's time under load (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// opsdesk — the operations support desk in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "opsdesk", version, about, propagate_version = true)]
