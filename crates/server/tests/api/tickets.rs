@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, TestApp};
 
 #[tokio::test]
 async fn customer_raises_a_ticket_and_gets_the_documented_reply() {
@@ -1028,9 +1028,8 @@ async fn a_bad_id_in_the_path_is_a_problem_naming_the_id() {
     assert_eq!(no_route.body["code"], "not_found");
 }
 
-#[tokio::test]
-async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_would() {
-    let app = spawn_app().await;
+/// The desk the create bench measures: an SLA policy with a level, and a service `checkout`.
+async fn realistic_desk(app: &TestApp) {
     let policy = app
         .post(
             "manager",
@@ -1047,6 +1046,12 @@ async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_w
         .post("manager", "/api/v1/services", json!({"name": "checkout"}))
         .await;
     assert_eq!(service.status, StatusCode::CREATED, "{:?}", service.body);
+}
+
+#[tokio::test]
+async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_would() {
+    let app = spawn_app().await;
+    realistic_desk(&app).await;
     // Concurrent creates share group commits: staff with teams, priorities, services and tags,
     // customers with their organisation.
     let mut tasks = Vec::new();
@@ -1112,22 +1117,7 @@ async fn creates_leave_clocks_facts_and_rollup_as_a_recomputation_from_the_log_w
 #[tokio::test]
 async fn ticket_creates_keep_to_the_write_path_budget() {
     let app = spawn_app().await;
-    let policy = app
-        .post(
-            "manager",
-            "/api/v1/sla/policies",
-            json!({"name": "Standard", "targets": {
-                "first_response": {"minutes": 240}, "next_response": {"minutes": 480},
-                "resolution": {"minutes": 1440}},
-                "levels": [{"at": "75%", "metric": "first_response",
-                            "actions": [{"kind": "notify_assignee"}]}]}),
-        )
-        .await;
-    assert_eq!(policy.status, StatusCode::CREATED, "{:?}", policy.body);
-    let service = app
-        .post("manager", "/api/v1/services", json!({"name": "checkout"}))
-        .await;
-    assert_eq!(service.status, StatusCode::CREATED, "{:?}", service.body);
+    realistic_desk(&app).await;
     if app.store.backend() != opsdesk_store::Backend::Sqlite {
         // Only SQLite's writer thread counts its statements (ARCHITECTURE.md, the budget).
         app.ticket("l1", "not counted").await;
