@@ -280,22 +280,28 @@ impl Writer {
 pub(crate) type Teams = Vec<(i64, String, i64)>;
 /// Requesters by id: the person, their organisation's id and name.
 pub(crate) type People = HashMap<i64, (UserRef, Option<i64>, Option<String>)>;
-/// The services a batch names, by their name in lower case: (id, name).
+/// The services a batch names, by [`service_key`]: (id, name).
 pub(crate) type Services = HashMap<String, (i64, String)>;
 
-/// The SQL of the two reads [`resolve`] needs; the requesters' ids follow as a list.
+/// The SQL of the reads [`resolve`] needs; the requesters' ids follow as a list.
 pub(crate) const TEAMS_SQL: &str = "SELECT id, name, tier FROM teams ORDER BY tier, id";
 pub(crate) const PEOPLE_SQL: &str = "SELECT u.id, u.email, u.name, u.org_id, o.name FROM users u \
      LEFT JOIN orgs o ON o.id = u.org_id WHERE u.id IN ";
 /// One service by name, regardless of case (the unique index is on `lower(name)`).
 pub(crate) const SERVICE_SQL: &str = "SELECT id, name FROM services WHERE lower(name) = lower($1)";
 
-/// The distinct services `requests` name (not yet resolved), in lower case.
+/// A service name as [`Services`] keys it: ASCII letters in lower case, as SQLite's `lower()`
+/// folds them (a non-ASCII name matches as typed).
+fn service_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// The distinct services `requests` name (not yet resolved), as [`service_key`] writes them.
 pub(crate) fn named_services(requests: &[CreateRequest]) -> Vec<String> {
     let mut names: Vec<String> = requests
         .iter()
         .filter_map(|r| match &r.new.service {
-            Some(ServiceRef::Name(name)) => Some(name.trim().to_lowercase()),
+            Some(ServiceRef::Name(name)) => Some(service_key(name)),
             _ => None,
         })
         .collect();
@@ -304,8 +310,9 @@ pub(crate) fn named_services(requests: &[CreateRequest]) -> Vec<String> {
     names
 }
 
-/// Resolves the team and requester of each request with two reads for the whole batch, inside
-/// its transaction. A request naming a team that does not exist is refused on its own.
+/// Resolves the team, requester and service of each request with one read of the teams, one of
+/// the requesters and one per service named, inside the batch's transaction. A request naming
+/// a team or service that does not exist is refused on its own.
 pub(crate) async fn prepare(
     w: &mut Write,
     requests: &[CreateRequest],
@@ -378,7 +385,7 @@ pub(crate) fn resolve(
             let service = match &r.new.service {
                 None => None,
                 Some(ServiceRef::Known(id, name)) => Some((*id, name.clone())),
-                Some(ServiceRef::Name(name)) => match services.get(&name.trim().to_lowercase()) {
+                Some(ServiceRef::Name(name)) => match services.get(&service_key(name)) {
                     Some(found) => Some(found.clone()),
                     None => {
                         return Ok(Err(Invalid::new(

@@ -262,7 +262,25 @@ async fn tickets_name_the_service_they_are_about() {
         .await;
     assert_eq!(two_bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(two_bad.error_fields(), ["subject", "service"]);
-    assert_eq!(app.ticket_count().await, 1);
+    // A name beyond ASCII matches as typed.
+    let umlaut = app
+        .post(
+            "manager",
+            "/api/v1/services",
+            json!({"name": "Zahlungsdienst Ä"}),
+        )
+        .await;
+    assert_eq!(umlaut.status, StatusCode::CREATED, "{:?}", umlaut.body);
+    let named = app
+        .post(
+            "l1",
+            "/api/v1/tickets",
+            json!({"subject": "s", "body": "b", "service": "zahlungsdienst Ä"}),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::CREATED, "{:?}", named.body);
+    assert_eq!(named.body["service"], "Zahlungsdienst Ä");
+    assert_eq!(app.ticket_count().await, 2);
     let bad_patch = app
         .patch(
             "l1",
