@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use opsdesk_domain::{Invalid, Priority, Status, Tier};
-use serde_json::json;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Row};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
 
 use crate::clocks::{clocks_of_new_tickets, ClockInputs, NearestDue, NO_DUE};
 use crate::error::corrupt;
@@ -61,7 +61,7 @@ struct Job {
     reply: oneshot::Sender<Result<Ticket, StoreError>>,
 }
 
-/// The handle to the writer task.
+/// The handle to the ticket writer thread.
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
     jobs: mpsc::Sender<Job>,
@@ -78,7 +78,8 @@ struct Costs {
 }
 
 /// Group commits, tickets created in them, and the statements they ran (reads and writes, the
-/// commits aside), counted on SQLite's ticket writer; PostgreSQL's path is not counted.
+/// commits aside): on SQLite's ticket writer each statement, on PostgreSQL each round trip
+/// (SQLite without a file, on the sqlx path, is not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CreateCosts {
     /// Group commits.
@@ -98,26 +99,29 @@ impl std::fmt::Debug for Job {
 }
 
 impl Batcher {
-    /// Starts the writer task on `pool`; on SQLite with `writer`, batches run on its thread.
+    /// Starts the ticket writer thread on `pool`; on SQLite with `sqlite`, batches run on that
+    /// connection.
     pub(crate) fn start(
         pool: AnyPool,
         backend: Backend,
         sla: Arc<SlaCache>,
-        writer: Option<SqliteWriter>,
-    ) -> Self {
-        let (jobs, queue) = mpsc::channel(1024);
+        sqlite: Option<SqliteWriter>,
+    ) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel();
         let costs = Arc::new(Costs::default());
-        tokio::spawn(run(
-            queue,
-            Writer {
-                pool,
-                backend,
-                sla,
-                sqlite: writer,
-                costs: costs.clone(),
-            },
-        ));
-        Self { jobs, costs }
+        let writer = Writer {
+            pool,
+            backend,
+            sla,
+            sqlite,
+            costs: costs.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
+        std::thread::Builder::new()
+            .name("opsdesk-ticket-writer".into())
+            .spawn(move || writer.serve(queue))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the ticket writer: {e}")))?;
+        Ok(Self { jobs, costs })
     }
 
     /// What creation has cost so far.
@@ -134,7 +138,6 @@ impl Batcher {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { request, reply })
-            .await
             .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?;
         answer
             .await
@@ -142,14 +145,20 @@ impl Batcher {
     }
 }
 
-/// Where batches are written: the pool (PostgreSQL, or SQLite without a file) or the SQLite
-/// writer thread, which takes the write pool's one connection as its turn.
+/// The ticket writer: a thread of its own that takes every create waiting, writes them as one
+/// batch and answers each request, then looks again at once. Batches run on SQLite's writer
+/// connection, or (PostgreSQL, SQLite without a file) through the pool on the runtime.
+///
+/// A thread, not a task: a task would wait for a busy runtime worker between the commit of one
+/// batch and the start of the next, and that wait, not the writing, was where the writer spent
+/// half its time (BENCHMARKS.md).
 struct Writer {
     pool: AnyPool,
     backend: Backend,
     sla: Arc<SlaCache>,
     sqlite: Option<SqliteWriter>,
     costs: Arc<Costs>,
+    runtime: tokio::runtime::Handle,
 }
 
 /// The longest the SQLite writer keeps the write turn while batches keep coming.
@@ -162,99 +171,129 @@ struct Turn {
     since: Instant,
 }
 
-async fn run(mut queue: mpsc::Receiver<Job>, writer: Writer) {
-    let mut turn: Option<Turn> = None;
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let requests: Vec<CreateRequest> = jobs.iter().map(|j| j.request.clone()).collect();
-        let outcome = writer.commit(requests, &mut turn).await;
-        // Give the write turn back when nothing waits, or when other writers have waited long
-        // enough; keeping it between back-to-back batches saves a release and an acquire each.
-        if outcome.is_err()
-            || queue.is_empty()
-            || turn.as_ref().is_some_and(|t| t.since.elapsed() > TURN)
-        {
-            turn = None;
-        }
-        match outcome {
-            Ok(answers) => {
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    let _ = job.reply.send(answer);
+impl Writer {
+    /// Writes batches until every handle to the writer is gone.
+    fn serve(mut self, queue: mpsc::Receiver<Job>) {
+        // Giving the write turn back returns a pooled connection, which needs the runtime.
+        let runtime = self.runtime.clone();
+        let _context = runtime.enter();
+        let mut turn: Option<Turn> = None;
+        let mut waiting: Option<Job> = None;
+        loop {
+            let first = match waiting.take() {
+                Some(job) => job,
+                None => match queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
                 }
             }
-            Err(err) if jobs.len() > 1 => {
-                // One bad request must not sink the others: each is tried again on its own.
-                tracing::warn!(error = %err, batch = jobs.len(), "ticket batch failed; retrying its requests one by one");
-                for job in jobs {
-                    let answer = match writer.commit(vec![job.request.clone()], &mut turn).await {
-                        Ok(mut answers) => answers.pop().unwrap_or_else(|| {
-                            Err(StoreError::Corrupt("the ticket was not returned".into()))
-                        }),
-                        Err(err) => Err(refusal(&err)),
-                    };
-                    let _ = job.reply.send(answer);
+            let requests: Vec<CreateRequest> = jobs.iter().map(|j| j.request.clone()).collect();
+            let outcome = self.commit(requests, &mut turn);
+            let failed = outcome.is_err();
+            match outcome {
+                Ok(answers) => {
+                    for (job, answer) in jobs.into_iter().zip(answers) {
+                        let _ = job.reply.send(answer);
+                    }
+                }
+                Err(err) if jobs.len() > 1 => {
+                    // One bad request must not sink the others: each is tried again on its own.
+                    tracing::warn!(error = %err, batch = jobs.len(), "ticket batch failed; retrying its requests one by one");
+                    turn = None;
+                    for job in jobs {
+                        let answer = match self.commit(vec![job.request.clone()], &mut turn) {
+                            Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                                Err(StoreError::Corrupt("the ticket was not returned".into()))
+                            }),
+                            Err(err) => Err(refusal(&err)),
+                        };
+                        let _ = job.reply.send(answer);
+                    }
+                }
+                Err(err) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(refusal(&err)));
+                    }
                 }
             }
-            Err(err) => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(refusal(&err)));
-                }
+            // Give the write turn back when nothing waits, or when other writers have waited
+            // long enough; keeping it between back-to-back batches saves a release and an
+            // acquire each.
+            waiting = queue.try_recv().ok();
+            if failed
+                || waiting.is_none()
+                || turn.as_ref().is_some_and(|t| t.since.elapsed() > TURN)
+            {
+                turn = None;
             }
         }
     }
-}
 
-/// What a request of a failed batch is told.
-fn refusal(err: &StoreError) -> StoreError {
-    tracing::error!(error = %err, "ticket create failed; nothing of it was committed");
-    StoreError::Unavailable(format!(
-        "the ticket could not be written ({err}); nothing was changed"
-    ))
-}
+    /// Adds a committed batch to the costs.
+    fn count(&self, answers: &[Result<Ticket, StoreError>], statements: usize) {
+        self.costs.batches.fetch_add(1, Ordering::Relaxed);
+        let created = answers.iter().filter(|a| a.is_ok()).count() as u64;
+        self.costs.tickets.fetch_add(created, Ordering::Relaxed);
+        self.costs
+            .statements
+            .fetch_add(statements as u64, Ordering::Relaxed);
+    }
 
-impl Writer {
     /// Commits one batch; answers each request's ticket or its own refusal, in order.
-    async fn commit(
-        &self,
+    fn commit(
+        &mut self,
         requests: Vec<CreateRequest>,
         turn: &mut Option<Turn>,
     ) -> Result<Vec<Result<Ticket, StoreError>>, StoreError> {
-        if let Some(sqlite) = &self.sqlite {
-            // Holding the write pool's one connection keeps every other writer of the process
-            // out until this batch is committed.
-            if turn.is_none() {
-                *turn = Some(Turn {
-                    _connection: self.pool.acquire().await?,
-                    since: Instant::now(),
-                });
-            }
-            let mut config = self.sla.held();
-            for _ in 0..3 {
-                match sqlite.write(requests.clone(), config.clone()).await? {
-                    Outcome::Done(answers, statements) => {
-                        self.costs.batches.fetch_add(1, Ordering::Relaxed);
-                        let created = answers.iter().filter(|a| a.is_ok()).count() as u64;
-                        self.costs.tickets.fetch_add(created, Ordering::Relaxed);
-                        self.costs
-                            .statements
-                            .fetch_add(statements as u64, Ordering::Relaxed);
-                        return Ok(answers);
-                    }
-                    Outcome::Stale(version) => config = self.sla.at(version).await?,
+        let runtime = self.runtime.clone();
+        let Some(sqlite) = self.sqlite.as_mut() else {
+            let answers = runtime.block_on(self.commit_on_pool(&requests))?;
+            return Ok(answers);
+        };
+        // Holding the write pool's one connection keeps every other writer of the process
+        // out until this batch is committed.
+        if turn.is_none() {
+            *turn = Some(Turn {
+                _connection: runtime.block_on(self.pool.acquire())?,
+                since: Instant::now(),
+            });
+        }
+        let mut config = self.sla.held();
+        for _ in 0..3 {
+            match sqlite.write(&requests, &config)? {
+                Outcome::Done(answers, statements) => {
+                    self.count(&answers, statements);
+                    return Ok(answers);
                 }
+                Outcome::Stale(version) => config = runtime.block_on(self.sla.at(version))?,
             }
-            return Err(StoreError::Unavailable(
-                "the SLA configuration kept changing during the create".into(),
-            ));
+        }
+        Err(StoreError::Unavailable(
+            "the SLA configuration kept changing during the create".into(),
+        ))
+    }
+
+    /// Commits one batch through the pool: PostgreSQL's writer, or the general path (SQLite
+    /// without a file).
+    async fn commit_on_pool(
+        &self,
+        requests: &[CreateRequest],
+    ) -> Result<Vec<Result<Ticket, StoreError>>, StoreError> {
+        if self.backend == Backend::Postgres {
+            let (answers, round_trips) =
+                crate::postgres_writer::write(&self.pool, &self.sla, requests).await?;
+            self.count(&answers, round_trips);
+            return Ok(answers);
         }
         let mut w = Write::begin(&self.pool, self.backend, None, Timestamp::now()).await?;
-        let prepared = prepare(&mut w, &requests).await?;
+        let prepared = prepare(&mut w, requests).await?;
         let ready: Vec<Prepared> = prepared
             .iter()
             .filter_map(|p| p.as_ref().ok())
@@ -273,6 +312,14 @@ impl Writer {
             })
             .collect())
     }
+}
+
+/// What a request of a failed batch is told.
+fn refusal(err: &StoreError) -> StoreError {
+    tracing::error!(error = %err, "ticket create failed; nothing of it was committed");
+    StoreError::Unavailable(format!(
+        "the ticket could not be written ({err}); nothing was changed"
+    ))
 }
 
 /// The teams (id, name, tier) in tier order, and the requesters of a batch by id with their
@@ -440,21 +487,68 @@ pub(crate) struct TicketRow<'a> {
 impl TicketRow<'_> {
     /// The data of the row's `ticket.created` or `ticket.imported` event.
     pub(crate) fn event_data(&self, message_id: Option<i64>) -> serde_json::Value {
-        let r = self;
-        let tags: Vec<&str> = r.new.tags.iter().map(|t| t.as_str()).collect();
-        json!({"message_id": message_id,
-            // When an imported ticket's status took effect (its last change).
-            "status_at": (r.event_kind == "ticket.imported").then(|| r.updated_at.as_microsecond()),
-            "after": {
-            "subject": r.new.subject.as_str(), "status": r.status.as_str(), "priority": r.priority.as_str(),
-            "impact": r.new.impact.as_str(), "urgency": r.new.urgency.as_str(), "tier": r.tier.to_string(),
-            "team_id": r.team_id, "team": r.team_name, "requester": r.requester_email,
-            "assignee_id": r.assignee_id, "category": r.new.category.as_ref().map(|c| c.as_str()),
-            "service": r.service.map(|(_, name)| name),
-            "service_id": r.service.map(|(id, _)| id),
-            "tags": tags, "channel": r.new.channel,
-        }})
+        serde_json::to_value(self.event(message_id)).unwrap_or_default()
     }
+
+    /// [`Self::event_data`] as stored: written straight to text, which the ticket writers
+    /// store without building the JSON tree first.
+    pub(crate) fn event_text(&self, message_id: Option<i64>) -> String {
+        serde_json::to_string(&self.event(message_id)).unwrap_or_default()
+    }
+
+    fn event(&self, message_id: Option<i64>) -> CreatedEvent<'_> {
+        let r = self;
+        CreatedEvent {
+            message_id,
+            status_at: (r.event_kind == "ticket.imported").then(|| r.updated_at.as_microsecond()),
+            after: CreatedFields {
+                subject: r.new.subject.as_str(),
+                status: r.status.as_str(),
+                priority: r.priority.as_str(),
+                impact: r.new.impact.as_str(),
+                urgency: r.new.urgency.as_str(),
+                tier: r.tier.to_string(),
+                team_id: r.team_id,
+                team: r.team_name,
+                requester: r.requester_email,
+                assignee_id: r.assignee_id,
+                category: r.new.category.as_ref().map(|c| c.as_str()),
+                service: r.service.map(|(_, name)| name),
+                service_id: r.service.map(|(id, _)| id),
+                tags: r.new.tags.iter().map(|t| t.as_str()).collect(),
+                channel: r.new.channel,
+            },
+        }
+    }
+}
+
+/// The data of a `ticket.created` or `ticket.imported` event.
+#[derive(serde::Serialize)]
+struct CreatedEvent<'a> {
+    message_id: Option<i64>,
+    /// When an imported ticket's status took effect (its last change).
+    status_at: Option<i64>,
+    after: CreatedFields<'a>,
+}
+
+/// A new ticket's fields, as its event records them.
+#[derive(serde::Serialize)]
+struct CreatedFields<'a> {
+    subject: &'a str,
+    status: &'a str,
+    priority: &'a str,
+    impact: &'a str,
+    urgency: &'a str,
+    tier: String,
+    team_id: i64,
+    team: Option<&'a str>,
+    requester: Option<&'a str>,
+    assignee_id: Option<i64>,
+    category: Option<&'a str>,
+    service: Option<&'a str>,
+    service_id: Option<i64>,
+    tags: Vec<&'a str>,
+    channel: &'a str,
 }
 
 /// Writes `rows` inside `w` with one multi-row statement per table (tickets, messages, tags,

@@ -399,6 +399,14 @@ pub(crate) const CLOCK_COLUMNS: &str =
     "ticket_id, metric, cycle, policy_id, state, target_minutes, business, \
      started_at, stopped_at, due_at, warn_at, elapsed_secs, paused_secs, next_at, vendor_id";
 
+/// `SELECT` of the clock rows bound (as JSON, in [`CLOCK_COLUMNS`] order) at `placeholder`.
+pub(crate) fn select_json_clocks(backend: Backend, placeholder: &str) -> String {
+    let columns: Vec<&str> = CLOCK_COLUMNS.split(',').map(str::trim).collect();
+    crate::sql::select_json_rows(backend, placeholder, &columns, |c| {
+        c == "metric" || c == "state"
+    })
+}
+
 /// The cached row of one clock. Every value is independent of `now`, so recomputing an unchanged
 /// ticket yields identical rows and writes nothing: an active clock stores running or paused
 /// (breached is `due_at` passed) and the time banked in its finished spans.
@@ -815,19 +823,7 @@ pub(crate) async fn write_plan(
             .iter()
             .map(|row| serde_json::Value::Array(row.iter().map(Param::json).collect()))
             .collect();
-        let source = match w.backend() {
-            Backend::Sqlite => {
-                "SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-                 j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
-                 j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14 FROM json_each($1) AS j WHERE true"
-            }
-            Backend::Postgres => {
-                "SELECT (j ->> 0)::bigint, j ->> 1, (j ->> 2)::bigint, (j ->> 3)::bigint, j ->> 4, \
-                 (j ->> 5)::bigint, (j ->> 6)::bigint, (j ->> 7)::bigint, (j ->> 8)::bigint, (j ->> 9)::bigint, \
-                 (j ->> 10)::bigint, (j ->> 11)::bigint, (j ->> 12)::bigint, (j ->> 13)::bigint, (j ->> 14)::bigint \
-                 FROM jsonb_array_elements($1::jsonb) AS j"
-            }
-        };
+        let source = select_json_clocks(w.backend(), "$1");
         sqlx::query(&format!(
             "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) {source} \
              ON CONFLICT (ticket_id, metric, cycle) DO UPDATE SET policy_id = excluded.policy_id, \

@@ -108,7 +108,7 @@ impl Store {
                 let write = pool(1).await?;
                 let read = pool(readers).await?;
                 let sqlite_writer = match database_file(url) {
-                    Some(path) => Some(SqliteWriter::start(&path, &pragmas)?),
+                    Some(path) => Some(SqliteWriter::open(&path, &pragmas)?),
                     None => None,
                 };
                 let sla = Arc::new(SlaCache::new(read.clone()));
@@ -121,7 +121,7 @@ impl Store {
                         wake.clone(),
                     ),
                     wake,
-                    batcher: Batcher::start(write.clone(), backend, sla.clone(), sqlite_writer),
+                    batcher: Batcher::start(write.clone(), backend, sla.clone(), sqlite_writer)?,
                     write,
                     read,
                     sla,
@@ -144,7 +144,7 @@ impl Store {
                         wake.clone(),
                     ),
                     wake,
-                    batcher: Batcher::start(pool.clone(), backend, sla.clone(), None),
+                    batcher: Batcher::start(pool.clone(), backend, sla.clone(), None)?,
                     write: pool.clone(),
                     read: pool,
                     sla,

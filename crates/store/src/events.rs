@@ -74,13 +74,38 @@ impl Write {
         })
     }
 
-    /// The time of this change, in stored form.
+    /// Starts a write transaction holding the event log's lock from its start: on PostgreSQL
+    /// `BEGIN` and the lock travel in one round trip (a writer that appends anyway, such as
+    /// the ticket batch, saves one).
+    pub(crate) async fn begin_locked(
+        pool: &sqlx::AnyPool,
+        backend: Backend,
+        actor: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Self, StoreError> {
+        if backend != Backend::Postgres {
+            return Self::begin(pool, backend, actor, now).await;
+        }
+        Ok(Self {
+            tx: pool
+                .begin_with(format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})"
+                ))
+                .await?,
+            backend,
+            now: now.as_microsecond(),
+            actor,
+            locked: true,
+        })
+    }
+
     /// Makes the rest of the transaction's events act as `actor` (mail intake learns who
     /// wrote only after it has read the message).
     pub(crate) fn act_as(&mut self, actor: Option<i64>) {
         self.actor = actor;
     }
 
+    /// The time of this change, in stored form.
     pub(crate) fn now(&self) -> i64 {
         self.now
     }
@@ -207,6 +232,26 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Where up to `limit` events after `seq` happened, in log order: (position, subject kind,
+    /// subject id), without who or what (a worker that reads the subjects again needs no more,
+    /// and parsing every event's data was most of its read).
+    pub async fn subjects_after(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, subject_kind, subject_id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect()
     }
 }
 

@@ -22,6 +22,7 @@ mod migrate;
 mod model;
 mod oncall;
 mod operations;
+mod postgres_writer;
 mod report_facts;
 mod report_rollup;
 mod reports;

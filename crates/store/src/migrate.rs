@@ -106,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0020_histogram_add.sql"),
         include_str!("../migrations/postgres/0020_histogram_add.sql"),
     ),
+    (
+        21,
+        include_str!("../migrations/sqlite/0021_counts_per_statement.sql"),
+        include_str!("../migrations/postgres/0021_counts_per_statement.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

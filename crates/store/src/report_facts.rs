@@ -292,11 +292,17 @@ pub(crate) async fn write_facts(w: &mut Write, rows: Vec<FactRow>) -> Result<(),
     store_changes(w, changes).await
 }
 
+/// `SELECT` of the fact rows bound (by [`json_rows`], in [`FactRow::params`] order) at
+/// `placeholder`, in [`COLUMNS`] order.
+pub(crate) fn select_json_facts(backend: crate::Backend, placeholder: &str) -> String {
+    let text = |name: &str| name == "category" || name == "channel";
+    select_json_rows(backend, placeholder, &COLUMNS, text)
+}
+
 /// Upserts fact rows whole (one statement: the rows travel as one JSON parameter).
 async fn upsert(w: &mut Write, rows: impl Iterator<Item = &FactRow>) -> Result<(), StoreError> {
     let params: Vec<Vec<Param>> = rows.map(FactRow::params).collect();
-    let text = |name: &str| name == "category" || name == "channel";
-    let source = select_json_rows(w.backend(), "$1", &COLUMNS, text);
+    let source = select_json_facts(w.backend(), "$1");
     let updates: Vec<String> = COLUMNS[1..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))

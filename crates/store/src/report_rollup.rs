@@ -422,7 +422,11 @@ fn additions(table: &str) -> String {
         .iter()
         .map(|c| {
             if c.ends_with("_histogram") {
-                format!("{c} = {HISTOGRAM_ADD}({table}.{c}, excluded.{c})")
+                // Most additions bring no histogram (a new ticket has no resolution yet).
+                format!(
+                    "{c} = CASE WHEN excluded.{c} = '' THEN {table}.{c} \
+                     ELSE {HISTOGRAM_ADD}({table}.{c}, excluded.{c}) END"
+                )
             } else {
                 format!("{c} = {table}.{c} + excluded.{c}")
             }
@@ -455,20 +459,26 @@ pub(crate) async fn add_new(w: &mut Write, facts: &[FactRow]) -> Result<(), Stor
         let rows = grain.regroup(&added);
         for chunk in rows.iter().collect::<Vec<_>>().chunks(1000) {
             let params: Vec<Vec<Param>> = chunk.iter().map(|(k, d)| row_params(k, d)).collect();
-            sqlx::query(&format!(
-                "INSERT INTO {table} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
-                COLUMNS.join(", "),
-                select_json_rows(backend, "$1", &COLUMNS, is_text),
-                grain.primary_key().join(", "),
-                additions(grain.table()),
-                table = grain.table(),
-            ))
-            .bind(json_rows(&params))
-            .execute(&mut *w.tx)
-            .await?;
+            sqlx::query(&additive_upsert_json(grain, backend, "$1"))
+                .bind(json_rows(&params))
+                .execute(&mut *w.tx)
+                .await?;
         }
     }
     Ok(())
+}
+
+/// An upsert of the rows bound (by [`json_rows`], in [`row_params`] order) at `placeholder`
+/// into `grain`'s table that adds each to what is stored, with no read first.
+pub(crate) fn additive_upsert_json(grain: Grain, backend: Backend, placeholder: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}",
+        COLUMNS.join(", "),
+        select_json_rows(backend, placeholder, &COLUMNS, is_text),
+        grain.primary_key().join(", "),
+        additions(grain.table()),
+        table = grain.table(),
+    )
 }
 
 /// Reads a row selected as [`COLUMNS`], from column `first` on.

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use rusqlite::functions::FunctionFlags;
@@ -22,7 +22,6 @@ use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{
     params_from_iter, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
-use tokio::sync::oneshot;
 
 use crate::batch::{
     named_services, resolve, CreateRequest, People, Prepared, Services, PEOPLE_SQL, SERVICE_SQL,
@@ -46,23 +45,14 @@ pub(crate) enum Outcome {
     Stale(i64),
 }
 
-struct Work {
-    requests: Vec<CreateRequest>,
-    config: Arc<SlaConfig>,
-    reply: oneshot::Sender<Result<Outcome, StoreError>>,
-}
-
-/// The handle to the writer thread; the thread ends when the handle is dropped.
-#[derive(Debug)]
+/// SQLite's ticket writer: its own connection, with its statements cached.
 pub(crate) struct SqliteWriter {
-    work: mpsc::Sender<Work>,
+    conn: Connection,
 }
 
-impl std::fmt::Debug for Work {
+impl std::fmt::Debug for SqliteWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Work")
-            .field("requests", &self.requests.len())
-            .finish()
+        f.debug_struct("SqliteWriter").finish_non_exhaustive()
     }
 }
 
@@ -77,53 +67,21 @@ pub(crate) fn database_file(url: &str) -> Option<PathBuf> {
 }
 
 impl SqliteWriter {
-    /// Starts the writer thread on the database file at `path`, its connection set up with
-    /// `pragmas` (those of every connection of the store).
-    pub(crate) fn start(path: &Path, pragmas: &str) -> Result<Self, StoreError> {
-        let (work, queue) = mpsc::channel::<Work>();
-        let path = path.to_owned();
-        let pragmas = pragmas.to_owned();
-        std::thread::Builder::new()
-            .name("opsdesk-ticket-writer".into())
-            .spawn(move || {
-                let mut conn = match open(&path, &pragmas) {
-                    Ok(conn) => Some(conn),
-                    Err(err) => {
-                        tracing::error!(error = %err, "the ticket writer cannot open the database");
-                        None
-                    }
-                };
-                for job in queue {
-                    let answer = match conn.as_mut() {
-                        Some(conn) => run(conn, &job.requests, &job.config),
-                        None => Err(StoreError::Unavailable(
-                            "the ticket writer could not open the database".into(),
-                        )),
-                    };
-                    let _ = job.reply.send(answer);
-                }
-            })
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the ticket writer: {e}")))?;
-        Ok(Self { work })
+    /// Opens the writer's connection to the database file at `path`, set up with `pragmas`
+    /// (those of every connection of the store).
+    pub(crate) fn open(path: &Path, pragmas: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: open(path, pragmas)?,
+        })
     }
 
     /// Runs one batch under `config`; the caller holds the process's write turn.
-    pub(crate) async fn write(
-        &self,
-        requests: Vec<CreateRequest>,
-        config: Arc<SlaConfig>,
+    pub(crate) fn write(
+        &mut self,
+        requests: &[CreateRequest],
+        config: &SlaConfig,
     ) -> Result<Outcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.work
-            .send(Work {
-                requests,
-                config,
-                reply,
-            })
-            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the ticket writer has stopped".into()))?
+        run(&mut self.conn, requests, config)
     }
 }
 
@@ -240,27 +198,47 @@ impl Tally {
     }
 }
 
+/// The statements whose text is built from column lists, built once: the statement cache is
+/// keyed by the text, and building it for every batch was a measurable part of the writer's
+/// time.
+struct Statements {
+    clocks: String,
+    facts: String,
+    rollup: [String; 4],
+    person: String,
+}
+
+fn statements() -> &'static Statements {
+    static STATEMENTS: OnceLock<Statements> = OnceLock::new();
+    STATEMENTS.get_or_init(|| Statements {
+        clocks: format!(
+            "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES ({})",
+            placeholders(15)
+        ),
+        facts: format!(
+            "INSERT INTO ticket_facts ({}) VALUES ({})",
+            FACT_COLUMNS.join(", "),
+            placeholders(FACT_COLUMNS.len())
+        ),
+        rollup: Grain::ALL.map(additive_upsert),
+        person: format!("{PEOPLE_SQL}(?1)"),
+    })
+}
+
 /// Writes the clock rows and facts of a plan of new tickets and adds their facts to every
 /// grain of the rollup.
 fn write_derived(tx: &Transaction<'_>, tally: &Tally, plan: &ClockPlan) -> Result<(), StoreError> {
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO ticket_clocks ({CLOCK_COLUMNS}) VALUES ({})",
-        placeholders(15)
-    ))?;
+    let mut insert = tx.prepare_cached(&statements().clocks)?;
     for row in &plan.upserts {
         tally.one(insert.execute(params_from_iter(row.iter())))?;
     }
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO ticket_facts ({}) VALUES ({})",
-        FACT_COLUMNS.join(", "),
-        placeholders(FACT_COLUMNS.len())
-    ))?;
+    let mut insert = tx.prepare_cached(&statements().facts)?;
     for fact in &plan.facts {
         tally.one(insert.execute(params_from_iter(fact.params())))?;
     }
     let added = fold(&plan.facts);
-    for grain in Grain::ALL {
-        let mut upsert = tx.prepare_cached(&additive_upsert(grain))?;
+    for (grain, sql) in Grain::ALL.iter().zip(&statements().rollup) {
+        let mut upsert = tx.prepare_cached(sql)?;
         for (key, daily) in grain.regroup(&added) {
             tally.one(upsert.execute(params_from_iter(row_params(&key, &daily))))?;
         }
@@ -330,7 +308,7 @@ fn insert_ticket(
         row.actor,
         id,
         row.event_kind,
-        row.event_data(Some(message_id)).to_string()
+        row.event_text(Some(message_id))
     ]))?;
     Ok(())
 }
@@ -349,7 +327,7 @@ fn people(
     requests: &[CreateRequest],
     tally: &Tally,
 ) -> Result<People, StoreError> {
-    let mut statement = tx.prepare_cached(&format!("{PEOPLE_SQL}(?1)"))?;
+    let mut statement = tx.prepare_cached(&statements().person)?;
     let mut people = People::new();
     for request in requests {
         let id = request.new.requester_id;

@@ -16,7 +16,7 @@ use super::templates;
 /// The notifier's cursor name.
 pub const CURSOR: &str = "mail";
 /// Events read per step.
-const PER_STEP: i64 = 200;
+const PER_STEP: i64 = 2_000;
 /// At most this many acknowledgements go to one address in an hour (a loop breaker).
 const ACKNOWLEDGEMENTS_PER_HOUR: i64 = 3;
 

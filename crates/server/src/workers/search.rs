@@ -192,18 +192,18 @@ async fn step(
     index: &Arc<SearchIndex>,
     cursor: i64,
 ) -> Result<(i64, bool), IndexingError> {
-    let events = store.events_after(cursor, EVENTS_PER_STEP).await?;
-    let Some(last) = events.last().map(|e| e.seq) else {
+    let events = store.subjects_after(cursor, EVENTS_PER_STEP).await?;
+    let Some(last) = events.last().map(|(seq, _, _)| *seq) else {
         return Ok((cursor, false));
     };
     let mut touched: BTreeSet<(u8, i64)> = BTreeSet::new();
-    for event in &events {
-        if let Some(kind) = indexed_kind(&event.subject_kind) {
-            touched.insert((kind_rank(kind), event.subject_id));
+    for (_, subject_kind, subject_id) in &events {
+        if let Some(kind) = indexed_kind(subject_kind) {
+            touched.insert((kind_rank(kind), *subject_id));
         }
         // A category's name is part of its articles' documents.
-        if event.subject_kind == "kb_category" {
-            for id in store.article_ids_in_category(event.subject_id).await? {
+        if subject_kind == "kb_category" {
+            for id in store.article_ids_in_category(*subject_id).await? {
                 touched.insert((kind_rank(Kind::Article), id));
             }
         }
