@@ -463,6 +463,27 @@ pub(crate) fn resolve(
         .collect()
 }
 
+/// Each request's answer, in order: for a prepared one the ticket built with the next of
+/// `ids` and its due instant in `due`, for the rest their own refusal (what both ticket
+/// writers answer after their commit).
+pub(crate) fn answers(
+    prepared: Vec<Result<Prepared, StoreError>>,
+    ids: &[i64],
+    due: &HashMap<i64, NearestDue>,
+) -> Vec<Result<Ticket, StoreError>> {
+    let mut ids = ids.iter();
+    prepared
+        .into_iter()
+        .map(|p| {
+            let p = p?;
+            let id = ids.next().ok_or_else(|| {
+                StoreError::Corrupt("a ticket of the batch was given no id".into())
+            })?;
+            p.ticket(*id, p.now.as_microsecond(), due.get(id).copied().flatten())
+        })
+        .collect()
+}
+
 /// One ticket row to write, with its first message and its event: what a create and an import
 /// have in common.
 pub(crate) struct TicketRow<'a> {

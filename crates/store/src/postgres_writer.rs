@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use sqlx::{AnyPool, Row};
 
-use crate::batch::{named_services, resolve, CreateRequest, People, Prepared, Services};
+use crate::batch::{answers, named_services, resolve, CreateRequest, People, Prepared, Services};
 use crate::clocks::{plan_new_tickets, select_json_clocks, CLOCK_COLUMNS, NO_DUE};
 use crate::events::Write;
 use crate::report_facts::{select_json_facts, COLUMNS as FACT_COLUMNS};
@@ -265,29 +265,7 @@ pub(crate) async fn write(
     query.execute(&mut *w.tx).await?;
     w.commit().await?;
 
-    let mut built = ready
-        .iter()
-        .zip(ticket_ids)
-        .map(|(p, id)| {
-            p.ticket(
-                id,
-                p.now.as_microsecond(),
-                plan.due.get(&id).copied().flatten(),
-            )
-        })
-        .collect::<Vec<_>>()
-        .into_iter();
-    let answers = prepared
-        .into_iter()
-        .map(|p| match p {
-            Ok(_) => built.next().unwrap_or_else(|| {
-                Err(StoreError::Corrupt(
-                    "a ticket of the batch was not built".into(),
-                ))
-            }),
-            Err(refused) => Err(refused),
-        })
-        .collect();
+    let answers = answers(prepared, &ticket_ids, &plan.due);
     Ok((answers, ROUND_TRIPS))
 }
 

@@ -24,8 +24,8 @@ use rusqlite::{
 };
 
 use crate::batch::{
-    named_services, resolve, CreateRequest, People, Prepared, Services, PEOPLE_SQL, SERVICE_SQL,
-    TEAMS_SQL,
+    answers, named_services, resolve, CreateRequest, People, Prepared, Services, PEOPLE_SQL,
+    SERVICE_SQL, TEAMS_SQL,
 };
 use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS, NO_DUE};
 use crate::report_facts::COLUMNS as FACT_COLUMNS;
@@ -157,30 +157,8 @@ fn run(
     }
     write_derived(&tx, &tally, &plan)?;
     tx.commit()?;
-    let built: Vec<Result<Ticket, StoreError>> = ready
-        .iter()
-        .zip(ids)
-        .map(|(p, id)| {
-            p.ticket(
-                id,
-                p.now.as_microsecond(),
-                plan.due.get(&id).copied().flatten(),
-            )
-        })
-        .collect();
-    let mut built = built.into_iter();
     Ok(Outcome::Done(
-        prepared
-            .into_iter()
-            .map(|p| match p {
-                Ok(_) => built.next().unwrap_or_else(|| {
-                    Err(StoreError::Corrupt(
-                        "a ticket of the batch was not built".into(),
-                    ))
-                }),
-                Err(refused) => Err(refused),
-            })
-            .collect(),
+        answers(prepared, &ids, &plan.due),
         tally.0.get(),
     ))
 }
