@@ -254,7 +254,18 @@ impl Writer {
     ) -> Result<Vec<Result<Ticket, StoreError>>, StoreError> {
         let runtime = self.runtime.clone();
         let Some(sqlite) = self.sqlite.as_mut() else {
-            let answers = runtime.block_on(self.commit_on_pool(&requests))?;
+            // Through the pool the batch runs as a task: the runtime worker that hears the
+            // database's answer sends the next statement at once, instead of waking this
+            // thread for every round trip.
+            let (pool, backend, sla) = (self.pool.clone(), self.backend, self.sla.clone());
+            let task =
+                runtime.spawn(async move { commit_on_pool(&pool, backend, &sla, &requests).await });
+            let (answers, round_trips) = runtime
+                .block_on(task)
+                .map_err(|e| StoreError::Unavailable(format!("the ticket batch stopped: {e}")))??;
+            if let Some(round_trips) = round_trips {
+                self.count(&answers, round_trips);
+            }
             return Ok(answers);
         };
         // Holding the write pool's one connection keeps every other writer of the process
@@ -279,39 +290,40 @@ impl Writer {
             "the SLA configuration kept changing during the create".into(),
         ))
     }
+}
 
-    /// Commits one batch through the pool: PostgreSQL's writer, or the general path (SQLite
-    /// without a file).
-    async fn commit_on_pool(
-        &self,
-        requests: &[CreateRequest],
-    ) -> Result<Vec<Result<Ticket, StoreError>>, StoreError> {
-        if self.backend == Backend::Postgres {
-            let (answers, round_trips) =
-                crate::postgres_writer::write(&self.pool, &self.sla, requests).await?;
-            self.count(&answers, round_trips);
-            return Ok(answers);
-        }
-        let mut w = Write::begin(&self.pool, self.backend, None, Timestamp::now()).await?;
-        let prepared = prepare(&mut w, requests).await?;
-        let ready: Vec<Prepared> = prepared
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .cloned()
-            .collect();
-        let mut tickets = insert_tickets(&mut w, &ready, &self.sla).await?.into_iter();
-        w.commit().await?;
-        // Requests whose references did not resolve get their own refusal; the rest their ticket.
-        Ok(prepared
-            .into_iter()
-            .map(|p| match p {
-                Ok(_) => tickets.next().ok_or_else(|| {
-                    StoreError::Corrupt("a ticket of the batch was not returned".into())
-                }),
-                Err(refused) => Err(refused),
-            })
-            .collect())
+/// Commits one batch through the pool: PostgreSQL's writer (which answers its round trips), or
+/// the general path (SQLite without a file, not counted).
+async fn commit_on_pool(
+    pool: &AnyPool,
+    backend: Backend,
+    sla: &SlaCache,
+    requests: &[CreateRequest],
+) -> Result<(Vec<Result<Ticket, StoreError>>, Option<usize>), StoreError> {
+    if backend == Backend::Postgres {
+        let (answers, round_trips) = crate::postgres_writer::write(pool, sla, requests).await?;
+        return Ok((answers, Some(round_trips)));
     }
+    let mut w = Write::begin(pool, backend, None, Timestamp::now()).await?;
+    let prepared = prepare(&mut w, requests).await?;
+    let ready: Vec<Prepared> = prepared
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .cloned()
+        .collect();
+    let mut tickets = insert_tickets(&mut w, &ready, sla).await?.into_iter();
+    w.commit().await?;
+    // Requests whose references did not resolve get their own refusal; the rest their ticket.
+    let answers = prepared
+        .into_iter()
+        .map(|p| match p {
+            Ok(_) => tickets.next().ok_or_else(|| {
+                StoreError::Corrupt("a ticket of the batch was not returned".into())
+            }),
+            Err(refused) => Err(refused),
+        })
+        .collect();
+    Ok((answers, None))
 }
 
 /// What a request of a failed batch is told.
