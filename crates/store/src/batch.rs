@@ -475,6 +475,15 @@ pub(crate) fn resolve(
         .collect()
 }
 
+/// The instant a batch plans at: its latest request's.
+pub(crate) fn batch_now(requests: &[CreateRequest]) -> Timestamp {
+    requests
+        .iter()
+        .map(|r| r.now)
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 /// Each request's answer, in order: for a prepared one the ticket built with the next of
 /// `ids` and its due instant in `due`, for the rest their own refusal (what both ticket
 /// writers answer after their commit).

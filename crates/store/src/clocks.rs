@@ -626,6 +626,19 @@ pub(crate) struct ClockPlan {
     pub(crate) due: HashMap<i64, NearestDue>,
 }
 
+impl ClockPlan {
+    /// What each planned ticket's row caches: (nearest due, its warning instant, policy or 0),
+    /// with no due and no policy for a ticket no policy applies to.
+    pub(crate) fn ticket_columns(&self) -> impl Fn(i64) -> (i64, Option<i64>, i64) + '_ {
+        let cached: HashMap<i64, (i64, Option<i64>, i64)> = self
+            .tickets
+            .iter()
+            .map(|(id, due, warn, policy)| (*id, (*due, *warn, *policy)))
+            .collect();
+        move |id| cached.get(&id).copied().unwrap_or((NO_DUE, None, 0))
+    }
+}
+
 /// The clocks of tickets just created (history: their creation alone), with their settings
 /// from the configuration snapshot and nothing stored or fired yet.
 pub(crate) fn plan_new_tickets(

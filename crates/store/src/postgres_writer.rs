@@ -13,12 +13,13 @@
 
 use std::sync::OnceLock;
 
-use jiff::Timestamp;
 use serde::Deserialize;
 use sqlx::{AnyPool, Row};
 
-use crate::batch::{answers, named_services, resolve, CreateRequest, People, Prepared, Services};
-use crate::clocks::{plan_new_tickets, select_json_clocks, CLOCK_COLUMNS, NO_DUE};
+use crate::batch::{
+    answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
+};
+use crate::clocks::{plan_new_tickets, select_json_clocks, CLOCK_COLUMNS};
 use crate::events::Write;
 use crate::report_facts::{select_json_facts, COLUMNS as FACT_COLUMNS};
 use crate::report_rollup::{additive_upsert_json, fold, row_params, Grain};
@@ -154,11 +155,7 @@ pub(crate) async fn write(
     sla: &SlaCache,
     requests: &[CreateRequest],
 ) -> Result<(Vec<Result<Ticket, StoreError>>, usize), StoreError> {
-    let now = requests
-        .iter()
-        .map(|r| r.now)
-        .max()
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let now = batch_now(requests);
     let mut w = Write::begin_locked(pool, Backend::Postgres, None, now).await?;
     let requesters: Vec<i64> = requests.iter().map(|r| r.new.requester_id).collect();
     let row = sqlx::query(READ_SQL)
@@ -209,11 +206,7 @@ pub(crate) async fn write(
             "a new ticket's plan removes or settles clocks".into(),
         ));
     }
-    let cached: std::collections::HashMap<i64, (i64, Option<i64>, i64)> = plan
-        .tickets
-        .iter()
-        .map(|(id, due, warn, policy)| (*id, (*due, *warn, *policy)))
-        .collect();
+    let cached = plan.ticket_columns();
 
     let (mut tickets, mut messages, mut tags, mut events) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -221,7 +214,7 @@ pub(crate) async fn write(
         let (id, message_id) = (*id, *message_id);
         let at = p.now.as_microsecond();
         let row = p.row();
-        let (due, warn, policy) = cached.get(&id).copied().unwrap_or((NO_DUE, None, 0));
+        let (due, warn, policy) = cached(id);
         tickets.push(ticket_params(p, id, at, due, warn, policy));
         messages.push(vec![
             Param::Int(message_id),

@@ -12,11 +12,9 @@
 //! ([`crate::clocks::plan_new_tickets`], [`crate::report_rollup::contributions`]) and added to
 //! the rollup with no read before the write.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use jiff::Timestamp;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{
@@ -24,10 +22,10 @@ use rusqlite::{
 };
 
 use crate::batch::{
-    answers, named_services, resolve, CreateRequest, People, Prepared, Services, PEOPLE_SQL,
-    SERVICE_SQL, TEAMS_SQL,
+    answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
+    PEOPLE_SQL, SERVICE_SQL, TEAMS_SQL,
 };
-use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS, NO_DUE};
+use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS};
 use crate::report_facts::COLUMNS as FACT_COLUMNS;
 use crate::report_rollup::{
     add_histograms, additive_upsert, fold, row_params, Grain, HISTOGRAM_ADD,
@@ -134,11 +132,7 @@ fn run(
         tx.prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets")?
             .query_row([], |r| r.get(0)),
     )?;
-    let now = requests
-        .iter()
-        .map(|r| r.now)
-        .max()
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let now = batch_now(requests);
     let ids: Vec<i64> = (first_id..).take(ready.len()).collect();
     let inputs = ready
         .iter()
@@ -147,13 +141,9 @@ fn run(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let plan = plan_new_tickets(config, inputs, now);
     // A new ticket has no stored clock, firing or fact, so nothing is removed or settled.
-    let cached: HashMap<i64, (i64, Option<i64>, i64)> = plan
-        .tickets
-        .iter()
-        .map(|(id, due, warn, policy)| (*id, (*due, *warn, *policy)))
-        .collect();
+    let cached = plan.ticket_columns();
     for (p, id) in ready.iter().zip(&ids) {
-        insert_ticket(&tx, &tally, p, *id, cached.get(id).copied())?;
+        insert_ticket(&tx, &tally, p, *id, cached(*id))?;
     }
     write_derived(&tx, &tally, &plan)?;
     tx.commit()?;
@@ -225,17 +215,17 @@ fn write_derived(tx: &Transaction<'_>, tally: &Tally, plan: &ClockPlan) -> Resul
 }
 
 /// Writes one ticket with its first message, tags and `ticket.created` event; `cached` is its
-/// nearest due instant, warning instant and policy when a policy applies.
+/// nearest due instant, warning instant and policy (0 for none).
 fn insert_ticket(
     tx: &Transaction<'_>,
     tally: &Tally,
     p: &Prepared,
     id: i64,
-    cached: Option<(i64, Option<i64>, i64)>,
+    cached: (i64, Option<i64>, i64),
 ) -> Result<(), StoreError> {
     let row = p.row();
     let at = p.now.as_microsecond();
-    let (due, warn, policy) = cached.unwrap_or((NO_DUE, None, 0));
+    let (due, warn, policy) = cached;
     let mut ticket = tx.prepare_cached(
         "INSERT INTO tickets (id, subject, status, priority, impact, urgency, tier, team_id, org_id, \
          requester_id, assignee_id, category, service_id, channel, created_at, updated_at, \
