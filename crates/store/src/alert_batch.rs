@@ -29,7 +29,10 @@ const MAX_ALERTS: usize = 20_000;
 
 struct Job {
     integration: Integration,
+    /// The request's alerts, one per fingerprint; the commit takes them.
     alerts: Vec<AlertInput>,
+    /// Each alert's fingerprint and state (firing), kept for segmenting and attributing.
+    seen: Vec<(String, bool)>,
     now: Timestamp,
     reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
 }
@@ -62,10 +65,16 @@ impl AlertWriter {
     ) -> Result<IngestOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the alert writer has stopped".into());
+        let alerts = collapse(alerts);
+        let seen = alerts
+            .iter()
+            .map(|a| (a.fingerprint.clone(), a.firing))
+            .collect();
         self.jobs
             .send(Job {
                 integration,
-                alerts: collapse(alerts),
+                alerts,
+                seen,
                 now,
                 reply,
             })
@@ -94,7 +103,7 @@ async fn run(
                 Err(_) => break,
             }
         }
-        match commit(&jobs, &write, &read, backend).await {
+        match commit(&mut jobs, &write, &read, backend).await {
             Ok(outcomes) => {
                 // Incidents opened or reopened may have pages due now.
                 if outcomes
@@ -123,7 +132,7 @@ async fn run(
 
 /// Ingests the jobs in one transaction; answers each job's outcome in order.
 async fn commit(
-    jobs: &[Job],
+    jobs: &mut [Job],
     write: &AnyPool,
     read: &AnyPool,
     backend: Backend,
@@ -137,7 +146,7 @@ async fn commit(
     let mut w = Write::begin(write, backend, None, now).await?;
     // Integrations in the order their first request arrived.
     let mut order: Vec<i64> = Vec::new();
-    for job in jobs {
+    for job in jobs.iter() {
         if !order.contains(&job.integration.id) {
             order.push(job.integration.id);
         }
@@ -148,7 +157,7 @@ async fn commit(
     let mut outcomes: Vec<IngestOutcome> = jobs
         .iter()
         .map(|j| IngestOutcome {
-            received: j.alerts.len(),
+            received: j.seen.len(),
             ..IngestOutcome::default()
         })
         .collect();
@@ -159,31 +168,34 @@ async fn commit(
         let mut segments: Vec<Vec<usize>> = Vec::new();
         let mut states: HashMap<&str, bool> = HashMap::new();
         for n in mine {
-            let clashes = jobs[n].alerts.iter().any(|a| {
-                states
-                    .get(a.fingerprint.as_str())
-                    .is_some_and(|f| *f != a.firing)
-            });
+            let clashes = jobs[n]
+                .seen
+                .iter()
+                .any(|(fp, firing)| states.get(fp.as_str()).is_some_and(|f| f != firing));
             if clashes || segments.is_empty() {
                 segments.push(Vec::new());
                 states.clear();
             }
-            for a in &jobs[n].alerts {
-                states.insert(a.fingerprint.as_str(), a.firing);
+            for (fp, firing) in &jobs[n].seen {
+                states.insert(fp.as_str(), *firing);
             }
             if let Some(last) = segments.last_mut() {
                 last.push(n);
             }
         }
         for segment in segments {
-            let Some(integration) = segment.last().map(|n| &jobs[*n].integration) else {
+            let Some(last) = segment.last().copied() else {
                 continue;
             };
-            let merged: Vec<AlertInput> = segment
-                .iter()
-                .flat_map(|n| jobs[*n].alerts.iter().cloned())
-                .collect();
-            let effects = ingest_in(&mut w, &ctx, integration, merged).await?;
+            // A request's alerts are moved, not copied; only a merge needs collapsing again.
+            let mut merged: Vec<AlertInput> = Vec::new();
+            for n in &segment {
+                merged.append(&mut jobs[*n].alerts);
+            }
+            if segment.len() > 1 {
+                merged = collapse(merged);
+            }
+            let effects = ingest_in(&mut w, &ctx, &jobs[last].integration, merged).await?;
             attribute(jobs, &segment, &effects, &mut outcomes);
         }
     }
@@ -204,8 +216,8 @@ fn attribute(
 ) {
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for n in segment {
-        for a in &jobs[*n].alerts {
-            owner.insert(a.fingerprint.as_str(), *n);
+        for (fp, _) in &jobs[*n].seen {
+            owner.insert(fp.as_str(), *n);
         }
     }
     for n in segment {
@@ -214,11 +226,11 @@ fn attribute(
         };
         let mut opened: HashSet<i64> = outcome.opened.iter().copied().collect();
         let mut touched: HashSet<i64> = outcome.updated.iter().copied().collect();
-        for a in &jobs[*n].alerts {
-            if owner.get(a.fingerprint.as_str()) != Some(n) {
+        for (fp, _) in &jobs[*n].seen {
+            if owner.get(fp.as_str()) != Some(n) {
                 continue;
             }
-            let Some(e) = effects.get(&a.fingerprint) else {
+            let Some(e) = effects.get(fp) else {
                 continue;
             };
             outcome.created += usize::from(e.created);

@@ -332,15 +332,18 @@ impl Store {
 
 /// Collapses repeats of one fingerprint to the last one, keeping first-seen order.
 pub(crate) fn collapse(alerts: Vec<AlertInput>) -> Vec<AlertInput> {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_fp: HashMap<String, AlertInput> = HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(alerts.len());
+    let mut kept: Vec<AlertInput> = Vec::with_capacity(alerts.len());
     for alert in alerts {
-        if !by_fp.contains_key(&alert.fingerprint) {
-            order.push(alert.fingerprint.clone());
+        match at.get(&alert.fingerprint) {
+            Some(&n) => kept[n] = alert,
+            None => {
+                at.insert(alert.fingerprint.clone(), kept.len());
+                kept.push(alert);
+            }
         }
-        by_fp.insert(alert.fingerprint.clone(), alert);
     }
-    order.iter().filter_map(|fp| by_fp.remove(fp)).collect()
+    kept
 }
 
 /// What an ingest reads besides the alerts: services and the windows active now.
@@ -381,15 +384,14 @@ pub(crate) struct AlertEffect {
     pub(crate) touched: Option<i64>,
 }
 
-/// Ingests `alerts` from one integration inside `w`; answers each (collapsed) alert's effect
-/// by fingerprint.
+/// Ingests `alerts` (already [`collapse`]d: one per fingerprint) from one integration inside
+/// `w`; answers each alert's effect by fingerprint.
 pub(crate) async fn ingest_in(
     w: &mut Write,
     ctx: &IngestContext,
     integration: &Integration,
     alerts: Vec<AlertInput>,
 ) -> Result<HashMap<String, AlertEffect>, StoreError> {
-    let alerts = collapse(alerts);
     let mut effects: HashMap<String, AlertEffect> = HashMap::new();
     if alerts.is_empty() {
         return Ok(effects);
@@ -591,8 +593,8 @@ pub(crate) async fn ingest_in(
         let text = |m: &BTreeMap<String, String>| {
             serde_json::to_string(m).map_err(|e| StoreError::Corrupt(e.to_string()))
         };
-        rows.push(json!([
-            a.fingerprint,
+        rows.push((
+            a.fingerprint.as_str(),
             if incoming[i].firing {
                 "firing"
             } else {
@@ -601,16 +603,19 @@ pub(crate) async fn ingest_in(
             target_id(plan.targets[i]),
             service_ids[i],
             a.severity.as_str(),
-            a.summary,
-            a.group_key,
+            a.summary.as_str(),
+            a.group_key.as_str(),
             text(&a.labels)?,
             text(&a.annotations)?,
-            a.source_url,
+            a.source_url.as_deref(),
             a.starts_at.as_microsecond(),
             ends_at,
             suppressed_by[i],
-        ]));
+        ));
     }
+    // Serialized straight from the tuples: building a `Value` tree first cost an allocation
+    // per field.
+    let rows = serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let source = match w.backend() {
             Backend::Sqlite => {
                 "SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
@@ -639,7 +644,7 @@ pub(crate) async fn ingest_in(
     ))
     .bind(integration.id)
     .bind(now_us)
-    .bind(Value::Array(rows).to_string())
+    .bind(rows)
     .execute(&mut *w.tx)
     .await?;
 

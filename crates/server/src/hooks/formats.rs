@@ -6,6 +6,7 @@
 //! the whole payload reads.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use jiff::Timestamp;
 use opsdesk_domain::incident::{fingerprint, group_key};
@@ -53,36 +54,52 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// Parses an RFC 3339 instant; Go's zero time (`0001-01-01T00:00:00Z`) means "not set".
-fn instant(field: &str, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+fn instant(field: &dyn Display, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
-    let t: Timestamp = raw
-        .parse()
-        .map_err(|_| bad(field, format!("'{raw}' is not an RFC 3339 instant")))?;
+    let t: Timestamp = raw.parse().map_err(|_| {
+        bad(
+            field.to_string(),
+            format!("'{raw}' is not an RFC 3339 instant"),
+        )
+    })?;
     // Year 1 and before (Go's zero time is -62135596800 s) is "unset".
     Ok((t.as_second() > -62_000_000_000).then_some(t))
 }
 
-fn check_labels(field: &str, labels: &BTreeMap<String, String>) -> Result<(), ApiError> {
+fn check_labels(field: &dyn Display, labels: &BTreeMap<String, String>) -> Result<(), ApiError> {
     if labels.len() > MAX_LABELS {
-        return Err(bad(field, format!("at most {MAX_LABELS} entries")));
+        return Err(bad(
+            field.to_string(),
+            format!("at most {MAX_LABELS} entries"),
+        ));
     }
     for (k, v) in labels {
-        check_text(&format!("{field}.{k}"), k)?;
-        check_text(&format!("{field}.{k}"), v)?;
+        check_text(&format_args!("{field}.{k}"), k)?;
+        check_text(&format_args!("{field}.{k}"), v)?;
     }
     Ok(())
 }
 
+/// Names field `.1` of the alert at index `.0` (`alerts[3].labels`), formatted only when
+/// an error needs it: checking a hundred alerts must not build a hundred field names.
+struct AlertField(usize, &'static str);
+
+impl Display for AlertField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "alerts[{}].{}", self.0, self.1)
+    }
+}
+
 /// Refuses text no database stores as given (NUL) or no one reads (other control characters
 /// but tab and line breaks).
-fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
+fn check_text(field: &dyn Display, text: &str) -> Result<(), ApiError> {
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        return Err(bad(field, "contains control characters"));
+        return Err(bad(field.to_string(), "contains control characters"));
     }
     Ok(())
 }
@@ -182,8 +199,8 @@ pub fn alertmanager(
                 ))
             }
         };
-        check_labels(&at("labels"), &a.labels)?;
-        check_labels(&at("annotations"), &a.annotations)?;
+        check_labels(&AlertField(i, "labels"), &a.labels)?;
+        check_labels(&AlertField(i, "annotations"), &a.annotations)?;
         if a.labels.is_empty() {
             return Err(bad(at("labels"), "an alert needs at least one label"));
         }
@@ -199,8 +216,8 @@ pub fn alertmanager(
             Some(f) => f.to_owned(),
             None => fingerprint(&a.labels),
         };
-        let starts_at = instant(&at("startsAt"), a.starts_at.as_deref())?.unwrap_or(now);
-        let ends_at = instant(&at("endsAt"), a.ends_at.as_deref())?;
+        let starts_at = instant(&AlertField(i, "startsAt"), a.starts_at.as_deref())?.unwrap_or(now);
+        let ends_at = instant(&AlertField(i, "endsAt"), a.ends_at.as_deref())?;
         let summary = a
             .annotations
             .get("summary")
@@ -218,7 +235,7 @@ pub fn alertmanager(
         } else {
             a.generator_url
         });
-        check_text(&at("fingerprint"), &fp)?;
+        check_text(&AlertField(i, "fingerprint"), &fp)?;
         alerts.push(AlertInput {
             severity: settings
                 .severity_of(a.labels.get(&settings.severity_label).map(String::as_str)),
@@ -307,7 +324,7 @@ pub fn pagerduty(
         return Err(bad("dedup_key", "at most 255 characters"));
     }
     if let Some(k) = &dedup {
-        check_text("dedup_key", k)?;
+        check_text(&"dedup_key", k)?;
     }
     match event.event_action.as_str() {
         "trigger" => {}
@@ -350,8 +367,8 @@ pub fn pagerduty(
     let payload = event
         .payload
         .ok_or_else(|| bad("payload", "a trigger needs a payload"))?;
-    check_text("payload.summary", &payload.summary)?;
-    check_text("payload.source", &payload.source)?;
+    check_text(&"payload.summary", &payload.summary)?;
+    check_text(&"payload.source", &payload.source)?;
     if payload.summary.trim().is_empty() {
         return Err(bad("payload.summary", "must not be empty"));
     }
@@ -394,7 +411,7 @@ pub fn pagerduty(
             labels.insert(k.to_owned(), v.clone());
         }
     }
-    check_labels("payload.custom_details", &labels)?;
+    check_labels(&"payload.custom_details", &labels)?;
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".to_owned(), payload.summary.clone());
     if let Some(details) = &payload.custom_details {
@@ -597,9 +614,9 @@ mod tests {
 
     #[test]
     fn zero_time_means_unset() {
-        assert_eq!(instant("f", Some("0001-01-01T00:00:00Z")).ok(), Some(None));
-        assert!(instant("f", Some("yesterday")).is_err());
-        assert!(instant("f", Some("2026-11-23T19:38:39.899Z"))
+        assert_eq!(instant(&"f", Some("0001-01-01T00:00:00Z")).ok(), Some(None));
+        assert!(instant(&"f", Some("yesterday")).is_err());
+        assert!(instant(&"f", Some("2026-11-23T19:38:39.899Z"))
             .ok()
             .flatten()
             .is_some());
