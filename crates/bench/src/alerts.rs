@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use opsdesk_server::api::incident_wire::{IntegrationIn, IntegrationSettingsWire};
 use opsdesk_server::ops::incidents as ops;
 use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::incidents::{IntegrationIn, IntegrationSettingsWire};
 use serde_json::{json, Value};
 
 use crate::{fail, open, report, start, Failure, Target};
@@ -152,10 +152,10 @@ async fn paging_desk(
     store: &opsdesk_store::Store,
     now: Timestamp,
 ) -> Result<tokio::sync::mpsc::UnboundedReceiver<(i64, Instant)>, Failure> {
-    use opsdesk_server::api::incident_wire::{
+    use opsdesk_server::ops::oncall;
+    use opsdesk_server::wire::incidents::{
         ContactMethodIn, EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn, ServiceIn,
     };
-    use opsdesk_server::ops::oncall;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/page", listener.local_addr()?);

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use opsdesk_server::api::mail_wire::{MailboxIn, ServerIn};
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::mail::{MailboxIn, ServerIn};
 use opsdesk_store::Store;
 
 use crate::{ensure_desk, fail, open, start, Failure, Target};

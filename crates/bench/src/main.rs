@@ -19,8 +19,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{Body, Category, Impact, Status, Subject, Tag, Tier, Urgency};
-use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::desk::{CreateTeamIn, CreateUserIn};
 use opsdesk_store::{ImportedTicket, NewTicket, ServiceRef, Store, TeamRef};
 
 /// Benchmarks for opsdesk.
@@ -298,7 +298,7 @@ pub(crate) async fn open(target: &Target) -> Result<Store, Failure> {
     if target.database_url.is_none() {
         std::fs::create_dir_all(&target.data)?;
     }
-    Ok(Store::open(&target.url()).await?)
+    Ok(Store::open(&target.url(), Timestamp::now()).await?)
 }
 
 /// Creates the team ladder and the bench agent if missing; returns a fresh API token.
@@ -560,7 +560,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
         .iter()
         .any(|p| p.policy.name == BENCH_POLICY)
     {
-        let input: opsdesk_server::api::wire::PolicyIn =
+        let input: opsdesk_server::wire::desk::PolicyIn =
             serde_json::from_value(serde_json::json!({
                 "name": BENCH_POLICY,
                 "targets": {"first_response": {"minutes": 240}, "next_response": {"minutes": 480},
@@ -574,7 +574,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
             .map_err(|e| fail(e.detail))?;
     }
     if store.service_by_name(BENCH_SERVICE).await?.is_none() {
-        let input = opsdesk_server::api::incident_wire::ServiceIn {
+        let input = opsdesk_server::wire::incidents::ServiceIn {
             name: BENCH_SERVICE.into(),
             description: String::new(),
             team: Some("Support L1".into()),

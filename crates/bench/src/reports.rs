@@ -5,8 +5,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{IncidentStatus, Severity};
-use opsdesk_server::api::wire::CreateUserIn;
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::desk::CreateUserIn;
 use opsdesk_store::{IncidentChanges, NewIncident, Service, Store};
 
 use crate::{fail, open, report, start, timed_gets, Failure, Target};
@@ -18,7 +18,7 @@ pub(crate) async fn ensure_services(store: &Store) -> Result<Vec<Service>, Failu
     let now = Timestamp::now();
     let services = store.services().await?;
     for s in services.len()..20 {
-        let input = opsdesk_server::api::incident_wire::ServiceIn {
+        let input = opsdesk_server::wire::incidents::ServiceIn {
             name: format!("service-{s:02}"),
             description: String::new(),
             team: None,

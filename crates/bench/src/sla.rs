@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::{Calendar, Holiday, HolidayDate, OpenRange, WeekHours};
-use opsdesk_server::api::wire::{
+use opsdesk_server::ops::{sla, Operator};
+use opsdesk_server::wire::desk::{
     ActionWire, CalendarIn, LevelWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
 };
-use opsdesk_server::ops::{sla, Operator};
 use opsdesk_store::{ImportedTicket, NewTicket, Store, TeamRef};
 
 use crate::{ensure_desk, fail, open, start, Failure, Target};
@@ -216,7 +216,7 @@ async fn steady_state(store: &Store) -> Result<(), Failure> {
     let probe = PolicyIn {
         name: "Bench probe".into(),
         position: Some(1),
-        conditions: opsdesk_server::api::wire::ConditionsWire {
+        conditions: opsdesk_server::wire::desk::ConditionsWire {
             tags: vec![PROBE_TAG.into()],
             ..Default::default()
         },

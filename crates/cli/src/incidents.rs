@@ -3,12 +3,12 @@
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use opsdesk_server::api::incident_wire::{
+use opsdesk_server::ops::incidents::{self as ops, Directory};
+use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::incidents::{
     DeclareIncidentIn, GenericMappingWire, IntegrationIn, IntegrationSettingsWire, MaintenanceIn,
     PatchIncidentIn, ServiceIn,
 };
-use opsdesk_server::ops::incidents::{self as ops, Directory};
-use opsdesk_server::ops::Operator;
 use opsdesk_store::{IncidentFilter, Store};
 
 use crate::{print_rows, Failure, FormatArg};
@@ -513,13 +513,13 @@ pub async fn incident(
     match command {
         IncidentCommand::List { status, format } => {
             let dir = Directory::load(store).await?;
-            let query = opsdesk_server::api::incidents::IncidentQuery {
+            let query = opsdesk_server::wire::incidents::IncidentQuery {
                 status: Some(status.clone()),
                 limit: Some(200),
                 ..Default::default()
             };
             let filter: IncidentFilter =
-                opsdesk_server::api::incidents::incident_filter(&query, &dir)?;
+                opsdesk_server::ops::incidents::incident_filter(&query, &dir)?;
             let rows: Vec<_> = store
                 .incidents(&filter)
                 .await?
@@ -664,7 +664,7 @@ pub async fn incident(
             body,
             title,
         } => {
-            let input = opsdesk_server::api::incident_wire::StatusUpdateIn {
+            let input = opsdesk_server::wire::incidents::StatusUpdateIn {
                 status: status.clone(),
                 impact: impact.clone(),
                 body: body.clone(),

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use jiff::Timestamp;
 use opsdesk_domain::recurrence::{Recurrence, Rule};
-use opsdesk_server::api::knowledge_wire::ArticleIn;
-use opsdesk_server::api::runbook_wire::{CheckIn, RunbookIn};
 use opsdesk_server::ops::knowledge as kb;
 use opsdesk_server::ops::runbooks as rb;
 use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::knowledge::ArticleIn;
+use opsdesk_server::wire::runbooks::{CheckIn, RunbookIn};
 use opsdesk_store::{ArticleFilter, Store};
 
 use crate::{print_rows, Failure, FormatArg};

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use opsdesk_server::api::mail_wire::{MailboxIn, ServerIn};
 use opsdesk_server::ops::mail as ops;
 use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::mail::{MailboxIn, ServerIn};
 use opsdesk_store::Store;
 
 use crate::{print_rows, Failure, FormatArg};
@@ -217,7 +217,7 @@ pub async fn mailbox(
                     "last_error",
                 ],
                 |m| {
-                    let server = |s: &Option<opsdesk_server::api::mail_wire::ServerOut>| {
+                    let server = |s: &Option<opsdesk_server::wire::mail::ServerOut>| {
                         s.as_ref()
                             .map(|s| format!("{}:{} ({})", s.host, s.port, s.security))
                             .unwrap_or_else(|| "-".into())

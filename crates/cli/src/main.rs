@@ -16,11 +16,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use opsdesk_search::{SearchError, SearchIndex};
-use opsdesk_server::api::wire::{
-    CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
-};
 use opsdesk_server::error::ApiError;
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::desk::{
+    CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
+};
 use opsdesk_server::{seed, AppState};
 use opsdesk_store::Store;
 
@@ -355,7 +355,7 @@ async fn open(cli: &Cli) -> Result<Store, Failure> {
             Store::default_url(&cli.data)
         }
     };
-    Store::open(&url)
+    Store::open(&url, jiff::Timestamp::now())
         .await
         .map_err(|e| Failure(format!("cannot open the database: {e}")))
 }

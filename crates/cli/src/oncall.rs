@@ -3,11 +3,11 @@
 
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_server::api::incident_wire::{
-    ContactMethodIn, EscalationPolicyIn, LayerWire, OverrideIn, PolicyLevelWire, ScheduleIn,
-};
 use opsdesk_server::ops::oncall as ops;
 use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::incidents::{
+    ContactMethodIn, EscalationPolicyIn, LayerWire, OverrideIn, PolicyLevelWire, ScheduleIn,
+};
 use opsdesk_store::Store;
 
 use crate::{print_rows, Failure, FormatArg};

@@ -2,9 +2,9 @@
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use opsdesk_server::api::incident_wire::ProblemIn;
 use opsdesk_server::ops::reviews as ops;
 use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::incidents::ProblemIn;
 use opsdesk_store::Store;
 
 use crate::{print_rows, Failure, FormatArg};

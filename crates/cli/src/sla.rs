@@ -3,13 +3,13 @@
 
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_server::api::sla::policy_out;
-use opsdesk_server::api::wire::{
+use opsdesk_server::ops::sla::policy_out;
+use opsdesk_server::ops::sla::{self, level_line, parse_level_line, Names};
+use opsdesk_server::ops::Operator;
+use opsdesk_server::wire::desk::{
     CalendarIn, CalendarOut, ConditionsWire, HolidayWire, PolicyIn, PolicyOut, TargetWire,
     TargetsWire, WeekHoursWire,
 };
-use opsdesk_server::ops::sla::{self, level_line, parse_level_line, Names};
-use opsdesk_server::ops::Operator;
 use opsdesk_store::Store;
 
 use crate::{print_rows, Failure, FormatArg};
@@ -137,7 +137,7 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
                 .into_iter()
                 .find(|v| v.terms.name.eq_ignore_ascii_case(name))
                 .map(|v| v.terms.id);
-            let input = opsdesk_server::api::wire::VendorIn {
+            let input = opsdesk_server::wire::desk::VendorIn {
                 name: name.clone(),
                 contacts: contacts.clone(),
                 calendar: calendar.clone(),
@@ -158,7 +158,7 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
             Ok(())
         }
         VendorCommand::List(f) => {
-            let rows = opsdesk_server::api::sla::vendors_out(store).await?;
+            let rows = opsdesk_server::ops::sla::vendors_out(store, jiff::Timestamp::now()).await?;
             print_rows(
                 f.format,
                 &rows,

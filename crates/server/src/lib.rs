@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod download;
 pub mod error;
 pub mod hooks;
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod ops;
 pub mod paging;
 pub mod seed;
 pub mod ui;
+pub mod wire;
 pub mod workers;
 
 use std::sync::Arc;

@@ -4,11 +4,11 @@
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_store::{Store, Ticket};
 
-use crate::api::wire::{
-    CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn, EscalateIn, PatchTicketIn,
-};
 use crate::error::ApiError;
 use crate::ops::{self, Operator};
+use crate::wire::desk::{
+    CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn, EscalateIn, PatchTicketIn,
+};
 
 /// The password every demo account signs in with.
 pub const DEMO_PASSWORD: &str = "opsdesk-demo";
@@ -598,11 +598,11 @@ async fn seed_incident_history(store: &Store, now: Timestamp) -> Result<(), ApiE
 /// Two business calendars (Berlin and New York, with holidays), organisation plans and four
 /// policies with escalation levels, so demo tickets carry live clocks.
 async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::api::wire::{
+    use crate::ops::sla;
+    use crate::wire::desk::{
         ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
         TargetsWire, WeekHoursWire,
     };
-    use crate::ops::sla;
     let by = Operator::Console;
     let holiday = |date: &str, name: &str| HolidayWire {
         date: date.into(),
@@ -777,7 +777,7 @@ async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiError> {
     for policy in &policies {
         sla::create_policy(store, by, policy, now).await?;
     }
-    let carrier = crate::api::wire::VendorIn {
+    let carrier = crate::wire::desk::VendorIn {
         name: "Carrier Co".into(),
         contacts: "api-support@carrier.example, +1 555 0100".into(),
         calendar: Some("New York support".into()),
@@ -1025,8 +1025,8 @@ fn demo_alert(
 /// one just triggered.
 /// The demo's services, before the tickets and incidents that name them.
 async fn seed_services(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::api::incident_wire::ServiceIn;
     use crate::ops::incidents as inc;
+    use crate::wire::incidents::ServiceIn;
     let by = Operator::Console;
     let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
     for (name, description, team) in [
@@ -1066,10 +1066,10 @@ async fn seed_incidents(
     ticket: Option<i64>,
     now: Timestamp,
 ) -> Result<(), ApiError> {
-    use crate::api::incident_wire::{
+    use crate::ops::incidents as inc;
+    use crate::wire::incidents::{
         DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
     };
-    use crate::ops::incidents as inc;
     use opsdesk_domain::Severity;
     let by = Operator::Console;
     let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
@@ -1159,10 +1159,8 @@ async fn seed_incidents(
     // the L2 expert on top, and a policy paging it, then the manager, for the databases and
     // payments.
     {
-        use crate::api::incident_wire::{
-            EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn,
-        };
         use crate::ops::oncall;
+        use crate::wire::incidents::{EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn};
         let monday = {
             let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
             let local = now.to_zoned(zone).date();
@@ -1376,7 +1374,7 @@ async fn seed_incidents(
                    impact: &'static str,
                    body: &'static str,
                    at: Timestamp| async move {
-        let input = crate::api::incident_wire::StatusUpdateIn {
+        let input = crate::wire::incidents::StatusUpdateIn {
             status: status.into(),
             impact: impact.into(),
             body: body.into(),
@@ -1422,8 +1420,8 @@ async fn seed_incidents(
         .into_iter()
         .find(|i| i.title.starts_with("p99 checkout latency"))
     {
-        use crate::api::incident_wire::{ActionItemIn, ProblemIn, ReviewIn};
         use crate::ops::reviews;
+        use crate::wire::incidents::{ActionItemIn, ProblemIn, ReviewIn};
         let t = resolved.milestones.detected;
         let at = |m: i64| t + SignedDuration::from_mins(m);
         let review = ReviewIn {
@@ -1519,7 +1517,7 @@ async fn seed_incidents(
 /// was an out-of-office answer, and could not be read.
 async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiError> {
     let by = Operator::Console;
-    let input = crate::api::mail_wire::MailboxIn {
+    let input = crate::wire::mail::MailboxIn {
         name: "Support".into(),
         address: "support@opsdesk.example".into(),
         display_name: Some("opsdesk Demo Support".into()),
@@ -1588,8 +1586,8 @@ type DemoArticle = (
 /// L2 and above), a few past their review date, one with an unpublished draft, a known error
 /// from a problem record, feedback, a deflection and links from resolved tickets.
 async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::api::knowledge_wire::{ArticleIn, CategoryIn};
     use crate::ops::knowledge as kb;
+    use crate::wire::knowledge::{ArticleIn, CategoryIn};
     let by = Operator::Console;
     let day = |days: i64| {
         (now + SignedDuration::from_hours(24 * days))
@@ -1738,8 +1736,8 @@ async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), ApiError> {
 /// Runbooks attached to services and alerts, one run under way on an open incident, and
 /// scheduled checks with a few days of history: done, done late, and missed occurrences.
 async fn seed_runbooks(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::api::runbook_wire::{RunbookIn, StepOutcomeIn};
     use crate::ops::runbooks as rb;
+    use crate::wire::runbooks::{RunbookIn, StepOutcomeIn};
     use opsdesk_store::RunTarget;
     let by = Operator::Console;
     let runbooks = [

@@ -141,7 +141,7 @@ async fn commit(
         .iter()
         .map(|j| j.now)
         .max()
-        .unwrap_or_else(Timestamp::now);
+        .unwrap_or(Timestamp::UNIX_EPOCH);
     let ctx = IngestContext::load(read, now).await?;
     let mut w = Write::begin(write, backend, None, now).await?;
     // Integrations in the order their first request arrived.

@@ -304,7 +304,7 @@ async fn commit_on_pool(
         let (answers, round_trips) = crate::postgres_writer::write(pool, sla, requests).await?;
         return Ok((answers, Some(round_trips)));
     }
-    let mut w = Write::begin(pool, backend, None, Timestamp::now()).await?;
+    let mut w = Write::begin(pool, backend, None, batch_now(requests)).await?;
     let prepared = prepare(&mut w, requests).await?;
     let ready: Vec<Prepared> = prepared
         .iter()

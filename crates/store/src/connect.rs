@@ -44,9 +44,9 @@ pub struct Store {
 
 impl Store {
     /// Opens the database at `url` (`sqlite://PATH` or `postgres://…`) and migrates it.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, now: jiff::Timestamp) -> Result<Self, StoreError> {
         let store = Self::connect(url).await?;
-        store.migrate().await?;
+        store.migrate(now).await?;
         Ok(store)
     }
 
@@ -170,10 +170,10 @@ impl Store {
     }
 
     /// Applies every migration not yet applied (and fills what a migration added that SQL
-    /// alone cannot: the report rollup of existing facts).
-    pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let applied = migrate::run(&self.write, self.backend).await?;
-        self.fill_report_rollup().await?;
+    /// alone cannot: the report rollup of existing facts), stamped `now`.
+    pub async fn migrate(&self, now: jiff::Timestamp) -> Result<usize, StoreError> {
+        let applied = migrate::run(&self.write, self.backend, now).await?;
+        self.fill_report_rollup(now).await?;
         Ok(applied)
     }
 

@@ -116,7 +116,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6f70_7364_6d69;
 
-pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<usize, StoreError> {
+pub(crate) async fn run(
+    pool: &AnyPool,
+    backend: Backend,
+    now: jiff::Timestamp,
+) -> Result<usize, StoreError> {
     let mut conn = pool.acquire().await?;
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)")
@@ -124,7 +128,7 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<usize, Store
             .execute(&mut *conn)
             .await?;
     }
-    let result = apply(&mut conn, backend).await;
+    let result = apply(&mut conn, backend, now).await;
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
@@ -134,7 +138,11 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<usize, Store
     result
 }
 
-async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize, StoreError> {
+async fn apply(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    now: jiff::Timestamp,
+) -> Result<usize, StoreError> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
@@ -159,7 +167,7 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize
         sqlx::raw_sql(text).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*version)
-            .bind(jiff::Timestamp::now().as_microsecond())
+            .bind(now.as_microsecond())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

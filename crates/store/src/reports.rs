@@ -689,8 +689,11 @@ impl Store {
     /// Builds the daily rollup from the facts when a grain of it is empty and facts exist (a
     /// database that had facts before the rollup or its grain); answers how many detail rows
     /// it wrote, if it did.
-    pub(crate) async fn fill_report_rollup(&self) -> Result<Option<usize>, StoreError> {
-        let mut w = self.write(None, Timestamp::now()).await?;
+    pub(crate) async fn fill_report_rollup(
+        &self,
+        now: Timestamp,
+    ) -> Result<Option<usize>, StoreError> {
+        let mut w = self.write(None, now).await?;
         w.lock_log().await?;
         let exists =
             |table: &str| format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) x");

@@ -6,18 +6,17 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::{Action, IncidentStatus, Severity};
-use opsdesk_store::IncidentFilter;
+use opsdesk_domain::Action;
 use serde::Deserialize;
 
-use super::incident_wire::*;
-use super::sla::Items;
-use super::wire::{EventOut, Page};
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, Checks, Code, Problem};
+use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::{Operator, DEFAULT_PAGE, MAX_PAGE};
+use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::desk::{EventOut, Page};
+use crate::wire::incidents::*;
 use crate::AppState;
 
 /// The incident routes under `/api/v1`.
@@ -90,65 +89,6 @@ pub fn routes() -> Router<AppState> {
 ))]
 pub struct IncidentDoc;
 
-/// Filters of the incident list.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct IncidentQuery {
-    /// `open` (default), `resolved`, `all`, or one status.
-    pub status: Option<String>,
-    /// `SEV1`…`SEV4`.
-    pub severity: Option<String>,
-    /// Service name.
-    pub service: Option<String>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// Reads the list filters, naming each bad one.
-pub fn incident_filter(q: &IncidentQuery, dir: &Directory) -> Result<IncidentFilter, ApiError> {
-    let mut checks = Checks::default();
-    let mut filter = IncidentFilter {
-        limit: q.limit.unwrap_or(DEFAULT_PAGE),
-        ..IncidentFilter::default()
-    };
-    if !(1..=MAX_PAGE).contains(&filter.limit) {
-        checks.fail("limit", format!("must be between 1 and {MAX_PAGE}"));
-    }
-    match q.status.as_deref().map(str::trim).unwrap_or("open") {
-        "" | "open" => filter.open = Some(true),
-        "all" => {}
-        s => filter.status = checks.check(IncidentStatus::parse("status", s)),
-    }
-    if let Some(s) = q.severity.as_deref().filter(|s| !s.trim().is_empty()) {
-        filter.severity = checks.check(Severity::parse("severity", s));
-    }
-    if let Some(name) = q
-        .service
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        match dir
-            .services
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-        {
-            Some(s) => filter.service_id = Some(s.id),
-            None => checks.fail("service", format!("no service named '{name}'")),
-        }
-    }
-    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        match c.parse::<i64>() {
-            Ok(id) if id > 0 => filter.before = Some(id),
-            _ => checks.fail("cursor", "not a cursor this API gave"),
-        }
-    }
-    checks.finish()?;
-    Ok(filter)
-}
-
 /// Incidents, newest first (staff).
 #[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery), responses((status = 200, body = Page<IncidentOut>), (status = 422, body = Problem)))]
 async fn list_incidents(
@@ -158,7 +98,7 @@ async fn list_incidents(
 ) -> Result<Json<Page<IncidentOut>>, ApiError> {
     caller.actor.authorize(Action::ReadIncidents)?;
     let dir = Directory::load(&state.store).await?;
-    let filter = incident_filter(&q, &dir)?;
+    let filter = ops::incident_filter(&q, &dir)?;
     let items = state.store.incidents(&filter).await?;
     let next_cursor = (items.len() as i64 == filter.limit)
         .then(|| items.last().map(|i| i.id.to_string()))

@@ -14,13 +14,13 @@ use opsdesk_store::ArticleFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::knowledge_wire::*;
-use super::sla::Items;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::knowledge as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::knowledge::*;
 use crate::AppState;
 
 /// The search and knowledge base routes.
@@ -140,22 +140,9 @@ async fn search_status(
     caller: ApiCaller,
 ) -> Result<Json<SearchStatusOut>, ApiError> {
     caller.actor.authorize(Action::ListQueues)?;
-    Ok(Json(status_out(&state).await?))
-}
-
-/// The index status as the API and the admin page show it.
-pub async fn status_out(state: &AppState) -> Result<SearchStatusOut, ApiError> {
-    let status = state.indexer.status();
-    Ok(SearchStatusOut {
-        documents: state.search.documents(),
-        cursor: status.cursor,
-        latest: state.store.last_event_seq().await?,
-        rebuilding: status.rebuilding,
-        rebuilt: status.rebuilt,
-        rebuild_total: status.rebuild_total,
-        rebuilt_at: status.rebuilt_at.map(crate::api::wire::rfc3339),
-        error: status.error,
-    })
+    Ok(Json(
+        state.indexer.report(&state.store, &state.search).await?,
+    ))
 }
 
 /// Rebuilds this process's search index from the database (administrators); searches see
@@ -167,7 +154,10 @@ async fn reindex(
 ) -> Result<(StatusCode, Json<SearchStatusOut>), ApiError> {
     caller.actor.authorize(Action::Administer)?;
     state.indexer.request_rebuild();
-    Ok((StatusCode::ACCEPTED, Json(status_out(&state).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.indexer.report(&state.store, &state.search).await?),
+    ))
 }
 
 /// Knowledge base categories with their published article counts.
@@ -446,8 +436,8 @@ async fn list_feedback(
             .map(|f| FeedbackOut {
                 helpful: f.helpful,
                 comment: f.comment.clone(),
-                user: f.user.as_ref().map(crate::api::wire::PersonOut::from),
-                created_at: crate::api::wire::rfc3339(f.created_at),
+                user: f.user.as_ref().map(crate::wire::desk::PersonOut::from),
+                created_at: crate::wire::desk::rfc3339(f.created_at),
             })
             .collect(),
     }))

@@ -4,21 +4,21 @@
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use opsdesk_domain::Action;
 use serde::Deserialize;
 
-use super::mail_wire::*;
-use super::sla::Items;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::mail::fetch::MAX_MESSAGE_BYTES;
 use crate::ops::mail as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::mail::*;
 use crate::AppState;
 
 /// The mail routes.
@@ -224,7 +224,11 @@ async fn get_source(
         .mail_source(id)
         .await?
         .ok_or_else(|| ApiError::new(Code::NotFound, "the source of this mail was not kept"))?;
-    Ok(download(raw, "message/rfc822", &format!("mail-{id}.eml")))
+    Ok(crate::download::file(
+        raw,
+        "message/rfc822",
+        &format!("mail-{id}.eml"),
+    ))
 }
 
 /// A ticket's mail in and out (staff).
@@ -259,43 +263,11 @@ async fn get_attachment(
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let (attachment, data) = ops::attachment_content(&state.store, &caller.actor, id).await?;
-    Ok(download(
+    Ok(crate::download::file(
         data,
         &attachment.content_type,
         &attachment.filename,
     ))
-}
-
-/// A download that a browser saves and never renders in opsdesk's origin.
-pub(crate) fn download(data: Vec<u8>, content_type: &str, filename: &str) -> Response {
-    let safe: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let content_type = if content_type.contains(['\r', '\n']) {
-        "application/octet-stream"
-    } else {
-        content_type
-    };
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{safe}\""),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
-        ],
-        data,
-    )
-        .into_response()
 }
 
 /// The mail templates in force (administrators).

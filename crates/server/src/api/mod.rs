@@ -1,19 +1,14 @@
 //! The JSON API under `/api/v1`, authenticated by bearer tokens, described by OpenAPI.
 
-pub mod incident_wire;
 pub mod incidents;
 pub mod knowledge;
-pub mod knowledge_wire;
 pub mod mail;
-pub mod mail_wire;
 pub mod oncall;
 pub mod reports;
 pub mod reviews;
-pub mod runbook_wire;
 pub mod runbooks;
 pub mod sla;
 pub mod status;
-pub mod wire;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -29,8 +24,8 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::{self, Operator, TicketQuery};
+use crate::wire::desk::*;
 use crate::AppState;
-use wire::*;
 
 /// The routes of `/api/v1`, `/api/openapi.json` and `/healthz`.
 pub fn routes() -> Router<AppState> {

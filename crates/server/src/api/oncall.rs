@@ -10,14 +10,14 @@ use opsdesk_domain::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::incident_wire::*;
-use super::sla::Items;
-use super::wire::PersonOut;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Checks, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::oncall as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::desk::PersonOut;
+use crate::wire::incidents::*;
 use crate::AppState;
 
 /// The on-call routes under `/api/v1`.
@@ -321,13 +321,7 @@ async fn list_contacts(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ContactMethodOut>>, ApiError> {
-    let items = state
-        .store
-        .contact_methods(caller.user.id)
-        .await?
-        .iter()
-        .map(ops::contact_out)
-        .collect();
+    let items = ops::contact_methods(&state.store, &caller.user).await?;
     Ok(Json(Items { items }))
 }
 
@@ -349,10 +343,7 @@ async fn delete_contact(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_contact_method(caller.user.id, id, Timestamp::now())
-        .await?;
+    ops::delete_contact_method(&state.store, &caller.user, id, Timestamp::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

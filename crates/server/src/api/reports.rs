@@ -41,21 +41,6 @@ fn read_query(query: Q) -> Result<ReportQuery, ApiError> {
         .map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))
 }
 
-/// A CSV download named after the report and table.
-pub fn csv_response(name: &str, table: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"opsdesk-{name}-{table}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// Builds a report for the caller: JSON, or one table as CSV with `format=csv`.
 async fn respond(
     state: &AppState,
@@ -73,7 +58,7 @@ async fn respond(
     .await?;
     if filters.csv {
         let body = built.csv(&filters.table)?;
-        return Ok(csv_response(kind.name(), &filters.table, body));
+        return Ok(crate::download::csv(kind.name(), &filters.table, body));
     }
     Ok(Json(built).into_response())
 }

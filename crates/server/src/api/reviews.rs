@@ -8,13 +8,13 @@ use jiff::Timestamp;
 use opsdesk_domain::Action;
 use serde::Deserialize;
 
-use super::incident_wire::*;
-use super::sla::Items;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::reviews as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::incidents::*;
 use crate::AppState;
 
 /// The review routes.

@@ -9,13 +9,13 @@ use jiff::Timestamp;
 use opsdesk_domain::Action;
 use opsdesk_store::RunTarget;
 
-use super::runbook_wire::*;
-use super::sla::Items;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::runbooks as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::runbooks::*;
 use crate::AppState;
 
 /// The runbook routes.

@@ -8,14 +8,13 @@ use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::Action;
 use opsdesk_store::{AtRisk, CalendarRecord, ClockView, PolicyRecord, SlaJob, Store, TicketSla};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
-use crate::api::wire::*;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::{sla, Operator};
+use crate::wire::desk::*;
 use crate::AppState;
 
 /// The SLA routes under `/api/v1`.
@@ -82,13 +81,6 @@ pub fn routes() -> Router<AppState> {
 ))]
 pub struct SlaDoc;
 
-/// A list of items (SLA lists are short and unpaginated).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Items<T> {
-    /// The items.
-    pub items: Vec<T>,
-}
-
 fn calendar_out(record: &CalendarRecord) -> CalendarOut {
     let (hours, holidays) = sla::calendar_wire(record);
     CalendarOut {
@@ -99,20 +91,6 @@ fn calendar_out(record: &CalendarRecord) -> CalendarOut {
         holidays,
         default: record.is_default,
         summary: record.calendar.summary(),
-        updated_at: rfc3339(record.updated_at),
-    }
-}
-
-/// The wire form of a policy.
-pub fn policy_out(record: &PolicyRecord, names: &sla::Names) -> PolicyOut {
-    let (conditions, targets, levels) = sla::policy_wire(record, names);
-    PolicyOut {
-        id: record.policy.id,
-        name: record.policy.name.clone(),
-        position: record.position,
-        conditions,
-        targets,
-        levels,
         updated_at: rfc3339(record.updated_at),
     }
 }
@@ -263,7 +241,7 @@ async fn import_holidays(
 
 async fn policies_out(store: &Store, records: &[PolicyRecord]) -> Result<Vec<PolicyOut>, ApiError> {
     let names = sla::Names::load(store, records).await?;
-    Ok(records.iter().map(|r| policy_out(r, &names)).collect())
+    Ok(records.iter().map(|r| sla::policy_out(r, &names)).collect())
 }
 
 /// SLA policies in order; the first whose conditions match a ticket applies (staff).
@@ -439,39 +417,6 @@ async fn patch_org_sla(
     Ok(Json((&state.store.org(id).await?).into()))
 }
 
-/// The wire form of vendors with their SLA results.
-pub async fn vendors_out(store: &Store) -> Result<Vec<VendorOut>, ApiError> {
-    let now = Timestamp::now();
-    let report = store.vendor_report(now).await?;
-    let calendars = store.calendars().await?;
-    Ok(store
-        .vendors()
-        .await?
-        .into_iter()
-        .map(|v| {
-            let r = report.iter().find(|r| r.vendor_id == v.terms.id);
-            let (rm, rb, rr) = r.map_or((0, 0, 0), |r| r.response);
-            let (sm, sb, sr) = r.map_or((0, 0, 0), |r| r.resolution);
-            VendorOut {
-                id: v.terms.id,
-                name: v.terms.name.clone(),
-                contacts: v.contacts.clone(),
-                calendar: v
-                    .calendar_id
-                    .and_then(|id| calendars.iter().find(|c| c.id == id))
-                    .map(|c| c.name.clone()),
-                response_minutes: v.terms.response.map(|t| t.minutes()),
-                resolution_minutes: v.terms.resolution.map(|t| t.minutes()),
-                response_met: rm,
-                response_breached: rb,
-                resolution_met: sm,
-                resolution_breached: sb,
-                running: rr + sr,
-            }
-        })
-        .collect())
-}
-
 /// Vendors with their targets and how their clocks went: met, breached, running (staff).
 #[utoipa::path(get, path = "/api/v1/vendors", responses((status = 200, body = Items<VendorOut>)))]
 async fn list_vendors(
@@ -480,7 +425,7 @@ async fn list_vendors(
 ) -> Result<Json<Items<VendorOut>>, ApiError> {
     caller.actor.authorize(Action::ReadDirectory)?;
     Ok(Json(Items {
-        items: vendors_out(&state.store).await?,
+        items: sla::vendors_out(&state.store, Timestamp::now()).await?,
     }))
 }
 
@@ -497,7 +442,7 @@ async fn get_vendor(
 
 /// One vendor's wire form, with its results.
 async fn vendor_out(store: &Store, id: i64) -> Result<VendorOut, ApiError> {
-    vendors_out(store)
+    sla::vendors_out(store, Timestamp::now())
         .await?
         .into_iter()
         .find(|v| v.id == id)

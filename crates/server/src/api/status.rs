@@ -8,13 +8,13 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 use opsdesk_domain::Action;
 
-use super::incident_wire::*;
-use super::sla::Items;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::status as ops;
 use crate::ops::Operator;
+use crate::wire::desk::Items;
+use crate::wire::incidents::*;
 use crate::AppState;
 
 /// The status routes.

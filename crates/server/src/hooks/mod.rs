@@ -232,7 +232,9 @@ async fn handle(
         }
         Request::Alerts { alerts, truncated } => {
             let dedup = alerts.first().map(|a| a.fingerprint.clone());
-            let outcome = state.store.ingest_alerts(&integration, alerts, now).await?;
+            let outcome =
+                crate::ops::incidents::ingest_alerts(&state.store, &integration, alerts, now)
+                    .await?;
             if kind == IntegrationKind::PagerDuty {
                 return Ok(pagerduty_reply(dedup.unwrap_or_default()));
             }

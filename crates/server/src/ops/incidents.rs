@@ -10,15 +10,15 @@ use opsdesk_store::{
     Service, Store, Team,
 };
 
-use super::Operator;
-use crate::api::incident_wire::{
+use super::{Operator, DEFAULT_PAGE, MAX_PAGE};
+use crate::auth;
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::{rfc3339, PersonOut};
+use crate::wire::incidents::{
     AlertOut, DeclareIncidentIn, GenericMappingWire, IncidentOut, IntegrationIn, IntegrationOut,
     IntegrationSettingsWire, MaintenanceIn, MaintenanceOut, OccurrenceOut, PatchIncidentIn,
     ServiceIn, ServiceOut,
 };
-use crate::api::wire::{rfc3339, PersonOut};
-use crate::auth;
-use crate::error::{ApiError, Checks, Code};
 
 /// Longest title of an incident or window.
 const MAX_TITLE: usize = 200;
@@ -714,6 +714,17 @@ pub async fn unlink_ticket(
     Ok(store.unlink_incident_ticket(id, ticket, actor, now).await?)
 }
 
+/// Ingests one inbound request's alerts for `integration` (the token that named it is the
+/// sender's authority); answers once they are committed.
+pub async fn ingest_alerts(
+    store: &Store,
+    integration: &Integration,
+    alerts: Vec<opsdesk_store::AlertInput>,
+    now: Timestamp,
+) -> Result<opsdesk_store::IngestOutcome, ApiError> {
+    Ok(store.ingest_alerts(integration, alerts, now).await?)
+}
+
 /// A PagerDuty `acknowledge`: the incident holding the alert moves to acknowledged (when it
 /// was only triggered). An unknown dedup key is refused so the sender learns of it.
 pub async fn acknowledge_alert(
@@ -788,7 +799,7 @@ pub async fn reply_to_linked(
             "no customer tickets are linked to this incident",
         ));
     }
-    let input = crate::api::wire::CreateMessageIn {
+    let input = crate::wire::desk::CreateMessageIn {
         body: body.to_owned(),
         internal: false,
     };
@@ -807,4 +818,50 @@ pub async fn reply_to_linked(
         .incident_replied(incident, &replied, failed.len(), Some(actor.user_id), now)
         .await?;
     Ok((replied, failed))
+}
+
+/// Reads the list filters, naming each bad one.
+pub fn incident_filter(
+    q: &crate::wire::incidents::IncidentQuery,
+    dir: &Directory,
+) -> Result<opsdesk_store::IncidentFilter, ApiError> {
+    let mut checks = Checks::default();
+    let mut filter = opsdesk_store::IncidentFilter {
+        limit: q.limit.unwrap_or(DEFAULT_PAGE),
+        ..opsdesk_store::IncidentFilter::default()
+    };
+    if !(1..=MAX_PAGE).contains(&filter.limit) {
+        checks.fail("limit", format!("must be between 1 and {MAX_PAGE}"));
+    }
+    match q.status.as_deref().map(str::trim).unwrap_or("open") {
+        "" | "open" => filter.open = Some(true),
+        "all" => {}
+        s => filter.status = checks.check(IncidentStatus::parse("status", s)),
+    }
+    if let Some(s) = q.severity.as_deref().filter(|s| !s.trim().is_empty()) {
+        filter.severity = checks.check(Severity::parse("severity", s));
+    }
+    if let Some(name) = q
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match dir
+            .services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            Some(s) => filter.service_id = Some(s.id),
+            None => checks.fail("service", format!("no service named '{name}'")),
+        }
+    }
+    if let Some(c) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        match c.parse::<i64>() {
+            Ok(id) if id > 0 => filter.before = Some(id),
+            _ => checks.fail("cursor", "not a cursor this API gave"),
+        }
+    }
+    checks.finish()?;
+    Ok(filter)
 }

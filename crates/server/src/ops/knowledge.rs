@@ -13,12 +13,12 @@ use opsdesk_search::{Found, Kind, Order, SearchIndex, SearchQuery};
 use opsdesk_store::{Article, ArticleDraft, ArticleVersion, Store};
 
 use super::{parse_instant, DayEdge, Operator};
-use crate::api::knowledge_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::{rfc3339, PersonOut};
+use crate::wire::knowledge::{
     ArticleIn, ArticleOut, ArticleVersionOut, CategoryIn, CategoryOut, SearchHitOut, SearchOut,
     SearchParams,
 };
-use crate::api::wire::{rfc3339, PersonOut};
-use crate::error::{ApiError, Checks, Code};
 
 /// Most results a page may ask for.
 const MAX_LIMIT: usize = 100;
@@ -639,7 +639,7 @@ pub fn diff(before: Option<&ArticleVersion>, after: &ArticleVersion) -> String {
 pub async fn record_feedback(
     store: &Store,
     article: &Article,
-    input: &crate::api::knowledge_wire::FeedbackIn,
+    input: &crate::wire::knowledge::FeedbackIn,
     reader: Option<i64>,
     now: Timestamp,
 ) -> Result<(), ApiError> {

@@ -10,13 +10,13 @@ use opsdesk_store::{
 };
 
 use super::Operator;
-use crate::api::mail_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::mail::templates;
+use crate::wire::desk::rfc3339;
+use crate::wire::mail::{
     AttachmentOut, IntakeOut, MailOut, MailboxIn, MailboxOut, ServerIn, ServerOut, TemplateIn,
     TemplateOut,
 };
-use crate::api::wire::rfc3339;
-use crate::error::{ApiError, Checks, Code};
-use crate::mail::templates;
 
 /// Which server a block of settings describes (for default ports and field names).
 #[derive(Clone, Copy)]

@@ -14,11 +14,11 @@ use opsdesk_store::{
 };
 use serde::Deserialize;
 
-use crate::api::wire::{
+use crate::auth;
+use crate::wire::desk::{
     BugReportIn, CreateLinkIn, CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn,
     DeescalateIn, EscalateIn, PatchTicketIn,
 };
-use crate::auth;
 
 pub mod incidents;
 pub mod knowledge;
@@ -865,7 +865,7 @@ pub async fn update_user(
     store: &Store,
     by: Operator<'_>,
     id: i64,
-    input: &crate::api::wire::PatchUserIn,
+    input: &crate::wire::desk::PatchUserIn,
     now: Timestamp,
 ) -> Result<User, ApiError> {
     let actor = by.authorize()?;

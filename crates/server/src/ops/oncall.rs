@@ -11,12 +11,12 @@ use opsdesk_store::{
 };
 
 use super::Operator;
-use crate::api::incident_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::{rfc3339, PersonOut};
+use crate::wire::incidents::{
     ContactMethodIn, ContactMethodOut, EscalationPolicyIn, EscalationPolicyOut, LayerWire,
     OverrideIn, OverrideOut, PageOut, PolicyLevelWire, ScheduleIn, ScheduleOut, ShiftOut,
 };
-use crate::api::wire::{rfc3339, PersonOut};
-use crate::error::{ApiError, Checks, Code};
 
 /// Reads an instant: RFC 3339, or a local date-time (`2026-11-30T09:00`) in `zone`.
 pub fn instant_in(
@@ -439,6 +439,29 @@ pub async fn set_service_policy(
     Ok(store
         .set_service_policy(service, policy_id, actor, now)
         .await?)
+}
+
+/// The ways `user` is paged.
+pub async fn contact_methods(
+    store: &Store,
+    user: &User,
+) -> Result<Vec<ContactMethodOut>, ApiError> {
+    Ok(store
+        .contact_methods(user.id)
+        .await?
+        .iter()
+        .map(contact_out)
+        .collect())
+}
+
+/// Removes one of `user`'s contact methods (another person's is not found).
+pub async fn delete_contact_method(
+    store: &Store,
+    user: &User,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    Ok(store.delete_contact_method(user.id, id, now).await?)
 }
 
 /// Adds a way to page the caller.

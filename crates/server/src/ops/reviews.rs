@@ -7,11 +7,11 @@ use opsdesk_domain::Action;
 use opsdesk_store::{ActionItem, NewActionItem, Problem, Review, Store};
 
 use super::Operator;
-use crate::api::incident_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::{rfc3339, PersonOut};
+use crate::wire::incidents::{
     ActionItemIn, ActionItemOut, ProblemIn, ProblemOut, ReviewIn, ReviewOut,
 };
-use crate::api::wire::{rfc3339, PersonOut};
-use crate::error::{ApiError, Checks, Code};
 
 /// Longest text of one review section.
 const MAX_SECTION: usize = 50_000;

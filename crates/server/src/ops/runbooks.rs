@@ -10,12 +10,12 @@ use opsdesk_domain::{Action, Actor};
 use opsdesk_store::{Check, CheckDraft, Occurrence, Run, RunTarget, Runbook, Store};
 
 use super::Operator;
-use crate::api::runbook_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::{rfc3339, PersonOut};
+use crate::wire::runbooks::{
     CheckIn, CheckOut, OccurrenceOut, RunOut, RunStepOut, RunbookIn, RunbookOut, StepIo,
     StepOutcomeIn,
 };
-use crate::api::wire::{rfc3339, PersonOut};
-use crate::error::{ApiError, Checks, Code};
 
 /// The wire form of a runbook.
 pub async fn runbook_out(store: &Store, r: &Runbook) -> Result<RunbookOut, ApiError> {

@@ -15,12 +15,12 @@ use opsdesk_store::{
     VendorRecord,
 };
 
-use crate::api::wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::ops::{ticket_for, Operator};
+use crate::wire::desk::{
     ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
     TargetsWire, VendorIn, WeekHoursWire,
 };
-use crate::error::{ApiError, Checks, Code};
-use crate::ops::{ticket_for, Operator};
 
 /// Reads a calendar from its wire form, naming every bad field at once.
 pub fn calendar_input(input: &CalendarIn) -> Result<CalendarInput, ApiError> {
@@ -717,6 +717,55 @@ pub fn level_line(level: &LevelWire) -> String {
     match &level.metric {
         Some(m) => format!("{} {m}: {}", level.at, actions.join(", ")),
         None => format!("{}: {}", level.at, actions.join(", ")),
+    }
+}
+
+/// The wire form of vendors with their SLA results.
+pub async fn vendors_out(
+    store: &Store,
+    now: Timestamp,
+) -> Result<Vec<crate::wire::desk::VendorOut>, ApiError> {
+    let report = store.vendor_report(now).await?;
+    let calendars = store.calendars().await?;
+    Ok(store
+        .vendors()
+        .await?
+        .into_iter()
+        .map(|v| {
+            let r = report.iter().find(|r| r.vendor_id == v.terms.id);
+            let (rm, rb, rr) = r.map_or((0, 0, 0), |r| r.response);
+            let (sm, sb, sr) = r.map_or((0, 0, 0), |r| r.resolution);
+            crate::wire::desk::VendorOut {
+                id: v.terms.id,
+                name: v.terms.name.clone(),
+                contacts: v.contacts.clone(),
+                calendar: v
+                    .calendar_id
+                    .and_then(|id| calendars.iter().find(|c| c.id == id))
+                    .map(|c| c.name.clone()),
+                response_minutes: v.terms.response.map(|t| t.minutes()),
+                resolution_minutes: v.terms.resolution.map(|t| t.minutes()),
+                response_met: rm,
+                response_breached: rb,
+                resolution_met: sm,
+                resolution_breached: sb,
+                running: rr + sr,
+            }
+        })
+        .collect())
+}
+
+/// The wire form of a policy.
+pub fn policy_out(record: &PolicyRecord, names: &Names) -> crate::wire::desk::PolicyOut {
+    let (conditions, targets, levels) = policy_wire(record, names);
+    crate::wire::desk::PolicyOut {
+        id: record.policy.id,
+        name: record.policy.name.clone(),
+        position: record.position,
+        conditions,
+        targets,
+        levels,
+        updated_at: crate::wire::desk::rfc3339(record.updated_at),
     }
 }
 

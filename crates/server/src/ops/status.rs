@@ -8,12 +8,12 @@ use opsdesk_domain::{Action, ExternalUrl};
 use opsdesk_store::{NewStatusUpdate, PublicIncident, StatusUpdate, Store};
 
 use super::Operator;
-use crate::api::incident_wire::{
+use crate::error::{ApiError, Checks, Code};
+use crate::wire::desk::rfc3339;
+use crate::wire::incidents::{
     ComponentOut, PublicIncidentOut, PublicMaintenanceOut, StatusPageOut, StatusUpdateIn,
     StatusUpdateOut,
 };
-use crate::api::wire::rfc3339;
-use crate::error::{ApiError, Checks, Code};
 
 /// Days of history per component.
 pub const HISTORY_DAYS: i64 = 90;

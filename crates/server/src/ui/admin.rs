@@ -2,19 +2,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
 use opsdesk_domain::{Action, Role, Tier};
 use serde::Deserialize;
 
+use super::page_error;
+use super::render_with;
 use super::session::{Session, SignedForm};
 use super::views::{AdminPage, FormErrors, UserRow};
-use super::{form_errors, page_error, render};
-use crate::api::wire::{CreateOrgIn, CreateTeamIn, CreateUserIn};
 use crate::error::ApiError;
 use crate::ops::{self, Operator};
+use crate::wire::desk::{CreateOrgIn, CreateTeamIn, CreateUserIn};
 use crate::AppState;
 
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -55,7 +56,7 @@ async fn admin_page(
         let orgs = state.store.orgs().await?;
         let users = state.store.users(None, None, 0, 1000).await?;
         let tokens = state.store.tokens(None).await?;
-        let search = crate::api::knowledge::status_out(state).await?;
+        let search = state.indexer.report(&state.store, &state.search).await?;
         Ok((teams, orgs, users, tokens, search))
     }
     .await;
@@ -105,17 +106,14 @@ async fn admin_page(
             .collect(),
         search,
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/admin").into_response(),
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            admin_page(state, session, errors, String::new(), status).await
-        }
-    }
+    super::after(result, "/admin", |errors, status| {
+        admin_page(state, session, errors, String::new(), status)
+    })
+    .await
 }
 
 async fn create_team(
@@ -296,7 +294,7 @@ async fn set_active(
                     format!("no user with e-mail {}", form.email),
                 )
             })?;
-        let input = crate::api::wire::PatchUserIn {
+        let input = crate::wire::desk::PatchUserIn {
             active: Some(form.active),
             ..Default::default()
         };

@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{self, AdminSlaPage, CalendarRow, FormErrors, PolicyRow};
-use super::{form_errors, page_error, render};
-use crate::api::wire::{
-    CalendarIn, ConditionsWire, HolidayWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
-};
+use super::{form_errors, page_error, render_with};
 use crate::error::ApiError;
 use crate::ops::sla::{self as sla_ops, level_line, parse_level_line};
 use crate::ops::Operator;
+use crate::wire::desk::{
+    CalendarIn, ConditionsWire, HolidayWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
+};
 use crate::AppState;
 
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -68,7 +68,7 @@ async fn sla_page(
         let orgs = state.store.orgs().await?;
         let jobs = state.store.sla_jobs(5).await?;
         let outbox = state.store.outbox_recent(10).await?;
-        let vendors = crate::api::sla::vendors_out(&state.store).await?;
+        let vendors = crate::ops::sla::vendors_out(&state.store, Timestamp::now()).await?;
         Ok((
             calendars, policies, names, teams, orgs, jobs, outbox, vendors,
         ))
@@ -227,7 +227,7 @@ async fn sla_page(
             })
             .collect(),
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,7 +264,7 @@ async fn save_vendor(
         let response_minutes = minutes("response_minutes", &form.response_minutes);
         let resolution_minutes = minutes("resolution_minutes", &form.resolution_minutes);
         checks.finish()?;
-        let input = crate::api::wire::VendorIn {
+        let input = crate::wire::desk::VendorIn {
             name: form.name.clone(),
             contacts: form.contacts.clone(),
             calendar: Some(form.calendar.clone()).filter(|c| !c.trim().is_empty()),
@@ -325,13 +325,10 @@ fn policy_summary(c: &ConditionsWire, t: &TargetsWire) -> String {
 }
 
 async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/admin/sla").into_response(),
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            sla_page(state, session, errors, status).await
-        }
-    }
+    super::after(result, "/admin/sla", |errors, status| {
+        sla_page(state, session, errors, status)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]

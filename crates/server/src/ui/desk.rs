@@ -16,13 +16,13 @@ use super::views::{
     self, DeskNew, DeskQueue, DeskTicket, FormErrors, LinkView, NewTicketValues, QueueFilters,
     QueueLink, QueueRows, TicketView,
 };
-use super::{form_errors, page_error, refuse_customers, render, status_of};
-use crate::api::wire::{
+use super::{form_errors, page_error, refuse_customers, render, render_with, status_of};
+use crate::error::ApiError;
+use crate::ops::{self, TicketQuery};
+use crate::wire::desk::{
     BugReportIn, CreateLinkIn, CreateMessageIn, CreateTicketIn, DeescalateIn, EscalateIn,
     PatchTicketIn,
 };
-use crate::error::ApiError;
-use crate::ops::{self, TicketQuery};
 use crate::AppState;
 
 const LEVELS: [&str; 3] = ["low", "medium", "high"];
@@ -103,7 +103,7 @@ async fn at_risk(
         as_of: now.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
     };
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
-        return render(&rows).into_response();
+        return render(&rows);
     }
     let teams = match state.store.teams().await {
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
@@ -294,7 +294,7 @@ async fn queue(
         next_url,
     };
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
-        return render(&rows).into_response();
+        return render(&rows);
     }
     let (queues, total_active) = match queue_links(&state).await {
         Ok(found) => found,
@@ -492,7 +492,7 @@ async fn ticket_page(
         return r;
     }
     match build_ticket_page(state, session, id, form).await {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }

@@ -16,15 +16,16 @@ use serde_json::Value;
 
 use super::session::{Session, SignedForm};
 use super::views::{age, exact, Chrome, FormErrors};
-use super::{form_errors, page_error, refuse_customers, render};
-use crate::api::incident_wire::{
+use super::{form_errors, page_error, refuse_customers, render, render_with};
+use crate::error::ApiError;
+use crate::ops::incidents::incident_filter;
+use crate::ops::incidents::{self as ops, Directory};
+use crate::ops::Operator;
+use crate::wire::incidents::IncidentQuery;
+use crate::wire::incidents::{
     DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
     ServiceIn,
 };
-use crate::api::incidents::{incident_filter, IncidentQuery};
-use crate::error::ApiError;
-use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::Operator;
 use crate::AppState;
 
 /// The incident routes of the UI.
@@ -275,7 +276,7 @@ async fn list_page(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -639,7 +640,7 @@ async fn war_room_page(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -660,7 +661,7 @@ async fn timeline_partial(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -724,13 +725,10 @@ async fn after(
     id: i64,
     result: Result<(), ApiError>,
 ) -> Response {
-    match result {
-        Ok(()) => Redirect::to(&format!("/incidents/{id}")).into_response(),
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            war_room_page(state, session, id, errors, status).await
-        }
-    }
+    super::after(result, &format!("/incidents/{id}"), |errors, status| {
+        war_room_page(state, session, id, errors, status)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -908,7 +906,7 @@ async fn operations_page(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -1208,7 +1206,7 @@ async fn public_update(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<PublicUpdateForm>,
 ) -> Response {
-    let input = crate::api::incident_wire::StatusUpdateIn {
+    let input = crate::wire::incidents::StatusUpdateIn {
         status: form.status,
         impact: form.impact,
         body: form.body,

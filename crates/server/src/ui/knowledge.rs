@@ -19,13 +19,13 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{Chrome, FormErrors};
-use super::{form_errors, page_error, refuse_customers, render};
-use crate::api::knowledge_wire::{
-    ArticleIn, ArticleOut, CategoryIn, FeedbackIn, SearchHitOut, SearchParams,
-};
+use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
 use crate::ops::knowledge as ops;
 use crate::ops::Operator;
+use crate::wire::knowledge::{
+    ArticleIn, ArticleOut, CategoryIn, FeedbackIn, SearchHitOut, SearchParams,
+};
 use crate::AppState;
 
 /// The routes of search and the knowledge base.
@@ -299,7 +299,7 @@ async fn search_page(
         internal,
         form: errors,
     };
-    render(&page).into_response()
+    render(&page)
 }
 
 /// A category on the help centre: name, description, and its articles' (id, title).
@@ -362,7 +362,7 @@ async fn help(
         internal: false,
     };
     if from_htmx(&headers) {
-        return render(&results).into_response();
+        return render(&results);
     }
     let result = async {
         let categories = state.store.categories().await?;
@@ -484,7 +484,7 @@ async fn help_article(
                     _ => String::new(),
                 },
             };
-            render(&page).into_response()
+            render(&page)
         }
         Err(e) => page_error(e, chrome_of(&session)),
     }
@@ -581,7 +581,7 @@ async fn portal_suggest(
         Ok(found) => ops::search_out(found, &opsdesk_search::SearchQuery::default(), false).items,
         Err(_) => Vec::new(),
     };
-    render(&Suggestions { hits }).into_response()
+    render(&Suggestions { hits })
 }
 
 /// A row of the article list.
@@ -724,7 +724,7 @@ async fn kb_list_page(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -874,7 +874,7 @@ async fn editor(
         note: form.note,
         form: errors,
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 async fn kb_new(State(state): State<AppState>, session: Session) -> Response {
@@ -1069,7 +1069,7 @@ async fn kb_article(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -1181,7 +1181,7 @@ async fn kb_version(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -1294,7 +1294,7 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => (super::status_of(&e), e.detail).into_response(),
     }
 }

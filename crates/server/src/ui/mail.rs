@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
@@ -14,12 +14,12 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{exact, readable, Chrome, FormErrors};
-use super::{form_errors, page_error, render};
-use crate::api::mail_wire::{MailOut, MailboxIn, MailboxOut, ServerIn, TemplateIn, TemplateOut};
+use super::{page_error, render, render_with};
 use crate::error::{ApiError, Code};
 use crate::input::IdPath;
 use crate::ops::mail as ops;
 use crate::ops::Operator;
+use crate::wire::mail::{MailOut, MailboxIn, MailboxOut, ServerIn, TemplateIn, TemplateOut};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -115,19 +115,16 @@ async fn mail_page(
     }
     .await;
     match built {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
 
 async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/admin/mail").into_response(),
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            mail_page(state, session, errors, status).await
-        }
-    }
+    super::after(result, "/admin/mail", |errors, status| {
+        mail_page(state, session, errors, status)
+    })
+    .await
 }
 
 /// The mailbox form: one set of fields creates a mailbox, or changes the one of that name.
@@ -343,7 +340,7 @@ async fn message(State(state): State<AppState>, session: Session, IdPath(id): Id
     }
     .await;
     match built {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -358,7 +355,7 @@ async fn source(State(state): State<AppState>, session: Session, IdPath(id): IdP
         }
         .await;
     match found {
-        Ok(raw) => crate::api::mail::download(raw, "message/rfc822", &format!("mail-{id}.eml")),
+        Ok(raw) => crate::download::file(raw, "message/rfc822", &format!("mail-{id}.eml")),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -369,7 +366,7 @@ async fn attachment(
     IdPath(id): IdPath,
 ) -> Response {
     match ops::attachment_content(&state.store, &session.actor, id).await {
-        Ok((a, data)) => crate::api::mail::download(data, &a.content_type, &a.filename),
+        Ok((a, data)) => crate::download::file(data, &a.content_type, &a.filename),
         Err(e) => page_error(e, session.chrome()),
     }
 }

@@ -87,12 +87,27 @@ async fn home(session: Result<Session, Response>) -> Response {
 }
 
 /// Renders a template, or a plain error page if rendering fails.
-pub fn render<T: Template>(page: &T) -> Html<String> {
-    match page.render() {
-        Ok(html) => Html(html),
+pub fn render<T: Template>(page: &T) -> Response {
+    render_with(StatusCode::OK, page)
+}
+
+/// Renders `page` answered with `status`; a template that fails is a 500, never a page that
+/// looks fine.
+pub fn render_with<T: Template>(status: StatusCode, page: &T) -> Response {
+    answer(status, page.render())
+}
+
+/// The response for a page rendered (or not) with `status`.
+fn answer(status: StatusCode, rendered: askama::Result<String>) -> Response {
+    match rendered {
+        Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            Html("<!doctype html><title>Error</title><p>The page could not be rendered.</p>".into())
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>The page could not be rendered.</p>"),
+            )
+                .into_response()
         }
     }
 }
@@ -105,7 +120,7 @@ pub fn page_error(err: ApiError, chrome: Chrome) -> Response {
         heading: title.into(),
         text: err.detail,
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 /// The status a form error is answered with: the problem's own.
@@ -128,6 +143,23 @@ fn form_errors(err: ApiError) -> (StatusCode, views::FormErrors) {
     (status, views::FormErrors { errors })
 }
 
+/// What a form post answers: on success a redirect to `to` (post/redirect/get); on a refusal
+/// the form's page again, from `again`, with the errors beside their fields and the refusal's
+/// status.
+async fn after<F, Fut>(result: Result<(), ApiError>, to: &str, again: F) -> Response
+where
+    F: FnOnce(views::FormErrors, StatusCode) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    match result {
+        Ok(()) => Redirect::to(to).into_response(),
+        Err(err) => {
+            let (status, errors) = form_errors(err);
+            again(errors, status).await
+        }
+    }
+}
+
 /// The refusal page for a customer who opens a staff page, or `None` for staff.
 fn refuse_customers(session: &Session) -> Option<Response> {
     (!session.user.role.is_staff()).then(|| {
@@ -136,4 +168,17 @@ fn refuse_customers(session: &Session) -> Option<Response> {
             session.chrome(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_fails_to_render_is_a_server_error() {
+        let failed = answer(StatusCode::OK, Err(askama::Error::Fmt));
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let refused = answer(StatusCode::UNPROCESSABLE_ENTITY, Ok("<p>form</p>".into()));
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 }

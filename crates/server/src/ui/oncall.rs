@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::{SignedDuration, Timestamp};
@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{Chrome, FormErrors};
-use super::{form_errors, page_error, refuse_customers, render};
-use crate::api::incident_wire::{
-    ContactMethodIn, ContactMethodOut, EscalationPolicyOut, OverrideIn, ScheduleOut,
-};
+use super::{page_error, refuse_customers, render_with};
 use crate::error::ApiError;
 use crate::ops::oncall as ops;
 use crate::ops::Operator;
+use crate::wire::incidents::{
+    ContactMethodIn, ContactMethodOut, EscalationPolicyOut, OverrideIn, ScheduleOut,
+};
 use crate::AppState;
 
 /// The on-call routes of the UI.
@@ -89,31 +89,23 @@ async fn render_page(
             chrome: session.chrome(),
             schedules,
             policies,
-            contacts: store
-                .contact_methods(session.user.id)
-                .await?
-                .iter()
-                .map(ops::contact_out)
-                .collect(),
+            contacts: ops::contact_methods(store, &session.user).await?,
             can_respond: session.actor.authorize(Action::RespondToIncident).is_ok(),
             form,
         })
     }
     .await;
     match result {
-        Ok(p) => (status, render(&p)).into_response(),
+        Ok(p) => render_with(status, &p),
         Err(e) => page_error(e, session.chrome()),
     }
 }
 
 async fn after(state: &AppState, session: &Session, result: Result<(), ApiError>) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/oncall").into_response(),
-        Err(err) => {
-            let (status, errors) = form_errors(err);
-            render_page(state, session, errors, status).await
-        }
-    }
+    super::after(result, "/oncall", |errors, status| {
+        render_page(state, session, errors, status)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,10 +166,7 @@ async fn delete_contact(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = state
-        .store
-        .delete_contact_method(session.user.id, form.id, Timestamp::now())
-        .await
-        .map_err(ApiError::from);
+    let result =
+        ops::delete_contact_method(&state.store, &session.user, form.id, Timestamp::now()).await;
     after(&state, &session, result).await
 }

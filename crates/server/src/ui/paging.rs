@@ -5,14 +5,14 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::render;
 use super::views::Chrome;
+use super::{render, render_with};
 use crate::error::{ApiError, Code};
 use crate::paging;
 use crate::AppState;
@@ -110,7 +110,7 @@ fn failed(err: ApiError) -> Response {
         heading: "This link does not work".into(),
         text: err.detail,
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 async fn show(
@@ -129,7 +129,7 @@ async fn show(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => failed(e),
     }
 }
@@ -153,7 +153,7 @@ async fn answer(
     }
     .await;
     match result {
-        Ok(page) => (StatusCode::OK, render(&page)).into_response(),
+        Ok(page) => render_with(StatusCode::OK, &page),
         Err(e) => failed(e),
     }
 }

@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{FormErrors, MessageView, PortalList, PortalNew, PortalTicket, TicketView};
-use super::{page_error, render, status_of};
-use crate::api::wire::{CreateMessageIn, CreateTicketIn, PatchTicketIn};
+use super::{page_error, render, render_with, status_of};
 use crate::error::ApiError;
 use crate::ops::{self, TicketQuery};
+use crate::wire::desk::{CreateMessageIn, CreateTicketIn, PatchTicketIn};
 use crate::AppState;
 
 const CATEGORIES: [&str; 5] = ["access", "billing", "bug", "performance", "question"];
@@ -183,7 +183,7 @@ async fn ticket_page(state: &AppState, session: &Session, id: i64, form: FormErr
             .map(super::views::AttachmentView::from)
             .collect(),
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 #[derive(Debug, Deserialize)]

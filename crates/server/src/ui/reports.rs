@@ -16,7 +16,6 @@ use super::charts::{bars, heatmap, lines, Series};
 use super::session::Session;
 use super::views::Chrome;
 use super::{page_error, refuse_customers, render};
-use crate::api::reports::csv_response;
 use crate::error::{ApiError, Code};
 use crate::ops::reports::{
     self as ops, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
@@ -128,7 +127,7 @@ async fn csv(
     }
     .await;
     match result {
-        Ok((body, table)) => csv_response(kind.name(), &table, body),
+        Ok((body, table)) => crate::download::csv(kind.name(), &table, body),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -448,7 +447,7 @@ async fn tickets_page(
         Ok((q, report)) => {
             let body = ticket_body(report, &q);
             if headers.contains_key("hx-request") {
-                return render(&body).into_response();
+                return render(&body);
             }
             match choices(&state).await {
                 Ok(choices) => render(&TicketPage {
@@ -635,7 +634,7 @@ async fn incidents_page(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -762,7 +761,7 @@ async fn forecast_page(
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => page_error(e, session.chrome()),
     }
 }

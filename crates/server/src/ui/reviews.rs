@@ -12,11 +12,11 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{readable, Chrome, FormErrors};
-use super::{form_errors, page_error, refuse_customers, render};
-use crate::api::incident_wire::{ActionItemIn, ActionItemOut, ProblemIn, ProblemOut, ReviewIn};
+use super::{form_errors, page_error, refuse_customers, render_with};
 use crate::error::ApiError;
 use crate::ops::reviews as ops;
 use crate::ops::Operator;
+use crate::wire::incidents::{ActionItemIn, ActionItemOut, ProblemIn, ProblemOut, ReviewIn};
 use crate::AppState;
 
 /// The review routes of the UI.
@@ -126,7 +126,7 @@ async fn review_page(
     }
     .await;
     match result {
-        Ok(p) => (status, render(&p)).into_response(),
+        Ok(p) => render_with(status, &p),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -305,7 +305,7 @@ async fn problems_page(
     }
     .await;
     match result {
-        Ok(p) => (status, render(&p)).into_response(),
+        Ok(p) => render_with(status, &p),
         Err(e) => page_error(e, session.chrome()),
     }
 }

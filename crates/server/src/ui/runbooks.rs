@@ -15,13 +15,13 @@ use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{Chrome, FormErrors};
-use super::{form_errors, page_error, refuse_customers, render};
-use crate::api::runbook_wire::{
-    CheckIn, CheckOut, RunIn, RunOut, RunbookIn, RunbookOut, StepOutcomeIn,
-};
+use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
 use crate::ops::runbooks as ops;
 use crate::ops::Operator;
+use crate::wire::runbooks::{
+    CheckIn, CheckOut, RunIn, RunOut, RunbookIn, RunbookOut, StepOutcomeIn,
+};
 use crate::AppState;
 
 /// The routes of runbooks and checks.
@@ -116,7 +116,7 @@ async fn runbooks_view(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -337,7 +337,7 @@ async fn checks_view(
     }
     .await;
     match result {
-        Ok(page) => (status, render(&page)).into_response(),
+        Ok(page) => render_with(status, &page),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -447,7 +447,7 @@ async fn panel(state: &AppState, session: &Session, target: RunTarget, error: St
     }
     .await;
     match result {
-        Ok(page) => render(&page).into_response(),
+        Ok(page) => render(&page),
         Err(e) => (super::status_of(&e), e.detail).into_response(),
     }
 }

@@ -18,7 +18,7 @@ use opsdesk_store::User;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::render;
+use super::render_with;
 use super::views::{Chrome, LoginPage, Me, MessagePage};
 use crate::auth::{self, actor_of};
 use crate::input::MAX_BODY_BYTES;
@@ -170,7 +170,7 @@ fn message(chrome: &Chrome, status: StatusCode, heading: &str, text: &str) -> Re
         heading: heading.into(),
         text: text.into(),
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 /// Query of the sign-in page.
@@ -234,7 +234,7 @@ fn login_form(
         email,
         next,
     };
-    let mut response = (status, render(&page)).into_response();
+    let mut response = render_with(status, &page);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookie(LOGIN_COOKIE, token, 3600, state.secure_cookies),

@@ -10,10 +10,10 @@ use axum::Router;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::render;
 use super::views::{Chrome, MessagePage};
-use crate::api::incident_wire::{PublicIncidentOut, StatusPageOut};
+use super::{render, render_with};
 use crate::ops::status as ops;
+use crate::wire::incidents::{PublicIncidentOut, StatusPageOut};
 use crate::AppState;
 
 /// The public routes.
@@ -44,7 +44,7 @@ fn said(status: StatusCode, heading: &str, text: String) -> Response {
         heading: heading.into(),
         text,
     };
-    (status, render(&page)).into_response()
+    render_with(status, &page)
 }
 
 async fn secret(state: &AppState) -> Option<&str> {
@@ -238,7 +238,7 @@ fn unavailable(detail: String) -> Response {
         heading: "Status is unavailable".into(),
         text: detail,
     };
-    (StatusCode::SERVICE_UNAVAILABLE, render(&page)).into_response()
+    render_with(StatusCode::SERVICE_UNAVAILABLE, &page)
 }
 
 /// The page with its instants as people read them.
@@ -302,7 +302,7 @@ async fn incident(State(state): State<AppState>, Path(id): Path<i64>) -> Respons
                 heading: "Not found".into(),
                 text: "No published incident has this number.".into(),
             };
-            (StatusCode::NOT_FOUND, render(&page)).into_response()
+            render_with(StatusCode::NOT_FOUND, &page)
         }
     }
 }

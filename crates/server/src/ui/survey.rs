@@ -4,14 +4,14 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::render;
 use super::views::Chrome;
+use super::{render, render_with};
 use crate::error::{ApiError, Code};
 use crate::ops::reports::{rate_ticket, survey_signature_ok, Rater};
 use crate::AppState;
@@ -114,7 +114,7 @@ async fn record(state: &AppState, id: i64, sig: String, score: i64, comment: &st
         Ok(answer) => {
             view.score = Some(answer.score());
             view.comment = answer.comment().to_owned();
-            (StatusCode::OK, render(&view)).into_response()
+            render_with(StatusCode::OK, &view)
         }
         Err(e) => {
             let status = e.code.describe().0;
@@ -122,7 +122,7 @@ async fn record(state: &AppState, id: i64, sig: String, score: i64, comment: &st
                 .errors
                 .first()
                 .map_or(e.detail.clone(), |f| format!("{}: {}", f.field, f.reason));
-            (status, render(&view)).into_response()
+            render_with(status, &view)
         }
     }
 }
@@ -136,7 +136,7 @@ async fn survey_page(
         Ok(subject) => {
             let mut view = page(id, subject, link.sig);
             view.preselected = link.score.filter(|s| (1..=5).contains(s));
-            render(&view).into_response()
+            render(&view)
         }
         Err(e) => super::page_error(e, chrome()),
     }

@@ -855,7 +855,7 @@ pub struct AdminPage {
     /// API tokens: (id, owner, name, created).
     pub tokens: Vec<(i64, String, String, String)>,
     /// This process's search index.
-    pub search: crate::api::knowledge_wire::SearchStatusOut,
+    pub search: crate::wire::knowledge::SearchStatusOut,
 }
 
 /// A calendar on the SLA page.

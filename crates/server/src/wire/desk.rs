@@ -1062,3 +1062,10 @@ pub struct VendorOut {
     /// Clocks still running.
     pub running: i64,
 }
+
+/// A list of items (short lists, unpaginated).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    /// The items.
+    pub items: Vec<T>,
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::wire::{present, PersonOut};
+use super::desk::{present, PersonOut};
 
 /// How an integration reads and groups alerts; absent fields keep their defaults.
 #[derive(Debug, Default, Clone, Deserialize, Serialize, ToSchema)]
@@ -801,4 +801,20 @@ pub struct ProblemOut {
     pub incidents: Vec<i64>,
     /// Last change.
     pub updated_at: String,
+}
+
+/// Filters of the incident list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// `open` (default), `resolved`, `all`, or one status.
+    pub status: Option<String>,
+    /// `SEV1`…`SEV4`.
+    pub severity: Option<String>,
+    /// Service name.
+    pub service: Option<String>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::wire::PersonOut;
+use super::desk::PersonOut;
 
 /// A search as the query string gives it.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]

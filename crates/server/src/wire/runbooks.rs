@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::wire::PersonOut;
+use super::desk::PersonOut;
 
 /// One step of a runbook.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

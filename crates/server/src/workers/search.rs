@@ -52,6 +52,25 @@ impl SearchState {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The index status as the API and the admin page show it.
+    pub async fn report(
+        &self,
+        store: &Store,
+        search: &SearchIndex,
+    ) -> Result<crate::wire::knowledge::SearchStatusOut, crate::error::ApiError> {
+        let status = self.status();
+        Ok(crate::wire::knowledge::SearchStatusOut {
+            documents: search.documents(),
+            cursor: status.cursor,
+            latest: store.last_event_seq().await?,
+            rebuilding: status.rebuilding,
+            rebuilt: status.rebuilt,
+            rebuild_total: status.rebuild_total,
+            rebuilt_at: status.rebuilt_at.map(crate::wire::desk::rfc3339),
+            error: status.error,
+        })
+    }
+
     /// Asks the indexer to rebuild the index from the tables.
     pub fn request_rebuild(&self) {
         self.rebuild.notify_one();

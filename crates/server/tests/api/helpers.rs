@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use opsdesk_server::api::wire::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::desk::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::workers::Workers;
 use opsdesk_server::AppState;
 use opsdesk_store::Store;
@@ -152,7 +152,7 @@ pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
 /// Starts opsdesk on a free port over a fresh database with the test desk in it.
 pub async fn spawn_app() -> TestApp {
     let (url, dir) = fresh_database_url().await;
-    let store = Store::open(&url)
+    let store = Store::open(&url, jiff::Timestamp::now())
         .await
         .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
     let tokens = seed_desk(&store).await;

@@ -17,4 +17,5 @@ mod runbooks;
 mod sla;
 mod status_page;
 mod tickets;
+mod tidy;
 mod ui;

@@ -2,8 +2,8 @@
 //! may open which page.
 
 use jiff::Timestamp;
-use opsdesk_server::api::wire::CreateUserIn;
 use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::wire::desk::CreateUserIn;
 use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app, TestApp};
