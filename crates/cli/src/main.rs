@@ -21,7 +21,7 @@ use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::{
     CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
 };
-use opsdesk_server::{seed, AppState};
+use opsdesk_server::{demo, AppState};
 use opsdesk_store::Store;
 
 /// opsdesk — the operations support desk in one binary.
@@ -574,14 +574,14 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             println!("revoked token {id} (running servers stop accepting it within 2 seconds)");
             Ok(())
         }
-        Command::Demo(DemoCommand::Seed { tickets }) => match seed::demo(store, *tickets, now)
+        Command::Demo(DemoCommand::Seed { tickets }) => match demo::seed(store, *tickets, now)
             .await?
         {
             Some(seeded) => {
                 println!(
                     "seeded {} demo tickets; sign in with password '{}'",
                     seeded.tickets,
-                    seed::DEMO_PASSWORD
+                    demo::DEMO_PASSWORD
                 );
                 Ok(())
             }
@@ -608,7 +608,7 @@ async fn serve(cli: &Cli, store: &Store, options: ServeOptions) -> Result<(), Fa
         allow_private_webhooks,
     } = options;
     if demo {
-        if let Some(seeded) = seed::demo(store, 200, Timestamp::now()).await? {
+        if let Some(seeded) = demo::seed(store, 200, Timestamp::now()).await? {
             println!("seeded demo data: {} tickets", seeded.tickets);
         }
     }
@@ -622,7 +622,7 @@ async fn serve(cli: &Cli, store: &Store, options: ServeOptions) -> Result<(), Fa
         println!("No users yet. Create the first administrator with:");
         println!("  opsdesk user create --email you@example.com --name 'Your Name' --role admin");
     } else if demo {
-        println!("Demo sign-ins (password '{}'):", seed::DEMO_PASSWORD);
+        println!("Demo sign-ins (password '{}'):", demo::DEMO_PASSWORD);
         println!("  agent workspace: liam.l1@opsdesk.example (L1), noah.l2@opsdesk.example (L2), admin@opsdesk.example");
         println!("  customer portal: carol@acme.example (Acme Logistics), gary@globex.example (Globex Retail)");
     }

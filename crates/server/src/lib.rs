@@ -3,11 +3,10 @@
 //! Handlers are thin: they read input, call [`ops`] (which authorizes and validates once for
 //! both the API and the UI), and render the result. The clock is read here, at the edge.
 
-pub mod api;
 pub mod auth;
-pub mod download;
+pub mod demo;
 pub mod error;
-pub mod hooks;
+pub mod http;
 pub mod idempotency;
 pub mod input;
 pub mod mail;
@@ -15,8 +14,6 @@ pub mod markdown;
 pub mod metrics;
 pub mod ops;
 pub mod paging;
-pub mod seed;
-pub mod ui;
 pub mod wire;
 pub mod workers;
 
@@ -27,6 +24,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use opsdesk_store::Store;
 use tokio::net::TcpListener;
+
+use http::{api, hooks, ui};
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]

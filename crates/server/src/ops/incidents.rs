@@ -714,6 +714,15 @@ pub async fn unlink_ticket(
     Ok(store.unlink_incident_ticket(id, ticket, actor, now).await?)
 }
 
+/// The integration whose secret token hashes to `hash`, if any: the token is an inbound
+/// sender's only authority.
+pub async fn integration_by_token(
+    store: &Store,
+    hash: &str,
+) -> Result<Option<Integration>, ApiError> {
+    Ok(store.integration_by_token(hash).await?)
+}
+
 /// Ingests one inbound request's alerts for `integration` (the token that named it is the
 /// sender's authority); answers once they are committed.
 pub async fn ingest_alerts(

@@ -41,15 +41,20 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route(
             "/assets/app.css",
-            get(|| asset("text/css", include_str!("../../assets/app.css"))),
+            get(|| asset("text/css", include_str!("../../../assets/app.css"))),
         )
         .route(
             "/assets/app.js",
-            get(|| asset("text/javascript", include_str!("../../assets/app.js"))),
+            get(|| asset("text/javascript", include_str!("../../../assets/app.js"))),
         )
         .route(
             "/assets/htmx.min.js",
-            get(|| asset("text/javascript", include_str!("../../assets/htmx.min.js"))),
+            get(|| {
+                asset(
+                    "text/javascript",
+                    include_str!("../../../assets/htmx.min.js"),
+                )
+            }),
         )
         .merge(portal::routes())
         .merge(desk::routes())

@@ -127,7 +127,7 @@ async fn csv(
     }
     .await;
     match result {
-        Ok((body, table)) => crate::download::csv(kind.name(), &table, body),
+        Ok((body, table)) => crate::http::download::csv(kind.name(), &table, body),
         Err(e) => page_error(e, session.chrome()),
     }
 }

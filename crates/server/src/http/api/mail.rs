@@ -224,7 +224,7 @@ async fn get_source(
         .mail_source(id)
         .await?
         .ok_or_else(|| ApiError::new(Code::NotFound, "the source of this mail was not kept"))?;
-    Ok(crate::download::file(
+    Ok(crate::http::download::file(
         raw,
         "message/rfc822",
         &format!("mail-{id}.eml"),
@@ -263,7 +263,7 @@ async fn get_attachment(
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let (attachment, data) = ops::attachment_content(&state.store, &caller.actor, id).await?;
-    Ok(crate::download::file(
+    Ok(crate::http::download::file(
         data,
         &attachment.content_type,
         &attachment.filename,

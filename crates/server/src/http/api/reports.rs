@@ -58,7 +58,11 @@ async fn respond(
     .await?;
     if filters.csv {
         let body = built.csv(&filters.table)?;
-        return Ok(crate::download::csv(kind.name(), &filters.table, body));
+        return Ok(crate::http::download::csv(
+            kind.name(),
+            &filters.table,
+            body,
+        ));
     }
     Ok(Json(built).into_response())
 }

@@ -355,7 +355,7 @@ async fn source(State(state): State<AppState>, session: Session, IdPath(id): IdP
         }
         .await;
     match found {
-        Ok(raw) => crate::download::file(raw, "message/rfc822", &format!("mail-{id}.eml")),
+        Ok(raw) => crate::http::download::file(raw, "message/rfc822", &format!("mail-{id}.eml")),
         Err(e) => page_error(e, session.chrome()),
     }
 }
@@ -366,7 +366,7 @@ async fn attachment(
     IdPath(id): IdPath,
 ) -> Response {
     match ops::attachment_content(&state.store, &session.actor, id).await {
-        Ok((a, data)) => crate::download::file(data, &a.content_type, &a.filename),
+        Ok((a, data)) => crate::http::download::file(data, &a.content_type, &a.filename),
         Err(e) => page_error(e, session.chrome()),
     }
 }

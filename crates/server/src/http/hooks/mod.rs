@@ -50,8 +50,7 @@ impl HookState {
                 }
             }
         }
-        let found = store
-            .integration_by_token(&hash)
+        let found = crate::ops::incidents::integration_by_token(store, &hash)
             .await?
             .ok_or_else(|| ApiError::new(Code::Unauthenticated, "no integration has this token"))?;
         if let Ok(mut cache) = self.integrations.lock() {
