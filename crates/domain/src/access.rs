@@ -76,6 +76,8 @@ pub enum Action {
     RateArticle,
     /// Write runbooks.
     EditRunbooks,
+    /// Answer a ticket's satisfaction survey: its requester only.
+    RateSatisfaction(TicketScope),
 }
 
 /// The article facts that decide who may read it.
@@ -142,6 +144,18 @@ pub enum Denied {
 }
 
 impl Actor {
+    /// Whether this actor may take `action`: for showing or hiding a control (the action
+    /// itself is authorized again where it is taken).
+    pub fn may(&self, action: Action) -> bool {
+        self.authorize(action).is_ok()
+    }
+
+    /// Whether this actor works on the staff side of the desk (sees queues, internal notes and
+    /// the directory); everyone else is a customer.
+    pub fn works_the_desk(&self) -> bool {
+        self.may(Action::ListQueues)
+    }
+
     /// Decides whether this actor may take `action`.
     pub fn authorize(&self, action: Action) -> Result<(), Denied> {
         use Action::*;
@@ -222,6 +236,17 @@ impl Actor {
                 Auditor => Err(Denied::Forbidden("auditors have read-only access")),
                 _ => Ok(()),
             },
+            RateSatisfaction(scope) => {
+                if !self.owns(scope) {
+                    Err(Denied::Hidden)
+                } else if role == Customer && scope.requester_id == self.user_id {
+                    Ok(())
+                } else {
+                    Err(Denied::Forbidden(
+                        "satisfaction is rated by the ticket's requester",
+                    ))
+                }
+            }
             ManageKnowledge => match role {
                 Admin | Manager => Ok(()),
                 _ => Err(Denied::Forbidden(
@@ -323,6 +348,25 @@ mod tests {
         org_id: Some(1),
         requester_id: 99,
     };
+
+    #[test]
+    fn only_the_requester_rates_satisfaction() {
+        let rate = Action::RateSatisfaction(ACME_TICKET);
+        let requester = Actor {
+            user_id: 99,
+            ..actor(Role::Customer, Some(1), None)
+        };
+        assert_eq!(requester.authorize(rate), Ok(()));
+        let colleague = actor(Role::Customer, Some(1), None);
+        assert!(matches!(
+            colleague.authorize(rate),
+            Err(Denied::Forbidden(_))
+        ));
+        let stranger = actor(Role::Customer, Some(2), None);
+        assert_eq!(stranger.authorize(rate), Err(Denied::Hidden));
+        let agent = actor(Role::Agent, None, Some(Tier::L1));
+        assert!(matches!(agent.authorize(rate), Err(Denied::Forbidden(_))));
+    }
 
     #[test]
     fn customers_see_only_their_organisation() {

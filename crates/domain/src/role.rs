@@ -55,6 +55,21 @@ impl Role {
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Customer)
     }
+
+    /// Whether a person of this role must have a tier (an agent works one tier's queues).
+    pub fn needs_tier(self) -> bool {
+        matches!(self, Role::Agent)
+    }
+
+    /// Whether a person of this role may have a tier (staff who work tickets).
+    pub fn may_have_tier(self) -> bool {
+        !matches!(self, Role::Customer | Role::Auditor)
+    }
+
+    /// Whether a person of this role belongs to an organisation (customers do; staff do not).
+    pub fn has_organisation(self) -> bool {
+        matches!(self, Role::Customer)
+    }
 }
 
 /// A support tier, L0 (intake) to L4 (engineers who hotfix).

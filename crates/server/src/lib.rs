@@ -49,7 +49,7 @@ pub struct AppState {
     /// This process's search index.
     pub search: Arc<opsdesk_search::SearchIndex>,
     /// What this process's indexer is doing; asks it to rebuild.
-    pub indexer: workers::search::SearchState,
+    pub indexer: ops::search::SearchState,
     /// Request counts and latencies of this process, for `/metrics`.
     pub requests: metrics::RequestStats,
 }
@@ -68,9 +68,16 @@ impl AppState {
             paging_secret: Arc::default(),
             allow_private_webhooks: false,
             search,
-            indexer: workers::search::SearchState::default(),
+            indexer: ops::search::SearchState::default(),
             requests: metrics::RequestStats::default(),
         }
+    }
+}
+
+impl AppState {
+    /// The application layer's view of one request by `actor`, arriving now.
+    pub fn ctx<'a>(&'a self, actor: &'a opsdesk_domain::Actor) -> ops::Ctx<'a> {
+        ops::Ctx::of(&self.store, actor)
     }
 }
 

@@ -12,11 +12,12 @@ use opsdesk_domain::calendar::Calendar;
 use opsdesk_domain::report::TierMove;
 use opsdesk_domain::sla::{
     calendar_for, compute_clocks, compute_vendor_clocks, explain, select_policy, triggers,
-    warning_at, Clock, Fact, Happening, Metric, Policy, TicketFacts, Trigger,
+    warning_at, Clock, Fact, Happening, Metric, Policy, Trigger,
 };
 use opsdesk_domain::{PendingReason, Priority, Role, Status, Tier};
 use sqlx::{AnyConnection, Row};
 
+use crate::clock_inputs::ClockInputs;
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
@@ -30,50 +31,6 @@ pub(crate) const NO_DUE: i64 = i64::MAX;
 
 /// How many tickets one statement reads by id.
 const CHUNK: usize = 500;
-
-/// What a ticket's clocks are computed from.
-#[derive(Debug, Clone)]
-pub(crate) struct ClockInputs {
-    pub(crate) id: i64,
-    pub(crate) subject: String,
-    pub(crate) priority: Priority,
-    pub(crate) team_id: i64,
-    pub(crate) org_id: Option<i64>,
-    pub(crate) plan: Option<String>,
-    pub(crate) channel: String,
-    pub(crate) category: Option<String>,
-    pub(crate) service_id: Option<i64>,
-    pub(crate) team_calendar: Option<i64>,
-    pub(crate) org_calendar: Option<i64>,
-    pub(crate) assignee_id: Option<i64>,
-    pub(crate) team_name: String,
-    pub(crate) org_name: Option<String>,
-    /// The cached nearest due instant (stored form), warning instant and policy.
-    pub(crate) sla_due_at: i64,
-    pub(crate) sla_warn_at: Option<i64>,
-    pub(crate) sla_policy_id: Option<i64>,
-    pub(crate) tags: Vec<String>,
-    pub(crate) facts: Vec<Fact>,
-    /// The tier now, and its moves between tiers in order (for reports).
-    pub(crate) tier: Tier,
-    pub(crate) tier_moves: Vec<TierMove>,
-    /// The requester's satisfaction score (1–5), once answered.
-    pub(crate) csat: Option<i64>,
-}
-
-impl ClockInputs {
-    fn ticket_facts(&self) -> TicketFacts<'_> {
-        TicketFacts {
-            priority: self.priority,
-            team_id: self.team_id,
-            org_id: self.org_id,
-            plan: self.plan.as_deref(),
-            tags: &self.tags,
-            channel: &self.channel,
-            category: self.category.as_deref(),
-        }
-    }
-}
 
 /// The clocks of one ticket, as computed, with what they were computed under.
 #[derive(Debug, Clone)]
@@ -619,7 +576,7 @@ pub(crate) struct ClockPlan {
     /// (ticket, nearest due, its warning instant, policy or 0) of tickets whose cached values change.
     pub(crate) tickets: Vec<(i64, i64, Option<i64>, i64)>,
     /// The report facts of every ticket planned.
-    pub(crate) facts: Vec<crate::report_facts::FactRow>,
+    pub(crate) facts: Vec<crate::fact_rows::FactRow>,
     /// Triggers settled as history: (firing key, due instant).
     pub(crate) settled: Vec<(FiringKey, Timestamp)>,
     /// Each ticket's nearest due instant.
@@ -688,7 +645,7 @@ fn plan_clocks(
     let mut upserts: Vec<ClockRow> = Vec::new();
     // (ticket, nearest due, its warning instant, policy) of tickets whose cached values change.
     let mut tickets: Vec<(i64, i64, Option<i64>, i64)> = Vec::new();
-    let mut facts: Vec<crate::report_facts::FactRow> = Vec::with_capacity(inputs.len());
+    let mut facts: Vec<crate::fact_rows::FactRow> = Vec::with_capacity(inputs.len());
     for input in inputs {
         let (policy, _, calendar, clocks) = compute(config, input, now);
         facts.extend(fact_row(input, &clocks, &calendar));
@@ -967,7 +924,7 @@ impl Store {
                     "ticket {id}: cached due {due}, warning {warn:?}, policy {policy} when computed"
                 ));
             }
-            let mut stored_facts: HashMap<i64, crate::report_facts::FactRow> =
+            let mut stored_facts: HashMap<i64, crate::fact_rows::FactRow> =
                 crate::report_facts::stored_facts(&mut conn, chunk)
                     .await?
                     .into_iter()

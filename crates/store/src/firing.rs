@@ -9,7 +9,8 @@ use opsdesk_domain::{Priority, Role};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::clocks::{compute, load_inputs, refresh_clocks, vendor_clocks, vendor_key, ClockInputs};
+use crate::clock_inputs::ClockInputs;
+use crate::clocks::{compute, load_inputs, refresh_clocks, vendor_clocks, vendor_key};
 use crate::events::Write;
 use crate::model::ts;
 use crate::sla_config::config_version;

@@ -8,11 +8,13 @@
 
 mod alert_batch;
 mod batch;
+mod clock_inputs;
 mod clocks;
 mod connect;
 mod directory;
 mod error;
 pub mod events;
+mod fact_rows;
 mod firing;
 mod idempotency;
 mod incidents;
@@ -20,11 +22,14 @@ mod knowledge;
 mod mail;
 mod migrate;
 mod model;
+mod new_tickets;
 mod oncall;
 mod operations;
+mod page_answers;
 mod postgres_writer;
 mod report_facts;
 mod report_rollup;
+mod report_scope;
 mod reports;
 mod reviews;
 mod runbooks;
@@ -58,9 +63,10 @@ pub use operations::{
     GenericMapping, Integration, IntegrationInput, IntegrationKind, IntegrationSettings,
     MaintenanceInput, MaintenanceRecord, Service,
 };
+pub use report_scope::ReportScope;
 pub use reports::{
     ActiveGauge, BreakdownRow, CreatedDay, CsatAnswer, CsatTotals, IncidentFact, MetricGauges,
-    ReportScope, ResolvedDay, StatusTime, TicketAggregates, TicketSummary,
+    ResolvedDay, StatusTime, TicketAggregates, TicketSummary,
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};

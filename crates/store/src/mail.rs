@@ -14,11 +14,11 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::batch::{insert_tickets, prepare, CreateRequest};
 use crate::directory::insert_user;
 use crate::error::corrupt;
 use crate::events::Write;
 use crate::model::ts;
+use crate::new_tickets::{insert_tickets, prepare, CreateRequest};
 use crate::sql::{Param, Sql};
 use crate::tickets::{add_message_in, Author};
 use crate::{NewTicket, NewUser, Store, StoreError, TeamRef};

@@ -16,12 +16,13 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sqlx::{AnyPool, Row};
 
-use crate::batch::{
-    answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
-};
 use crate::clocks::{plan_new_tickets, select_json_clocks, CLOCK_COLUMNS};
 use crate::events::Write;
-use crate::report_facts::{select_json_facts, COLUMNS as FACT_COLUMNS};
+use crate::fact_rows::COLUMNS as FACT_COLUMNS;
+use crate::new_tickets::{
+    answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
+};
+use crate::report_facts::select_json_facts;
 use crate::report_rollup::{additive_upsert_json, fold, row_params, Grain};
 use crate::sla_config::SlaCache;
 use crate::sql::{json_rows, select_json_rows, Param};

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use crate::events::Write;
-use crate::report_facts::{FactRow, COLUMNS as FACT_COLUMNS};
+use crate::fact_rows::{FactRow, COLUMNS as FACT_COLUMNS};
 use crate::sql::{json_rows, select_json_rows, Param, Sql};
 use crate::{Backend, StoreError};
 
@@ -721,7 +721,7 @@ fn select_list(grouping: &Grouping) -> String {
 /// reads its facts once.
 pub(crate) async fn grouped(
     pool: &sqlx::AnyPool,
-    scope: &crate::reports::ReportScope,
+    scope: &crate::report_scope::ReportScope,
     groupings: &[&Grouping],
 ) -> Result<Vec<Vec<(DailyKey, Daily)>>, StoreError> {
     if let Some(org_id) = scope.org_id {
@@ -756,7 +756,7 @@ pub(crate) async fn grouped(
 
 /// `grouping` over the rollup within the scope (no organisation), from the smallest grain
 /// that keeps every dimension the grouping keeps or the scope filters by.
-fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql {
+fn rollup_query(scope: &crate::report_scope::ReportScope, grouping: &Grouping) -> Sql {
     let filters = scope.dimension_filters();
     let needed: Vec<&str> = COLUMNS[2..KEY_COLUMNS]
         .iter()
@@ -785,7 +785,7 @@ fn rollup_query(scope: &crate::reports::ReportScope, grouping: &Grouping) -> Sql
 /// The tests hold both paths to the same report.
 fn organisation_query(
     org_id: i64,
-    scope: &crate::reports::ReportScope,
+    scope: &crate::report_scope::ReportScope,
     groupings: &[&Grouping],
 ) -> Sql {
     let flag = |expr: &str| format!("CASE WHEN {expr} THEN 1 ELSE 0 END");
@@ -850,9 +850,9 @@ fn organisation_query(
          FROM ticket_facts f WHERE f.org_id = ",
     );
     sql.bind(Param::Int(org_id));
-    crate::reports::scoped(
+    crate::report_scope::scoped(
         &mut sql,
-        &crate::reports::ReportScope {
+        &crate::report_scope::ReportScope {
             org_id: None,
             ..scope.clone()
         },

@@ -21,12 +21,12 @@ use rusqlite::{
     params_from_iter, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use crate::batch::{
+use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS};
+use crate::fact_rows::COLUMNS as FACT_COLUMNS;
+use crate::new_tickets::{
     answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
     PEOPLE_SQL, SERVICE_SQL, TEAMS_SQL,
 };
-use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS};
-use crate::report_facts::COLUMNS as FACT_COLUMNS;
 use crate::report_rollup::{
     add_histograms, additive_upsert, fold, row_params, Grain, HISTOGRAM_ADD,
 };
@@ -282,7 +282,7 @@ fn insert_ticket(
 }
 
 /// Every team, as [`resolve`] takes them.
-fn teams(tx: &Transaction<'_>, tally: &Tally) -> Result<crate::batch::Teams, StoreError> {
+fn teams(tx: &Transaction<'_>, tally: &Tally) -> Result<crate::new_tickets::Teams, StoreError> {
     let mut statement = tx.prepare_cached(TEAMS_SQL)?;
     let rows = tally.one(statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -15,11 +15,11 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::batch::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
 use crate::clocks::{refresh_clocks, settle_imported_clocks, NO_DUE};
 use crate::error::corrupt;
 use crate::events::{NewEvent, Write};
 use crate::model::ts;
+use crate::new_tickets::{insert_tickets, prepare, write_rows, CreateRequest, TicketRow};
 use crate::sql::{Param, Sql};
 use crate::{
     BugReportRecord, ImportedMessage, ImportedTicket, Link, Message, NewTicket, Page, Store,

@@ -8,7 +8,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::mail::subject_for;
-use opsdesk_domain::Role;
 use opsdesk_store::{Event, OutgoingMail, Store, StoreError, Ticket};
 
 use super::templates;
@@ -96,7 +95,7 @@ async fn decide(
     let mut message_id = None;
     let to = match purpose {
         "acknowledgement" => {
-            if ticket.channel != "email" || requester.role != Role::Customer {
+            if ticket.channel != "email" || crate::auth::actor_of(&requester).works_the_desk() {
                 return Ok(None);
             }
             let first = store.first_inbound_mail(ticket.id).await?;
@@ -122,7 +121,7 @@ async fn decide(
             let Some(message) = messages.iter().find(|m| m.id == id) else {
                 return Ok(None);
             };
-            if !message.author_is_staff || requester.role != Role::Customer {
+            if !message.author_is_staff || crate::auth::actor_of(&requester).works_the_desk() {
                 return Ok(None);
             }
             values.agent.clone_from(&message.author.name);
@@ -131,11 +130,11 @@ async fn decide(
             requester.email.as_str().to_owned()
         }
         "resolved" => {
-            if requester.role != Role::Customer {
+            if crate::auth::actor_of(&requester).works_the_desk() {
                 return Ok(None);
             }
             let secret = crate::paging::secret(store).await?;
-            values.survey = crate::ops::reports::survey_link(public_url, &secret, ticket.id);
+            values.survey = crate::ops::survey::survey_link(public_url, &secret, ticket.id);
             requester.email.as_str().to_owned()
         }
         _ => {

@@ -5,12 +5,12 @@ use jiff::Timestamp;
 use opsdesk_domain::incident::{MaintenanceWindow, Recurrence};
 use opsdesk_domain::{Action, IncidentStatus, Name, Severity};
 use opsdesk_store::{
-    AlertRecord, GenericMapping, Incident, IncidentChanges, Integration, IntegrationInput,
+    AlertRecord, Event, GenericMapping, Incident, IncidentChanges, Integration, IntegrationInput,
     IntegrationKind, IntegrationSettings, MaintenanceInput, MaintenanceRecord, NewIncident,
     Service, Store, Team,
 };
 
-use super::{Operator, DEFAULT_PAGE, MAX_PAGE};
+use super::{Ctx, Operator, DEFAULT_PAGE, MAX_PAGE};
 use crate::auth;
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
@@ -873,4 +873,101 @@ pub fn incident_filter(
     }
     checks.finish()?;
     Ok(filter)
+}
+
+/// One page of incidents matching `q`, and the cursor of the next (staff).
+pub async fn incidents(
+    ctx: &Ctx<'_>,
+    q: &crate::wire::incidents::IncidentQuery,
+    dir: &Directory,
+) -> Result<(Vec<Incident>, Option<String>), ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let filter = incident_filter(q, dir)?;
+    let items = ctx.store.incidents(&filter).await?;
+    let next_cursor = (items.len() as i64 == filter.limit)
+        .then(|| items.last().map(|i| i.id.to_string()))
+        .flatten();
+    Ok((items, next_cursor))
+}
+
+/// One incident and the ids of its linked tickets (staff).
+pub async fn incident(ctx: &Ctx<'_>, id: i64) -> Result<(Incident, Vec<i64>), ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let incident = ctx.store.incident(id).await?;
+    let tickets = ctx.store.incident_ticket_ids(id).await?;
+    Ok((incident, tickets))
+}
+
+/// An incident's timeline (staff).
+pub async fn incident_events(ctx: &Ctx<'_>, id: i64) -> Result<Vec<Event>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    ctx.store.incident(id).await?;
+    Ok(ctx.store.events_of("incident", id, true).await?)
+}
+
+/// One event of an incident's timeline (staff).
+pub async fn incident_event(ctx: &Ctx<'_>, id: i64, seq: i64) -> Result<Event, ApiError> {
+    incident_events(ctx, id)
+        .await?
+        .into_iter()
+        .find(|e| e.seq == seq)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such event on this incident"))
+}
+
+/// The alerts an incident holds, firing first, at most `limit` (staff).
+pub async fn incident_alerts(
+    ctx: &Ctx<'_>,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<AlertRecord>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    ctx.store.incident(id).await?;
+    Ok(ctx.store.incident_alerts(id, limit).await?)
+}
+
+/// The latest alerts, newest first, of one integration (by name) or all (staff).
+pub async fn recent_alerts(
+    ctx: &Ctx<'_>,
+    integration: Option<&str>,
+    limit: Option<i64>,
+    dir: &Directory,
+) -> Result<Vec<AlertRecord>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let integration = match integration.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => Some(
+            dir.integrations
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(name))
+                .map(|i| i.id)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        Code::InvalidInput,
+                        "integration",
+                        format!("no integration named '{name}'"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field(
+            Code::InvalidInput,
+            "limit",
+            "must be between 1 and 500",
+        ));
+    }
+    Ok(ctx.store.recent_alerts(integration, limit).await?)
+}
+
+/// One integration (administrators).
+pub async fn integration(ctx: &Ctx<'_>, id: i64) -> Result<Integration, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    Ok(ctx.store.integration(id).await?)
+}
+
+/// Every maintenance window (staff).
+pub async fn maintenance_windows(ctx: &Ctx<'_>) -> Result<Vec<MaintenanceRecord>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    Ok(ctx.store.maintenance_windows().await?)
 }

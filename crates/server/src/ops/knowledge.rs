@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use opsdesk_domain::access::{ArticleScope, SearchReach};
-use opsdesk_domain::knowledge::{self, is_stale, known_error_body, Visibility};
+use opsdesk_domain::knowledge::{self, is_stale, known_error_body, ArticleStatus, Visibility};
 use opsdesk_domain::review::ProblemStatus;
 use opsdesk_domain::{Action, Actor};
 use opsdesk_search::{Found, Kind, Order, SearchIndex, SearchQuery};
-use opsdesk_store::{Article, ArticleDraft, ArticleVersion, Store};
+use opsdesk_store::{
+    Article, ArticleDraft, ArticleFilter, ArticleVersion, Category, Feedback, Store,
+};
 
-use super::{parse_instant, DayEdge, Operator};
+use super::{parse_instant, Ctx, DayEdge, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::knowledge::{
@@ -328,7 +330,7 @@ async fn draft_of(
         .filter(|o| !o.is_empty())
     {
         match store.user_by_email(raw).await? {
-            Some(user) if user.role.is_staff() => owner_id = Some(user.id),
+            Some(user) if crate::auth::actor_of(&user).works_the_desk() => owner_id = Some(user.id),
             Some(_) => checks.fail("owner", "must be a member of staff"),
             None => checks.fail("owner", format!("no user '{raw}'")),
         }
@@ -558,7 +560,7 @@ pub fn article_out(
     public_url: &str,
     now: Timestamp,
 ) -> ArticleOut {
-    let staff = reader.is_some_and(|a| a.role.is_staff());
+    let staff = reader.is_some_and(Actor::works_the_desk);
     let (title, body, version) = if staff || !article.is_published() {
         (article.title.clone(), article.body.clone(), article.version)
     } else {
@@ -689,4 +691,159 @@ pub async fn link_article(
     Ok(store
         .link_article(ticket_id, &article, Some(actor.user_id), now)
         .await?)
+}
+
+/// Knowledge categories: every one for staff, the public ones for everyone else.
+pub async fn categories(ctx: &Ctx<'_>) -> Result<Vec<Category>, ApiError> {
+    Ok(if ctx.may(Action::ListQueues) {
+        ctx.store.categories().await?
+    } else {
+        ctx.store.public_categories().await?
+    })
+}
+
+/// The article filter of a list: `status` (`draft`, `published`, `archived`), `stale` and
+/// `owner` (`me` or a user id) count for staff only; everyone else sees published public ones.
+pub fn article_filter(
+    ctx: &Ctx<'_>,
+    category: Option<i64>,
+    status: Option<&str>,
+    stale: bool,
+    owner: Option<&str>,
+) -> Result<ArticleFilter, ApiError> {
+    let mut filter = ArticleFilter {
+        category_id: category,
+        ..ArticleFilter::default()
+    };
+    if !ctx.may(Action::ListQueues) {
+        return Ok(filter);
+    }
+    if let Some(raw) = status {
+        filter.status = Some(
+            ArticleStatus::parse("status", raw)
+                .map_err(|e| ApiError::field(Code::InvalidInput, e.field, e.reason))?,
+        );
+    }
+    if stale {
+        filter.stale_at = Some(ctx.now);
+    }
+    filter.owner_id = match owner.map(str::trim) {
+        None | Some("") => None,
+        Some("me") => ctx.actor().map(|a| a.user_id),
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            ApiError::field(Code::InvalidInput, "owner", "must be 'me' or a user id")
+        })?),
+    };
+    Ok(filter)
+}
+
+/// Articles matching `filter` that the operator may read, most recently changed first (at
+/// most 500); anyone but staff reads published public ones only.
+pub async fn articles(ctx: &Ctx<'_>, mut filter: ArticleFilter) -> Result<Vec<Article>, ApiError> {
+    filter.public_only |= !ctx.may(Action::ListQueues);
+    let mut articles = ctx.store.articles(&filter, 500).await?;
+    articles.retain(|a| readable(ctx, a));
+    Ok(articles)
+}
+
+fn readable(ctx: &Ctx<'_>, article: &Article) -> bool {
+    match ctx.actor() {
+        Some(actor) => authorize_read(Some(actor), article).is_ok(),
+        None => true,
+    }
+}
+
+/// One article the operator may read; a hidden one is not found.
+pub async fn article(ctx: &Ctx<'_>, id: i64) -> Result<Article, ApiError> {
+    let article = ctx.store.article(id).await?;
+    if !readable(ctx, &article) {
+        return Err(ApiError::new(Code::NotFound, "article not found"));
+    }
+    Ok(article)
+}
+
+/// One article for `reader`, or for an anonymous visitor of the help centre (published and
+/// public only); a hidden one is not found.
+pub async fn article_for(
+    store: &Store,
+    reader: Option<&Actor>,
+    id: i64,
+) -> Result<Article, ApiError> {
+    let article = store.article(id).await?;
+    authorize_read(reader, &article)?;
+    Ok(article)
+}
+
+/// The help centre's index, the same for everyone: every category and the published public
+/// articles (at most 1,000).
+pub async fn help_centre(store: &Store) -> Result<(Vec<Category>, Vec<Article>), ApiError> {
+    let categories = store.categories().await?;
+    let filter = ArticleFilter {
+        public_only: true,
+        ..ArticleFilter::default()
+    };
+    let articles = store.articles(&filter, 1_000).await?;
+    Ok((categories, articles))
+}
+
+/// One article for staff who may read it.
+pub async fn staff_article(ctx: &Ctx<'_>, id: i64) -> Result<Article, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    article(ctx, id).await
+}
+
+/// Every version of an article, newest first (staff).
+pub async fn versions(ctx: &Ctx<'_>, id: i64) -> Result<Vec<ArticleVersion>, ApiError> {
+    staff_article(ctx, id).await?;
+    Ok(ctx.store.article_versions(id).await?)
+}
+
+/// One version of an article and the one before it, for a diff (staff).
+pub async fn version(
+    ctx: &Ctx<'_>,
+    id: i64,
+    version: i64,
+) -> Result<(ArticleVersion, Option<ArticleVersion>), ApiError> {
+    staff_article(ctx, id).await?;
+    let this = ctx.store.article_version(id, version).await?;
+    let previous = if version > 1 {
+        ctx.store.article_version(id, version - 1).await.ok()
+    } else {
+        None
+    };
+    Ok((this, previous))
+}
+
+/// The feedback an article received (staff).
+pub async fn feedback(ctx: &Ctx<'_>, id: i64) -> Result<Vec<Feedback>, ApiError> {
+    staff_article(ctx, id).await?;
+    Ok(ctx.store.article_feedback_list(id).await?)
+}
+
+/// "Was this helpful?" from a reader who may read the article.
+pub async fn give_feedback(
+    ctx: &Ctx<'_>,
+    id: i64,
+    input: &crate::wire::knowledge::FeedbackIn,
+) -> Result<Article, ApiError> {
+    let reader = ctx.authorize(Action::RateArticle)?;
+    let article = article(ctx, id).await?;
+    record_feedback(ctx.store, &article, input, reader, ctx.now).await?;
+    Ok(article)
+}
+
+/// Counts a deflection: the reader found the answer in this article and raised no ticket.
+pub async fn record_deflection(ctx: &Ctx<'_>, id: i64) -> Result<Article, ApiError> {
+    let reader = ctx.authorize(Action::RateArticle)?;
+    let article = article(ctx, id).await?;
+    ctx.store.article_deflected(id, reader, ctx.now).await?;
+    Ok(article)
+}
+
+/// The articles linked to a ticket that the operator may read.
+pub async fn ticket_articles(ctx: &Ctx<'_>, ticket_id: i64) -> Result<Vec<Article>, ApiError> {
+    super::readable_ticket(ctx, ticket_id).await?;
+    let mut articles = ctx.store.ticket_articles(ticket_id).await?;
+    articles.retain(|a| readable(ctx, a));
+    Ok(articles)
 }

@@ -9,7 +9,7 @@ use opsdesk_store::{
     DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_SENDER_LIMIT,
 };
 
-use super::Operator;
+use super::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::mail::templates;
 use crate::wire::desk::rfc3339;
@@ -456,4 +456,85 @@ pub async fn mail_for(store: &Store, actor: &Actor, id: i64) -> Result<MailRecor
         None => actor.authorize(Action::Administer)?,
     }
     Ok(mail)
+}
+
+/// Every mailbox (administrators).
+pub async fn mailboxes(ctx: &Ctx<'_>) -> Result<Vec<Mailbox>, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    Ok(ctx.store.mailboxes().await?)
+}
+
+/// One mailbox (administrators).
+pub async fn mailbox(ctx: &Ctx<'_>, id: i64) -> Result<Mailbox, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    Ok(ctx.store.mailbox(id).await?)
+}
+
+/// Takes in one raw message as if it had arrived in mailbox `id` (administrators).
+pub async fn hand_in(ctx: &Ctx<'_>, id: i64, raw: Vec<u8>) -> Result<Received, ApiError> {
+    let mailbox = mailbox(ctx, id).await?;
+    ingest(ctx.store, ctx.operator, &mailbox, raw, ctx.now).await
+}
+
+/// The newest mail in and out, of one mailbox or all, 1–200 of it (administrators).
+pub async fn recent_mail(
+    ctx: &Ctx<'_>,
+    mailbox: Option<i64>,
+    limit: Option<i64>,
+) -> Result<Vec<MailRecord>, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    let limit = limit.unwrap_or(50).clamp(1, 200);
+    Ok(ctx.store.recent_mail(mailbox, limit).await?)
+}
+
+/// The kept source of a mail (whoever may read the mail).
+pub async fn mail_source(ctx: &Ctx<'_>, id: i64) -> Result<Vec<u8>, ApiError> {
+    if let Some(actor) = ctx.actor() {
+        mail_for(ctx.store, actor, id).await?;
+    }
+    ctx.store
+        .mail_source(id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound, "the source of this mail was not kept"))
+}
+
+/// The mail templates in force (administrators).
+pub async fn templates(ctx: &Ctx<'_>) -> Result<Vec<TemplateOut>, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    templates_out(ctx.store).await
+}
+
+/// An organisation's mail domains (administrators).
+pub async fn org_domains(ctx: &Ctx<'_>, org_id: i64) -> Result<Vec<String>, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    ctx.store.org(org_id).await?;
+    Ok(ctx.store.org_domains(org_id).await?)
+}
+
+/// Creates the mailbox named in `input`, or changes the one of that name (administrators).
+pub async fn save_mailbox(ctx: &Ctx<'_>, input: &MailboxIn) -> Result<Mailbox, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    match ctx.store.mailbox_by_name(input.name.trim()).await? {
+        Some(existing) => {
+            update_mailbox(ctx.store, ctx.operator, existing.id, input, ctx.now).await
+        }
+        None => create_mailbox(ctx.store, ctx.operator, input, ctx.now).await,
+    }
+}
+
+/// Every organisation's name with its mail domains, comma-separated (administrators).
+pub async fn domains_by_org(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, ApiError> {
+    ctx.authorize(Action::Administer)?;
+    let mut out = Vec::new();
+    for org in ctx.store.orgs().await? {
+        let domains = ctx.store.org_domains(org.id).await?.join(", ");
+        out.push((org.name, domains));
+    }
+    Ok(out)
+}
+
+/// A ticket's attachments as stored (anyone who may read the ticket).
+pub async fn attachments(ctx: &Ctx<'_>, ticket: i64) -> Result<Vec<Attachment>, ApiError> {
+    super::readable_ticket(ctx, ticket).await?;
+    Ok(ctx.store.attachments(ticket).await?)
 }

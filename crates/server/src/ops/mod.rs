@@ -9,8 +9,8 @@ use opsdesk_domain::{
     PendingReason, Priority, Role, Status, Subject, Tag, Tier, Urgency,
 };
 use opsdesk_store::{
-    BugReportRecord, EscalationRequest, Link, NewTicket, NewUser, Org, Page, QueueFilter,
-    QueueSort, ServiceRef, Store, Team, TeamRef, Ticket, TicketChanges, User,
+    BugReportRecord, EscalationRequest, Event, Link, Message, NewTicket, NewUser, Org, Page,
+    QueueFilter, QueueSort, ServiceRef, Store, Team, TeamRef, Ticket, TicketChanges, User,
 };
 use serde::Deserialize;
 
@@ -20,6 +20,7 @@ use crate::wire::desk::{
     DeescalateIn, EscalateIn, PatchTicketIn,
 };
 
+pub mod directory;
 pub mod incidents;
 pub mod knowledge;
 pub mod mail;
@@ -27,8 +28,12 @@ pub mod oncall;
 pub mod reports;
 pub mod reviews;
 pub mod runbooks;
+pub mod search;
+pub mod sessions;
 pub mod sla;
 pub mod status;
+pub mod survey;
+pub mod workspace;
 use crate::error::{ApiError, Checks, Code};
 
 /// Most items one page of a list returns.
@@ -86,12 +91,7 @@ pub(crate) async fn staff_member(
         return Ok(me);
     }
     match store.user_by_email(&raw.to_lowercase()).await? {
-        Some(User {
-            id,
-            role,
-            active: true,
-            ..
-        }) if role.is_staff() => Ok(Some(id)),
+        Some(user) if user.active && auth::actor_of(&user).works_the_desk() => Ok(Some(user.id)),
         _ => {
             checks.fail(
                 field,
@@ -107,6 +107,64 @@ pub async fn ticket_for(store: &Store, actor: &Actor, id: i64) -> Result<Ticket,
     let ticket = store.ticket(id).await?;
     actor.authorize(Action::ReadTicket(ticket.scope()))?;
     Ok(ticket)
+}
+
+/// A ticket's messages, internal notes only for staff.
+pub async fn ticket_messages(ctx: &Ctx<'_>, id: i64) -> Result<Vec<Message>, ApiError> {
+    readable_ticket(ctx, id).await?;
+    Ok(ctx.store.messages(id, ctx.sees_internal()).await?)
+}
+
+/// One message of a ticket, as the reader may see it.
+pub async fn ticket_message(
+    ctx: &Ctx<'_>,
+    ticket_id: i64,
+    message_id: i64,
+) -> Result<Message, ApiError> {
+    ticket_messages(ctx, ticket_id)
+        .await?
+        .into_iter()
+        .find(|m| m.id == message_id)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such message"))
+}
+
+/// A ticket's timeline from the event log, internal events only for staff.
+pub async fn ticket_events(ctx: &Ctx<'_>, id: i64) -> Result<Vec<Event>, ApiError> {
+    readable_ticket(ctx, id).await?;
+    Ok(ctx
+        .store
+        .events_of("ticket", id, ctx.sees_internal())
+        .await?)
+}
+
+/// A ticket's links to other tickets and bug trackers (staff).
+pub async fn ticket_links(ctx: &Ctx<'_>, id: i64) -> Result<Vec<Link>, ApiError> {
+    readable_ticket(ctx, id).await?;
+    ctx.authorize(Action::ReadInternal)?;
+    Ok(ctx.store.links(id).await?)
+}
+
+/// Bug reports filed from a ticket (staff).
+pub async fn ticket_bug_reports(ctx: &Ctx<'_>, id: i64) -> Result<Vec<BugReportRecord>, ApiError> {
+    readable_ticket(ctx, id).await?;
+    ctx.authorize(Action::ReadInternal)?;
+    Ok(ctx.store.bug_reports(id).await?)
+}
+
+/// Loads a ticket the operator may read (the console reads all).
+pub async fn readable_ticket(ctx: &Ctx<'_>, id: i64) -> Result<Ticket, ApiError> {
+    let ticket = ctx.store.ticket(id).await?;
+    ctx.authorize(Action::ReadTicket(ticket.scope()))?;
+    Ok(ticket)
+}
+
+/// The database's kind, once it answers (the health check).
+pub async fn database_health(store: &Store) -> Result<&'static str, ApiError> {
+    store.ping().await?;
+    Ok(match store.backend() {
+        opsdesk_store::Backend::Sqlite => "sqlite",
+        opsdesk_store::Backend::Postgres => "postgres",
+    })
 }
 
 async fn team_named(store: &Store, field: &'static str, name: &str) -> Result<Team, ApiError> {
@@ -336,7 +394,7 @@ pub async fn patch_ticket(
     now: Timestamp,
 ) -> Result<Ticket, ApiError> {
     let ticket = ticket_for(store, actor, id).await?;
-    if actor.role == Role::Customer {
+    if !actor.works_the_desk() {
         return customer_status(store, actor, &ticket, input, now).await;
     }
     actor.authorize(Action::Triage)?;
@@ -661,6 +719,77 @@ impl Operator<'_> {
     }
 }
 
+/// One request as the application layer sees it: the database, who acts, and the moment the
+/// request arrived (the clock is read once, where the request enters).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub(crate) store: &'a Store,
+    /// Who acts.
+    pub operator: Operator<'a>,
+    /// When the request arrived.
+    pub now: Timestamp,
+}
+
+impl<'a> Ctx<'a> {
+    /// A request by `operator` at `now`.
+    pub fn new(store: &'a Store, operator: Operator<'a>, now: Timestamp) -> Self {
+        Ctx {
+            store,
+            operator,
+            now,
+        }
+    }
+
+    /// A signed-in user's request, arriving now.
+    pub fn of(store: &'a Store, actor: &'a Actor) -> Self {
+        Ctx::new(store, Operator::User(actor), Timestamp::now())
+    }
+
+    /// The acting user as the rules see them; `None` at the console.
+    pub fn actor(&self) -> Option<&'a Actor> {
+        match self.operator {
+            Operator::User(actor) => Some(actor),
+            Operator::Console => None,
+        }
+    }
+
+    /// Whether the operator may take `action`: for showing or hiding a control. The action
+    /// itself asks again.
+    pub fn may(&self, action: Action) -> bool {
+        self.operator.authorize_to(action).is_ok()
+    }
+
+    /// Whether the operator reads internal notes and events (staff, or the console).
+    pub fn sees_internal(&self) -> bool {
+        self.actor().is_none_or(Actor::sees_internal)
+    }
+
+    /// Refuses unless the operator may take `action`; answers the acting user's id.
+    pub(crate) fn authorize(&self, action: Action) -> Result<Option<i64>, ApiError> {
+        self.operator.authorize_to(action)
+    }
+}
+
+/// Changes a team's business calendar and where it escalates to (administrators).
+pub async fn patch_team(
+    ctx: &Ctx<'_>,
+    id: i64,
+    input: &crate::wire::desk::PatchTeamIn,
+) -> Result<Team, ApiError> {
+    if input.calendar.is_none() && input.escalates_to.is_none() {
+        ctx.authorize(Action::Administer)?;
+    }
+    if let Some(calendar) = &input.calendar {
+        sla::set_team_calendar(ctx.store, ctx.operator, id, calendar.as_deref(), ctx.now).await?;
+    }
+    match &input.escalates_to {
+        Some(target) => {
+            set_team_escalation(ctx.store, ctx.operator, id, target.as_deref(), ctx.now).await
+        }
+        None => Ok(ctx.store.team(id).await?),
+    }
+}
+
 /// Creates an organisation.
 pub async fn create_org(
     store: &Store,
@@ -758,15 +887,15 @@ pub async fn create_user(
         Some(raw) => checks.check(Tier::parse("tier", raw)),
         None => None,
     };
-    if role == Some(Role::Agent) && tier.is_none() && nonblank(&input.tier).is_none() {
+    if role.is_some_and(Role::needs_tier) && tier.is_none() && nonblank(&input.tier).is_none() {
         checks.fail("tier", "an agent needs a tier (L0 to L4)");
     }
-    if tier.is_some() && role.is_some_and(|r| matches!(r, Role::Customer | Role::Auditor)) {
+    if tier.is_some() && role.is_some_and(|r| !r.may_have_tier()) {
         checks.fail("tier", "only staff who work tickets have a tier");
     }
     let mut org_id = None;
     if let Some(org) = nonblank(&input.organization) {
-        if role.is_some_and(|r| r != Role::Customer) {
+        if role.is_some_and(|r| !r.has_organisation()) {
             checks.fail("organization", "only customers belong to an organisation");
         }
         match store.org_by_name(org).await? {
@@ -776,7 +905,7 @@ pub async fn create_user(
     }
     let mut team_ids = Vec::new();
     for team in input.teams.iter().flatten() {
-        if role == Some(Role::Customer) {
+        if role.is_some_and(Role::has_organisation) {
             checks.fail("teams", "customers do not belong to teams");
             break;
         }
@@ -880,16 +1009,18 @@ pub async fn update_user(
             Some(raw) => checks.check(Tier::parse("tier", raw)).map(Some),
             None => Some(None),
         };
-        match (user.role, changes.tier) {
-            (Role::Agent, Some(None)) => checks.fail("tier", "an agent needs a tier (L0 to L4)"),
-            (Role::Customer | Role::Auditor, Some(Some(_))) => {
+        match changes.tier {
+            Some(None) if user.role.needs_tier() => {
+                checks.fail("tier", "an agent needs a tier (L0 to L4)")
+            }
+            Some(Some(_)) if !user.role.may_have_tier() => {
                 checks.fail("tier", "only staff who work tickets have a tier")
             }
             _ => {}
         }
     }
     if let Some(names) = &input.teams {
-        if user.role == Role::Customer && !names.is_empty() {
+        if user.role.has_organisation() && !names.is_empty() {
             checks.fail("teams", "customers do not belong to teams");
         }
         let mut ids = Vec::new();

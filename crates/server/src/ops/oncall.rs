@@ -7,10 +7,11 @@ use opsdesk_domain::oncall::{
 };
 use opsdesk_domain::{Action, Name};
 use opsdesk_store::{
-    ContactMethod, EscalationPolicyRecord, PageRecord, ScheduleRecord, Store, User, UserRef,
+    ContactMethod, EscalationPolicyRecord, Incident, PageRecord, ScheduleRecord, Store, User,
+    UserRef,
 };
 
-use super::Operator;
+use super::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::incidents::{
@@ -549,4 +550,99 @@ pub async fn on_call_now(
 /// The default shift window: now to 14 days ahead.
 pub fn default_window(now: Timestamp) -> (Timestamp, Timestamp) {
     (now, now + SignedDuration::from_hours(24 * 14))
+}
+
+/// Every schedule with who is on call now and its shifts over the next 14 days (staff).
+pub async fn schedules(ctx: &Ctx<'_>) -> Result<Vec<ScheduleOut>, ApiError> {
+    let (from, to) = default_window(ctx.now);
+    schedules_between(ctx, from, to).await
+}
+
+/// Every schedule with who is on call now and its shifts between `from` and `to` (staff).
+pub async fn schedules_between(
+    ctx: &Ctx<'_>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<ScheduleOut>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let mut out = Vec::new();
+    for s in ctx.store.schedules().await? {
+        out.push(schedule_out(ctx.store, &s, ctx.now, from, to).await);
+    }
+    Ok(out)
+}
+
+/// One schedule with its shifts between `from` and `to` (staff).
+pub async fn schedule(
+    ctx: &Ctx<'_>,
+    id: i64,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<ScheduleOut, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let s = ctx.store.schedule(id).await?;
+    Ok(schedule_out(ctx.store, &s, ctx.now, from, to).await)
+}
+
+/// Every escalation policy (staff).
+pub async fn policies(ctx: &Ctx<'_>) -> Result<Vec<EscalationPolicyOut>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let mut out = Vec::new();
+    for p in ctx.store.escalation_policies().await? {
+        out.push(policy_out(ctx.store, &p).await?);
+    }
+    Ok(out)
+}
+
+/// Who each schedule has on call now (staff).
+pub async fn who_is_on_call(ctx: &Ctx<'_>) -> Result<Vec<(String, Option<UserRef>)>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    on_call_now(ctx.store, ctx.now).await
+}
+
+/// The pages sent about an incident (staff).
+pub async fn incident_pages(ctx: &Ctx<'_>, incident_id: i64) -> Result<Vec<PageRecord>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    ctx.store.incident(incident_id).await?;
+    Ok(ctx.store.incident_pages(incident_id).await?)
+}
+
+/// Checks a page's signed link (the signature is the permission: no one signs in).
+fn check_page_link(secret: &str, id: i64, action: &str, sig: &str) -> Result<(), ApiError> {
+    let known = matches!(action, "acknowledge" | "resolve");
+    if !known || !crate::paging::link_is_valid(secret, id, action, sig) {
+        return Err(ApiError::new(
+            Code::NotFound,
+            "this page link is not valid (it may have been changed)",
+        ));
+    }
+    Ok(())
+}
+
+/// The page a signed link names, with its incident.
+pub async fn linked_page(
+    store: &Store,
+    secret: &str,
+    id: i64,
+    action: &str,
+    sig: &str,
+) -> Result<(PageRecord, Incident), ApiError> {
+    check_page_link(secret, id, action, sig)?;
+    let page = store.page(id).await?;
+    let incident = store.incident(page.incident_id).await?;
+    Ok((page, incident))
+}
+
+/// Answers a page through its signed link, as the paged person: `resolve` resolves the
+/// incident, `acknowledge` stops the paging.
+pub async fn answer_linked_page(
+    store: &Store,
+    secret: &str,
+    id: i64,
+    action: &str,
+    sig: &str,
+    now: Timestamp,
+) -> Result<PageRecord, ApiError> {
+    check_page_link(secret, id, action, sig)?;
+    Ok(store.answer_page(id, action == "resolve", now).await?)
 }

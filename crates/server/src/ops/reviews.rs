@@ -4,9 +4,9 @@
 use jiff::Timestamp;
 use opsdesk_domain::review::{overdue, ActionState, ProblemStatus};
 use opsdesk_domain::Action;
-use opsdesk_store::{ActionItem, NewActionItem, Problem, Review, Store};
+use opsdesk_store::{ActionItem, Incident, NewActionItem, Problem, Review, Store};
 
-use super::Operator;
+use super::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::incidents::{
@@ -249,4 +249,88 @@ pub async fn save_problem(
             now,
         )
         .await?)
+}
+
+/// An incident's review with its action items (staff).
+pub async fn review(ctx: &Ctx<'_>, incident_id: i64) -> Result<ReviewOut, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let review = ctx
+        .store
+        .review(incident_id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::NotFound, "this incident has no review yet"))?;
+    review_out(ctx.store, &review, ctx.now).await
+}
+
+/// Which action items to list: of an incident or a problem, of an owner (an address or `me`),
+/// only overdue ones, verified ones too.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ItemFilter<'a> {
+    /// Only this incident's.
+    pub incident: Option<i64>,
+    /// Only this problem's.
+    pub problem: Option<i64>,
+    /// Only this owner's (e-mail or `me`).
+    pub owner: Option<&'a str>,
+    /// Only overdue ones.
+    pub overdue: bool,
+    /// Include verified ones.
+    pub all: bool,
+}
+
+/// Action items, soonest due first (staff).
+pub async fn action_items(
+    ctx: &Ctx<'_>,
+    filter: ItemFilter<'_>,
+) -> Result<Vec<ActionItemOut>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let owner = match filter.owner.map(str::trim).filter(|o| !o.is_empty()) {
+        Some("me") => ctx.actor().map(|a| a.user_id),
+        Some(email) => Some(
+            ctx.store
+                .user_by_email(&email.to_lowercase())
+                .await?
+                .map(|u| u.id)
+                .ok_or_else(|| {
+                    ApiError::field(Code::InvalidInput, "owner", format!("no user '{email}'"))
+                })?,
+        ),
+        None => None,
+    };
+    Ok(ctx
+        .store
+        .action_items(filter.incident, filter.problem, owner, filter.all)
+        .await?
+        .iter()
+        .map(|a| item_out(a, ctx.now))
+        .filter(|a| !filter.overdue || a.overdue)
+        .collect())
+}
+
+/// The incident an action item belongs to, if it belongs to one (staff).
+pub async fn incident_of_item(ctx: &Ctx<'_>, id: i64) -> Result<Option<i64>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    Ok(ctx.store.action_item(id).await?.incident_id)
+}
+
+/// Problem records, newest first (staff).
+pub async fn problems(ctx: &Ctx<'_>) -> Result<Vec<Problem>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    Ok(ctx.store.problems().await?)
+}
+
+/// One problem record (staff).
+pub async fn problem(ctx: &Ctx<'_>, id: i64) -> Result<Problem, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    Ok(ctx.store.problem(id).await?)
+}
+
+/// An incident and its review as saved so far, if any (staff).
+pub async fn review_record(
+    ctx: &Ctx<'_>,
+    incident_id: i64,
+) -> Result<(Incident, Option<Review>), ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    let incident = ctx.store.incident(incident_id).await?;
+    Ok((incident, ctx.store.review(incident_id).await?))
 }

@@ -9,7 +9,7 @@ use opsdesk_domain::runbook::{self, Outcome, Step};
 use opsdesk_domain::{Action, Actor};
 use opsdesk_store::{Check, CheckDraft, Occurrence, Run, RunTarget, Runbook, Store};
 
-use super::Operator;
+use super::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::runbooks::{
@@ -390,7 +390,10 @@ pub async fn save_check(
         active,
         next_at: if active { next_at } else { None },
     };
-    Ok(store.save_check(id, &draft, actor, now).await?)
+    let check = store.save_check(id, &draft, actor, now).await?;
+    // The scheduler sleeps until the next due check; wake it to see this one.
+    store.ring_work();
+    Ok(check)
 }
 
 async fn first_admin(store: &Store) -> Result<i64, ApiError> {
@@ -452,4 +455,63 @@ pub fn occurrence_out(o: &Occurrence) -> OccurrenceOut {
         run: o.run_id,
         finished_at: o.finished_at.map(rfc3339),
     }
+}
+
+/// Every runbook (staff).
+pub async fn runbooks(ctx: &Ctx<'_>) -> Result<Vec<RunbookOut>, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    let runbooks = ctx.store.runbooks().await?;
+    runbooks_out(ctx.store, &runbooks).await
+}
+
+/// Every runbook as stored, for pickers (staff).
+pub async fn runbook_records(ctx: &Ctx<'_>) -> Result<Vec<Runbook>, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    Ok(ctx.store.runbooks().await?)
+}
+
+/// One runbook (staff).
+pub async fn runbook(ctx: &Ctx<'_>, id: i64) -> Result<RunbookOut, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    let r = ctx.store.runbook(id).await?;
+    runbook_out(ctx.store, &r).await
+}
+
+/// The runs on a ticket or an incident, newest first (staff; an incident's need the right
+/// to read incidents).
+pub async fn runs(ctx: &Ctx<'_>, target: RunTarget) -> Result<Vec<Run>, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    match target {
+        RunTarget::Ticket(id) => {
+            super::readable_ticket(ctx, id).await?;
+        }
+        RunTarget::Incident(id) => {
+            ctx.authorize(Action::ReadIncidents)?;
+            ctx.store.incident(id).await?;
+        }
+    }
+    Ok(ctx.store.runs_of(target).await?)
+}
+
+/// One run (staff).
+pub async fn run(ctx: &Ctx<'_>, id: i64) -> Result<Run, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    Ok(ctx.store.run(id).await?)
+}
+
+/// Every scheduled check with its next and latest occurrences (staff).
+pub async fn checks(ctx: &Ctx<'_>) -> Result<Vec<CheckOut>, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    let mut out = Vec::new();
+    for c in ctx.store.checks().await? {
+        out.push(check_out(ctx.store, &c, ctx.now).await?);
+    }
+    Ok(out)
+}
+
+/// One scheduled check (staff).
+pub async fn check(ctx: &Ctx<'_>, id: i64) -> Result<CheckOut, ApiError> {
+    ctx.authorize(Action::ListQueues)?;
+    let check = ctx.store.check(id).await?;
+    check_out(ctx.store, &check, ctx.now).await
 }

@@ -11,12 +11,12 @@ use opsdesk_domain::sla::{
 };
 use opsdesk_domain::{Action, Actor, Invalid, Name, PendingReason, Priority};
 use opsdesk_store::{
-    AtRisk, CalendarInput, CalendarRecord, PolicyRecord, Store, TicketSla, VendorInput,
-    VendorRecord,
+    AtRisk, CalendarInput, CalendarRecord, Notification, Org, OutboxItem, PolicyRecord, SlaJob,
+    Store, Team, TicketSla, VendorInput, VendorRecord,
 };
 
 use crate::error::{ApiError, Checks, Code};
-use crate::ops::{ticket_for, Operator};
+use crate::ops::{ticket_for, Ctx, Operator};
 use crate::wire::desk::{
     ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
     TargetsWire, VendorIn, WeekHoursWire,
@@ -305,7 +305,7 @@ pub async fn policy_from(store: &Store, input: &PolicyIn) -> Result<Policy, ApiE
         for action in &level.actions {
             let arg = match (action.kind.trim(), action.target.as_deref().map(str::trim)) {
                 ("notify_user", Some(email)) => match store.user_by_email(email).await? {
-                    Some(u) if u.role != opsdesk_domain::Role::Customer => Some(u.id.to_string()),
+                    Some(u) if crate::auth::actor_of(&u).works_the_desk() => Some(u.id.to_string()),
                     _ => {
                         checks.fail(
                             "levels.actions",
@@ -767,6 +767,125 @@ pub fn policy_out(record: &PolicyRecord, names: &Names) -> crate::wire::desk::Po
         levels,
         updated_at: crate::wire::desk::rfc3339(record.updated_at),
     }
+}
+
+/// Every business calendar (staff).
+pub async fn calendars(ctx: &Ctx<'_>) -> Result<Vec<CalendarRecord>, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    Ok(ctx.store.calendars().await?)
+}
+
+/// One business calendar (staff).
+pub async fn calendar(ctx: &Ctx<'_>, id: i64) -> Result<CalendarRecord, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    Ok(ctx.store.calendar(id).await?)
+}
+
+/// Every SLA policy as stored, in order (staff).
+pub async fn policy_records(ctx: &Ctx<'_>) -> Result<Vec<PolicyRecord>, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    Ok(ctx.store.policies().await?)
+}
+
+/// Every SLA policy in order, the first matching applies (staff).
+pub async fn policies(ctx: &Ctx<'_>) -> Result<Vec<crate::wire::desk::PolicyOut>, ApiError> {
+    let records = policy_records(ctx).await?;
+    let names = Names::load(ctx.store, &records).await?;
+    Ok(records.iter().map(|r| policy_out(r, &names)).collect())
+}
+
+/// One SLA policy (staff).
+pub async fn policy(ctx: &Ctx<'_>, id: i64) -> Result<crate::wire::desk::PolicyOut, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    let record = ctx.store.policy(id).await?;
+    let names = Names::load(ctx.store, std::slice::from_ref(&record)).await?;
+    Ok(policy_out(&record, &names))
+}
+
+/// The latest background recomputations, newest first (staff).
+pub async fn jobs(ctx: &Ctx<'_>, limit: i64) -> Result<Vec<SlaJob>, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    Ok(ctx.store.sla_jobs(limit).await?)
+}
+
+/// Every vendor with its results (staff).
+pub async fn vendors(ctx: &Ctx<'_>) -> Result<Vec<crate::wire::desk::VendorOut>, ApiError> {
+    ctx.authorize(Action::ReadDirectory)?;
+    vendors_out(ctx.store, ctx.now).await
+}
+
+/// One vendor with its results (staff).
+pub async fn vendor(ctx: &Ctx<'_>, id: i64) -> Result<crate::wire::desk::VendorOut, ApiError> {
+    vendors(ctx)
+        .await?
+        .into_iter()
+        .find(|v| v.id == id)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
+}
+
+/// The operator's notifications, newest first (the console has none).
+pub async fn notifications(ctx: &Ctx<'_>, limit: i64) -> Result<Vec<Notification>, ApiError> {
+    match ctx.actor() {
+        Some(actor) => Ok(ctx.store.notifications(actor.user_id, limit).await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Marks every notification of the operator read.
+pub async fn read_notifications(ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    if let Some(actor) = ctx.actor() {
+        ctx.store
+            .mark_notifications_read(actor.user_id, ctx.now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A ticket's clocks for a reader who sees internal data and has already read the ticket;
+/// `None` for everyone else.
+pub async fn clocks_if_internal(ctx: &Ctx<'_>, id: i64) -> Result<Option<TicketSla>, ApiError> {
+    if !ctx.sees_internal() {
+        return Ok(None);
+    }
+    Ok(Some(ctx.store.ticket_sla(id, ctx.now).await?))
+}
+
+/// Everything the SLA settings page shows.
+pub struct Settings {
+    /// Business calendars.
+    pub calendars: Vec<CalendarRecord>,
+    /// Policies in order.
+    pub policies: Vec<PolicyRecord>,
+    /// Names of what the policies refer to.
+    pub names: Names,
+    /// Teams.
+    pub teams: Vec<Team>,
+    /// Organisations.
+    pub orgs: Vec<Org>,
+    /// The latest background recomputations.
+    pub jobs: Vec<SlaJob>,
+    /// The latest notification deliveries.
+    pub outbox: Vec<OutboxItem>,
+    /// Vendors with their results.
+    pub vendors: Vec<crate::wire::desk::VendorOut>,
+}
+
+/// The SLA settings: calendars, policies, vendors and the work they cause (administrators
+/// and managers).
+pub async fn settings(ctx: &Ctx<'_>) -> Result<Settings, ApiError> {
+    ctx.authorize(Action::ManageSla)?;
+    let store = ctx.store;
+    let policies = store.policies().await?;
+    Ok(Settings {
+        calendars: store.calendars().await?,
+        names: Names::load(store, &policies).await?,
+        policies,
+        teams: store.teams().await?,
+        orgs: store.orgs().await?,
+        jobs: store.sla_jobs(5).await?,
+        outbox: store.outbox_recent(10).await?,
+        vendors: vendors_out(store, ctx.now).await?,
+    })
 }
 
 #[cfg(test)]

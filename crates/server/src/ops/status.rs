@@ -7,7 +7,7 @@ use opsdesk_domain::status::{self, ComponentStatus};
 use opsdesk_domain::{Action, ExternalUrl};
 use opsdesk_store::{NewStatusUpdate, PublicIncident, StatusUpdate, Store};
 
-use super::Operator;
+use super::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::rfc3339;
 use crate::wire::incidents::{
@@ -313,4 +313,49 @@ pub fn render_mail(
             subscription_link(base, secret, Subscription::Unsubscribe, to)
         ),
     ))
+}
+
+/// An incident's public updates, newest first (staff).
+pub async fn updates(ctx: &Ctx<'_>, incident_id: i64) -> Result<Vec<StatusUpdate>, ApiError> {
+    ctx.authorize(Action::ReadIncidents)?;
+    ctx.store.incident(incident_id).await?;
+    Ok(ctx.store.status_updates(incident_id).await?)
+}
+
+/// A visitor asks for status mail at `email`: a confirmation link is mailed (at most three a
+/// day per address). `false` when this desk sends no mail.
+pub async fn request_subscription(
+    store: &Store,
+    email: &opsdesk_domain::Email,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    if store.sending_mailbox().await?.is_none() {
+        return Ok(false);
+    }
+    store
+        .queue_subscription_confirmation(email.as_str(), now)
+        .await?;
+    Ok(true)
+}
+
+/// Carries out a subscription link whose signature [`subscription_link_is_valid`] checked:
+/// the address starts or stops getting every public update.
+pub async fn follow_subscription_link(
+    store: &Store,
+    action: Subscription,
+    email: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    match action {
+        Subscription::Confirm => store.subscribe_status_email(email, now).await?,
+        Subscription::Unsubscribe => {
+            store.unsubscribe_status("email", email, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The latest public updates with their incidents' titles, newest first (the Atom feed).
+pub async fn feed(store: &Store, limit: i64) -> Result<Vec<(StatusUpdate, String)>, ApiError> {
+    Ok(store.recent_status_updates(limit).await?)
 }

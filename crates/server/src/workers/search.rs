@@ -6,13 +6,15 @@
 //! changes is one index commit, whose payload is the log position it reached.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use opsdesk_search::{Doc, Kind, SearchIndex};
 use opsdesk_store::{indexed_kind, Store, StoreError};
-use tokio::sync::{watch, Notify};
+
+use crate::ops::search::SearchState;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How often the log is read when nothing was waiting.
@@ -21,67 +23,6 @@ const IDLE: Duration = Duration::from_millis(200);
 const EVENTS_PER_STEP: i64 = 2_000;
 /// Rows read per query during a rebuild.
 const REBUILD_PAGE: i64 = 1_000;
-
-/// What the index is doing, for the admin page and `GET /api/v1/search/status`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IndexStatus {
-    /// A rebuild is running.
-    pub rebuilding: bool,
-    /// Documents written by the running (or last) rebuild.
-    pub rebuilt: usize,
-    /// Documents the running rebuild will write.
-    pub rebuild_total: usize,
-    /// When the last rebuild finished.
-    pub rebuilt_at: Option<Timestamp>,
-    /// The event-log position the index has reached.
-    pub cursor: i64,
-    /// The last failure, if the indexer is failing.
-    pub error: Option<String>,
-}
-
-/// The handle of a process's indexer: its status, and a way to ask for a rebuild.
-#[derive(Debug, Clone, Default)]
-pub struct SearchState {
-    status: Arc<Mutex<IndexStatus>>,
-    rebuild: Arc<Notify>,
-}
-
-impl SearchState {
-    /// What the indexer is doing now.
-    pub fn status(&self) -> IndexStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// The index status as the API and the admin page show it.
-    pub async fn report(
-        &self,
-        store: &Store,
-        search: &SearchIndex,
-    ) -> Result<crate::wire::knowledge::SearchStatusOut, crate::error::ApiError> {
-        let status = self.status();
-        Ok(crate::wire::knowledge::SearchStatusOut {
-            documents: search.documents(),
-            cursor: status.cursor,
-            latest: store.last_event_seq().await?,
-            rebuilding: status.rebuilding,
-            rebuilt: status.rebuilt,
-            rebuild_total: status.rebuild_total,
-            rebuilt_at: status.rebuilt_at.map(crate::wire::desk::rfc3339),
-            error: status.error,
-        })
-    }
-
-    /// Asks the indexer to rebuild the index from the tables.
-    pub fn request_rebuild(&self) {
-        self.rebuild.notify_one();
-    }
-
-    fn update(&self, change: impl FnOnce(&mut IndexStatus)) {
-        if let Ok(mut status) = self.status.lock() {
-            change(&mut status);
-        }
-    }
-}
 
 /// The running indexer; stop it with [`Indexer::stop`].
 #[derive(Debug)]
@@ -182,7 +123,7 @@ async fn run(
         };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            () = state.rebuild.notified() => cursor = None,
+            () = state.rebuild_requested() => cursor = None,
             changed = stopped.changed() => if changed.is_err() { break },
         }
     }

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
@@ -96,13 +95,8 @@ async fn list_incidents(
     caller: ApiCaller,
     Query(q): Query<IncidentQuery>,
 ) -> Result<Json<Page<IncidentOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
     let dir = Directory::load(&state.store).await?;
-    let filter = ops::incident_filter(&q, &dir)?;
-    let items = state.store.incidents(&filter).await?;
-    let next_cursor = (items.len() as i64 == filter.limit)
-        .then(|| items.last().map(|i| i.id.to_string()))
-        .flatten();
+    let (items, next_cursor) = ops::incidents(&state.ctx(&caller.actor), &q, &dir).await?;
     Ok(Json(Page {
         items: items.iter().map(|i| dir.incident(i, None)).collect(),
         next_cursor,
@@ -125,13 +119,16 @@ async fn declare(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(incident_out(&state, incident.id).await?),
+        Json(incident_out(&state, &caller, incident.id).await?),
     ))
 }
 
-async fn incident_out(state: &AppState, id: i64) -> Result<IncidentOut, ApiError> {
-    let incident = state.store.incident(id).await?;
-    let tickets = state.store.incident_ticket_ids(id).await?;
+async fn incident_out(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: i64,
+) -> Result<IncidentOut, ApiError> {
+    let (incident, tickets) = ops::incident(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(dir.incident(&incident, Some(tickets)))
 }
@@ -143,8 +140,7 @@ async fn get_incident(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    Ok(Json(incident_out(&state, id).await?))
+    Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
 /// Changes an incident: status, severity, title, summary, commander, comms, services.
@@ -163,7 +159,7 @@ async fn patch_incident(
         Timestamp::now(),
     )
     .await?;
-    Ok(Json(incident_out(&state, id).await?))
+    Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
 /// The incident's timeline: alerts joining and resolving, status changes, notes, links.
@@ -173,9 +169,7 @@ async fn incident_events(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<EventOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    state.store.incident(id).await?;
-    let events = state.store.events_of("incident", id, true).await?;
+    let events = ops::incident_events(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: events.iter().map(EventOut::from).collect(),
     }))
@@ -197,12 +191,8 @@ async fn add_note(
         Timestamp::now(),
     )
     .await?;
-    let events = state.store.events_of("incident", id, true).await?;
-    let event = events
-        .iter()
-        .find(|e| e.seq == seq)
-        .ok_or_else(|| ApiError::new(Code::Internal, "the note was not recorded"))?;
-    Ok((StatusCode::CREATED, Json(EventOut::from(event))))
+    let event = ops::incident_event(&state.ctx(&caller.actor), id, seq).await?;
+    Ok((StatusCode::CREATED, Json(EventOut::from(&event))))
 }
 
 /// The alerts an incident holds, firing first.
@@ -212,10 +202,8 @@ async fn incident_alerts(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<AlertOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    state.store.incident(id).await?;
+    let alerts = ops::incident_alerts(&state.ctx(&caller.actor), id, 1000).await?;
     let dir = Directory::load(&state.store).await?;
-    let alerts = state.store.incident_alerts(id, 1000).await?;
     Ok(Json(Items {
         items: alerts.iter().map(|a| dir.alert(a)).collect(),
     }))
@@ -237,7 +225,7 @@ async fn link_ticket(
         Timestamp::now(),
     )
     .await?;
-    Ok(Json(incident_out(&state, id).await?))
+    Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
 /// Unlinks a ticket.
@@ -275,38 +263,14 @@ async fn list_alerts(
     caller: ApiCaller,
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<Items<AlertOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
     let dir = Directory::load(&state.store).await?;
-    let integration = match q
-        .integration
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(name) => Some(
-            dir.integrations
-                .iter()
-                .find(|i| i.name.eq_ignore_ascii_case(name))
-                .map(|i| i.id)
-                .ok_or_else(|| {
-                    ApiError::field(
-                        Code::InvalidInput,
-                        "integration",
-                        format!("no integration named '{name}'"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field(
-            Code::InvalidInput,
-            "limit",
-            "must be between 1 and 500",
-        ));
-    }
-    let alerts = state.store.recent_alerts(integration, limit).await?;
+    let alerts = ops::recent_alerts(
+        &state.ctx(&caller.actor),
+        q.integration.as_deref(),
+        q.limit,
+        &dir,
+    )
+    .await?;
     Ok(Json(Items {
         items: alerts.iter().map(|a| dir.alert(a)).collect(),
     }))
@@ -357,8 +321,7 @@ async fn get_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    let integration = state.store.integration(id).await?;
+    let integration = ops::integration(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(dir.integration_out(&integration)))
 }
@@ -500,10 +463,10 @@ async fn list_maintenance(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<MaintenanceOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let now = Timestamp::now();
+    let ctx = state.ctx(&caller.actor);
+    let windows = ops::maintenance_windows(&ctx).await?;
+    let now = ctx.now;
     let dir = Directory::load(&state.store).await?;
-    let windows = state.store.maintenance_windows().await?;
     Ok(Json(Items {
         items: windows.iter().map(|m| dir.maintenance(m, now)).collect(),
     }))

@@ -8,9 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::knowledge::ArticleStatus;
 use opsdesk_domain::Action;
-use opsdesk_store::ArticleFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -105,7 +103,7 @@ async fn search(
     Ok(Json(ops::search_out(
         found,
         &query,
-        caller.actor.role.is_staff(),
+        state.ctx(&caller.actor).may(Action::ListQueues),
     )))
 }
 
@@ -139,9 +137,9 @@ async fn search_status(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<SearchStatusOut>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
+    let ctx = state.ctx(&caller.actor);
     Ok(Json(
-        state.indexer.report(&state.store, &state.search).await?,
+        crate::ops::search::status(&ctx, &state.indexer, &state.search).await?,
     ))
 }
 
@@ -152,11 +150,10 @@ async fn reindex(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<(StatusCode, Json<SearchStatusOut>), ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    state.indexer.request_rebuild();
+    let ctx = state.ctx(&caller.actor);
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.indexer.report(&state.store, &state.search).await?),
+        Json(crate::ops::search::rebuild(&ctx, &state.indexer, &state.search).await?),
     ))
 }
 
@@ -166,11 +163,7 @@ async fn list_categories(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<CategoryOut>>, ApiError> {
-    let items = if caller.actor.role.is_staff() {
-        state.store.categories().await?
-    } else {
-        state.store.public_categories().await?
-    };
+    let items = ops::categories(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items {
         items: items.iter().map(ops::category_out).collect(),
     }))
@@ -241,36 +234,19 @@ async fn list_articles(
     query: Result<Query<ArticleQuery>, QueryRejection>,
 ) -> Result<Json<Items<ArticleOut>>, ApiError> {
     let q = query_params(query)?;
-    let now = Timestamp::now();
-    let staff = caller.actor.role.is_staff();
-    let mut filter = ArticleFilter {
-        category_id: q.category,
-        public_only: !staff,
-        ..ArticleFilter::default()
-    };
-    if staff {
-        if let Some(raw) = q.status.as_deref() {
-            filter.status = Some(
-                ArticleStatus::parse("status", raw)
-                    .map_err(|e| ApiError::field(Code::InvalidInput, e.field, e.reason))?,
-            );
-        }
-        if q.stale == Some(true) {
-            filter.stale_at = Some(now);
-        }
-        filter.owner_id = match q.owner.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some("me") => Some(caller.actor.user_id),
-            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-                ApiError::field(Code::InvalidInput, "owner", "must be 'me' or a user id")
-            })?),
-        };
-    }
-    let articles = state.store.articles(&filter, 500).await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let filter = ops::article_filter(
+        &ctx,
+        q.category,
+        q.status.as_deref(),
+        q.stale == Some(true),
+        q.owner.as_deref(),
+    )?;
+    let articles = ops::articles(&ctx, filter).await?;
     Ok(Json(Items {
         items: articles
             .iter()
-            .filter(|a| ops::authorize_read(Some(&caller.actor), a).is_ok())
             .map(|a| ops::article_out(a, Some(&caller.actor), &state.public_url, now))
             .collect(),
     }))
@@ -296,9 +272,9 @@ async fn get_article(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let article = state.store.article(id).await?;
-    ops::authorize_read(Some(&caller.actor), &article)?;
-    Ok(answer(&state, &caller, &article, Timestamp::now()))
+    let ctx = state.ctx(&caller.actor);
+    let article = ops::article(&ctx, id).await?;
+    Ok(answer(&state, &caller, &article, ctx.now))
 }
 
 /// Saves an edit (staff): a new version when the title or body changed; `base_version`
@@ -357,17 +333,6 @@ fn answer(
     ))
 }
 
-async fn staff_article(
-    state: &AppState,
-    caller: &ApiCaller,
-    id: i64,
-) -> Result<opsdesk_store::Article, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    let article = state.store.article(id).await?;
-    ops::authorize_read(Some(&caller.actor), &article)?;
-    Ok(article)
-}
-
 /// Every version of an article, newest first (staff).
 #[utoipa::path(get, path = "/api/v1/articles/{id}/versions", params(("id" = i64, Path)), responses((status = 200, body = Items<ArticleVersionOut>), (status = 404, body = Problem)))]
 async fn list_versions(
@@ -375,8 +340,7 @@ async fn list_versions(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<ArticleVersionOut>>, ApiError> {
-    staff_article(&state, &caller, id).await?;
-    let versions = state.store.article_versions(id).await?;
+    let versions = ops::versions(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: versions
             .iter()
@@ -392,13 +356,7 @@ async fn get_version(
     caller: ApiCaller,
     Path((id, version)): Path<(i64, i64)>,
 ) -> Result<Json<ArticleVersionOut>, ApiError> {
-    staff_article(&state, &caller, id).await?;
-    let this = state.store.article_version(id, version).await?;
-    let previous = if version > 1 {
-        state.store.article_version(id, version - 1).await.ok()
-    } else {
-        None
-    };
+    let (this, previous) = ops::version(&state.ctx(&caller.actor), id, version).await?;
     Ok(Json(ops::version_out(&this, previous.as_ref(), true)))
 }
 
@@ -428,8 +386,7 @@ async fn list_feedback(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<FeedbackOut>>, ApiError> {
-    staff_article(&state, &caller, id).await?;
-    let feedback = state.store.article_feedback_list(id).await?;
+    let feedback = ops::feedback(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: feedback
             .iter()
@@ -451,17 +408,7 @@ async fn give_feedback(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<FeedbackIn>,
 ) -> Result<StatusCode, ApiError> {
-    caller.actor.authorize(Action::RateArticle)?;
-    let article = state.store.article(id).await?;
-    ops::authorize_read(Some(&caller.actor), &article)?;
-    ops::record_feedback(
-        &state.store,
-        &article,
-        &input,
-        Some(caller.actor.user_id),
-        Timestamp::now(),
-    )
-    .await?;
+    ops::give_feedback(&state.ctx(&caller.actor), id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -472,13 +419,7 @@ async fn deflected(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    caller.actor.authorize(Action::RateArticle)?;
-    let article = state.store.article(id).await?;
-    ops::authorize_read(Some(&caller.actor), &article)?;
-    state
-        .store
-        .article_deflected(id, Some(caller.actor.user_id), Timestamp::now())
-        .await?;
+    ops::record_deflection(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -489,14 +430,12 @@ async fn ticket_articles(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<ArticleOut>>, ApiError> {
-    let ticket = state.store.ticket(id).await?;
-    caller.actor.authorize(Action::ReadTicket(ticket.scope()))?;
-    let now = Timestamp::now();
-    let articles = state.store.ticket_articles(id).await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let articles = ops::ticket_articles(&ctx, id).await?;
     Ok(Json(Items {
         items: articles
             .iter()
-            .filter(|a| ops::authorize_read(Some(&caller.actor), a).is_ok())
             .map(|a| ops::article_out(a, Some(&caller.actor), &state.public_url, now))
             .collect(),
     }))

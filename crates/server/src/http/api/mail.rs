@@ -8,7 +8,6 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
@@ -76,8 +75,7 @@ async fn list_mailboxes(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<MailboxOut>>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    let items = state.store.mailboxes().await?;
+    let items = ops::mailboxes(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items {
         items: items.iter().map(ops::mailbox_out).collect(),
     }))
@@ -107,8 +105,8 @@ async fn get_mailbox(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<MailboxOut>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    Ok(Json(ops::mailbox_out(&state.store.mailbox(id).await?)))
+    let mailbox = ops::mailbox(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(ops::mailbox_out(&mailbox)))
 }
 
 /// Changes a mailbox (administrators); empty passwords keep the stored ones.
@@ -161,15 +159,7 @@ async fn hand_in(
             "send the message as Content-Type: message/rfc822",
         ));
     }
-    let mailbox = state.store.mailbox(id).await?;
-    let received = ops::ingest(
-        &state.store,
-        Operator::User(&caller.actor),
-        &mailbox,
-        body.to_vec(),
-        Timestamp::now(),
-    )
-    .await?;
+    let received = ops::hand_in(&state.ctx(&caller.actor), id, body.to_vec()).await?;
     Ok((StatusCode::CREATED, Json(ops::intake_out(&received))))
 }
 
@@ -190,9 +180,7 @@ async fn list_mail(
     caller: ApiCaller,
     Query(q): Query<MailQuery>,
 ) -> Result<Json<Items<MailOut>>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let mail = state.store.recent_mail(q.mailbox, limit).await?;
+    let mail = ops::recent_mail(&state.ctx(&caller.actor), q.mailbox, q.limit).await?;
     Ok(Json(Items {
         items: mail.iter().map(ops::mail_out).collect(),
     }))
@@ -218,12 +206,7 @@ async fn get_source(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
-    ops::mail_for(&state.store, &caller.actor, id).await?;
-    let raw = state
-        .store
-        .mail_source(id)
-        .await?
-        .ok_or_else(|| ApiError::new(Code::NotFound, "the source of this mail was not kept"))?;
+    let raw = ops::mail_source(&state.ctx(&caller.actor), id).await?;
     Ok(crate::http::download::file(
         raw,
         "message/rfc822",
@@ -276,9 +259,8 @@ async fn list_templates(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<TemplateOut>>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
     Ok(Json(Items {
-        items: ops::templates_out(&state.store).await?,
+        items: ops::templates(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -310,10 +292,8 @@ async fn get_domains(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<DomainsWire>, ApiError> {
-    caller.actor.authorize(Action::Administer)?;
-    state.store.org(id).await?;
     Ok(Json(DomainsWire {
-        domains: state.store.org_domains(id).await?,
+        domains: ops::org_domains(&state.ctx(&caller.actor), id).await?,
     }))
 }
 

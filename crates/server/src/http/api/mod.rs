@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 use utoipa::OpenApi;
 
@@ -123,13 +122,10 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// Health of the server and its database.
 #[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, body = HealthOut), (status = 503, body = Problem)))]
 async fn health(State(state): State<AppState>) -> Result<Json<HealthOut>, ApiError> {
-    state.store.ping().await?;
+    let database = ops::database_health(&state.store).await?;
     Ok(Json(HealthOut {
         status: "ok".into(),
-        database: match state.store.backend() {
-            opsdesk_store::Backend::Sqlite => "sqlite".into(),
-            opsdesk_store::Backend::Postgres => "postgres".into(),
-        },
+        database: database.into(),
         version: env!("CARGO_PKG_VERSION").into(),
     }))
 }
@@ -222,15 +218,10 @@ async fn get_ticket(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::ticket_for(&state.store, &caller.actor, id).await?;
-    Ok(Json(
-        sla::with_clocks(
-            &state.store,
-            &caller,
-            TicketOut::for_audience(&ticket, caller.actor.sees_internal()),
-        )
-        .await?,
-    ))
+    let ctx = state.ctx(&caller.actor);
+    let ticket = ops::readable_ticket(&ctx, id).await?;
+    let out = TicketOut::for_audience(&ticket, ctx.sees_internal());
+    Ok(Json(sla::with_clocks(&ctx, out).await?))
 }
 
 /// Change status, priority, impact, urgency, assignee, team, category, service or tags.
@@ -257,11 +248,7 @@ async fn list_messages(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<MessageOut>>, ApiError> {
-    ops::ticket_for(&state.store, &caller.actor, id).await?;
-    let messages = state
-        .store
-        .messages(id, caller.actor.sees_internal())
-        .await?;
+    let messages = ops::ticket_messages(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: messages.iter().map(MessageOut::from).collect(),
         next_cursor: None,
@@ -277,19 +264,10 @@ async fn create_message(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<CreateMessageIn>,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
-    let message_id =
-        ops::add_message(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
-    let messages = state.store.messages(id, true).await?;
-    let message = messages
-        .iter()
-        .find(|m| m.id == message_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                Code::Internal,
-                "the message was stored but cannot be read back",
-            )
-        })?;
-    Ok((StatusCode::CREATED, Json(message.into())))
+    let ctx = state.ctx(&caller.actor);
+    let message_id = ops::add_message(&state.store, &caller.actor, id, &input, ctx.now).await?;
+    let message = ops::ticket_message(&ctx, id, message_id).await?;
+    Ok((StatusCode::CREATED, Json((&message).into())))
 }
 
 /// The ticket's timeline from the event log; internal events only for staff.
@@ -299,11 +277,7 @@ async fn list_events(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<EventOut>>, ApiError> {
-    ops::ticket_for(&state.store, &caller.actor, id).await?;
-    let events = state
-        .store
-        .events_of("ticket", id, caller.actor.sees_internal())
-        .await?;
+    let events = ops::ticket_events(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: events.iter().map(EventOut::from).collect(),
         next_cursor: None,
@@ -349,9 +323,7 @@ async fn list_links(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<LinkOut>>, ApiError> {
-    ops::ticket_for(&state.store, &caller.actor, id).await?;
-    caller.actor.authorize(Action::ReadInternal)?;
-    let links = state.store.links(id).await?;
+    let links = ops::ticket_links(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: links.iter().map(LinkOut::from).collect(),
         next_cursor: None,
@@ -378,9 +350,7 @@ async fn list_bug_reports(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<BugReportOut>>, ApiError> {
-    ops::ticket_for(&state.store, &caller.actor, id).await?;
-    caller.actor.authorize(Action::ReadInternal)?;
-    let reports = state.store.bug_reports(id).await?;
+    let reports = ops::ticket_bug_reports(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: reports.iter().map(BugReportOut::from).collect(),
         next_cursor: None,
@@ -422,58 +392,18 @@ async fn list_users(
     caller: ApiCaller,
     query: Result<Query<UserQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<UserOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
     let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let role = query
-        .role
-        .as_deref()
-        .map(|r| opsdesk_domain::Role::parse("role", r))
-        .transpose()?;
-    let team = match query.team.as_deref() {
-        Some(name) => Some(
-            state
-                .store
-                .team_by_name(name)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::field(
-                        Code::InvalidInput,
-                        "team",
-                        format!("no team named '{name}'"),
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
-    let after = match query.cursor.as_deref() {
-        Some(c) => c.parse::<i64>().map_err(|_| {
-            ApiError::field(
-                Code::InvalidInput,
-                "cursor",
-                "is not a cursor this list gave out",
-            )
-        })?,
-        None => 0,
-    };
-    let limit = query.limit.unwrap_or(ops::DEFAULT_PAGE);
-    if !(1..=ops::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::field(
-            Code::InvalidInput,
-            "limit",
-            format!("must be between 1 and {}", ops::MAX_PAGE),
-        ));
-    }
-    let mut users = state.store.users(role, team, after, limit + 1).await?;
-    let more = users.len() as i64 > limit;
-    users.truncate(usize::try_from(limit).unwrap_or(0));
+    let page = ops::directory::users(
+        &state.ctx(&caller.actor),
+        query.role.as_deref(),
+        query.team.as_deref(),
+        query.cursor.as_deref(),
+        query.limit,
+    )
+    .await?;
     Ok(Json(Page {
-        next_cursor: if more {
-            users.last().map(|u| u.id.to_string())
-        } else {
-            None
-        },
-        items: users.iter().map(UserOut::from).collect(),
+        next_cursor: page.next_cursor,
+        items: page.users.iter().map(UserOut::from).collect(),
     }))
 }
 
@@ -501,10 +431,8 @@ async fn get_user(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<UserOut>, ApiError> {
-    if id != caller.user.id {
-        caller.actor.authorize(Action::ReadDirectory)?;
-    }
-    Ok(Json((&state.store.user(id).await?).into()))
+    let user = ops::directory::user(&state.ctx(&caller.actor), id).await?;
+    Ok(Json((&user).into()))
 }
 
 /// Teams (staff only).
@@ -513,8 +441,7 @@ async fn list_teams(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Page<TeamOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let teams = state.store.teams().await?;
+    let teams = ops::directory::teams(&state.ctx(&caller.actor)).await?;
     Ok(Json(Page {
         items: teams.iter().map(TeamOut::from).collect(),
         next_cursor: None,
@@ -545,8 +472,8 @@ async fn get_team(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<TeamOut>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    Ok(Json((&state.store.team(id).await?).into()))
+    let team = ops::directory::team(&state.ctx(&caller.actor), id).await?;
+    Ok(Json((&team).into()))
 }
 
 /// Change where a team escalates to (admins only).
@@ -558,33 +485,7 @@ async fn patch_team(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTeamIn>,
 ) -> Result<Json<TeamOut>, ApiError> {
-    if let Some(calendar) = &input.calendar {
-        ops::sla::set_team_calendar(
-            &state.store,
-            Operator::User(&caller.actor),
-            id,
-            calendar.as_deref(),
-            Timestamp::now(),
-        )
-        .await?;
-    }
-    let team = match input.escalates_to {
-        Some(target) => {
-            ops::set_team_escalation(
-                &state.store,
-                Operator::User(&caller.actor),
-                id,
-                target.as_deref(),
-                Timestamp::now(),
-            )
-            .await?
-        }
-        None if input.calendar.is_some() => state.store.team(id).await?,
-        None => {
-            caller.actor.authorize(Action::Administer)?;
-            state.store.team(id).await?
-        }
-    };
+    let team = ops::patch_team(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json((&team).into()))
 }
 
@@ -594,8 +495,7 @@ async fn list_orgs(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Page<OrgOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let orgs = state.store.orgs().await?;
+    let orgs = ops::directory::orgs(&state.ctx(&caller.actor)).await?;
     Ok(Json(Page {
         items: orgs.iter().map(OrgOut::from).collect(),
         next_cursor: None,
@@ -626,13 +526,8 @@ async fn get_org(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<OrgOut>, ApiError> {
-    if caller.user.org_id != Some(id) {
-        caller
-            .actor
-            .authorize(Action::ReadDirectory)
-            .map_err(|_| ApiError::new(Code::NotFound, "no such organisation"))?;
-    }
-    Ok(Json((&state.store.org(id).await?).into()))
+    let org = ops::directory::org(&state.ctx(&caller.actor), id).await?;
+    Ok(Json((&org).into()))
 }
 
 /// Create an API token for a user (admins only); the secret is shown once.

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -114,13 +113,7 @@ async fn list_schedules(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ScheduleOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let now = Timestamp::now();
-    let (from, to) = ops::default_window(now);
-    let mut items = Vec::new();
-    for s in state.store.schedules().await? {
-        items.push(ops::schedule_out(&state.store, &s, now, from, to).await);
-    }
+    let items = ops::schedules(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -148,13 +141,9 @@ async fn get_schedule(
     IdPath(id): IdPath,
     Query(q): Query<WindowQuery>,
 ) -> Result<Json<ScheduleOut>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let now = Timestamp::now();
-    let (from, to) = window(&q, now)?;
-    let s = state.store.schedule(id).await?;
-    Ok(Json(
-        ops::schedule_out(&state.store, &s, now, from, to).await,
-    ))
+    let ctx = state.ctx(&caller.actor);
+    let (from, to) = window(&q, ctx.now)?;
+    Ok(Json(ops::schedule(&ctx, id, from, to).await?))
 }
 
 /// Deletes a schedule no escalation policy pages.
@@ -233,8 +222,7 @@ async fn on_call_now(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<OnCallOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let items = ops::on_call_now(&state.store, Timestamp::now())
+    let items = ops::who_is_on_call(&state.ctx(&caller.actor))
         .await?
         .into_iter()
         .map(|(schedule, user)| OnCallOut {
@@ -251,11 +239,7 @@ async fn list_policies(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<EscalationPolicyOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let mut items = Vec::new();
-    for p in state.store.escalation_policies().await? {
-        items.push(ops::policy_out(&state.store, &p).await?);
-    }
+    let items = ops::policies(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -354,11 +338,7 @@ async fn incident_pages(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<PageOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    state.store.incident(id).await?;
-    let items = state
-        .store
-        .incident_pages(id)
+    let items = ops::incident_pages(&state.ctx(&caller.actor), id)
         .await?
         .iter()
         .map(ops::page_out)

@@ -140,9 +140,9 @@ async fn rate_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<SatisfactionIn>,
 ) -> Result<Json<SatisfactionOut>, ApiError> {
-    let answer = reports::rate_ticket(
+    let answer = crate::ops::survey::rate_ticket(
         &state.store,
-        reports::Rater::Customer(&caller.actor),
+        crate::ops::survey::Rater::Customer(&caller.actor),
         id,
         input.score,
         &input.comment,

@@ -5,11 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, Code, Problem};
+use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::reviews as ops;
 use crate::ops::Operator;
@@ -52,15 +51,7 @@ async fn get_review(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ReviewOut>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let review = state
-        .store
-        .review(id)
-        .await?
-        .ok_or_else(|| ApiError::new(Code::NotFound, "this incident has no review yet"))?;
-    Ok(Json(
-        ops::review_out(&state.store, &review, Timestamp::now()).await?,
-    ))
+    Ok(Json(ops::review(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Writes an incident's review (the first save pulls the timeline in).
@@ -100,30 +91,14 @@ async fn list_items(
     caller: ApiCaller,
     Query(q): Query<ItemQuery>,
 ) -> Result<Json<Items<ActionItemOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let owner = match q.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
-        Some("me") => Some(caller.user.id),
-        Some(email) => Some(
-            state
-                .store
-                .user_by_email(&email.to_lowercase())
-                .await?
-                .map(|u| u.id)
-                .ok_or_else(|| {
-                    ApiError::field(Code::InvalidInput, "owner", format!("no user '{email}'"))
-                })?,
-        ),
-        None => None,
+    let filter = ops::ItemFilter {
+        incident: q.incident,
+        problem: q.problem,
+        owner: q.owner.as_deref(),
+        overdue: q.overdue.unwrap_or(false),
+        all: q.all.unwrap_or(false),
     };
-    let now = Timestamp::now();
-    let items = state
-        .store
-        .action_items(q.incident, q.problem, owner, q.all.unwrap_or(false))
-        .await?
-        .iter()
-        .map(|a| ops::item_out(a, now))
-        .filter(|a| !q.overdue.unwrap_or(false) || a.overdue)
-        .collect();
+    let items = ops::action_items(&state.ctx(&caller.actor), filter).await?;
     Ok(Json(Items { items }))
 }
 
@@ -166,10 +141,7 @@ async fn list_problems(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ProblemOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    let items = state
-        .store
-        .problems()
+    let items = ops::problems(&state.ctx(&caller.actor))
         .await?
         .iter()
         .map(ops::problem_out)
@@ -202,8 +174,8 @@ async fn get_problem(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ProblemOut>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    Ok(Json(ops::problem_out(&state.store.problem(id).await?)))
+    let problem = ops::problem(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(ops::problem_out(&problem)))
 }
 
 /// Changes a problem record: root cause, known error with workaround, status, more incidents.
@@ -214,7 +186,7 @@ async fn put_problem(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ProblemIn>,
 ) -> Result<Json<ProblemOut>, ApiError> {
-    state.store.problem(id).await?;
+    ops::problem(&state.ctx(&caller.actor), id).await?;
     let p = ops::save_problem(
         &state.store,
         Operator::User(&caller.actor),

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use opsdesk_store::RunTarget;
 
 use crate::auth::ApiCaller;
@@ -69,9 +68,7 @@ async fn list_runbooks(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<RunbookOut>>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    let runbooks = state.store.runbooks().await?;
-    let items = ops::runbooks_out(&state.store, &runbooks).await?;
+    let items = ops::runbooks(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -103,9 +100,7 @@ async fn get_runbook(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<RunbookOut>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    let r = state.store.runbook(id).await?;
-    Ok(Json(ops::runbook_out(&state.store, &r).await?))
+    Ok(Json(ops::runbook(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Changes a runbook (runs already started keep their steps).
@@ -132,16 +127,7 @@ async fn runs(
     caller: &ApiCaller,
     target: RunTarget,
 ) -> Result<Json<Items<RunOut>>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    match target {
-        RunTarget::Ticket(id) => {
-            state.store.ticket(id).await?;
-        }
-        RunTarget::Incident(id) => {
-            state.store.incident(id).await?;
-        }
-    }
-    let runs = state.store.runs_of(target).await?;
+    let runs = ops::runs(&state.ctx(&caller.actor), target).await?;
     Ok(Json(Items {
         items: runs.iter().map(ops::run_out).collect(),
     }))
@@ -183,7 +169,6 @@ async fn incident_runs(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<RunOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
     runs(&state, &caller, RunTarget::Incident(id)).await
 }
 
@@ -213,8 +198,8 @@ async fn get_run(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<RunOut>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    Ok(Json(ops::run_out(&state.store.run(id).await?)))
+    let run = ops::run(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(ops::run_out(&run)))
 }
 
 /// Records a step's outcome (`done`, `skipped`, `failed`) with a note; the last step finishes
@@ -244,12 +229,7 @@ async fn list_checks(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<CheckOut>>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    let now = Timestamp::now();
-    let mut items = Vec::new();
-    for c in state.store.checks().await? {
-        items.push(ops::check_out(&state.store, &c, now).await?);
-    }
+    let items = ops::checks(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -270,7 +250,6 @@ async fn create_check(
         now,
     )
     .await?;
-    state.store.ring_work();
     Ok((
         StatusCode::CREATED,
         Json(ops::check_out(&state.store, &check, now).await?),
@@ -284,11 +263,7 @@ async fn get_check(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<CheckOut>, ApiError> {
-    caller.actor.authorize(Action::ListQueues)?;
-    let check = state.store.check(id).await?;
-    Ok(Json(
-        ops::check_out(&state.store, &check, Timestamp::now()).await?,
-    ))
+    Ok(Json(ops::check(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Changes a check (administrators and managers); the next occurrence is computed again.
@@ -308,6 +283,5 @@ async fn update_check(
         now,
     )
     .await?;
-    state.store.ring_work();
     Ok(Json(ops::check_out(&state.store, &check, now).await?))
 }

@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_domain::Action;
-use opsdesk_store::{AtRisk, CalendarRecord, ClockView, PolicyRecord, SlaJob, Store, TicketSla};
+use opsdesk_store::{AtRisk, CalendarRecord, ClockView, SlaJob, TicketSla};
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
@@ -162,10 +161,7 @@ async fn list_calendars(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<CalendarOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let items = state
-        .store
-        .calendars()
+    let items = sla::calendars(&state.ctx(&caller.actor))
         .await?
         .iter()
         .map(calendar_out)
@@ -180,8 +176,8 @@ async fn get_calendar(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<CalendarOut>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    Ok(Json(calendar_out(&state.store.calendar(id).await?)))
+    let calendar = sla::calendar(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(calendar_out(&calendar)))
 }
 
 /// Create a calendar (admins and managers). Editing one recomputes open tickets' clocks.
@@ -239,21 +235,14 @@ async fn import_holidays(
     Ok(Json(IcsImportOut { added }))
 }
 
-async fn policies_out(store: &Store, records: &[PolicyRecord]) -> Result<Vec<PolicyOut>, ApiError> {
-    let names = sla::Names::load(store, records).await?;
-    Ok(records.iter().map(|r| sla::policy_out(r, &names)).collect())
-}
-
 /// SLA policies in order; the first whose conditions match a ticket applies (staff).
 #[utoipa::path(get, path = "/api/v1/sla/policies", responses((status = 200, body = Items<PolicyOut>)))]
 async fn list_policies(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<PolicyOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let records = state.store.policies().await?;
     Ok(Json(Items {
-        items: policies_out(&state.store, &records).await?,
+        items: sla::policies(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -264,12 +253,7 @@ async fn get_policy(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<PolicyOut>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let record = state.store.policy(id).await?;
-    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
-    out.pop()
-        .map(Json)
-        .ok_or_else(|| ApiError::new(Code::NotFound, "no such policy"))
+    Ok(Json(sla::policy(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Create a policy (admins and managers); open tickets are recomputed in the background.
@@ -286,10 +270,7 @@ async fn create_policy(
         Timestamp::now(),
     )
     .await?;
-    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
-    let out = out
-        .pop()
-        .ok_or_else(|| ApiError::new(Code::Internal, "the policy was not returned"))?;
+    let out = sla::policy(&state.ctx(&caller.actor), record.policy.id).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -309,10 +290,9 @@ async fn put_policy(
         Timestamp::now(),
     )
     .await?;
-    let mut out = policies_out(&state.store, std::slice::from_ref(&record)).await?;
-    out.pop()
-        .map(Json)
-        .ok_or_else(|| ApiError::new(Code::Internal, "the policy was not returned"))
+    Ok(Json(
+        sla::policy(&state.ctx(&caller.actor), record.policy.id).await?,
+    ))
 }
 
 /// Delete a policy (admins and managers).
@@ -390,8 +370,7 @@ async fn list_jobs(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<SlaJobOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    let jobs = state.store.sla_jobs(20).await?;
+    let jobs = sla::jobs(&state.ctx(&caller.actor), 20).await?;
     Ok(Json(Items {
         items: jobs.iter().map(job_out).collect(),
     }))
@@ -414,7 +393,8 @@ async fn patch_org_sla(
         Timestamp::now(),
     )
     .await?;
-    Ok(Json((&state.store.org(id).await?).into()))
+    let org = crate::ops::directory::org(&state.ctx(&caller.actor), id).await?;
+    Ok(Json((&org).into()))
 }
 
 /// Vendors with their targets and how their clocks went: met, breached, running (staff).
@@ -423,9 +403,8 @@ async fn list_vendors(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<VendorOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
     Ok(Json(Items {
-        items: sla::vendors_out(&state.store, Timestamp::now()).await?,
+        items: sla::vendors(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -436,17 +415,7 @@ async fn get_vendor(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<VendorOut>, ApiError> {
-    caller.actor.authorize(Action::ReadDirectory)?;
-    Ok(Json(vendor_out(&state.store, id).await?))
-}
-
-/// One vendor's wire form, with its results.
-async fn vendor_out(store: &Store, id: i64) -> Result<VendorOut, ApiError> {
-    sla::vendors_out(store, Timestamp::now())
-        .await?
-        .into_iter()
-        .find(|v| v.id == id)
-        .ok_or_else(|| ApiError::new(Code::NotFound, "no such vendor"))
+    Ok(Json(sla::vendor(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Create a vendor (admins and managers).
@@ -466,7 +435,7 @@ async fn create_vendor(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(vendor_out(&state.store, record.terms.id).await?),
+        Json(sla::vendor(&state.ctx(&caller.actor), record.terms.id).await?),
     ))
 }
 
@@ -486,7 +455,7 @@ async fn put_vendor(
         Timestamp::now(),
     )
     .await?;
-    Ok(Json(vendor_out(&state.store, id).await?))
+    Ok(Json(sla::vendor(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Delete a calendar nothing uses (admins and managers).
@@ -529,9 +498,7 @@ async fn list_notifications(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<NotificationOut>>, ApiError> {
-    let items = state
-        .store
-        .notifications(caller.user.id, 100)
+    let items = sla::notifications(&state.ctx(&caller.actor), 100)
         .await?
         .into_iter()
         .map(|n| NotificationOut {
@@ -551,24 +518,17 @@ async fn read_notifications(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .mark_notifications_read(caller.user.id, Timestamp::now())
-        .await?;
+    sla::read_notifications(&state.ctx(&caller.actor)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Adds the clocks to the representation of a ticket the caller has just read, for staff.
 pub async fn with_clocks(
-    store: &Store,
-    caller: &ApiCaller,
+    ctx: &crate::ops::Ctx<'_>,
     mut out: TicketOut,
 ) -> Result<TicketOut, ApiError> {
-    if caller.actor.sees_internal() {
-        let now = Timestamp::now();
-        // The caller already read this ticket (authorized) and sees internal data.
-        let sla = store.ticket_sla(out.id, now).await?;
-        out.sla = Some(ticket_sla_out(&sla, now));
+    if let Some(sla) = sla::clocks_if_internal(ctx, out.id).await? {
+        out.sla = Some(ticket_sla_out(&sla, ctx.now));
     }
     Ok(out)
 }

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
@@ -71,11 +70,7 @@ async fn list_updates(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<StatusUpdateOut>>, ApiError> {
-    caller.actor.authorize(Action::ReadIncidents)?;
-    state.store.incident(id).await?;
-    let items = state
-        .store
-        .status_updates(id)
+    let items = ops::updates(&state.ctx(&caller.actor), id)
         .await?
         .iter()
         .map(ops::update_out)

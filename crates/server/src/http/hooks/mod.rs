@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use jiff::Timestamp;
-use opsdesk_store::{Integration, IntegrationKind, Store};
+use opsdesk_store::{Integration, IntegrationKind};
 use serde::Serialize;
 
 use crate::auth::secret_hash;
@@ -41,7 +41,7 @@ pub struct HookState {
 }
 
 impl HookState {
-    async fn integration(&self, store: &Store, token: &str) -> Result<Integration, ApiError> {
+    async fn integration(&self, state: &AppState, token: &str) -> Result<Integration, ApiError> {
         let hash = secret_hash(token.trim());
         if let Ok(cache) = self.integrations.lock() {
             if let Some((at, i)) = cache.get(&hash) {
@@ -50,7 +50,7 @@ impl HookState {
                 }
             }
         }
-        let found = crate::ops::incidents::integration_by_token(store, &hash)
+        let found = crate::ops::incidents::integration_by_token(&state.store, &hash)
             .await?
             .ok_or_else(|| ApiError::new(Code::Unauthenticated, "no integration has this token"))?;
         if let Ok(mut cache) = self.integrations.lock() {
@@ -201,7 +201,7 @@ async fn handle(
             "send the integration token in the URL (/hooks/<kind>/<token>) or as a bearer token",
         )),
     };
-    let integration = state.hooks.integration(&state.store, &token).await?;
+    let integration = state.hooks.integration(state, &token).await?;
     if integration.kind != kind {
         return Err(ApiError::field(
             Code::InvalidInput,

@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
-use opsdesk_domain::{Action, Role, Tier};
+use opsdesk_domain::{Role, Tier};
 use serde::Deserialize;
 
 use super::page_error;
@@ -48,15 +48,13 @@ async fn admin_page(
     new_token: String,
     status: StatusCode,
 ) -> Response {
-    if let Err(e) = session.actor.authorize(Action::Administer) {
-        return page_error(e.into(), session.chrome());
-    }
+    let ctx = state.ctx(&session.actor);
     let result: Result<_, ApiError> = async {
-        let teams = state.store.teams().await?;
-        let orgs = state.store.orgs().await?;
-        let users = state.store.users(None, None, 0, 1000).await?;
-        let tokens = state.store.tokens(None).await?;
-        let search = state.indexer.report(&state.store, &state.search).await?;
+        let tokens = ops::list_tokens(&state.store, ctx.operator).await?;
+        let teams = ops::directory::teams(&ctx).await?;
+        let orgs = ops::directory::orgs(&ctx).await?;
+        let users = ops::directory::everyone(&ctx, 1000).await?;
+        let search = ops::search::status(&ctx, &state.indexer, &state.search).await?;
         Ok((teams, orgs, users, tokens, search))
     }
     .await;
@@ -143,13 +141,8 @@ async fn set_escalation(
     SignedForm { session, form }: SignedForm<EscalationForm>,
 ) -> Response {
     let result = async {
-        let team = state.store.team_by_name(&form.name).await?.ok_or_else(|| {
-            ApiError::field(
-                crate::error::Code::InvalidInput,
-                "name",
-                format!("no team named '{}'", form.name),
-            )
-        })?;
+        let ctx = state.ctx(&session.actor);
+        let team = ops::directory::team_named(&ctx, "name", &form.name).await?;
         ops::set_team_escalation(
             &state.store,
             Operator::User(&session.actor),
@@ -283,17 +276,8 @@ async fn set_active(
     SignedForm { session, form }: SignedForm<ActiveForm>,
 ) -> Response {
     let result = async {
-        let user = state
-            .store
-            .user_by_email(&form.email)
-            .await?
-            .ok_or_else(|| {
-                ApiError::field(
-                    crate::error::Code::InvalidInput,
-                    "email",
-                    format!("no user with e-mail {}", form.email),
-                )
-            })?;
+        let ctx = state.ctx(&session.actor);
+        let user = ops::directory::user_by_email(&ctx, "email", &form.email).await?;
         let input = crate::wire::desk::PatchUserIn {
             active: Some(form.active),
             ..Default::default()

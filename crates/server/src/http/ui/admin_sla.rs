@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -57,24 +56,16 @@ async fn sla_page(
     form: FormErrors,
     status: StatusCode,
 ) -> Response {
-    if let Err(e) = session.actor.authorize(Action::ManageSla) {
-        return page_error(e.into(), session.chrome());
-    }
-    let result: Result<_, ApiError> = async {
-        let calendars = state.store.calendars().await?;
-        let policies = state.store.policies().await?;
-        let names = sla_ops::Names::load(&state.store, &policies).await?;
-        let teams = state.store.teams().await?;
-        let orgs = state.store.orgs().await?;
-        let jobs = state.store.sla_jobs(5).await?;
-        let outbox = state.store.outbox_recent(10).await?;
-        let vendors = crate::ops::sla::vendors_out(&state.store, Timestamp::now()).await?;
-        Ok((
-            calendars, policies, names, teams, orgs, jobs, outbox, vendors,
-        ))
-    }
-    .await;
-    let (calendars, policies, names, teams, orgs, jobs, outbox, vendors) = match result {
+    let sla_ops::Settings {
+        calendars,
+        policies,
+        names,
+        teams,
+        orgs,
+        jobs,
+        outbox,
+        vendors,
+    } = match sla_ops::settings(&state.ctx(&session.actor)).await {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -650,19 +641,13 @@ async fn assign(
         let now = Timestamp::now();
         let calendar = Some(form.calendar.as_str()).filter(|c| !c.trim().is_empty());
         if !form.team.trim().is_empty() {
-            let team = state.store.team_by_name(&form.team).await?.ok_or_else(|| {
-                ApiError::field(crate::error::Code::InvalidInput, "team", "no such team")
-            })?;
+            let ctx = state.ctx(&session.actor);
+            let team = crate::ops::directory::team_named(&ctx, "team", &form.team).await?;
             sla_ops::set_team_calendar(&state.store, by, team.id, calendar, now).await?;
         }
         if !form.org.trim().is_empty() {
-            let org = state.store.org_by_name(&form.org).await?.ok_or_else(|| {
-                ApiError::field(
-                    crate::error::Code::InvalidInput,
-                    "org",
-                    "no such organisation",
-                )
-            })?;
+            let ctx = state.ctx(&session.actor);
+            let org = crate::ops::directory::org_named(&ctx, "org", &form.org).await?;
             let plan = Some(form.plan.as_str()).filter(|p| !p.trim().is_empty());
             sla_ops::set_org_sla(&state.store, by, org.id, Some(calendar), Some(plan), now).await?;
         }

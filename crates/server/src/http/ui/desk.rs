@@ -105,9 +105,9 @@ async fn at_risk(
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         return render(&rows);
     }
-    let teams = match state.store.teams().await {
+    let teams = match ops::directory::teams(&state.ctx(&session.actor)).await {
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
-        Err(e) => return page_error(e.into(), session.chrome()),
+        Err(e) => return page_error(e, session.chrome()),
     };
     render(&views::DeskAtRisk {
         chrome: session.chrome(),
@@ -124,7 +124,7 @@ async fn notifications(State(state): State<AppState>, session: Session) -> Respo
         return r;
     }
     let now = Timestamp::now();
-    match state.store.notifications(session.user.id, 100).await {
+    match ops::sla::notifications(&state.ctx(&session.actor), 100).await {
         Ok(found) => render(&views::DeskNotifications {
             chrome: session.chrome(),
             items: found
@@ -140,7 +140,7 @@ async fn notifications(State(state): State<AppState>, session: Session) -> Respo
                 .collect(),
         })
         .into_response(),
-        Err(e) => page_error(e.into(), session.chrome()),
+        Err(e) => page_error(e, session.chrome()),
     }
 }
 
@@ -151,13 +151,9 @@ async fn read_notifications(
     State(state): State<AppState>,
     SignedForm { session, .. }: SignedForm<NoFields>,
 ) -> Response {
-    match state
-        .store
-        .mark_notifications_read(session.user.id, Timestamp::now())
-        .await
-    {
+    match ops::sla::read_notifications(&state.ctx(&session.actor)).await {
         Ok(()) => Redirect::to("/desk/notifications").into_response(),
-        Err(e) => page_error(e.into(), session.chrome()),
+        Err(e) => page_error(e, session.chrome()),
     }
 }
 
@@ -296,13 +292,14 @@ async fn queue(
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         return render(&rows);
     }
-    let (queues, total_active) = match queue_links(&state).await {
+    let ctx = state.ctx(&session.actor);
+    let (queues, total_active) = match queue_links(&ctx).await {
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
-    let services = match state.store.services().await {
+    let services = match ops::workspace::services(&ctx).await {
         Ok(services) => services.into_iter().map(|s| s.name).collect(),
-        Err(e) => return page_error(e.into(), session.chrome()),
+        Err(e) => return page_error(e, session.chrome()),
     };
     let title = if filters.team.is_empty() {
         "Queues".to_owned()
@@ -360,9 +357,8 @@ fn query_string(query: &TicketQuery) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-async fn queue_links(state: &AppState) -> Result<(Vec<QueueLink>, i64), ApiError> {
-    let teams = state.store.teams().await?;
-    let counts = state.store.queue_counts().await?;
+async fn queue_links(ctx: &ops::Ctx<'_>) -> Result<(Vec<QueueLink>, i64), ApiError> {
+    let (teams, counts) = ops::workspace::queue_counts(ctx).await?;
     let total = counts.iter().map(|(_, _, n)| n).sum();
     let queues = teams
         .iter()
@@ -405,13 +401,14 @@ async fn new_page(
     form: FormErrors,
     status: StatusCode,
 ) -> Response {
-    let teams = match state.store.teams().await {
+    let ctx = state.ctx(&session.actor);
+    let teams = match ops::directory::teams(&ctx).await {
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
-        Err(e) => return page_error(e.into(), session.chrome()),
+        Err(e) => return page_error(e, session.chrome()),
     };
-    let services = match state.store.services().await {
+    let services = match ops::workspace::services(&ctx).await {
         Ok(services) => services.into_iter().map(|s| s.name).collect(),
-        Err(e) => return page_error(e.into(), session.chrome()),
+        Err(e) => return page_error(e, session.chrome()),
     };
     (
         status,
@@ -503,63 +500,57 @@ async fn build_ticket_page(
     id: i64,
     form: FormErrors,
 ) -> Result<DeskTicket, ApiError> {
-    let store = &state.store;
-    let ticket = ops::ticket_for(store, &session.actor, id).await?;
-    let messages = store.messages(id, true).await?;
-    let events = store.events_of("ticket", id, true).await?;
-    let links = store.links(id).await?;
-    let bug_reports = store.bug_reports(id).await?;
-    let teams = store.teams().await?;
+    let ctx = state.ctx(&session.actor);
+    let now = ctx.now;
+    let ops::workspace::TicketWorkspace {
+        ticket,
+        messages,
+        events,
+        links,
+        bug_reports,
+        teams,
+        team_members,
+        sla,
+        vendors,
+        services,
+        incidents,
+        mails,
+        attachments,
+    } = ops::workspace::ticket_workspace(&ctx, id).await?;
     let team = teams.iter().find(|t| t.id == ticket.team_id);
     let escalates_to = team
         .and_then(|t| t.escalates_to)
         .and_then(|target| teams.iter().find(|t| t.id == target))
         .map(|t| t.name.clone())
         .unwrap_or_default();
-    let mut assignees: Vec<(String, String)> = store
-        .users(None, Some(ticket.team_id), 0, 500)
-        .await?
+    let mut assignees: Vec<(String, String)> = team_members
         .into_iter()
         .map(|u| (u.email, u.name))
         .collect();
     if !assignees
         .iter()
         .any(|(email, _)| *email == session.user.email)
-        && !matches!(session.user.role, opsdesk_domain::Role::Auditor)
+        && ctx.may(Action::Triage)
     {
         assignees.push((
             session.user.email.clone(),
             format!("{} (me)", session.user.name),
         ));
     }
-    let can_write = session.actor.authorize(Action::Triage).is_ok();
-    let now = Timestamp::now();
-    let sla = sla_panel(&store.ticket_sla(id, now).await?, now);
-    let vendors = store
-        .vendors()
-        .await?
+    let can_write = ctx.may(Action::Triage);
+    let sla = sla_panel(&sla, now);
+    let incidents = incidents
         .into_iter()
-        .map(|v| v.terms.name)
+        .map(|i| {
+            (
+                i.id,
+                i.severity.as_str().to_owned(),
+                i.title,
+                i.status.as_str().to_owned(),
+            )
+        })
         .collect();
-    let services = store
-        .services()
-        .await?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    let mut incidents = Vec::new();
-    for incident in store.ticket_incident_ids(id).await? {
-        let i = store.incident(incident).await?;
-        incidents.push((
-            i.id,
-            i.severity.as_str().to_owned(),
-            i.title,
-            i.status.as_str().to_owned(),
-        ));
-    }
-    let mails = store
-        .ticket_mail(id)
-        .await?
+    let mails = mails
         .into_iter()
         .map(|m| {
             let (arrow, peer) = if m.direction == "in" {
@@ -570,9 +561,7 @@ async fn build_ticket_page(
             (m.id, arrow, m.state, peer, m.subject)
         })
         .collect();
-    let attachments = store
-        .attachments(id)
-        .await?
+    let attachments = attachments
         .iter()
         .map(views::AttachmentView::from)
         .collect();
@@ -580,14 +569,14 @@ async fn build_ticket_page(
         mails,
         attachments,
         incidents,
-        can_declare: session.actor.authorize(Action::RespondToIncident).is_ok(),
+        can_declare: ctx.may(Action::RespondToIncident),
         chrome: session.chrome(),
         form,
         timeline: views::timeline(&events, &messages, now),
         can_write,
         can_escalate: can_write && !escalates_to.is_empty(),
         can_deescalate: can_write && ticket.tier > Tier::L0,
-        can_file_bug: session.actor.authorize(Action::FileBugReport).is_ok(),
+        can_file_bug: ctx.may(Action::FileBugReport),
         escalates_to,
         statuses: status_options(&ticket),
         levels: LEVELS.to_vec(),

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
 use opsdesk_domain::{Action, IncidentStatus};
-use opsdesk_store::{Event, Incident, Store};
+use opsdesk_store::Incident;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -18,8 +18,8 @@ use super::session::{Session, SignedForm};
 use super::views::{age, exact, Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
-use crate::ops::incidents::incident_filter;
 use crate::ops::incidents::{self as ops, Directory};
+use crate::ops::workspace::{self, IncidentTimeline};
 use crate::ops::Operator;
 use crate::wire::incidents::IncidentQuery;
 use crate::wire::incidents::{
@@ -251,12 +251,11 @@ async fn list_page(
     status: StatusCode,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
+        let ctx = state.ctx(&session.actor);
         let dir = Directory::load(&state.store).await?;
-        let filter = incident_filter(q, &dir)?;
-        let found = state.store.incidents(&filter).await?;
-        let counts = state.store.open_incident_counts().await?;
-        let now = Timestamp::now();
+        let (found, _) = ops::incidents(&ctx, q, &dir).await?;
+        let counts = workspace::open_incident_counts(&ctx).await?;
+        let now = ctx.now;
         Ok::<_, ApiError>(IncidentsPage {
             chrome: session.chrome(),
             rows: found.iter().map(|i| row(&dir, i, now)).collect(),
@@ -358,9 +357,9 @@ fn names_list(list: &Value) -> String {
 }
 
 /// A timeline entry in words.
-async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec<TimelineLine> {
-    let mut out = Vec::with_capacity(events.len());
-    for e in events {
+fn timeline_lines(timeline: &IncidentTimeline, dir: &Directory) -> Vec<TimelineLine> {
+    let mut out = Vec::with_capacity(timeline.events.len());
+    for e in &timeline.events {
         let d = &e.data;
         let (kind, text_line) = match e.kind.as_str() {
             "incident.triggered" => (
@@ -402,11 +401,11 @@ async fn timeline_lines(store: &Store, events: &[Event], dir: &Directory) -> Vec
             ),
             "incident.role" => {
                 let who = match d["after"].as_i64() {
-                    Some(id) => store
-                        .user(id)
-                        .await
-                        .map(|u| u.name)
-                        .unwrap_or_else(|_| format!("user {id}")),
+                    Some(id) => timeline
+                        .people
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("user {id}")),
                     None => "nobody".to_owned(),
                 };
                 ("status", format!("{} is now {who}", text(d, "role")))
@@ -534,21 +533,22 @@ async fn war_room_page(
     status: StatusCode,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
-        let store = &state.store;
-        let incident = store.incident(id).await?;
-        let dir = Directory::load(store).await?;
-        let now = Timestamp::now();
-        let events = store.events_of("incident", id, true).await?;
-        let mut tickets = Vec::new();
-        for t in store.incident_ticket_ids(id).await? {
-            if let Ok(ticket) = store.ticket(t).await {
-                tickets.push((t, ticket.subject, ticket.status.as_str().to_owned()));
-            }
-        }
-        let alerts = store
-            .incident_alerts(id, 200)
-            .await?
+        let ctx = state.ctx(&session.actor);
+        let workspace::WarRoom {
+            incident,
+            timeline,
+            tickets,
+            alerts,
+            pages,
+            paging,
+        } = workspace::war_room(&ctx, id).await?;
+        let dir = Directory::load(&state.store).await?;
+        let now = ctx.now;
+        let tickets = tickets
+            .into_iter()
+            .map(|t| (t.id, t.subject, t.status.as_str().to_owned()))
+            .collect();
+        let alerts = alerts
             .into_iter()
             .map(|a| AlertRow {
                 status: if a.firing { "firing" } else { "resolved" }.to_owned(),
@@ -580,9 +580,7 @@ async fn war_room_page(
             .filter(|to| incident.status.move_to(*to).is_ok())
             .map(IncidentStatus::as_str)
             .collect();
-        let pages = store
-            .incident_pages(id)
-            .await?
+        let pages = pages
             .into_iter()
             .map(|p| {
                 (
@@ -593,7 +591,7 @@ async fn war_room_page(
                 )
             })
             .collect();
-        let paging = match store.paging_state(id).await? {
+        let paging = match paging {
             Some(state) => match (state.next_at, state.stop_reason) {
                 (Some(at), _) => format!(
                     "level {} of round {} is paged at {} unless acknowledged",
@@ -614,7 +612,7 @@ async fn war_room_page(
             milestones,
             auto_resolve: incident.auto_resolve_at.map(exact).unwrap_or_default(),
             moves,
-            timeline: timeline_lines(store, &events, &dir).await,
+            timeline: timeline_lines(&timeline, &dir),
             alerts,
             tickets,
             services: dir.services.iter().map(|s| s.name.clone()).collect(),
@@ -628,7 +626,7 @@ async fn war_room_page(
                 .as_ref()
                 .map(|u| u.email.clone())
                 .unwrap_or_default(),
-            can_act: session.actor.authorize(Action::RespondToIncident).is_ok(),
+            can_act: ctx.may(Action::RespondToIncident),
             form,
             group_key: incident.group_key.clone().unwrap_or_default(),
             integration: incident
@@ -651,12 +649,10 @@ async fn timeline_partial(
     Path(id): Path<i64>,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
-        state.store.incident(id).await?;
+        let timeline = workspace::incident_timeline(&state.ctx(&session.actor), id).await?;
         let dir = Directory::load(&state.store).await?;
-        let events = state.store.events_of("incident", id, true).await?;
         Ok::<_, ApiError>(TimelinePartial {
-            timeline: timeline_lines(&state.store, &events, &dir).await,
+            timeline: timeline_lines(&timeline, &dir),
         })
     }
     .await;
@@ -833,13 +829,12 @@ async fn operations_page(
     created: Option<(String, String, String)>,
 ) -> Response {
     let result = async {
-        let now = Timestamp::now();
-        let store = &state.store;
-        let services = ops::services(store, Operator::User(&session.actor), now).await?;
-        let dir = Directory::load(store).await?;
-        let is_admin = session.actor.authorize(Action::Administer).is_ok();
-        let windows = store
-            .maintenance_windows()
+        let ctx = state.ctx(&session.actor);
+        let now = ctx.now;
+        let services = ops::services(&state.store, ctx.operator, now).await?;
+        let dir = Directory::load(&state.store).await?;
+        let is_admin = ctx.may(Action::Administer);
+        let windows = ops::maintenance_windows(&ctx)
             .await?
             .iter()
             .map(|m| {
@@ -898,7 +893,7 @@ async fn operations_page(
             windows,
             integrations,
             teams: dir.teams.iter().map(|t| t.name.clone()).collect(),
-            can_manage: session.actor.authorize(Action::ManageOperations).is_ok(),
+            can_manage: ctx.may(Action::ManageOperations),
             is_admin,
             form,
             created,
@@ -939,9 +934,7 @@ async fn save_service(
     SignedForm { session, form }: SignedForm<ServiceForm>,
 ) -> Response {
     let result = async {
-        let existing = state
-            .store
-            .services()
+        let existing = workspace::services(&state.ctx(&session.actor))
             .await?
             .into_iter()
             .find(|s| s.name.eq_ignore_ascii_case(form.name.trim()))

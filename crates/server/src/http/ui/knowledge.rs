@@ -14,7 +14,7 @@ use opsdesk_domain::access::SearchReach;
 use opsdesk_domain::knowledge::{is_stale, ArticleStatus};
 use opsdesk_domain::{Action, Actor};
 use opsdesk_search::Kind;
-use opsdesk_store::{ArticleFilter, Category};
+use opsdesk_store::Category;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -235,8 +235,9 @@ async fn search_page(
     headers: HeaderMap,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    let staff = session.user.role.is_staff();
-    let internal = session.actor.sees_internal();
+    let ctx = state.ctx(&session.actor);
+    let staff = ctx.may(Action::ListQueues);
+    let internal = ctx.sees_internal();
     let (hits, next_offset, errors) =
         run(&state, &form, session.actor.search_reach(), staff, None).await;
     if from_htmx(&headers) {
@@ -252,8 +253,8 @@ async fn search_page(
         .into_response();
     }
     let (teams, orgs) = if staff {
-        let teams = state.store.teams().await.unwrap_or_default();
-        let orgs = state.store.orgs().await.unwrap_or_default();
+        let teams = crate::ops::directory::teams(&ctx).await.unwrap_or_default();
+        let orgs = crate::ops::directory::orgs(&ctx).await.unwrap_or_default();
         (
             teams.into_iter().map(|t| (t.id, t.name)).collect(),
             orgs.into_iter().map(|o| (o.id, o.name)).collect(),
@@ -262,7 +263,7 @@ async fn search_page(
         (Vec::new(), Vec::new())
     };
     let mut kinds = vec![("ticket", "tickets"), ("article", "articles")];
-    if session.actor.authorize(Action::ReadIncidents).is_ok() {
+    if ctx.may(Action::ReadIncidents) {
         kinds.extend([("incident", "incidents"), ("problem", "problems")]);
     }
     let page = SearchPage {
@@ -365,17 +366,7 @@ async fn help(
         return render(&results);
     }
     let result = async {
-        let categories = state.store.categories().await?;
-        let articles = state
-            .store
-            .articles(
-                &ArticleFilter {
-                    public_only: true,
-                    ..ArticleFilter::default()
-                },
-                1_000,
-            )
-            .await?;
+        let (categories, articles) = ops::help_centre(&state.store).await?;
         let mut groups: Vec<HelpCategory> = categories
             .iter()
             .map(|c: &Category| (c.name.clone(), c.description.clone(), Vec::new()))
@@ -453,8 +444,7 @@ async fn help_article(
 ) -> Response {
     let actor = reader(&session).cloned();
     let result = async {
-        let article = state.store.article(id).await?;
-        ops::authorize_read(actor.as_ref(), &article)?;
+        let article = ops::article_for(&state.store, actor.as_ref(), id).await?;
         // Everyone reads the published version here, staff included.
         Ok::<_, ApiError>(ops::article_out(
             &article,
@@ -503,21 +493,13 @@ async fn feedback(
     SignedForm { session, form }: SignedForm<FeedbackForm>,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::RateArticle)?;
-        let article = state.store.article(id).await?;
-        ops::authorize_read(Some(&session.actor), &article)?;
         let input = FeedbackIn {
             helpful: form.helpful == "true",
             comment: form.comment,
         };
-        ops::record_feedback(
-            &state.store,
-            &article,
-            &input,
-            Some(session.user.id),
-            Timestamp::now(),
-        )
-        .await
+        ops::give_feedback(&state.ctx(&session.actor), id, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     match result {
@@ -535,14 +517,9 @@ async fn deflected(
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::RateArticle)?;
-        let article = state.store.article(id).await?;
-        ops::authorize_read(Some(&session.actor), &article)?;
-        state
-            .store
-            .article_deflected(id, Some(session.user.id), Timestamp::now())
-            .await?;
-        Ok::<_, ApiError>(())
+        ops::record_deflection(&state.ctx(&session.actor), id)
+            .await
+            .map(|_| ())
     }
     .await;
     match result {
@@ -674,24 +651,19 @@ async fn kb_list_page(
     if let Some(r) = refuse_customers(session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
+    let now = ctx.now;
     let result = async {
-        let mut query = ArticleFilter::default();
-        match filter.as_str() {
-            "draft" => query.status = Some(ArticleStatus::Draft),
-            "published" => query.status = Some(ArticleStatus::Published),
-            "archived" => query.status = Some(ArticleStatus::Archived),
-            "stale" => query.stale_at = Some(now),
-            "mine" => {
-                query.stale_at = Some(now);
-                query.owner_id = Some(session.user.id);
-            }
-            _ => {}
-        }
-        let articles = state.store.articles(&query, 500).await?;
+        let (status, stale, owner) = match filter.as_str() {
+            tab @ ("draft" | "published" | "archived") => (Some(tab), false, None),
+            "stale" => (None, true, None),
+            "mine" => (None, true, Some("me")),
+            _ => (None, false, None),
+        };
+        let query = ops::article_filter(&ctx, None, status, stale, owner)?;
+        let articles = ops::articles(&ctx, query).await?;
         let rows = articles
             .iter()
-            .filter(|a| ops::authorize_read(Some(&session.actor), a).is_ok())
             .filter(|a| !filter.is_empty() || a.status != ArticleStatus::Archived)
             .map(|a| ArticleRow {
                 id: a.id,
@@ -716,9 +688,9 @@ async fn kb_list_page(
             chrome: session.chrome(),
             filter: filter.clone(),
             articles: rows,
-            categories: state.store.categories().await?,
-            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
-            can_shape: session.actor.authorize(Action::ManageKnowledge).is_ok(),
+            categories: ops::categories(&ctx).await?,
+            can_edit: ctx.may(Action::EditArticles),
+            can_shape: ctx.may(Action::ManageKnowledge),
             form,
         })
     }
@@ -854,7 +826,9 @@ async fn editor(
     if let Some(r) = refuse_customers(session) {
         return r;
     }
-    let categories = state.store.categories().await.unwrap_or_default();
+    let categories = ops::categories(&state.ctx(&session.actor))
+        .await
+        .unwrap_or_default();
     let page = KbEdit {
         chrome: session.chrome(),
         id,
@@ -910,15 +884,9 @@ async fn kb_create(
 }
 
 async fn kb_edit(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let article = match state.store.article(id).await {
-        Ok(a) if ops::authorize_read(Some(&session.actor), &a).is_ok() => a,
-        Ok(_) => {
-            return page_error(
-                ApiError::new(crate::error::Code::NotFound, "article not found"),
-                session.chrome(),
-            )
-        }
-        Err(e) => return page_error(e.into(), session.chrome()),
+    let article = match ops::article(&state.ctx(&session.actor), id).await {
+        Ok(a) => a,
+        Err(e) => return page_error(e, session.chrome()),
     };
     let form = ArticleForm {
         title: article.title.clone(),
@@ -1017,10 +985,10 @@ async fn kb_article(
         return r;
     }
     let result = async {
-        let article = state.store.article(id).await?;
-        ops::authorize_read(Some(&session.actor), &article)?;
-        let versions = state.store.article_versions(id).await?;
-        let feedback = state.store.article_feedback_list(id).await?;
+        let ctx = state.ctx(&session.actor);
+        let article = ops::staff_article(&ctx, id).await?;
+        let versions = ops::versions(&ctx, id).await?;
+        let feedback = ops::feedback(&ctx, id).await?;
         let out = ops::article_out(
             &article,
             Some(&session.actor),
@@ -1063,7 +1031,7 @@ async fn kb_article(
                     )
                 })
                 .collect(),
-            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
+            can_edit: ctx.may(Action::EditArticles),
             notice: String::new(),
         })
     }
@@ -1141,14 +1109,9 @@ async fn kb_version(
         return r;
     }
     let result = async {
-        let article = state.store.article(id).await?;
-        ops::authorize_read(Some(&session.actor), &article)?;
-        let this = state.store.article_version(id, version).await?;
-        let previous = if version > 1 {
-            state.store.article_version(id, version - 1).await.ok()
-        } else {
-            None
-        };
+        let ctx = state.ctx(&session.actor);
+        let article = ops::staff_article(&ctx, id).await?;
+        let (this, previous) = ops::version(&ctx, id, version).await?;
         let diff = ops::diff(previous.as_ref(), &this)
             .lines()
             .map(|line| {
@@ -1176,7 +1139,7 @@ async fn kb_version(
             note: this.note.clone(),
             diff,
             body_html: crate::markdown::to_html(&this.body),
-            can_edit: session.actor.authorize(Action::EditArticles).is_ok(),
+            can_edit: ctx.may(Action::EditArticles),
         })
     }
     .await;
@@ -1249,19 +1212,15 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
         return r;
     }
     let result = async {
-        let ticket = state.store.ticket(id).await?;
-        session
-            .actor
-            .authorize(Action::ReadTicket(ticket.scope()))?;
+        let ctx = state.ctx(&session.actor);
+        let ticket = crate::ops::readable_ticket(&ctx, id).await?;
         let (articles, similar) =
             ops::related(&state.search, &session.actor, id, ticket.subject.as_str()).await?;
-        let linked = state.store.ticket_articles(id).await?;
+        let linked = ops::ticket_articles(&ctx, id).await?;
         let mut related = Vec::new();
         for h in articles.hits {
             // Only a published public article has an address a customer can open.
-            let public = state.store.article(h.id).await.is_ok_and(|a| {
-                a.is_published() && a.visibility == opsdesk_domain::knowledge::Visibility::Public
-            });
+            let public = ops::article_for(&state.store, None, h.id).await.is_ok();
             related.push(RelatedArticle {
                 link: if public {
                     format!("{}/help/articles/{}", state.public_url, h.id)
@@ -1288,7 +1247,7 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
                 })
                 .collect(),
             similar,
-            can_write: session.actor.authorize(Action::EditArticles).is_ok(),
+            can_write: ctx.may(Action::EditArticles),
             csrf: session.csrf.clone(),
         })
     }
@@ -1352,11 +1311,9 @@ async fn reindex(
     State(state): State<AppState>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    match session.actor.authorize(Action::Administer) {
-        Ok(()) => {
-            state.indexer.request_rebuild();
-            Redirect::to("/admin#search-index").into_response()
-        }
-        Err(e) => page_error(e.into(), session.chrome()),
+    let ctx = state.ctx(&session.actor);
+    match crate::ops::search::rebuild(&ctx, &state.indexer, &state.search).await {
+        Ok(_) => Redirect::to("/admin#search-index").into_response(),
+        Err(e) => page_error(e, session.chrome()),
     }
 }

@@ -9,7 +9,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
-use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -78,24 +77,16 @@ async fn mail_page(
     form: FormErrors,
     status: StatusCode,
 ) -> Response {
-    if let Err(e) = session.actor.authorize(Action::Administer) {
-        return page_error(e.into(), session.chrome());
-    }
+    let ctx = state.ctx(&session.actor);
     let built: Result<MailAdminPage, ApiError> = async {
-        let store = &state.store;
-        let mut orgs = Vec::new();
-        for org in store.orgs().await? {
-            let domains = store.org_domains(org.id).await?.join(", ");
-            orgs.push((org.name, domains));
-        }
+        let orgs = ops::domains_by_org(&ctx).await?;
         let mut log = Vec::new();
-        for m in store.recent_mail(None, 50).await? {
+        for m in ops::recent_mail(&ctx, None, Some(50)).await? {
             let mut out = ops::mail_out(&m);
             out.created_at = readable(&out.created_at);
             log.push(out);
         }
-        let mut mailboxes: Vec<MailboxOut> = store
-            .mailboxes()
+        let mut mailboxes: Vec<MailboxOut> = ops::mailboxes(&ctx)
             .await?
             .iter()
             .map(ops::mailbox_out)
@@ -107,9 +98,13 @@ async fn mail_page(
             chrome: session.chrome(),
             form,
             mailboxes,
-            teams: store.teams().await?.into_iter().map(|t| t.name).collect(),
+            teams: crate::ops::directory::teams(&ctx)
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
             orgs,
-            templates: ops::templates_out(store).await?,
+            templates: ops::templates(&ctx).await?,
             log,
         })
     }
@@ -227,13 +222,9 @@ async fn save_mailbox(
 ) -> Response {
     let result = async {
         let input = form.wire()?;
-        let by = Operator::User(&session.actor);
-        let now = Timestamp::now();
-        match state.store.mailbox_by_name(form.name.trim()).await? {
-            Some(existing) => ops::update_mailbox(&state.store, by, existing.id, &input, now).await,
-            None => ops::create_mailbox(&state.store, by, &input, now).await,
-        }
-        .map(|_| ())
+        ops::save_mailbox(&state.ctx(&session.actor), &input)
+            .await
+            .map(|_| ())
     }
     .await;
     after(&state, &session, result).await
@@ -292,17 +283,9 @@ async fn save_domains(
     SignedForm { session, form }: SignedForm<DomainsForm>,
 ) -> Response {
     let result = async {
-        let org = state
-            .store
-            .org_by_name(form.organization.trim())
-            .await?
-            .ok_or_else(|| {
-                ApiError::field(
-                    Code::InvalidInput,
-                    "organization",
-                    format!("no organisation named '{}'", form.organization.trim()),
-                )
-            })?;
+        let ctx = state.ctx(&session.actor);
+        let org =
+            crate::ops::directory::org_named(&ctx, "organization", &form.organization).await?;
         let domains: Vec<String> = form
             .domains
             .split([',', ' ', '\n'])
@@ -346,15 +329,7 @@ async fn message(State(state): State<AppState>, session: Session, IdPath(id): Id
 }
 
 async fn source(State(state): State<AppState>, session: Session, IdPath(id): IdPath) -> Response {
-    let found: Result<Vec<u8>, ApiError> =
-        async {
-            ops::mail_for(&state.store, &session.actor, id).await?;
-            state.store.mail_source(id).await?.ok_or_else(|| {
-                ApiError::new(Code::NotFound, "the source of this mail was not kept")
-            })
-        }
-        .await;
-    match found {
+    match ops::mail_source(&state.ctx(&session.actor), id).await {
         Ok(raw) => crate::http::download::file(raw, "message/rfc822", &format!("mail-{id}.eml")),
         Err(e) => page_error(e, session.chrome()),
     }

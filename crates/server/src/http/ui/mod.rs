@@ -27,6 +27,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use opsdesk_domain::Action;
 
 use crate::error::{ApiError, Code};
 use crate::AppState;
@@ -85,7 +86,7 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 async fn home(session: Result<Session, Response>) -> Response {
     match session {
-        Ok(s) if s.user.role.is_staff() => Redirect::to("/desk").into_response(),
+        Ok(s) if s.actor.may(Action::ListQueues) => Redirect::to("/desk").into_response(),
         Ok(_) => Redirect::to("/portal").into_response(),
         Err(_) => Redirect::to("/login").into_response(),
     }
@@ -167,7 +168,7 @@ where
 
 /// The refusal page for a customer who opens a staff page, or `None` for staff.
 fn refuse_customers(session: &Session) -> Option<Response> {
-    (!session.user.role.is_staff()).then(|| {
+    (!session.actor.may(Action::ListQueues)).then(|| {
         page_error(
             ApiError::new(Code::Forbidden, "This page is for the desk's staff."),
             session.chrome(),

@@ -63,13 +63,11 @@ async fn render_page(
     status: StatusCode,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
-        let store = &state.store;
-        let now = Timestamp::now();
+        let ctx = state.ctx(&session.actor);
+        let now = ctx.now;
         let to = now + SignedDuration::from_hours(24 * 7);
         let mut schedules = Vec::new();
-        for s in store.schedules().await? {
-            let mut out = ops::schedule_out(store, &s, now, now, to).await;
+        for mut out in ops::schedules_between(&ctx, now, to).await? {
             // People read shifts in minutes, not RFC 3339 with nanoseconds.
             let readable = super::views::readable;
             for shift in &mut out.shifts {
@@ -81,16 +79,13 @@ async fn render_page(
             }
             schedules.push(out);
         }
-        let mut policies = Vec::new();
-        for p in store.escalation_policies().await? {
-            policies.push(ops::policy_out(store, &p).await?);
-        }
+        let policies = ops::policies(&ctx).await?;
         Ok::<_, ApiError>(OnCallPage {
             chrome: session.chrome(),
             schedules,
             policies,
-            contacts: ops::contact_methods(store, &session.user).await?,
-            can_respond: session.actor.authorize(Action::RespondToIncident).is_ok(),
+            contacts: ops::contact_methods(&state.store, &session.user).await?,
+            can_respond: ctx.may(Action::RespondToIncident),
             form,
         })
     }

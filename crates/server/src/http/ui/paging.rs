@@ -9,11 +9,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use jiff::Timestamp;
+use opsdesk_store::{Incident, PageRecord};
 use serde::Deserialize;
 
 use super::views::Chrome;
 use super::{render, render_with};
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
+use crate::ops::oncall;
 use crate::paging;
 use crate::AppState;
 
@@ -64,34 +66,25 @@ fn chrome() -> Chrome {
     }
 }
 
-async fn checked(state: &AppState, id: i64, link: &Signed) -> Result<(), ApiError> {
-    let secret = state
+async fn secret(state: &AppState) -> Result<&str, ApiError> {
+    Ok(state
         .paging_secret
         .get_or_try_init(|| paging::secret(&state.store))
-        .await?;
-    let known = matches!(link.action.as_str(), "acknowledge" | "resolve");
-    if !known || !paging::link_is_valid(secret, id, &link.action, &link.sig) {
-        return Err(ApiError::new(
-            Code::NotFound,
-            "this page link is not valid (it may have been changed)",
-        ));
-    }
-    Ok(())
+        .await?
+        .as_str())
 }
 
-async fn view(
-    state: &AppState,
-    id: i64,
+fn view(
+    page: PageRecord,
+    incident: Incident,
     link: Signed,
     heading: String,
     done: bool,
-) -> Result<PageAnswer, ApiError> {
-    let page = state.store.page(id).await?;
-    let incident = state.store.incident(page.incident_id).await?;
-    Ok(PageAnswer {
+) -> PageAnswer {
+    PageAnswer {
         chrome: chrome(),
         heading,
-        page: id,
+        page: page.id,
         incident: incident.id,
         title: incident.title,
         severity: incident.severity.as_str().to_owned(),
@@ -100,7 +93,7 @@ async fn view(
         action: link.action,
         sig: link.sig,
         done,
-    })
+    }
 }
 
 fn failed(err: ApiError) -> Response {
@@ -119,13 +112,15 @@ async fn show(
     Query(link): Query<Signed>,
 ) -> Response {
     let result = async {
-        checked(&state, id, &link).await?;
+        let secret = secret(&state).await?;
+        let (page, incident) =
+            oncall::linked_page(&state.store, secret, id, &link.action, &link.sig).await?;
         let heading = if link.action == "resolve" {
             "Resolve this incident?"
         } else {
             "Acknowledge this page?"
         };
-        view(&state, id, link, heading.into(), false).await
+        Ok::<_, ApiError>(view(page, incident, link, heading.into(), false))
     }
     .await;
     match result {
@@ -140,16 +135,23 @@ async fn answer(
     Form(link): Form<Signed>,
 ) -> Response {
     let result = async {
-        checked(&state, id, &link).await?;
-        let record = state
-            .store
-            .answer_page(id, link.action == "resolve", Timestamp::now())
-            .await?;
+        let secret = secret(&state).await?;
+        let record = oncall::answer_linked_page(
+            &state.store,
+            secret,
+            id,
+            &link.action,
+            &link.sig,
+            Timestamp::now(),
+        )
+        .await?;
         let heading = match record.answer.as_deref() {
             Some("resolve") => "Resolved. Thank you.",
             _ => "Acknowledged: paging has stopped.",
         };
-        view(&state, id, link, heading.into(), true).await
+        let (page, incident) =
+            oncall::linked_page(&state.store, secret, id, &link.action, &link.sig).await?;
+        Ok::<_, ApiError>(view(page, incident, link, heading.into(), true))
     }
     .await;
     match result {

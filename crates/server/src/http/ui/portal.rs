@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use jiff::Timestamp;
+use opsdesk_domain::Action;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -31,9 +32,8 @@ pub(super) fn routes() -> axum::Router<AppState> {
 
 fn staff_go_to_desk(session: &Session) -> Option<Response> {
     session
-        .user
-        .role
-        .is_staff()
+        .actor
+        .may(Action::ListQueues)
         .then(|| Redirect::to("/desk").into_response())
 }
 
@@ -61,7 +61,10 @@ async fn list(
         Err(e) => return page_error(e, session.chrome()),
     };
     let org = match session.user.org_id {
-        Some(id) => state.store.org(id).await.ok().map(|o| o.name),
+        Some(id) => ops::directory::org(&state.ctx(&session.actor), id)
+            .await
+            .ok()
+            .map(|o| o.name),
         None => None,
     };
     let now = Timestamp::now();
@@ -147,9 +150,10 @@ async fn ticket_page(state: &AppState, session: &Session, id: i64, form: FormErr
         return redirect;
     }
     let result: Result<_, ApiError> = async {
-        let ticket = ops::ticket_for(&state.store, &session.actor, id).await?;
-        let messages = state.store.messages(id, false).await?;
-        let attachments = state.store.attachments(id).await?;
+        let ctx = state.ctx(&session.actor);
+        let ticket = ops::readable_ticket(&ctx, id).await?;
+        let messages = ops::ticket_messages(&ctx, id).await?;
+        let attachments = ops::mail::attachments(&ctx, id).await?;
         Ok((ticket, messages, attachments))
     }
     .await;

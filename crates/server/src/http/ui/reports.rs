@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_domain::access::ReportReach;
 use opsdesk_domain::sla::format_duration;
 
 use super::charts::{bars, heatmap, lines, Series};
@@ -132,17 +131,25 @@ async fn csv(
     }
 }
 
-/// The query as read (for the filter bar and links), the filters and whose tickets count.
-async fn read(
+/// The query as read (for the filter bar and links) and the report it asks for.
+async fn report(
     state: &AppState,
     session: &Session,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    kind: Kind,
     now: Timestamp,
-) -> Result<(ReportQuery, ops::Filters, ReportReach), ApiError> {
+) -> Result<(ReportQuery, ops::Built), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let (filters, reach) =
-        ops::read_filters(&state.store, Operator::User(&session.actor), q.clone(), now).await?;
-    Ok((q, filters, reach))
+    let operator = Operator::User(&session.actor);
+    let (_, built) = ops::build(&state.store, operator, kind, q.clone(), now).await?;
+    Ok((q, built))
+}
+
+fn not_built(kind: Kind) -> ApiError {
+    ApiError::new(
+        Code::Internal,
+        format!("the {} report came back as another", kind.name()),
+    )
 }
 
 /// The filter bar's choices.
@@ -156,25 +163,20 @@ pub struct Choices {
     pub services: Vec<String>,
 }
 
-async fn choices(state: &AppState) -> Result<Choices, ApiError> {
+async fn choices(state: &AppState, session: &Session) -> Result<Choices, ApiError> {
+    let ctx = state.ctx(&session.actor);
     Ok(Choices {
-        teams: state
-            .store
-            .teams()
+        teams: crate::ops::directory::teams(&ctx)
             .await?
             .into_iter()
             .map(|t| t.name)
             .collect(),
-        orgs: state
-            .store
-            .orgs()
+        orgs: crate::ops::directory::orgs(&ctx)
             .await?
             .into_iter()
             .map(|o| o.name)
             .collect(),
-        services: state
-            .store
-            .services()
+        services: crate::ops::workspace::services(&ctx)
             .await?
             .into_iter()
             .map(|s| s.name)
@@ -437,9 +439,11 @@ async fn tickets_page(
     }
     let now = Timestamp::now();
     let result = async {
-        let (q, filters, reach) = read(&state, &session, query, now).await?;
-        Kind::Tickets.refuse_foreign_filters(&filters)?;
-        let report = ops::ticket_report(&state.store, &filters, reach, now).await?;
+        let (q, built) = report(&state, &session, query, Kind::Tickets, now).await?;
+        let ops::Built::Tickets(report) = built else {
+            return Err(not_built(Kind::Tickets));
+        };
+        let report = *report;
         Ok::<_, ApiError>((q, report))
     }
     .await;
@@ -449,7 +453,7 @@ async fn tickets_page(
             if headers.contains_key("hx-request") {
                 return render(&body);
             }
-            match choices(&state).await {
+            match choices(&state, &session).await {
                 Ok(choices) => render(&TicketPage {
                     chrome: session.chrome(),
                     q,
@@ -508,10 +512,11 @@ async fn incidents_page(
     }
     let now = Timestamp::now();
     let result = async {
-        Kind::Incidents.authorize(Operator::User(&session.actor))?;
-        let (q, filters, _) = read(&state, &session, query, now).await?;
-        Kind::Incidents.refuse_foreign_filters(&filters)?;
-        let report = ops::incident_report(&state.store, &filters, now).await?;
+        let (q, built) = report(&state, &session, query, Kind::Incidents, now).await?;
+        let ops::Built::Incidents(report) = built else {
+            return Err(not_built(Kind::Incidents));
+        };
+        let report = *report;
         let t = &report.totals;
         let p = &report.previous;
         let f = |v: Option<i64>| v.map(|v| v as f64);
@@ -624,7 +629,7 @@ async fn incidents_page(
             chrome: session.chrome(),
             query: query_string(&q),
             q,
-            choices: choices(&state).await?,
+            choices: choices(&state, &session).await?,
             report,
             tiles,
             series_chart,
@@ -692,10 +697,11 @@ async fn forecast_page(
     }
     let now = Timestamp::now();
     let result = async {
-        Kind::Forecast.authorize(Operator::User(&session.actor))?;
-        let (q, filters, _) = read(&state, &session, query, now).await?;
-        Kind::Forecast.refuse_foreign_filters(&filters)?;
-        let report = ops::forecast_report(&state.store, &filters, now).await?;
+        let (q, built) = report(&state, &session, query, Kind::Forecast, now).await?;
+        let ops::Built::Forecast(report) = built else {
+            return Err(not_built(Kind::Forecast));
+        };
+        let report = *report;
         let starts: Vec<String> = report.weeks.iter().map(|w| w.start.clone()).collect();
         let weeks_chart = lines(
             "chart-forecast",
@@ -753,7 +759,7 @@ async fn forecast_page(
             chrome: session.chrome(),
             query: query_string(&q),
             q,
-            choices: choices(&state).await?,
+            choices: choices(&state, &session).await?,
             report,
             weeks_chart,
             staffing_chart,

@@ -89,11 +89,8 @@ async fn review_page(
     status: StatusCode,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
-        let store = &state.store;
-        let incident = store.incident(id).await?;
-        let saved = store.review(id).await?;
-        let now = Timestamp::now();
+        let ctx = state.ctx(&session.actor);
+        let (incident, saved) = ops::review_record(&ctx, id).await?;
         let texts = typed
             .or_else(|| saved.as_ref().map(|r| r.sections.clone()))
             .unwrap_or_default();
@@ -104,12 +101,12 @@ async fn review_page(
                 (*field, *heading, texts.get(i).cloned().unwrap_or_default())
             })
             .collect();
-        let mut items: Vec<ActionItemOut> = store
-            .action_items(Some(id), None, None, true)
-            .await?
-            .iter()
-            .map(|a| ops::item_out(a, now))
-            .collect();
+        let filter = ops::ItemFilter {
+            incident: Some(id),
+            all: true,
+            ..ops::ItemFilter::default()
+        };
+        let mut items: Vec<ActionItemOut> = ops::action_items(&ctx, filter).await?;
         for a in &mut items {
             a.due_at = readable(&a.due_at);
         }
@@ -120,7 +117,7 @@ async fn review_page(
             status: saved.map_or_else(|| "not started".to_owned(), |r| r.status),
             sections,
             items,
-            can_act: session.actor.authorize(Action::RespondToIncident).is_ok(),
+            can_act: ctx.may(Action::RespondToIncident),
             form,
         })
     }
@@ -260,12 +257,10 @@ async fn move_item(
             None => Redirect::to(&back).into_response(),
         },
         Err(err) => {
-            let incident = state
-                .store
-                .action_item(id)
+            let incident = ops::incident_of_item(&state.ctx(&session.actor), id)
                 .await
                 .ok()
-                .and_then(|a| a.incident_id);
+                .flatten();
             let (status, errors) = form_errors(err);
             match incident {
                 Some(i) => review_page(&state, &session, i, None, errors, status).await,
@@ -289,17 +284,15 @@ async fn problems_page(
     status: StatusCode,
 ) -> Response {
     let result = async {
-        session.actor.authorize(Action::ReadIncidents)?;
+        let ctx = state.ctx(&session.actor);
         Ok::<_, ApiError>(ProblemsPage {
             chrome: session.chrome(),
-            problems: state
-                .store
-                .problems()
+            problems: ops::problems(&ctx)
                 .await?
                 .iter()
                 .map(ops::problem_out)
                 .collect(),
-            can_act: session.actor.authorize(Action::RespondToIncident).is_ok(),
+            can_act: ctx.may(Action::RespondToIncident),
             form,
         })
     }
@@ -379,7 +372,7 @@ async fn update_problem(
     SignedForm { session, form }: SignedForm<ProblemForm>,
 ) -> Response {
     let result = async {
-        state.store.problem(id).await?;
+        ops::problem(&state.ctx(&session.actor), id).await?;
         let input = problem_input(form)?;
         ops::save_problem(
             &state.store,

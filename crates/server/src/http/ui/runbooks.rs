@@ -82,9 +82,9 @@ async fn runbooks_view(
         return r;
     }
     let result = async {
-        let stored = state.store.runbooks().await?;
+        let ctx = state.ctx(&session.actor);
         let mut runbooks = Vec::new();
-        for mut out in ops::runbooks_out(&state.store, &stored).await? {
+        for mut out in ops::runbooks(&ctx).await? {
             // A refused edit shows what was typed, in the form it came from.
             if editing == Some(out.id) {
                 out.title = typed.0.clone();
@@ -93,9 +93,7 @@ async fn runbooks_view(
             }
             runbooks.push(out);
         }
-        let services = state
-            .store
-            .services()
+        let services = crate::ops::workspace::services(&ctx)
             .await?
             .into_iter()
             .map(|s| s.name)
@@ -104,7 +102,7 @@ async fn runbooks_view(
             chrome: session.chrome(),
             runbooks,
             services,
-            can_edit: session.actor.authorize(Action::EditRunbooks).is_ok(),
+            can_edit: ctx.may(Action::EditRunbooks),
             typed: if editing.is_some() {
                 Default::default()
             } else {
@@ -293,11 +291,10 @@ async fn checks_view(
     if let Some(r) = refuse_customers(session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
     let result = async {
         let mut checks = Vec::new();
-        for c in state.store.checks().await? {
-            let mut out = ops::check_out(&state.store, &c, now).await?;
+        for mut out in ops::checks(&ctx).await? {
             for o in &mut out.recent {
                 o.scheduled_at = super::views::readable(&o.scheduled_at);
             }
@@ -316,21 +313,17 @@ async fn checks_view(
             late,
             missed,
             checks,
-            runbooks: state
-                .store
-                .runbooks()
+            runbooks: ops::runbook_records(&ctx)
                 .await?
                 .into_iter()
                 .map(|r| r.title)
                 .collect(),
-            teams: state
-                .store
-                .teams()
+            teams: crate::ops::directory::teams(&ctx)
                 .await?
                 .into_iter()
                 .map(|t| t.name)
                 .collect(),
-            can_manage: session.actor.authorize(Action::ManageOperations).is_ok(),
+            can_manage: ctx.may(Action::ManageOperations),
             typed,
             form,
         })
@@ -372,10 +365,7 @@ async fn save_check(
     )
     .await
     {
-        Ok(_) => {
-            state.store.ring_work();
-            Redirect::to("/checks").into_response()
-        }
+        Ok(_) => Redirect::to("/checks").into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
             let typed = if id.is_none() {
@@ -418,23 +408,22 @@ async fn panel(state: &AppState, session: &Session, target: RunTarget, error: St
         return r;
     }
     let result = async {
-        let runs = state.store.runs_of(target).await?;
+        let ctx = state.ctx(&session.actor);
+        let runs = ops::runs(&ctx, target).await?;
         let suggested: Vec<i64> = ops::suggested_runbooks(&state.store, target)
             .await?
             .iter()
             .map(|r| r.id)
             .collect();
-        let mut runbooks: Vec<(i64, String, bool)> = state
-            .store
-            .runbooks()
+        let mut runbooks: Vec<(i64, String, bool)> = ops::runbook_records(&ctx)
             .await?
             .into_iter()
             .map(|r| (r.id, r.title, suggested.contains(&r.id)))
             .collect();
         runbooks.sort_by_key(|r| !r.2);
         let can_act = match target {
-            RunTarget::Ticket(_) => session.actor.authorize(Action::Triage).is_ok(),
-            RunTarget::Incident(_) => session.actor.authorize(Action::RespondToIncident).is_ok(),
+            RunTarget::Ticket(_) => ctx.may(Action::Triage),
+            RunTarget::Incident(_) => ctx.may(Action::RespondToIncident),
         };
         Ok::<_, ApiError>(RunbookPanel {
             base: base_of(target),
@@ -465,9 +454,6 @@ async fn incident_panel(
     session: Session,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(e) = session.actor.authorize(Action::ReadIncidents) {
-        return page_error(e.into(), session.chrome());
-    }
     panel(&state, &session, RunTarget::Incident(id), String::new()).await
 }
 
@@ -551,9 +537,9 @@ async fn record_step(
     headers: HeaderMap,
     SignedForm { session, form }: SignedForm<StepForm>,
 ) -> Response {
-    let run = match state.store.run(id).await {
+    let run = match ops::run(&state.ctx(&session.actor), id).await {
         Ok(run) => run,
-        Err(e) => return page_error(e.into(), session.chrome()),
+        Err(e) => return page_error(e, session.chrome()),
     };
     let input = StepOutcomeIn {
         outcome: Some(form.outcome),

@@ -4,15 +4,13 @@
 //! user, an expiry and the session's CSRF token. Every state-changing form posts that token
 //! back, and [`SignedForm`] refuses the request before any handler runs if it does not match.
 
-use std::sync::OnceLock;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use opsdesk_domain::Actor;
 use opsdesk_store::User;
 use serde::de::DeserializeOwned;
@@ -22,14 +20,13 @@ use super::render_with;
 use super::views::{Chrome, LoginPage, Me, MessagePage};
 use crate::auth::{self, actor_of};
 use crate::input::MAX_BODY_BYTES;
+use crate::ops::sessions::{self, SESSION_HOURS};
 use crate::AppState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "opsdesk_session";
 /// Name of the cookie that protects the sign-in form itself.
 const LOGIN_COOKIE: &str = "opsdesk_login";
-/// How long a session lasts.
-const SESSION_HOURS: i64 = 12;
 
 /// A signed-in user of the UI.
 #[derive(Debug, Clone)]
@@ -46,7 +43,7 @@ impl Session {
     /// The page frame for this session.
     pub fn chrome(&self) -> Chrome {
         Chrome {
-            me: Some(Me::of(&self.user)),
+            me: Some(Me::of(&self.user, &self.actor)),
             csrf: self.csrf.clone(),
             notice: String::new(),
         }
@@ -72,17 +69,13 @@ impl FromRequestParts<AppState> for Session {
         let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        match state
-            .store
-            .session(&auth::secret_hash(&secret), Timestamp::now())
-            .await
-        {
+        match sessions::resume(&state.store, &secret, Timestamp::now()).await {
             Ok(Some((user, csrf))) => {
                 let actor = actor_of(&user);
                 Ok(Self { user, actor, csrf })
             }
             Ok(None) => Err(to_login()),
-            Err(e) => Err(super::page_error(e.into(), Chrome::default())),
+            Err(e) => Err(super::page_error(e, Chrome::default())),
         }
     }
 }
@@ -242,14 +235,6 @@ fn login_form(
     response
 }
 
-/// A hash to verify against when the address is unknown, so timing does not reveal accounts.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        auth::hash_password("decoy password that never matches").unwrap_or_default()
-    })
-}
-
 /// POST /login
 pub async fn login(
     State(state): State<AppState>,
@@ -276,44 +261,22 @@ pub async fn login(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let stored = match state.store.password_hash(&key).await {
-        Ok(stored) => stored,
-        Err(e) => return super::page_error(e.into(), Chrome::default()),
-    };
-    let password = form.password.clone();
-    let (user_id, hash) = stored.unwrap_or((0, decoy_hash().to_owned()));
-    let valid = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
-        .await
-        .unwrap_or(false);
-    if !valid || user_id == 0 {
-        state.login_limiter.failed(&key);
-        return login_form(
-            &state,
-            "Wrong e-mail address or password.".into(),
-            form.email,
-            form.next,
-            StatusCode::UNAUTHORIZED,
-        );
-    }
-    state.login_limiter.succeeded(&key);
-    let secret = auth::new_secret();
-    let now = Timestamp::now();
-    let expires = now
-        .checked_add(SignedDuration::from_hours(SESSION_HOURS))
-        .unwrap_or(now);
-    if let Err(e) = state
-        .store
-        .create_session(
-            &auth::secret_hash(&secret),
-            user_id,
-            &auth::new_secret(),
-            now,
-            expires,
-        )
-        .await
+    let secret = match sessions::sign_in(&state.store, &key, &form.password, Timestamp::now()).await
     {
-        return super::page_error(e.into(), Chrome::default());
-    }
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            state.login_limiter.failed(&key);
+            return login_form(
+                &state,
+                "Wrong e-mail address or password.".into(),
+                form.email,
+                form.next,
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(e) => return super::page_error(e, Chrome::default()),
+    };
+    state.login_limiter.succeeded(&key);
     let next = if form.next.starts_with('/') && !form.next.starts_with("//") {
         form.next
     } else {
@@ -343,12 +306,8 @@ pub async fn logout(
     SignedForm { .. }: SignedForm<Empty>,
 ) -> Response {
     if let Some(secret) = cookie_value(&headers, SESSION_COOKIE) {
-        if let Err(e) = state
-            .store
-            .delete_session(&auth::secret_hash(&secret))
-            .await
-        {
-            return super::page_error(e.into(), Chrome::default());
+        if let Err(e) = sessions::sign_out(&state.store, &secret).await {
+            return super::page_error(e, Chrome::default());
         }
     }
     let mut response = Redirect::to("/login").into_response();

@@ -68,30 +68,20 @@ async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionF
             )
         }
     };
-    match state.store.sending_mailbox().await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return said(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "E-mail updates are not available",
-                "This desk sends no mail yet; follow the Atom feed instead.".into(),
-            )
-        }
-        Err(e) => return unavailable(crate::error::ApiError::from(e).detail),
-    }
-    match state
-        .store
-        .queue_subscription_confirmation(email.as_str(), Timestamp::now())
-        .await
-    {
-        Ok(_) => said(
+    match ops::request_subscription(&state.store, &email, Timestamp::now()).await {
+        Ok(true) => said(
             StatusCode::OK,
             "Check your inbox",
             format!(
                 "If {email} can receive mail, a message with a confirmation link is on its way."
             ),
         ),
-        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+        Ok(false) => said(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "E-mail updates are not available",
+            "This desk sends no mail yet; follow the Atom feed instead.".into(),
+        ),
+        Err(e) => unavailable(e.detail),
     }
 }
 
@@ -154,17 +144,20 @@ async fn confirm(State(state): State<AppState>, Form(form): Form<SubscriptionFor
         Ok(email) => email,
         Err(refused) => return refused,
     };
-    match state
-        .store
-        .subscribe_status_email(&email, Timestamp::now())
-        .await
+    match ops::follow_subscription_link(
+        &state.store,
+        ops::Subscription::Confirm,
+        &email,
+        Timestamp::now(),
+    )
+    .await
     {
         Ok(()) => said(
             StatusCode::OK,
             "Subscribed",
             format!("{email} now gets every public update. Each mail has a link to stop them."),
         ),
-        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+        Err(e) => unavailable(e.detail),
     }
 }
 
@@ -176,17 +169,20 @@ async fn unsubscribe(
         Ok(email) => email,
         Err(refused) => return refused,
     };
-    match state
-        .store
-        .unsubscribe_status("email", &email, Timestamp::now())
-        .await
+    match ops::follow_subscription_link(
+        &state.store,
+        ops::Subscription::Unsubscribe,
+        &email,
+        Timestamp::now(),
+    )
+    .await
     {
         Ok(_) => said(
             StatusCode::OK,
             "Unsubscribed",
             format!("{email} gets no more status mail."),
         ),
-        Err(e) => unavailable(crate::error::ApiError::from(e).detail),
+        Err(e) => unavailable(e.detail),
     }
 }
 
@@ -316,9 +312,9 @@ fn xml(text: &str) -> String {
 }
 
 async fn feed(State(state): State<AppState>) -> Response {
-    let updates = match state.store.recent_status_updates(50).await {
+    let updates = match ops::feed(&state.store, 50).await {
         Ok(u) => u,
-        Err(e) => return unavailable(crate::error::ApiError::from(e).detail),
+        Err(e) => return unavailable(e.detail),
     };
     let base = state.public_url.trim_end_matches('/');
     let updated = updates.first().map_or_else(

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::views::Chrome;
 use super::{render, render_with};
-use crate::error::{ApiError, Code};
-use crate::ops::reports::{rate_ticket, survey_signature_ok, Rater};
+use crate::error::ApiError;
+use crate::ops::survey::{rate_ticket, surveyed_ticket_subject, Rater};
 use crate::AppState;
 
 /// The survey routes.
@@ -73,13 +73,7 @@ async fn check(state: &AppState, id: i64, sig: &str) -> Result<String, ApiError>
         .paging_secret
         .get_or_try_init(|| crate::paging::secret(&state.store))
         .await?;
-    if !survey_signature_ok(secret, id, sig) {
-        return Err(ApiError::new(
-            Code::NotFound,
-            "This survey link is not valid.",
-        ));
-    }
-    Ok(state.store.ticket(id).await?.subject)
+    surveyed_ticket_subject(&state.store, secret, id, sig).await
 }
 
 fn page(id: i64, subject: String, sig: String) -> SurveyPage {

@@ -2,6 +2,7 @@
 
 use askama::Template;
 use jiff::Timestamp;
+use opsdesk_domain::{Action, Actor};
 use opsdesk_store::{Event, Message, Ticket, User};
 
 use crate::error::FieldError;
@@ -35,8 +36,8 @@ pub struct Me {
 }
 
 impl Me {
-    /// The frame's view of `user`.
-    pub fn of(user: &User) -> Self {
+    /// The frame's view of `user`, who acts as `actor`.
+    pub fn of(user: &User, actor: &Actor) -> Self {
         let label = match user.tier {
             Some(tier) => format!("{} {tier}", user.role.as_str()),
             None => user.role.as_str().to_owned(),
@@ -45,12 +46,9 @@ impl Me {
             name: user.name.clone(),
             email: user.email.clone(),
             label,
-            is_staff: user.role.is_staff(),
-            is_admin: user.role == opsdesk_domain::Role::Admin,
-            manages_sla: matches!(
-                user.role,
-                opsdesk_domain::Role::Admin | opsdesk_domain::Role::Manager
-            ),
+            is_staff: actor.may(Action::ListQueues),
+            is_admin: actor.may(Action::Administer),
+            manages_sla: actor.may(Action::ManageSla),
         }
     }
 }
