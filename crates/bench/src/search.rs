@@ -379,7 +379,7 @@ impl Text {
 /// Writes `count` articles (most published, a third public, some tier-restricted, a few stale).
 pub(crate) async fn articles(store: &Store, count: usize) -> Result<(), Failure> {
     let existing = store
-        .search_doc_count(opsdesk_search::Kind::Article)
+        .search_row_count(opsdesk_store::Searchable::Article)
         .await?;
     let agent = store
         .user_by_email(BENCH_AGENT)

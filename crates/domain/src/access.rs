@@ -78,6 +78,9 @@ pub enum Action {
     EditRunbooks,
     /// Answer a ticket's satisfaction survey: its requester only.
     RateSatisfaction(TicketScope),
+    /// Add to a ticket by e-mail (a reply threaded to it): its requester, customers of its
+    /// organisation, and staff (whose mail becomes an internal note).
+    ReplyByMail(TicketScope),
 }
 
 /// The article facts that decide who may read it.
@@ -236,6 +239,13 @@ impl Actor {
                 Auditor => Err(Denied::Forbidden("auditors have read-only access")),
                 _ => Ok(()),
             },
+            ReplyByMail(scope) => {
+                if role != Customer || self.owns(scope) || scope.requester_id == self.user_id {
+                    Ok(())
+                } else {
+                    Err(Denied::Hidden)
+                }
+            }
             RateSatisfaction(scope) => {
                 if !self.owns(scope) {
                     Err(Denied::Hidden)
@@ -348,6 +358,25 @@ mod tests {
         org_id: Some(1),
         requester_id: 99,
     };
+
+    #[test]
+    fn mail_threads_to_a_ticket_for_its_people_and_staff() {
+        let reply = Action::ReplyByMail(ACME_TICKET);
+        let requester = Actor {
+            user_id: 99,
+            ..actor(Role::Customer, None, None)
+        };
+        assert_eq!(requester.authorize(reply), Ok(()));
+        assert_eq!(
+            actor(Role::Customer, Some(1), None).authorize(reply),
+            Ok(())
+        );
+        assert_eq!(
+            actor(Role::Customer, Some(2), None).authorize(reply),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(actor(Role::Auditor, None, None).authorize(reply), Ok(()));
+    }
 
     #[test]
     fn only_the_requester_rates_satisfaction() {

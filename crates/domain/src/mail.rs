@@ -2,6 +2,7 @@
 //! quoted history folds away, and how the templates admins edit are checked and filled in.
 //! The wire format (MIME, charsets, headers) is read at the edge; these are the decisions.
 
+use crate::access::{Action, Actor, TicketScope};
 use crate::Invalid;
 
 /// How a connection to a mail server is protected.
@@ -297,6 +298,124 @@ impl Template {
     }
 }
 
+/// The sender of an inbound message, when the address belongs to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// The account as the rules see it.
+    pub actor: Actor,
+    /// Whether the account is active.
+    pub active: bool,
+}
+
+/// The ticket an inbound message threads to (by its references or the `[#n]` in its subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thread {
+    /// The ticket.
+    pub ticket: i64,
+    /// Whose it is.
+    pub scope: TicketScope,
+    /// Whether it is closed (a closed ticket takes no more replies).
+    pub closed: bool,
+}
+
+/// What the desk knows about an inbound message before it decides what the message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeFacts {
+    /// It was sent from one of the desk's own mailboxes.
+    pub from_own_mailbox: bool,
+    /// It reports that mail the desk sent bounced: the ticket that mail was about, if any.
+    pub bounce_of: Option<Option<i64>>,
+    /// What kind of machine sent it, if one did.
+    pub automatic: Option<Automatic>,
+    /// Messages from the same address in the last hour, this one aside.
+    pub recent_from_sender: i64,
+    /// The mailbox's limit per sender and hour.
+    pub sender_limit_per_hour: i64,
+    /// The sender's account, if the address has one.
+    pub sender: Option<Sender>,
+    /// The ticket it threads to, if any.
+    pub thread: Option<Thread>,
+}
+
+/// What an inbound message becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Recorded, nothing more, for this reason.
+    Ignore(String),
+    /// Recorded and dropped: the sender wrote too often this hour.
+    RateLimited,
+    /// A bounce of the desk's mail, about this ticket if known.
+    Bounce(Option<i64>),
+    /// An out-of-office answer on a ticket: an internal note by the sender.
+    AutoReplyNote {
+        /// The ticket.
+        ticket: i64,
+        /// The sender's account.
+        sender: i64,
+    },
+    /// A reply on a ticket; staff mail is kept as an internal note, never published.
+    Reply {
+        /// The ticket.
+        ticket: i64,
+        /// The sender as the rules see them.
+        sender: Actor,
+    },
+    /// A new ticket, by the sender's account if the address has one.
+    NewTicket {
+        /// The sender's account.
+        sender: Option<i64>,
+    },
+}
+
+/// Decides what an inbound message becomes: loops and unknown delivery reports are ignored,
+/// bounces recorded, senders over their hourly limit dropped, deactivated accounts ignored;
+/// mail threaded to an open ticket by someone who may add to it by mail is a reply (an
+/// out-of-office answer an internal note); other automatic mail opens nothing; the rest opens
+/// a ticket.
+pub fn decide(facts: &IntakeFacts) -> Decision {
+    if facts.from_own_mailbox {
+        return Decision::Ignore("sent from one of opsdesk's own mailboxes (a loop)".into());
+    }
+    if let Some(ticket) = facts.bounce_of {
+        return Decision::Bounce(ticket);
+    }
+    if facts.automatic == Some(Automatic::DeliveryReport) {
+        return Decision::Ignore("a delivery report that names no mail opsdesk sent".into());
+    }
+    if facts.recent_from_sender >= facts.sender_limit_per_hour {
+        return Decision::RateLimited;
+    }
+    if facts.sender.as_ref().is_some_and(|s| !s.active) {
+        return Decision::Ignore("the sender's account is deactivated".into());
+    }
+    if let (Some(thread), Some(sender)) = (facts.thread, &facts.sender) {
+        let allowed = sender.actor.may(Action::ReplyByMail(thread.scope));
+        if allowed && !thread.closed {
+            if facts.automatic == Some(Automatic::Reply) {
+                return Decision::AutoReplyNote {
+                    ticket: thread.ticket,
+                    sender: sender.actor.user_id,
+                };
+            }
+            return Decision::Reply {
+                ticket: thread.ticket,
+                sender: sender.actor.clone(),
+            };
+        }
+    }
+    if let Some(kind) = facts.automatic {
+        if !kind.opens_ticket() {
+            return Decision::Ignore(format!(
+                "an automatic message ({}) that answers no open ticket",
+                kind.as_str()
+            ));
+        }
+    }
+    Decision::NewTicket {
+        sender: facts.sender.as_ref().map(|s| s.actor.user_id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +569,87 @@ mod tests {
             Security::parse("imap_security", "ssl").map_err(|e| e.field),
             Err("imap_security")
         );
+    }
+
+    fn facts() -> IntakeFacts {
+        IntakeFacts {
+            from_own_mailbox: false,
+            bounce_of: None,
+            automatic: None,
+            recent_from_sender: 0,
+            sender_limit_per_hour: 30,
+            sender: Some(Sender {
+                actor: Actor {
+                    user_id: 7,
+                    role: crate::Role::Customer,
+                    org_id: Some(1),
+                    tier: None,
+                },
+                active: true,
+            }),
+            thread: Some(Thread {
+                ticket: 40,
+                scope: TicketScope {
+                    org_id: Some(1),
+                    requester_id: 8,
+                },
+                closed: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_colleague_replies_by_mail_and_a_stranger_opens_a_ticket() {
+        let colleague = facts();
+        assert!(matches!(
+            decide(&colleague),
+            Decision::Reply { ticket: 40, .. }
+        ));
+        let mut stranger = facts();
+        if let Some(sender) = &mut stranger.sender {
+            sender.actor.org_id = Some(2);
+        }
+        assert_eq!(decide(&stranger), Decision::NewTicket { sender: Some(7) });
+        let mut closed = facts();
+        if let Some(thread) = &mut closed.thread {
+            thread.closed = true;
+        }
+        assert_eq!(decide(&closed), Decision::NewTicket { sender: Some(7) });
+    }
+
+    #[test]
+    fn loops_bounces_floods_and_machines_open_nothing() {
+        let own = IntakeFacts {
+            from_own_mailbox: true,
+            ..facts()
+        };
+        assert!(matches!(decide(&own), Decision::Ignore(_)));
+        let bounce = IntakeFacts {
+            bounce_of: Some(Some(40)),
+            ..facts()
+        };
+        assert_eq!(decide(&bounce), Decision::Bounce(Some(40)));
+        let flood = IntakeFacts {
+            recent_from_sender: 30,
+            ..facts()
+        };
+        assert_eq!(decide(&flood), Decision::RateLimited);
+        let away = IntakeFacts {
+            automatic: Some(Automatic::Reply),
+            ..facts()
+        };
+        assert_eq!(
+            decide(&away),
+            Decision::AutoReplyNote {
+                ticket: 40,
+                sender: 7
+            }
+        );
+        let away_unthreaded = IntakeFacts {
+            automatic: Some(Automatic::Reply),
+            thread: None,
+            ..facts()
+        };
+        assert!(matches!(decide(&away_unthreaded), Decision::Ignore(_)));
     }
 }

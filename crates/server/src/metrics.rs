@@ -2,59 +2,51 @@
 //! per process by a middleware (by method, route pattern and status class); the desk's gauges
 //! are read from the database at scrape time (indexed aggregates, no timeline scans).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use opsdesk_store::{Store, StoreError};
+use opsdesk_store::Store;
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
+use crate::error::{ApiError, Code};
 use crate::AppState;
+
+/// The `Content-Type` of the exposition (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds (seconds) of the request-latency histogram buckets.
 const BOUNDS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
-/// Counts and latency histogram of one (method, route, status class).
-#[derive(Debug, Clone, Default)]
-pub struct Latencies {
-    /// Requests per bucket of [`BOUNDS`] (not cumulative), plus the overflow.
-    buckets: [u64; 11],
-    /// Sum of latencies, seconds.
-    sum: f64,
-    /// Requests.
-    count: u64,
+/// The labels of a request's latency: method, route pattern, status class.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: String,
 }
 
-/// Latencies by (method, route pattern, status class).
-pub type ByRoute = BTreeMap<(String, String, String), Latencies>;
+fn histogram() -> Histogram {
+    Histogram::new(BOUNDS)
+}
 
-/// Request statistics of this process.
-#[derive(Debug, Clone, Default)]
+/// Request counts and latencies of this process, by method, route pattern and status class.
+#[derive(Debug, Clone)]
 pub struct RequestStats {
-    inner: Arc<Mutex<ByRoute>>,
+    latencies: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
 
-impl RequestStats {
-    fn record(&self, key: (String, String, String), secs: f64) {
-        let Ok(mut map) = self.inner.lock() else {
-            return;
-        };
-        let entry = map.entry(key).or_default();
-        let i = BOUNDS
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(BOUNDS.len());
-        entry.buckets[i] += 1;
-        entry.sum += secs;
-        entry.count += 1;
-    }
-
-    /// A copy of the statistics so far.
-    pub fn snapshot(&self) -> ByRoute {
-        self.inner.lock().map(|m| m.clone()).unwrap_or_default()
+impl Default for RequestStats {
+    fn default() -> Self {
+        Self {
+            latencies: Family::new_with_constructor(histogram),
+        }
     }
 }
 
@@ -68,99 +60,110 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let class = format!("{}xx", response.status().as_u16() / 100);
+    let labels = RequestLabels {
+        method,
+        route,
+        status: format!("{}xx", response.status().as_u16() / 100),
+    };
     state
         .requests
-        .record((method, route, class), started.elapsed().as_secs_f64());
+        .latencies
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActiveLabels {
+    team: String,
+    priority: String,
+    tier: String,
 }
 
-/// The whole exposition: the desk's gauges from `store`, then the request statistics.
-pub async fn render(store: &Store, requests: ByRoute) -> Result<String, StoreError> {
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MetricLabel {
+    metric: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: String,
+}
+
+/// A counter read from the database at scrape time.
+fn counter(value: i64) -> Counter {
+    let counter = Counter::default();
+    counter.inc_by(u64::try_from(value).unwrap_or(0));
+    counter
+}
+
+/// The whole exposition: the desk's gauges read from `store` now, then this process's
+/// request latencies.
+pub async fn render(store: &Store, requests: &RequestStats) -> Result<String, ApiError> {
     let gauges = store.metric_gauges().await?;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_tickets_active Tickets new, open or pending, by team, priority and tier.\n# TYPE opsdesk_tickets_active gauge"
-    );
+    let mut registry = Registry::default();
+    let active = Family::<ActiveLabels, Gauge>::default();
     for g in &gauges.active_tickets {
-        let _ = writeln!(
-            out,
-            "opsdesk_tickets_active{{team=\"{}\",priority=\"{}\",tier=\"{}\"}} {}",
-            escape(&g.team),
-            g.priority,
-            g.tier,
-            g.count
-        );
+        let labels = ActiveLabels {
+            team: g.team.clone(),
+            priority: g.priority.clone(),
+            tier: g.tier.clone(),
+        };
+        active.get_or_create(&labels).set(g.count);
     }
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_tickets_created_total Tickets ever created.\n# TYPE opsdesk_tickets_created_total counter\nopsdesk_tickets_created_total {}",
-        gauges.tickets_total
+    registry.register(
+        "opsdesk_tickets_active",
+        "Tickets new, open or pending, by team, priority and tier",
+        active,
     );
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_sla_breaches_total SLA breaches recorded, by metric.\n# TYPE opsdesk_sla_breaches_total counter"
+    registry.register(
+        "opsdesk_tickets_created",
+        "Tickets ever created",
+        counter(gauges.tickets_total),
     );
+    let breaches = Family::<MetricLabel, Counter>::default();
     for (metric, n) in &gauges.breaches {
-        let _ = writeln!(
-            out,
-            "opsdesk_sla_breaches_total{{metric=\"{}\"}} {n}",
-            escape(metric)
-        );
+        let labels = MetricLabel {
+            metric: metric.clone(),
+        };
+        breaches
+            .get_or_create(&labels)
+            .inc_by(u64::try_from(*n).unwrap_or(0));
     }
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_incidents_open Incidents not resolved, by severity.\n# TYPE opsdesk_incidents_open gauge"
+    registry.register(
+        "opsdesk_sla_breaches",
+        "SLA breaches recorded, by metric",
+        breaches,
     );
+    let incidents = Family::<SeverityLabel, Gauge>::default();
     for (severity, n) in &gauges.open_incidents {
-        let _ = writeln!(
-            out,
-            "opsdesk_incidents_open{{severity=\"{}\"}} {n}",
-            escape(severity)
-        );
+        let labels = SeverityLabel {
+            severity: severity.clone(),
+        };
+        incidents.get_or_create(&labels).set(*n);
     }
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_alerts_received_total Alert deliveries received (repeats included).\n# TYPE opsdesk_alerts_received_total counter\nopsdesk_alerts_received_total {}",
-        gauges.alert_receipts
+    registry.register(
+        "opsdesk_incidents_open",
+        "Incidents not resolved, by severity",
+        incidents,
     );
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_mail_received_total Inbound mail messages stored.\n# TYPE opsdesk_mail_received_total counter\nopsdesk_mail_received_total {}",
-        gauges.mail_received
+    registry.register(
+        "opsdesk_alerts_received",
+        "Alert deliveries received (repeats included)",
+        counter(gauges.alert_receipts),
     );
-    let _ = writeln!(
-        out,
-        "# HELP opsdesk_http_request_duration_seconds HTTP requests of this process, by method, route and status class.\n# TYPE opsdesk_http_request_duration_seconds histogram"
+    registry.register(
+        "opsdesk_mail_received",
+        "Inbound mail messages stored",
+        counter(gauges.mail_received),
     );
-    for ((method, route, class), l) in &requests {
-        let labels = format!(
-            "method=\"{}\",route=\"{}\",status=\"{}\"",
-            escape(method),
-            escape(route),
-            escape(class)
-        );
-        let mut cumulative = 0;
-        for (i, bound) in BOUNDS.iter().enumerate() {
-            cumulative += l.buckets[i];
-            let _ = writeln!(
-                out,
-                "opsdesk_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "opsdesk_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\nopsdesk_http_request_duration_seconds_sum{{{labels}}} {}\nopsdesk_http_request_duration_seconds_count{{{labels}}} {}",
-            l.count, l.sum, l.count
-        );
-    }
+    registry.register(
+        "opsdesk_http_request_duration_seconds",
+        "HTTP requests of this process, by method, route and status class",
+        requests.latencies.clone(),
+    );
+    let mut out = String::new();
+    prometheus_text::encode(&mut out, &registry)
+        .map_err(|e| ApiError::new(Code::Internal, format!("metrics not written: {e}")))?;
     Ok(out)
 }

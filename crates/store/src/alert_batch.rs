@@ -17,8 +17,8 @@ use jiff::Timestamp;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use crate::alert_ingest::{collapse, ingest_in, AlertEffect, IngestContext};
 use crate::events::Write;
-use crate::incidents::{collapse, ingest_in, AlertEffect, IngestContext};
 use crate::operations::Integration;
 use crate::{AlertInput, Backend, IngestOutcome, StoreError};
 

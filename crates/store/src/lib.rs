@@ -7,6 +7,7 @@
 //! ([`events`]); nothing here reads the clock: callers pass `now`.
 
 mod alert_batch;
+mod alert_ingest;
 mod batch;
 mod clock_inputs;
 mod clocks;
@@ -33,11 +34,13 @@ mod report_scope;
 mod reports;
 mod reviews;
 mod runbooks;
-mod search_docs;
+mod searchable;
 mod sla_config;
+mod sla_views;
 mod sql;
 mod sqlite_writer;
 mod status_page;
+mod ticket_links;
 mod tickets;
 
 pub use batch::CreateCosts;
@@ -70,7 +73,7 @@ pub use reports::{
 };
 pub use reviews::{ActionItem, NewActionItem, Problem, Review, REVIEW_SECTIONS};
 pub use runbooks::{Check, CheckDraft, Occurrence, Run, RunStep, RunTarget, Runbook};
-pub use search_docs::indexed_kind;
+pub use searchable::{Owner, SearchRow, Searchable};
 pub use sla_config::{
     CalendarInput, CalendarRecord, PolicyRecord, SlaConfig, VendorInput, VendorRecord, VendorReport,
 };

@@ -8,7 +8,10 @@
 //! sent by the outbox worker.
 
 use jiff::Timestamp;
-use opsdesk_domain::mail::{ticket_reference, Automatic, Security};
+use opsdesk_domain::access::{Actor, TicketScope};
+use opsdesk_domain::mail::{
+    decide, ticket_reference, Automatic, Decision, IntakeFacts, Security, Sender, Thread,
+};
 use opsdesk_domain::{Body, Email, Name, Role, Status, Subject};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -558,8 +561,8 @@ impl Store {
                 });
             }
         }
-        let taken = match decide(&mut w, mailbox, &mail).await {
-            Ok(decision) => apply(&mut w, &self.sla, mailbox, &mail, decision).await,
+        let taken = match intake_facts(&mut w, mailbox, &mail).await {
+            Ok(facts) => apply(&mut w, &self.sla, mailbox, &mail, decide(&facts)).await,
             Err(e) => Err(e),
         };
         let received = match taken {
@@ -832,127 +835,83 @@ impl Store {
     }
 }
 
-/// What to do with an inbound message, decided from what the database knows.
-enum Decision {
-    Ignore(String),
-    RateLimited,
-    Bounce(Option<i64>),
-    AutoReplyNote {
-        ticket: i64,
-        sender: i64,
-    },
-    Reply {
-        ticket: i64,
-        sender: i64,
-        role: Role,
-    },
-    NewTicket {
-        sender: Option<i64>,
-    },
-}
-
-async fn decide(
+/// What the database knows about an inbound message, read in its transaction; the decision is
+/// the domain's ([`decide`]).
+async fn intake_facts(
     w: &mut Write,
     mailbox: &Mailbox,
     mail: &InboundMail,
-) -> Result<Decision, StoreError> {
+) -> Result<IntakeFacts, StoreError> {
     let own: Option<i64> = sqlx::query_scalar("SELECT id FROM mailboxes WHERE address = $1")
         .bind(mail.from.as_str())
         .fetch_optional(&mut *w.tx)
         .await?;
-    if own.is_some() {
-        return Ok(Decision::Ignore(
-            "sent from one of opsdesk's own mailboxes (a loop)".into(),
-        ));
-    }
-    if let Some((original, _)) = &mail.bounce_of {
-        let ticket: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND direction = 'out' LIMIT 1",
-        )
-        .bind(original)
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        return Ok(Decision::Bounce(ticket.flatten()));
-    }
-    if mail.automatic == Some(Automatic::DeliveryReport) {
-        return Ok(Decision::Ignore(
-            "a delivery report that names no mail opsdesk sent".into(),
-        ));
-    }
+    let bounce_of = match &mail.bounce_of {
+        Some((original, _)) => Some(
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND direction = 'out' LIMIT 1",
+            )
+            .bind(original)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .flatten(),
+        ),
+        None => None,
+    };
     let hour_ago = w.now() - 3_600_000_000;
-    let recent: i64 = sqlx::query_scalar(
+    let recent_from_sender: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM mail_messages WHERE direction = 'in' AND from_addr = $1 AND created_at >= $2",
     )
     .bind(mail.from.as_str())
     .bind(hour_ago)
     .fetch_one(&mut *w.tx)
     .await?;
-    if recent >= mailbox.settings.sender_limit_per_hour {
-        return Ok(Decision::RateLimited);
-    }
-    let known: Option<(i64, String, Option<i64>, i64)> =
-        sqlx::query("SELECT id, role, org_id, active FROM users WHERE email = $1")
-            .bind(mail.from.as_str())
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .map(|row| {
-                Ok::<_, sqlx::Error>((
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                ))
-            })
-            .transpose()?;
-    if known.as_ref().is_some_and(|k| k.3 == 0) {
-        return Ok(Decision::Ignore(
-            "the sender's account is deactivated".into(),
-        ));
-    }
-    let sender = known.map(|(id, role, org, _)| (id, role, org));
-    if let Some(ticket) = thread_ticket(w, mail).await? {
-        let facts: Option<(i64, Option<i64>, String)> =
-            sqlx::query("SELECT requester_id, org_id, status FROM tickets WHERE id = $1")
+    let sender = match sqlx::query("SELECT id, role, org_id, active FROM users WHERE email = $1")
+        .bind(mail.from.as_str())
+        .fetch_optional(&mut *w.tx)
+        .await?
+    {
+        Some(row) => Some(Sender {
+            actor: Actor {
+                user_id: row.try_get(0)?,
+                role: Role::parse("role", &row.try_get::<String, _>(1)?).map_err(corrupt)?,
+                org_id: row.try_get(2)?,
+                tier: None,
+            },
+            active: row.try_get::<i64, _>(3)? != 0,
+        }),
+        None => None,
+    };
+    let thread = match thread_ticket(w, mail).await? {
+        Some(ticket) => {
+            match sqlx::query("SELECT requester_id, org_id, status FROM tickets WHERE id = $1")
                 .bind(ticket)
                 .fetch_optional(&mut *w.tx)
                 .await?
-                .map(|row| {
-                    Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-                })
-                .transpose()?;
-        if let (Some((requester, org, status)), Some((sender_id, role, sender_org))) =
-            (facts, &sender)
-        {
-            let role = Role::parse("role", role).map_err(corrupt)?;
-            let allowed = *sender_id == requester
-                || role != Role::Customer
-                || (org.is_some() && *sender_org == org);
-            let open = Status::parse("status", &status).map_err(corrupt)? != Status::Closed;
-            if allowed && open {
-                if mail.automatic == Some(Automatic::Reply) {
-                    return Ok(Decision::AutoReplyNote {
-                        ticket,
-                        sender: *sender_id,
-                    });
-                }
-                return Ok(Decision::Reply {
+            {
+                Some(row) => Some(Thread {
                     ticket,
-                    sender: *sender_id,
-                    role,
-                });
+                    scope: TicketScope {
+                        requester_id: row.try_get(0)?,
+                        org_id: row.try_get(1)?,
+                    },
+                    closed: Status::parse("status", &row.try_get::<String, _>(2)?)
+                        .map_err(corrupt)?
+                        == Status::Closed,
+                }),
+                None => None,
             }
         }
-    }
-    if let Some(kind) = mail.automatic {
-        if !kind.opens_ticket() {
-            return Ok(Decision::Ignore(format!(
-                "an automatic message ({}) that answers no open ticket",
-                kind.as_str()
-            )));
-        }
-    }
-    Ok(Decision::NewTicket {
-        sender: sender.map(|(id, _, _)| id),
+        None => None,
+    };
+    Ok(IntakeFacts {
+        from_own_mailbox: own.is_some(),
+        bounce_of,
+        automatic: mail.automatic,
+        recent_from_sender,
+        sender_limit_per_hour: mailbox.settings.sender_limit_per_hour,
+        sender,
+        thread,
     })
 }
 
@@ -1114,21 +1073,20 @@ async fn apply(
                 true,
             )
         }
-        Decision::Reply {
-            ticket,
-            sender,
-            role,
-        } => {
-            w.act_as(Some(sender));
+        Decision::Reply { ticket, sender } => {
+            w.act_as(Some(sender.user_id));
             let body = reply_body(mail)?;
             // A From line proves nothing: mail from a staff address is kept as an internal
             // note, never published (or mailed on) as the desk's answer.
-            let internal = role != Role::Customer;
+            let internal = sender.works_the_desk();
             let message = add_message_in(
                 w,
                 sla,
                 ticket,
-                Author { id: sender, role },
+                Author {
+                    id: sender.user_id,
+                    role: sender.role,
+                },
                 (&body, mail.quoted.as_deref()),
                 internal,
             )

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use opsdesk_search::{Doc, Kind, SearchIndex};
-use opsdesk_store::{indexed_kind, Store, StoreError};
+use opsdesk_domain::knowledge::Visibility;
+use opsdesk_search::{Audience, Change, Doc, Kind, SearchIndex};
+use opsdesk_store::{Owner, SearchRow, Searchable, Store, StoreError};
 
 use crate::ops::search::SearchState;
 use tokio::sync::watch;
@@ -156,15 +157,15 @@ async fn step(
     let Some(last) = events.last().map(|(seq, _, _)| *seq) else {
         return Ok((cursor, false));
     };
-    let mut touched: BTreeSet<(u8, i64)> = BTreeSet::new();
+    let mut touched: BTreeSet<(Searchable, i64)> = BTreeSet::new();
     for (_, subject_kind, subject_id) in &events {
-        if let Some(kind) = indexed_kind(subject_kind) {
-            touched.insert((kind_rank(kind), *subject_id));
+        if let Some(kind) = Searchable::of_subject(subject_kind) {
+            touched.insert((kind, *subject_id));
         }
         // A category's name is part of its articles' documents.
         if subject_kind == "kb_category" {
             for id in store.article_ids_in_category(*subject_id).await? {
-                touched.insert((kind_rank(Kind::Article), id));
+                touched.insert((Searchable::Article, id));
             }
         }
     }
@@ -173,13 +174,13 @@ async fn step(
         return Ok((last, busy));
     }
     let mut changes = Vec::new();
-    for kind in Kind::ALL {
+    for kind in Searchable::ALL {
         let ids: Vec<i64> = touched
             .iter()
-            .filter(|(rank, _)| *rank == kind_rank(kind))
+            .filter(|(k, _)| *k == kind)
             .map(|(_, id)| *id)
             .collect();
-        changes.extend(store.search_changes(kind, &ids).await?);
+        changes.extend(changes_of(store, kind, &ids).await?);
     }
     let index = Arc::clone(index);
     tokio::task::spawn_blocking(move || index.apply(&changes, last))
@@ -188,12 +189,69 @@ async fn step(
     Ok((last, busy))
 }
 
-fn kind_rank(kind: Kind) -> u8 {
+/// The index changes for these things as they are now: a document for each that exists and
+/// is searchable, a removal for the rest.
+async fn changes_of(
+    store: &Store,
+    kind: Searchable,
+    ids: &[i64],
+) -> Result<Vec<Change>, StoreError> {
+    let rows = store.search_rows(kind, ids).await?;
+    let mut found: std::collections::HashMap<i64, Doc> =
+        rows.into_iter().map(|r| (r.id, doc(r))).collect();
+    Ok(ids
+        .iter()
+        .map(|id| match found.remove(id) {
+            Some(doc) => Change::Put(doc),
+            None => Change::Remove(kind_of(kind), *id),
+        })
+        .collect())
+}
+
+/// The index's kind of a searchable thing.
+fn kind_of(kind: Searchable) -> Kind {
     match kind {
-        Kind::Ticket => 0,
-        Kind::Article => 1,
-        Kind::Incident => 2,
-        Kind::Problem => 3,
+        Searchable::Ticket => Kind::Ticket,
+        Searchable::Article => Kind::Article,
+        Searchable::Incident => Kind::Incident,
+        Searchable::Problem => Kind::Problem,
+    }
+}
+
+/// Who may find a row: a ticket its organisation (or requester) and staff; a published article
+/// its visibility's readers; a draft staff only (of its tier, when it has one); the desk's own
+/// records staff only.
+fn audience(owner: Owner) -> Audience {
+    match owner {
+        Owner::Organisation(org) => Audience::Organisation(org),
+        Owner::Requester(user) => Audience::Requester(user),
+        Owner::Article {
+            visibility: Visibility::Tier(tier),
+            ..
+        } => Audience::Tier(tier.level()),
+        Owner::Article {
+            visibility: Visibility::Public,
+            published: true,
+        } => Audience::Public,
+        Owner::Article { .. } | Owner::Desk => Audience::Staff,
+    }
+}
+
+/// The index document of a row.
+fn doc(row: SearchRow) -> Doc {
+    Doc {
+        kind: kind_of(row.kind),
+        id: row.id,
+        title: row.title,
+        text: row.text,
+        internal: row.internal,
+        tags: row.tags,
+        status: row.status,
+        team: row.team,
+        org: row.org,
+        audience: audience(row.owner),
+        created: row.created,
+        updated: row.updated,
     }
 }
 
@@ -208,8 +266,8 @@ pub async fn rebuild(
 ) -> Result<(usize, i64), IndexingError> {
     let position = store.last_event_seq().await?;
     let mut total = 0usize;
-    for kind in Kind::ALL {
-        total += usize::try_from(store.search_doc_count(kind).await?).unwrap_or(0);
+    for kind in Searchable::ALL {
+        total += usize::try_from(store.search_row_count(kind).await?).unwrap_or(0);
     }
     // Two pages in flight: the database read of the next overlaps the indexing of this one.
     let (send, mut receive) = tokio::sync::mpsc::channel::<Result<Vec<Doc>, StoreError>>(2);
@@ -221,10 +279,13 @@ pub async fn rebuild(
             index.rebuild(position, pages, |done| progress(done, total))
         })
     };
-    for kind in Kind::ALL {
+    for kind in Searchable::ALL {
         let mut after = 0;
         loop {
-            let page = store.search_docs_after(kind, after, REBUILD_PAGE).await;
+            let page = store
+                .search_rows_after(kind, after, REBUILD_PAGE)
+                .await
+                .map(|rows| rows.into_iter().map(doc).collect::<Vec<_>>());
             let (last, full) = match &page {
                 Ok(docs) => (docs.last().map(|d| d.id), docs.len() as i64 == REBUILD_PAGE),
                 Err(_) => (None, false),

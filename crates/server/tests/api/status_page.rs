@@ -229,8 +229,18 @@ async fn the_status_page_shows_only_what_was_published() {
         .starts_with("application/atom+xml"));
     let feed = feed.text().await.unwrap();
     assert!(feed.contains("<title>Checkout errors — resolved</title>"));
+    // The body is escaped (as character references or named entities, either is XML) and
+    // reads back as written.
+    assert!(!feed.contains("<ok>"), "unescaped: {feed}");
+    let unescaped = feed
+        .replace("&#38;", "&")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
     assert!(
-        feed.contains("Fixed &amp; verified &lt;ok&gt;."),
+        unescaped.contains("<content type=\"text\">Fixed & verified <ok>.</content>"),
         "escaped: {feed}"
     );
     assert!(!feed.contains("pgbouncer"));

@@ -15,14 +15,8 @@ const MAX_LINES: usize = 1_200;
 
 /// Files over [`MAX_LINES`] today, with their length as a ceiling until they are split.
 const OVERSIZE: &[(&str, usize)] = &[
-    ("crates/store/src/mail.rs", 1_610),
-    ("crates/store/src/incidents.rs", 1_458),
+    ("crates/store/src/mail.rs", 1_568),
     ("crates/domain/src/sla.rs", 1_416),
-    ("crates/server/src/http/ui/knowledge.rs", 1_319),
-    ("crates/server/src/ops/reports.rs", 1_317),
-    ("crates/store/src/clocks.rs", 1_302),
-    ("crates/store/src/tickets.rs", 1_297),
-    ("crates/server/src/http/ui/incidents.rs", 1_242),
 ];
 
 /// Lines deciding by role outside `domain::access` today, per file, as a ceiling until each
@@ -30,7 +24,6 @@ const OVERSIZE: &[(&str, usize)] = &[
 const ROLE_DECISIONS: &[(&str, usize)] = &[
     ("crates/store/src/clocks.rs", 1),
     ("crates/store/src/knowledge.rs", 1),
-    ("crates/store/src/mail.rs", 2),
     ("crates/store/src/oncall.rs", 1),
     ("crates/store/src/tickets.rs", 4),
 ];
@@ -569,6 +562,56 @@ fn no_two_modules_import_each_other_in_a_circle() {
     assert_none("no circles between modules", breaks);
 }
 
+/// The names under `[dependencies]` of a `Cargo.toml`.
+fn dependencies(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[dependencies]")
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .filter_map(|l| l.split(['.', '=', ' ']).next())
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && !name.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The crates a crate of the workspace may not depend on: the floors above it, and for the
+/// domain anything but the two crates it needs.
+fn crate_breaks(krate: &str, manifest: &str) -> Vec<String> {
+    let deps = dependencies(manifest);
+    let forbidden = |name: &str| match krate {
+        "domain" => !matches!(name, "jiff" | "thiserror"),
+        "store" => matches!(
+            name,
+            "opsdesk-search" | "opsdesk-server" | "axum" | "tantivy"
+        ),
+        "search" => matches!(name, "opsdesk-store" | "opsdesk-server" | "sqlx"),
+        _ => false,
+    };
+    deps.iter()
+        .filter(|d| forbidden(d))
+        .map(|d| format!("crates/{krate} depends on {d}"))
+        .collect()
+}
+
+#[test]
+fn each_crate_depends_only_on_the_floors_below_it() {
+    let breaks: Vec<String> = ["domain", "store", "search"]
+        .iter()
+        .flat_map(|krate| {
+            let path = workspace().join("crates").join(krate).join("Cargo.toml");
+            let manifest = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(!manifest.is_empty(), "{} is missing", path.display());
+            crate_breaks(krate, &manifest)
+        })
+        .collect();
+    assert_none(
+        "the domain needs only jiff and thiserror; the store knows nothing of the index",
+        breaks,
+    );
+}
+
 #[test]
 fn each_rule_catches_a_deliberate_violation() {
     let source = |path: &str, text: &str| Source {
@@ -634,6 +677,10 @@ fn each_rule_catches_a_deliberate_violation() {
         source("crates/x/src/d/e.rs", "use super::D;\n"),
     ];
     assert_eq!(import_circles(&circle), vec!["crates/x: a, b".to_owned()]);
+
+    let store_on_search = "[package]\nname = \"x\"\n\n[dependencies]\nopsdesk-domain.workspace = true\nopsdesk-search = { path = \"../search\" }\n\n[dev-dependencies]\ntantivy = \"1\"\n";
+    assert_eq!(crate_breaks("store", store_on_search).len(), 1);
+    assert_eq!(crate_breaks("domain", store_on_search).len(), 2);
 
     let grown = BTreeMap::from([("a.rs".to_owned(), 1_300), ("b.rs".to_owned(), 1_201)]);
     let breaks = against_ceilings("lines", &grown, &[("a.rs", 1_250)], MAX_LINES);

@@ -162,13 +162,6 @@ async fn rate_ticket(
 #[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = Problem)))]
 async fn metrics(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
     reports::desk_readers_only(&caller.actor, "Metrics")?;
-    let body = crate::metrics::render(&state.store, state.requests.snapshot()).await?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response())
+    let body = crate::metrics::render(&state.store, &state.requests).await?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response())
 }

@@ -8,15 +8,18 @@ mod admin;
 mod admin_sla;
 mod charts;
 mod desk;
+mod help;
 mod incidents;
 mod knowledge;
 mod mail;
 mod oncall;
+mod operations;
 mod paging;
 mod portal;
 pub mod reports;
 mod reviews;
 mod runbooks;
+mod search;
 pub mod session;
 mod status;
 mod survey;
@@ -68,6 +71,9 @@ pub fn routes() -> Router<AppState> {
         .merge(reviews::routes())
         .merge(mail::routes())
         .merge(knowledge::routes())
+        .merge(search::routes())
+        .merge(operations::routes())
+        .merge(help::routes())
         .merge(runbooks::routes())
         .merge(reports::routes())
         .merge(survey::routes())

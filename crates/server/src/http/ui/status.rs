@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -303,12 +303,32 @@ async fn incident(State(state): State<AppState>, Path(id): Path<i64>) -> Respons
     }
 }
 
-/// Escapes text for XML.
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The public updates as an Atom feed (RFC 4287); the template escapes every value.
+#[derive(Template)]
+#[template(path = "status_feed.xml")]
+pub struct StatusFeed {
+    /// The address the desk is reached at, without a trailing slash.
+    pub base: String,
+    /// When the newest update was posted.
+    pub updated: String,
+    /// The updates, newest first.
+    pub entries: Vec<FeedEntry>,
+}
+
+/// One public update in the feed.
+pub struct FeedEntry {
+    /// The incident's number.
+    pub incident: i64,
+    /// The update's id.
+    pub id: i64,
+    /// The incident's public title.
+    pub title: String,
+    /// The status the update announced.
+    pub status: String,
+    /// When it was posted.
+    pub updated: String,
+    /// What it said.
+    pub body: String,
 }
 
 async fn feed(State(state): State<AppState>) -> Response {
@@ -316,34 +336,30 @@ async fn feed(State(state): State<AppState>) -> Response {
         Ok(u) => u,
         Err(e) => return unavailable(e.detail),
     };
-    let base = state.public_url.trim_end_matches('/');
-    let updated = updates.first().map_or_else(
-        || Timestamp::UNIX_EPOCH.to_string(),
-        |(u, _)| u.created_at.to_string(),
-    );
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
-         <title>System status</title>\n<id>{base}/status</id>\n<link href=\"{base}/status\"/>\n\
-         <link rel=\"self\" href=\"{base}/status/feed.atom\"/>\n<updated>{updated}</updated>\n"
-    );
-    for (u, title) in &updates {
-        out.push_str(&format!(
-            "<entry>\n<id>{base}/status/incidents/{}#update-{}</id>\n<title>{} — {}</title>\n\
-             <link href=\"{base}/status/incidents/{}\"/>\n<updated>{}</updated>\n\
-             <author><name>Status</name></author>\n<content type=\"text\">{}</content>\n</entry>\n",
-            u.incident_id,
-            u.id,
-            xml(title),
-            xml(u.status.as_str()),
-            u.incident_id,
-            u.created_at,
-            xml(&u.body)
-        ));
+    let page = StatusFeed {
+        base: state.public_url.trim_end_matches('/').to_owned(),
+        updated: updates.first().map_or_else(
+            || Timestamp::UNIX_EPOCH.to_string(),
+            |(u, _)| u.created_at.to_string(),
+        ),
+        entries: updates
+            .into_iter()
+            .map(|(u, title)| FeedEntry {
+                incident: u.incident_id,
+                id: u.id,
+                title,
+                status: u.status.as_str().to_owned(),
+                updated: u.created_at.to_string(),
+                body: u.body,
+            })
+            .collect(),
+    };
+    let mut response = render(&page);
+    if response.status().is_success() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+        );
     }
-    out.push_str("</feed>\n");
-    (
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        out,
-    )
-        .into_response()
+    response
 }

@@ -1,64 +1,134 @@
-//! What the search index holds, read from the database: a document per ticket, article,
-//! incident and problem record, built in batches (one query per table per batch, never one
-//! per row), for the live indexer (by id) and for a full rebuild (by id range).
+//! What the search index is built from, read from the database: a row per ticket, article,
+//! incident and problem record, read in batches (one query per table per batch, never one
+//! per row), for the live indexer (by id) and for a full rebuild (by id range). The indexer
+//! (`server::workers::search`) turns rows into index documents and decides who may find them;
+//! the store knows nothing of the index.
 
 use std::collections::HashMap;
 
 use opsdesk_domain::knowledge::{ArticleStatus, Visibility};
-use opsdesk_search::{Audience, Change, Doc, Kind};
 use sqlx::Row;
 
 use crate::sql::{Param, Sql};
 use crate::{Store, StoreError};
 
-/// The subject kinds of the event log whose changes the index follows.
-pub fn indexed_kind(subject_kind: &str) -> Option<Kind> {
-    match subject_kind {
-        "ticket" => Some(Kind::Ticket),
-        "article" => Some(Kind::Article),
-        "incident" => Some(Kind::Incident),
-        "problem" => Some(Kind::Problem),
-        _ => None,
+/// What the search index follows: the kinds of event-log subject it indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Searchable {
+    /// Tickets: subject, public messages, internal notes, tags.
+    Ticket,
+    /// Knowledge articles (archived ones are not searchable).
+    Article,
+    /// Incidents: title, summary, notes.
+    Incident,
+    /// Problem records: title, root cause, workaround.
+    Problem,
+}
+
+impl Searchable {
+    /// Every kind, in the order a rebuild reads them.
+    pub const ALL: [Searchable; 4] = [
+        Searchable::Ticket,
+        Searchable::Article,
+        Searchable::Incident,
+        Searchable::Problem,
+    ];
+
+    /// The kind of an event-log subject (`ticket`, `article`…), if the index follows it.
+    pub fn of_subject(subject_kind: &str) -> Option<Self> {
+        match subject_kind {
+            "ticket" => Some(Searchable::Ticket),
+            "article" => Some(Searchable::Article),
+            "incident" => Some(Searchable::Incident),
+            "problem" => Some(Searchable::Problem),
+            _ => None,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Searchable::Ticket => "tickets",
+            Searchable::Article => "articles",
+            Searchable::Incident => "incidents",
+            Searchable::Problem => "problems",
+        }
     }
 }
 
+/// Whose a searchable row is, as the database records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A ticket of this organisation.
+    Organisation(i64),
+    /// A ticket of a customer without an organisation.
+    Requester(i64),
+    /// An article: its visibility, and whether readers see a published version.
+    Article {
+        /// Who the article is for.
+        visibility: Visibility,
+        /// Readers see a published version (its text is the row's).
+        published: bool,
+    },
+    /// The desk's own records (incidents, problems).
+    Desk,
+}
+
+/// One searchable thing as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRow {
+    /// What it is.
+    pub kind: Searchable,
+    /// Its id.
+    pub id: i64,
+    /// Subject or title (an article's published one once published).
+    pub title: String,
+    /// What its readers may read: public messages, the article, the summary and notes.
+    pub text: String,
+    /// What only staff read (internal notes).
+    pub internal: String,
+    /// Tags (a ticket's; an article's category).
+    pub tags: Vec<String>,
+    /// Status as the UI names it.
+    pub status: String,
+    /// The owning team, if any.
+    pub team: Option<i64>,
+    /// The organisation, if any.
+    pub org: Option<i64>,
+    /// Whose it is.
+    pub owner: Owner,
+    /// Created (UTC microseconds).
+    pub created: i64,
+    /// Last changed (UTC microseconds).
+    pub updated: i64,
+}
+
 impl Store {
-    /// The index changes for these things as they are now: a document for each that exists
-    /// and is searchable, a removal for the rest.
-    pub async fn search_changes(&self, kind: Kind, ids: &[i64]) -> Result<Vec<Change>, StoreError> {
+    /// The rows of these things as they are now; a thing deleted or no longer searchable has
+    /// none.
+    pub async fn search_rows(
+        &self,
+        kind: Searchable,
+        ids: &[i64],
+    ) -> Result<Vec<SearchRow>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let docs = self.search_docs(kind, Selection::Ids(ids)).await?;
-        let mut found: HashMap<i64, Doc> = docs.into_iter().map(|d| (d.id, d)).collect();
-        let mut changes = Vec::with_capacity(ids.len());
-        for id in ids {
-            match found.remove(id) {
-                Some(doc) => changes.push(Change::Put(doc)),
-                None => changes.push(Change::Remove(kind, *id)),
-            }
-        }
-        Ok(changes)
+        self.rows_of(kind, Selection::Ids(ids)).await
     }
 
-    /// Up to `limit` documents of `kind` with ids above `after`, in id order (a rebuild's pages).
-    pub async fn search_docs_after(
+    /// Up to `limit` rows of `kind` with ids above `after`, in id order (a rebuild's pages).
+    pub async fn search_rows_after(
         &self,
-        kind: Kind,
+        kind: Searchable,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<Doc>, StoreError> {
-        self.search_docs(kind, Selection::After(after, limit)).await
+    ) -> Result<Vec<SearchRow>, StoreError> {
+        self.rows_of(kind, Selection::After(after, limit)).await
     }
 
     /// How many rows of `kind` a rebuild reads (its progress bar's length).
-    pub async fn search_doc_count(&self, kind: Kind) -> Result<i64, StoreError> {
-        let table = match kind {
-            Kind::Ticket => "tickets",
-            Kind::Article => "articles",
-            Kind::Incident => "incidents",
-            Kind::Problem => "problems",
-        };
+    pub async fn search_row_count(&self, kind: Searchable) -> Result<i64, StoreError> {
+        let table = kind.table();
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&self.read)
             .await?)
@@ -74,16 +144,20 @@ impl Store {
         )
     }
 
-    async fn search_docs(&self, kind: Kind, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
+    async fn rows_of(
+        &self,
+        kind: Searchable,
+        which: Selection<'_>,
+    ) -> Result<Vec<SearchRow>, StoreError> {
         match kind {
-            Kind::Ticket => self.ticket_docs(which).await,
-            Kind::Article => self.article_docs(which).await,
-            Kind::Incident => self.incident_docs(which).await,
-            Kind::Problem => self.problem_docs(which).await,
+            Searchable::Ticket => self.ticket_rows(which).await,
+            Searchable::Article => self.article_rows(which).await,
+            Searchable::Incident => self.incident_rows(which).await,
+            Searchable::Problem => self.problem_rows(which).await,
         }
     }
 
-    async fn ticket_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
+    async fn ticket_rows(&self, which: Selection<'_>) -> Result<Vec<SearchRow>, StoreError> {
         let mut sql = Sql::new(
             "SELECT id, subject, status, team_id, org_id, requester_id, created_at, updated_at FROM tickets t WHERE 1 = 1",
         );
@@ -92,8 +166,8 @@ impl Store {
         for r in sql.query().fetch_all(&self.read).await? {
             let org: Option<i64> = r.try_get(4)?;
             let requester: i64 = r.try_get(5)?;
-            docs.push(Doc {
-                kind: Kind::Ticket,
+            docs.push(SearchRow {
+                kind: Searchable::Ticket,
                 id: r.try_get(0)?,
                 title: r.try_get(1)?,
                 text: String::new(),
@@ -102,7 +176,7 @@ impl Store {
                 status: r.try_get(2)?,
                 team: r.try_get(3)?,
                 org,
-                audience: org.map_or(Audience::Requester(requester), Audience::Organisation),
+                owner: org.map_or(Owner::Requester(requester), Owner::Organisation),
                 created: r.try_get(6)?,
                 updated: r.try_get(7)?,
             });
@@ -142,7 +216,7 @@ impl Store {
         Ok(docs)
     }
 
-    async fn article_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
+    async fn article_rows(&self, which: Selection<'_>) -> Result<Vec<SearchRow>, StoreError> {
         let mut sql = Sql::new(
             "SELECT a.id, a.title, a.body, pv.title, pv.body, a.status, a.visibility, c.name, \
              a.created_at, a.updated_at FROM articles a \
@@ -159,27 +233,16 @@ impl Store {
                 .map_err(crate::error::corrupt)?;
             let published: Option<String> = r.try_get(3)?;
             // Readers find the published text; a never-published draft only staff find.
-            let (title, body, audience) = match published {
+            let (title, body, published) = match published {
                 Some(title) if status == ArticleStatus::Published => (
                     title,
                     r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
-                    match visibility {
-                        Visibility::Public => Audience::Public,
-                        Visibility::Internal => Audience::Staff,
-                        Visibility::Tier(t) => Audience::Tier(t.level()),
-                    },
+                    true,
                 ),
-                _ => (
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    match visibility {
-                        Visibility::Tier(t) => Audience::Tier(t.level()),
-                        _ => Audience::Staff,
-                    },
-                ),
+                _ => (r.try_get(1)?, r.try_get(2)?, false),
             };
-            docs.push(Doc {
-                kind: Kind::Article,
+            docs.push(SearchRow {
+                kind: Searchable::Article,
                 id: r.try_get(0)?,
                 title,
                 text: body,
@@ -188,7 +251,10 @@ impl Store {
                 status: status.as_str().into(),
                 team: None,
                 org: None,
-                audience,
+                owner: Owner::Article {
+                    visibility,
+                    published,
+                },
                 created: r.try_get(8)?,
                 updated: r.try_get(9)?,
             });
@@ -196,15 +262,15 @@ impl Store {
         Ok(docs)
     }
 
-    async fn incident_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
+    async fn incident_rows(&self, which: Selection<'_>) -> Result<Vec<SearchRow>, StoreError> {
         let mut sql = Sql::new(
             "SELECT id, title, summary, status, team_id, created_at, updated_at FROM incidents i WHERE 1 = 1",
         );
         which.push(&mut sql, "i.id");
         let mut docs = Vec::new();
         for r in sql.query().fetch_all(&self.read).await? {
-            docs.push(Doc {
-                kind: Kind::Incident,
+            docs.push(SearchRow {
+                kind: Searchable::Incident,
                 id: r.try_get(0)?,
                 title: r.try_get(1)?,
                 text: r.try_get(2)?,
@@ -213,7 +279,7 @@ impl Store {
                 status: r.try_get(3)?,
                 team: r.try_get(4)?,
                 org: None,
-                audience: Audience::Staff,
+                owner: Owner::Desk,
                 created: r.try_get(5)?,
                 updated: r.try_get(6)?,
             });
@@ -244,7 +310,7 @@ impl Store {
         Ok(docs)
     }
 
-    async fn problem_docs(&self, which: Selection<'_>) -> Result<Vec<Doc>, StoreError> {
+    async fn problem_rows(&self, which: Selection<'_>) -> Result<Vec<SearchRow>, StoreError> {
         let mut sql = Sql::new(
             "SELECT id, title, status, root_cause, workaround, created_at, updated_at FROM problems p WHERE 1 = 1",
         );
@@ -253,8 +319,8 @@ impl Store {
         for r in sql.query().fetch_all(&self.read).await? {
             let cause: String = r.try_get(3)?;
             let workaround: String = r.try_get(4)?;
-            docs.push(Doc {
-                kind: Kind::Problem,
+            docs.push(SearchRow {
+                kind: Searchable::Problem,
                 id: r.try_get(0)?,
                 title: r.try_get(1)?,
                 text: format!("{cause}\n\n{workaround}").trim().to_owned(),
@@ -263,7 +329,7 @@ impl Store {
                 status: r.try_get(2)?,
                 team: None,
                 org: None,
-                audience: Audience::Staff,
+                owner: Owner::Desk,
                 created: r.try_get(5)?,
                 updated: r.try_get(6)?,
             });
@@ -298,7 +364,7 @@ impl Selection<'_> {
     }
 }
 
-fn id_list(docs: &[Doc]) -> Option<Vec<Param>> {
+fn id_list(docs: &[SearchRow]) -> Option<Vec<Param>> {
     if docs.is_empty() {
         None
     } else {

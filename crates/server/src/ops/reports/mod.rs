@@ -13,8 +13,12 @@ use opsdesk_store::{BreakdownRow, IncidentFact, ReportScope, Store, TicketAggreg
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, Checks};
+use crate::error::{ApiError, Checks, Code};
 use crate::ops::Operator;
+
+mod tables;
+
+pub use tables::Table;
 
 /// The filters of a report, as query parameters (every one optional).
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
@@ -183,11 +187,7 @@ pub async fn read_filters(
             },
             reach,
         )),
-        _ => Err(ApiError::field(
-            crate::error::Code::InvalidInput,
-            "from",
-            "a period",
-        )),
+        _ => Err(ApiError::field(Code::InvalidInput, "from", "a period")),
     }
 }
 
@@ -197,7 +197,7 @@ pub fn desk_readers_only(actor: &opsdesk_domain::Actor, what: &str) -> Result<()
     match actor.report_reach()? {
         ReportReach::Desk => Ok(()),
         ReportReach::Own(_) => Err(ApiError::new(
-            crate::error::Code::Forbidden,
+            Code::Forbidden,
             format!("{what} are for administrators, managers and auditors."),
         )),
     }
@@ -755,42 +755,6 @@ pub async fn incident_report(
     })
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180) and defuses spreadsheet formulas.
-fn field(raw: &str) -> String {
-    let safe = if raw.starts_with(['=', '+', '-', '@']) && raw.parse::<f64>().is_err() {
-        format!("'{raw}")
-    } else {
-        raw.to_owned()
-    };
-    if safe.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", safe.replace('"', "\"\""))
-    } else {
-        safe
-    }
-}
-
-fn num<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// A table as CSV (RFC 4180, CRLF line ends).
-fn to_csv(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = header.join(",");
-    out.push_str("\r\n");
-    for row in rows {
-        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// A table's header and rows.
-pub type Table = (Vec<&'static str>, Vec<Vec<String>>);
-
-fn table_of(header: &[&'static str], rows: Vec<Vec<String>>) -> Table {
-    (header.to_vec(), rows)
-}
-
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -827,7 +791,7 @@ impl Kind {
         };
         match foreign.into_iter().find(|(_, given)| *given) {
             Some((field, _)) => Err(ApiError::field(
-                crate::error::Code::InvalidInput,
+                Code::InvalidInput,
                 field,
                 format!("the {} report has no {field} filter", self.name()),
             )),
@@ -869,23 +833,6 @@ pub enum Built {
     Forecast(Box<ForecastReport>),
 }
 
-impl Built {
-    /// One of its tables (the same numbers as the JSON).
-    pub fn table(&self, table: &str) -> Result<Table, ApiError> {
-        match self {
-            Built::Tickets(r) => ticket_table(r, table),
-            Built::Incidents(r) => incident_table(r, table),
-            Built::Forecast(r) => forecast_table(r, table),
-        }
-    }
-
-    /// One of its tables as CSV.
-    pub fn csv(&self, table: &str) -> Result<String, ApiError> {
-        let (header, rows) = self.table(table)?;
-        Ok(to_csv(&header, &rows))
-    }
-}
-
 /// Authorizes, reads the filters and builds a report: the one path of the API, the UI's CSV
 /// downloads and the CLI.
 pub async fn build(
@@ -906,167 +853,6 @@ pub async fn build(
         Kind::Forecast => Built::Forecast(Box::new(forecast_report(store, &filters, now).await?)),
     };
     Ok((filters, built))
-}
-
-/// One table of the ticket report: `series`, `teams`, `agents`, `categories`, `services`,
-/// `backlog` or `escalations`.
-fn ticket_table(report: &TicketReport, table: &str) -> Result<Table, ApiError> {
-    let breakdown_rows = |rows: &[BreakdownOut]| {
-        rows.iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    r.created.to_string(),
-                    r.resolved.to_string(),
-                    r.active.to_string(),
-                    num(r.first_response_percent),
-                    num(r.resolution_percent),
-                ]
-            })
-            .collect()
-    };
-    let breakdown_header = [
-        "name",
-        "created",
-        "resolved",
-        "active",
-        "first_response_percent",
-        "resolution_percent",
-    ];
-    Ok(match table {
-        "series" => table_of(
-            &[
-                "start",
-                "created",
-                "resolved",
-                "first_response_met",
-                "first_response_breached",
-                "resolution_met",
-                "resolution_breached",
-                "sla_percent",
-            ],
-            report
-                .series
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.start.clone(),
-                        p.created.to_string(),
-                        p.resolved.to_string(),
-                        p.first_response_met.to_string(),
-                        p.first_response_breached.to_string(),
-                        p.resolution_met.to_string(),
-                        p.resolution_breached.to_string(),
-                        num(p.sla_percent),
-                    ]
-                })
-                .collect(),
-        ),
-        "teams" => table_of(&breakdown_header, breakdown_rows(&report.teams)),
-        "agents" => table_of(&breakdown_header, breakdown_rows(&report.agents)),
-        "categories" => table_of(&breakdown_header, breakdown_rows(&report.categories)),
-        "services" => table_of(&breakdown_header, breakdown_rows(&report.services)),
-        "backlog" => table_of(
-            &["age", "tickets"],
-            report
-                .backlog_ages
-                .iter()
-                .map(|a| vec![a.age.clone(), a.tickets.to_string()])
-                .collect(),
-        ),
-        "escalations" => table_of(
-            &["tier", "reached", "escalated", "percent"],
-            report
-                .escalations
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.tier.clone(),
-                        e.reached.to_string(),
-                        e.escalated.to_string(),
-                        num(e.percent),
-                    ]
-                })
-                .collect(),
-        ),
-        _ => {
-            return Err(table_error(
-                "series, teams, agents, categories, services, backlog, escalations",
-            ))
-        }
-    })
-}
-
-fn table_error(tables: &str) -> ApiError {
-    ApiError::field(
-        crate::error::Code::InvalidInput,
-        "table",
-        format!("one of {tables}"),
-    )
-}
-
-/// One table of the incident report: `series`, `services`, `severities` or `statuses`.
-fn incident_table(report: &IncidentReport, table: &str) -> Result<Table, ApiError> {
-    let stat_rows = |rows: &[IncidentStats]| {
-        rows.iter()
-            .map(|s| {
-                let mut row = vec![s.name.clone(), s.incidents.to_string()];
-                row.extend(s.by_severity.iter().map(|n| n.to_string()));
-                row.extend([
-                    num(s.mtta_secs),
-                    num(s.mttm_secs),
-                    num(s.mttr_secs),
-                    num(s.mtbf_secs),
-                ]);
-                row
-            })
-            .collect()
-    };
-    let header = [
-        "name",
-        "incidents",
-        "sev1",
-        "sev2",
-        "sev3",
-        "sev4",
-        "mtta_secs",
-        "mttm_secs",
-        "mttr_secs",
-        "mtbf_secs",
-    ];
-    Ok(match table {
-        "series" => table_of(
-            &["start", "sev1", "sev2", "sev3", "sev4"],
-            report
-                .series
-                .iter()
-                .map(|p| {
-                    let mut row = vec![p.start.clone()];
-                    row.extend(p.by_severity.iter().map(|n| n.to_string()));
-                    row
-                })
-                .collect(),
-        ),
-        "services" => table_of(&header, stat_rows(&report.services)),
-        "severities" => table_of(&header, stat_rows(&report.severities)),
-        "statuses" => table_of(
-            &["status", "incidents", "mean_secs", "total_secs", "now"],
-            report
-                .statuses
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.status.clone(),
-                        s.incidents.to_string(),
-                        num(s.mean_secs),
-                        s.total_secs.to_string(),
-                        s.now.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        _ => return Err(table_error("series, services, severities, statuses")),
-    })
 }
 
 /// One week of the forecast chart: what happened, what the model says.
@@ -1273,45 +1059,5 @@ pub async fn forecast_report(
         target_minutes: target,
         service_level: level,
         staffing,
-    })
-}
-
-/// One table of the forecast: `weeks` or `staffing`.
-fn forecast_table(report: &ForecastReport, table: &str) -> Result<Table, ApiError> {
-    let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
-    Ok(match table {
-        "weeks" | "series" => table_of(
-            &["start", "actual", "predicted", "low", "high"],
-            report
-                .weeks
-                .iter()
-                .map(|w| {
-                    vec![
-                        w.start.clone(),
-                        num(w.actual),
-                        f(w.predicted),
-                        f(w.low),
-                        f(w.high),
-                    ]
-                })
-                .collect(),
-        ),
-        "staffing" => table_of(
-            &["weekday", "hour", "arrivals", "agents"],
-            report
-                .staffing
-                .iter()
-                .map(|h| {
-                    vec![
-                        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][usize::from(h.weekday)]
-                            .to_owned(),
-                        h.hour.to_string(),
-                        format!("{:.2}", h.arrivals),
-                        h.agents.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        _ => return Err(table_error("weeks, staffing")),
     })
 }
