@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_store::{Store, Ticket};
 
 use crate::error::ApiError;
-use crate::ops::{self, Operator};
+use crate::ops::{self, Ctx, Operator};
 use crate::wire::desk::{
     CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn, EscalateIn, PatchTicketIn,
 };
@@ -256,29 +256,25 @@ pub async fn seed(
         let liam_actor = crate::auth::actor_of(&liam);
         let worker = if fate >= 6 {
             ops::escalate(
-                store,
-                &lena_actor,
+                &Ctx::new(store, Operator::User(&lena_actor), step(5)),
                 ticket.id,
                 &EscalateIn {
                     reason: "Needs product knowledge beyond intake".into(),
                     tried: "Confirmed the account and reproduced the symptom".into(),
                     team: None,
                 },
-                step(5),
             )
             .await?;
             assign(store, &liam_actor, ticket.id, step(8)).await?;
             if fate >= 8 {
                 ops::escalate(
-                    store,
-                    &liam_actor,
+                    &Ctx::new(store, Operator::User(&liam_actor), step(40)),
                     ticket.id,
                     &EscalateIn {
                         reason: "Not covered by the known-issue list".into(),
                         tried: "Cleared caches, checked status page, asked for a HAR file".into(),
                         team: None,
                     },
-                    step(40),
                 )
                 .await?;
                 let noah_actor = crate::auth::actor_of(&noah);
@@ -353,7 +349,7 @@ async fn wait_on_vendor(
         vendor_ref: Some(Some(format!("CC-{}", 4000 + id))),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(store, actor, id, &patch, at).await?;
+    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }
 
@@ -368,7 +364,12 @@ async fn triage(
         add_tags: Some(vec![TAGS[rng.usize(..TAGS.len())].to_owned()]),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(store, actor, ticket.id, &patch, at).await?;
+    ops::patch_ticket(
+        &Ctx::new(store, Operator::User(actor), at),
+        ticket.id,
+        &patch,
+    )
+    .await?;
     Ok(())
 }
 
@@ -382,7 +383,7 @@ async fn assign(
         assignee: Some(Some("me".into())),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(store, actor, id, &patch, at).await?;
+    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }
 
@@ -398,7 +399,7 @@ async fn reply(
         body: body.into(),
         internal,
     };
-    ops::add_message(store, actor, id, &input, at).await?;
+    ops::add_message(&Ctx::new(store, Operator::User(actor), at), id, &input).await?;
     Ok(())
 }
 
@@ -413,6 +414,6 @@ async fn set_status(
         status: Some(status.into()),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(store, actor, id, &patch, at).await?;
+    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }

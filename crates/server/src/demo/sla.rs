@@ -270,7 +270,12 @@ pub(super) async fn fresh_tickets(
                 priority: Some(p.into()),
                 ..PatchTicketIn::default()
             };
-            ops::patch_ticket(store, &agent_actor, ticket.id, &patch, later(2)).await?;
+            ops::patch_ticket(
+                &Ctx::new(store, Operator::User(&agent_actor), later(2)),
+                ticket.id,
+                &patch,
+            )
+            .await?;
         }
         match state {
             "open" => set_status(store, &agent_actor, ticket.id, "open", later(3)).await?,

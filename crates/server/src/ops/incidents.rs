@@ -815,7 +815,8 @@ pub async fn reply_to_linked(
     let mut replied = Vec::new();
     let mut failed = Vec::new();
     for ticket in tickets {
-        match super::add_message(store, actor, ticket, &input, now).await {
+        let ctx = Ctx::new(store, Operator::User(actor), now);
+        match super::add_message(&ctx, ticket, &input).await {
             Ok(_) => replied.push(ticket),
             Err(e) => failed.push(ReplyFailure {
                 ticket,

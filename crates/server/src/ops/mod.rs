@@ -387,12 +387,11 @@ pub async fn list_tickets(
 
 /// Applies triage changes, or for a customer, resolving or reopening their own ticket.
 pub async fn patch_ticket(
-    store: &Store,
-    actor: &Actor,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &PatchTicketIn,
-    now: Timestamp,
 ) -> Result<Ticket, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     let ticket = ticket_for(store, actor, id).await?;
     if !actor.works_the_desk() {
         return customer_status(store, actor, &ticket, input, now).await;
@@ -539,13 +538,8 @@ async fn customer_status(
 }
 
 /// Adds a public reply, or for staff an internal note.
-pub async fn add_message(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    input: &CreateMessageIn,
-    now: Timestamp,
-) -> Result<i64, ApiError> {
+pub async fn add_message(ctx: &Ctx<'_>, id: i64, input: &CreateMessageIn) -> Result<i64, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     let ticket = ticket_for(store, actor, id).await?;
     if input.internal {
         actor.authorize(Action::AddInternalNote).map_err(|_| {
@@ -565,13 +559,8 @@ pub async fn add_message(
 }
 
 /// Escalates a ticket to the next tier's team.
-pub async fn escalate(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    input: &EscalateIn,
-    now: Timestamp,
-) -> Result<Ticket, ApiError> {
+pub async fn escalate(ctx: &Ctx<'_>, id: i64, input: &EscalateIn) -> Result<Ticket, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     let request = EscalationRequest {
         up: true,
         to_team: None,
@@ -582,13 +571,8 @@ pub async fn escalate(
 }
 
 /// Hands a ticket back down a tier with a note.
-pub async fn deescalate(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    input: &DeescalateIn,
-    now: Timestamp,
-) -> Result<Ticket, ApiError> {
+pub async fn deescalate(ctx: &Ctx<'_>, id: i64, input: &DeescalateIn) -> Result<Ticket, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     let request = EscalationRequest {
         up: false,
         to_team: None,
@@ -616,13 +600,8 @@ async fn change_tier(
 }
 
 /// Links a ticket to another ticket or an external bug URL.
-pub async fn add_link(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    input: &CreateLinkIn,
-    now: Timestamp,
-) -> Result<Link, ApiError> {
+pub async fn add_link(ctx: &Ctx<'_>, id: i64, input: &CreateLinkIn) -> Result<Link, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     ticket_for(store, actor, id).await?;
     actor.authorize(Action::Triage)?;
     let kind = LinkKind::parse("kind", &input.kind)?;
@@ -637,12 +616,11 @@ pub async fn add_link(
 
 /// Files a bug report for engineering from a ticket.
 pub async fn file_bug_report(
-    store: &Store,
-    actor: &Actor,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &BugReportIn,
-    now: Timestamp,
 ) -> Result<BugReportRecord, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     ticket_for(store, actor, id).await?;
     actor.authorize(Action::FileBugReport)?;
     let report = BugReport::parse(
@@ -751,6 +729,16 @@ impl<'a> Ctx<'a> {
             Operator::User(actor) => Some(actor),
             Operator::Console => None,
         }
+    }
+
+    /// The signed-in person acting; the console is refused (these actions are a person's).
+    pub(crate) fn user(&self) -> Result<&'a Actor, ApiError> {
+        self.actor().ok_or_else(|| {
+            ApiError::new(
+                Code::Forbidden,
+                "this action is taken by a signed-in person",
+            )
+        })
     }
 
     /// Whether the operator may take `action`: for showing or hiding a control. The action

@@ -233,8 +233,7 @@ async fn patch_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTicketIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket =
-        ops::patch_ticket(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let ticket = ops::patch_ticket(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -265,7 +264,7 @@ async fn create_message(
     ApiJson(input): ApiJson<CreateMessageIn>,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
-    let message_id = ops::add_message(&state.store, &caller.actor, id, &input, ctx.now).await?;
+    let message_id = ops::add_message(&ctx, id, &input).await?;
     let message = ops::ticket_message(&ctx, id, message_id).await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
@@ -293,7 +292,7 @@ async fn escalate(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<EscalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::escalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let ticket = ops::escalate(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -309,7 +308,7 @@ async fn deescalate(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<DeescalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::deescalate(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let ticket = ops::deescalate(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -339,7 +338,7 @@ async fn create_link(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<CreateLinkIn>,
 ) -> Result<(StatusCode, Json<LinkOut>), ApiError> {
-    let link = ops::add_link(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let link = ops::add_link(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json((&link).into())))
 }
 
@@ -366,8 +365,7 @@ async fn create_bug_report(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<BugReportIn>,
 ) -> Result<(StatusCode, Json<BugReportOut>), ApiError> {
-    let report =
-        ops::file_bug_report(&state.store, &caller.actor, id, &input, Timestamp::now()).await?;
+    let report = ops::file_bug_report(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json((&report).into())))
 }
 

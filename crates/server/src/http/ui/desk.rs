@@ -649,7 +649,7 @@ async fn add_message(
         body: form.body,
         internal: form.internal,
     };
-    let result = ops::add_message(&state.store, &session.actor, id, &input, Timestamp::now())
+    let result = ops::add_message(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -719,7 +719,7 @@ async fn update(
                     .collect(),
             ),
         };
-        ops::patch_ticket(&state.store, &session.actor, id, &patch, Timestamp::now())
+        ops::patch_ticket(&state.ctx(&session.actor), id, &patch)
             .await
             .map(|_| ())
     }
@@ -732,7 +732,7 @@ async fn escalate(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<EscalateIn>,
 ) -> Response {
-    let result = ops::escalate(&state.store, &session.actor, id, &form, Timestamp::now())
+    let result = ops::escalate(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -743,7 +743,7 @@ async fn deescalate(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<DeescalateIn>,
 ) -> Response {
-    let result = ops::deescalate(&state.store, &session.actor, id, &form, Timestamp::now())
+    let result = ops::deescalate(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -772,7 +772,7 @@ async fn add_link(
             None
         },
     };
-    let result = ops::add_link(&state.store, &session.actor, id, &input, Timestamp::now())
+    let result = ops::add_link(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -783,7 +783,7 @@ async fn file_bug_report(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<BugReportIn>,
 ) -> Response {
-    let result = ops::file_bug_report(&state.store, &session.actor, id, &form, Timestamp::now())
+    let result = ops::file_bug_report(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await

@@ -205,7 +205,7 @@ async fn reply(
         body: form.body,
         internal: false,
     };
-    match ops::add_message(&state.store, &session.actor, id, &input, Timestamp::now()).await {
+    match ops::add_message(&state.ctx(&session.actor), id, &input).await {
         Ok(_) => Redirect::to(&format!("/portal/tickets/{id}")).into_response(),
         Err(err) if !err.errors.is_empty() => {
             ticket_page(&state, &session, id, FormErrors { errors: err.errors }).await
@@ -228,7 +228,7 @@ async fn set_status(
         status: Some(form.status),
         ..PatchTicketIn::default()
     };
-    match ops::patch_ticket(&state.store, &session.actor, id, &patch, Timestamp::now()).await {
+    match ops::patch_ticket(&state.ctx(&session.actor), id, &patch).await {
         Ok(_) => Redirect::to(&format!("/portal/tickets/{id}")).into_response(),
         Err(err) => page_error(err, session.chrome()),
     }
