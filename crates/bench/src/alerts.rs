@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use opsdesk_server::ops::incidents as ops;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::incidents::{IntegrationIn, IntegrationSettingsWire};
 use serde_json::{json, Value};
@@ -200,7 +201,7 @@ async fn paging_desk(
             hours: None,
         }],
     };
-    oncall::create_schedule(store, Operator::Console, &schedule, now)
+    oncall::create_schedule(&Ctx::new(store, Operator::Console, now), &schedule)
         .await
         .map_err(|e| fail(e.detail))?;
     let policy = EscalationPolicyIn {
@@ -211,7 +212,7 @@ async fn paging_desk(
         }],
         repeats: 0,
     };
-    oncall::create_policy(store, Operator::Console, &policy, now)
+    oncall::create_policy(&Ctx::new(store, Operator::Console, now), &policy)
         .await
         .map_err(|e| fail(e.detail))?;
     for n in 0..20 {
@@ -225,15 +226,19 @@ async fn paging_desk(
                     description: String::new(),
                     team: None,
                 };
-                ops::save_service(store, Operator::Console, None, &input, now)
+                ops::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
                     .await
                     .map_err(|e| fail(e.detail))?
                     .id
             }
         };
-        oncall::set_service_policy(store, Operator::Console, id, Some(&policy.name), now)
-            .await
-            .map_err(|e| fail(e.detail))?;
+        oncall::set_service_policy(
+            &Ctx::new(store, Operator::Console, now),
+            id,
+            Some(&policy.name),
+        )
+        .await
+        .map_err(|e| fail(e.detail))?;
     }
     Ok(rx)
 }
@@ -264,7 +269,7 @@ pub async fn ingest(
             ..IntegrationSettingsWire::default()
         },
     };
-    let (_, token) = ops::create_integration(&store, Operator::Console, &input, now)
+    let (_, token) = ops::create_integration(&Ctx::new(&store, Operator::Console, now), &input)
         .await
         .map_err(|e| fail(e.detail))?;
     let incidents_before = store

@@ -19,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{Body, Category, Impact, Status, Subject, Tag, Tier, Urgency};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::{CreateTeamIn, CreateUserIn};
 use opsdesk_store::{ImportedTicket, NewTicket, ServiceRef, Store, TeamRef};
@@ -311,7 +312,7 @@ pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
                 tier: tier.into(),
                 escalates_to: None,
             };
-            ops::create_team(store, Operator::Console, &input, now)
+            ops::create_team(&Ctx::new(store, Operator::Console, now), &input)
                 .await
                 .map_err(|e| fail(e.detail))?;
         }
@@ -326,13 +327,17 @@ pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
             organization: None,
             password: Some(BENCH_PASSWORD.into()),
         };
-        ops::create_user(store, Operator::Console, &input, now)
+        ops::create_user(&Ctx::new(store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
-    let (_, token) = ops::create_token(store, Operator::Console, BENCH_AGENT, Some("bench"), now)
-        .await
-        .map_err(|e| fail(e.detail))?;
+    let (_, token) = ops::create_token(
+        &Ctx::new(store, Operator::Console, now),
+        BENCH_AGENT,
+        Some("bench"),
+    )
+    .await
+    .map_err(|e| fail(e.detail))?;
     Ok(token)
 }
 
@@ -344,9 +349,12 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
     let mut customers: Vec<(i64, Option<i64>)> = Vec::new();
     let existing_orgs = store.orgs().await?.len();
     for o in existing_orgs..50 {
-        let org = ops::create_org(&store, Operator::Console, &format!("Customer {o:02}"), now)
-            .await
-            .map_err(|e| fail(e.detail))?;
+        let org = ops::create_org(
+            &Ctx::new(&store, Operator::Console, now),
+            &format!("Customer {o:02}"),
+        )
+        .await
+        .map_err(|e| fail(e.detail))?;
         org_ids.push(org.id);
         for c in 0..40 {
             let input = CreateUserIn {
@@ -358,7 +366,7 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
                 organization: Some(org.name.clone()),
                 password: None,
             };
-            let user = ops::create_user(&store, Operator::Console, &input, now)
+            let user = ops::create_user(&Ctx::new(&store, Operator::Console, now), &input)
                 .await
                 .map_err(|e| fail(e.detail))?;
             customers.push((user.id, user.org_id));
@@ -569,7 +577,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
                             "actions": [{"kind": "notify_assignee"}]}],
             }))
             .map_err(|e| fail(e.to_string()))?;
-        ops::sla::create_policy(store, Operator::Console, &input, now)
+        ops::sla::create_policy(&Ctx::new(store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
@@ -579,7 +587,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
             description: String::new(),
             team: Some("Support L1".into()),
         };
-        ops::incidents::save_service(store, Operator::Console, None, &input, now)
+        ops::incidents::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }

@@ -5,6 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{IncidentStatus, Severity};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::CreateUserIn;
 use opsdesk_store::{IncidentChanges, NewIncident, Service, Store};
@@ -23,9 +24,13 @@ pub(crate) async fn ensure_services(store: &Store) -> Result<Vec<Service>, Failu
             description: String::new(),
             team: None,
         };
-        opsdesk_server::ops::incidents::save_service(store, Operator::Console, None, &input, now)
-            .await
-            .map_err(|e| fail(e.detail))?;
+        opsdesk_server::ops::incidents::save_service(
+            &Ctx::new(store, Operator::Console, now),
+            None,
+            &input,
+        )
+        .await
+        .map_err(|e| fail(e.detail))?;
     }
     Ok(store.services().await?)
 }
@@ -102,14 +107,17 @@ pub(crate) async fn reports(
             organization: None,
             password: None,
         };
-        ops::create_user(&store, Operator::Console, &input, now)
+        ops::create_user(&Ctx::new(&store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
-    let (_, token) =
-        ops::create_token(&store, Operator::Console, BENCH_MANAGER, Some("bench"), now)
-            .await
-            .map_err(|e| fail(e.detail))?;
+    let (_, token) = ops::create_token(
+        &Ctx::new(&store, Operator::Console, now),
+        BENCH_MANAGER,
+        Some("bench"),
+    )
+    .await
+    .map_err(|e| fail(e.detail))?;
     let total = ensure_incidents(&store, incidents).await?;
     let facts: i64 = store.metric_gauges().await?.tickets_total;
     store.close().await;

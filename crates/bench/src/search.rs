@@ -9,6 +9,7 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::knowledge::Visibility;
 use opsdesk_domain::{Body, Tier};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_store::{ArticleDraft, ImportedMessage, Store};
 
@@ -432,11 +433,9 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
         .next()
         .ok_or_else(|| fail("no customers: run generate first"))?;
     let (_, customer_token) = ops::create_token(
-        &store,
-        Operator::Console,
+        &Ctx::new(&store, Operator::Console, Timestamp::now()),
         customer.email.as_str(),
         Some("bench"),
-        Timestamp::now(),
     )
     .await
     .map_err(|e| fail(e.detail))?;

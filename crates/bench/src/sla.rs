@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::{Calendar, Holiday, HolidayDate, OpenRange, WeekHours};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{sla, Operator};
 use opsdesk_server::wire::desk::{
     ActionWire, CalendarIn, LevelWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
@@ -128,7 +129,7 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
             holidays: vec![],
             default: true,
         };
-        sla::create_calendar(store, Operator::Console, &input, now)
+        sla::create_calendar(&Ctx::new(store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
@@ -178,8 +179,15 @@ async fn save_policy(store: &Store) -> Result<(), Failure> {
         }],
     };
     match existing {
-        Some(p) => sla::update_policy(store, Operator::Console, p.policy.id, &policy, now).await,
-        None => sla::create_policy(store, Operator::Console, &policy, now).await,
+        Some(p) => {
+            sla::update_policy(
+                &Ctx::new(store, Operator::Console, now),
+                p.policy.id,
+                &policy,
+            )
+            .await
+        }
+        None => sla::create_policy(&Ctx::new(store, Operator::Console, now), &policy).await,
     }
     .map_err(|e| fail(e.detail))?;
     Ok(())
@@ -235,8 +243,15 @@ async fn steady_state(store: &Store) -> Result<(), Failure> {
             .into_iter()
             .find(|p| p.policy.name == input.name);
         match existing {
-            Some(p) => sla::update_policy(store, Operator::Console, p.policy.id, &input, now).await,
-            None => sla::create_policy(store, Operator::Console, &input, now).await,
+            Some(p) => {
+                sla::update_policy(
+                    &Ctx::new(store, Operator::Console, now),
+                    p.policy.id,
+                    &input,
+                )
+                .await
+            }
+            None => sla::create_policy(&Ctx::new(store, Operator::Console, now), &input).await,
         }
         .map_err(|e| fail(e.detail))?;
     }

@@ -4,6 +4,7 @@
 use clap::Subcommand;
 use jiff::Timestamp;
 use opsdesk_server::ops::incidents::{self as ops, Directory};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::incidents::{
     DeclareIncidentIn, GenericMappingWire, IntegrationIn, IntegrationSettingsWire, MaintenanceIn,
@@ -286,7 +287,7 @@ pub async fn integration(
                 },
             };
             let (created, token) =
-                ops::create_integration(store, Operator::Console, &input, now).await?;
+                ops::create_integration(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created {} integration {} (id {})",
                 created.kind.as_str(),
@@ -336,7 +337,7 @@ pub async fn integration(
         IntegrationCommand::Rotate { name, public_url } => {
             let id = integration_named(store, name).await?;
             let (integration, token) =
-                ops::rotate_integration(store, Operator::Console, id, now).await?;
+                ops::rotate_integration(&Ctx::new(store, Operator::Console, now), id).await?;
             println!(
                 "new inbound URL: {}{}",
                 base_url(public_url, listen),
@@ -346,7 +347,7 @@ pub async fn integration(
         }
         IntegrationCommand::Delete { name } => {
             let id = integration_named(store, name).await?;
-            ops::delete_integration(store, Operator::Console, id, now).await?;
+            ops::delete_integration(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted integration {name}");
             Ok(())
         }
@@ -376,7 +377,9 @@ pub async fn service(
                 description: description.clone(),
                 team: team.clone(),
             };
-            let saved = ops::save_service(store, Operator::Console, existing, &input, now).await?;
+            let saved =
+                ops::save_service(&Ctx::new(store, Operator::Console, now), existing, &input)
+                    .await?;
             println!("saved service {} (id {})", saved.name, saved.id);
             Ok(())
         }
@@ -388,8 +391,12 @@ pub async fn service(
                 .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
                 .map(|s| s.id)
                 .ok_or_else(|| Failure(format!("no service named '{name}'")))?;
-            opsdesk_server::ops::status::set_public(store, Operator::Console, id, *shown, now)
-                .await?;
+            opsdesk_server::ops::status::set_public(
+                &Ctx::new(store, Operator::Console, now),
+                id,
+                *shown,
+            )
+            .await?;
             println!(
                 "{name} is {} the status page",
                 if *shown { "on" } else { "off" }
@@ -397,7 +404,7 @@ pub async fn service(
             Ok(())
         }
         ServiceCommand::List(f) => {
-            let rows = ops::services(store, Operator::Console, now).await?;
+            let rows = ops::services(&Ctx::new(store, Operator::Console, now)).await?;
             print_rows(
                 f.format,
                 &rows,
@@ -451,7 +458,8 @@ pub async fn maintenance(
                 until: until.clone(),
                 services: services.clone(),
             };
-            let created = ops::create_maintenance(store, Operator::Console, &input, now).await?;
+            let created =
+                ops::create_maintenance(&Ctx::new(store, Operator::Console, now), &input).await?;
             let dir = Directory::load(store).await?;
             let out = dir.maintenance(&created, now);
             println!("planned maintenance window {} (id {})", out.title, out.id);
@@ -497,7 +505,7 @@ pub async fn maintenance(
             )
         }
         MaintenanceCommand::Delete { id } => {
-            ops::delete_maintenance(store, Operator::Console, *id, now).await?;
+            ops::delete_maintenance(&Ctx::new(store, Operator::Console, now), *id).await?;
             println!("deleted maintenance window {id}");
             Ok(())
         }
@@ -626,7 +634,7 @@ pub async fn incident(
                 commander: commander.clone(),
                 ticket: *ticket,
             };
-            let created = ops::declare(store, Operator::Console, &input, now).await?;
+            let created = ops::declare(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "declared incident #{} ({})",
                 created.id,
@@ -648,7 +656,7 @@ pub async fn incident(
                 comms: comms.clone().map(Some),
                 ..PatchIncidentIn::default()
             };
-            let changed = ops::patch(store, Operator::Console, *id, &input, now).await?;
+            let changed = ops::patch(&Ctx::new(store, Operator::Console, now), *id, &input).await?;
             println!(
                 "incident #{} is {} ({})",
                 changed.id,
@@ -670,13 +678,17 @@ pub async fn incident(
                 body: body.clone(),
                 title: title.clone(),
             };
-            opsdesk_server::ops::status::post_update(store, Operator::Console, *id, &input, now)
-                .await?;
+            opsdesk_server::ops::status::post_update(
+                &Ctx::new(store, Operator::Console, now),
+                *id,
+                &input,
+            )
+            .await?;
             println!("published an update on incident #{id}");
             Ok(())
         }
         IncidentCommand::Note { id, body } => {
-            ops::note(store, Operator::Console, *id, body, now).await?;
+            ops::note(&Ctx::new(store, Operator::Console, now), *id, body).await?;
             println!("noted on incident #{id}");
             Ok(())
         }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use opsdesk_domain::recurrence::{Recurrence, Rule};
 use opsdesk_server::ops::knowledge as kb;
 use opsdesk_server::ops::runbooks as rb;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::knowledge::ArticleIn;
 use opsdesk_server::wire::runbooks::{CheckIn, RunbookIn};
@@ -188,8 +189,12 @@ pub async fn article(
                 .into_iter()
                 .find(|a| a.title.eq_ignore_ascii_case(title.trim()));
             let saved = match existing {
-                Some(a) => kb::edit_article(store, Operator::Console, a.id, &input, now).await?,
-                None => kb::create_article(store, Operator::Console, &input, now).await?,
+                Some(a) => {
+                    kb::edit_article(&Ctx::new(store, Operator::Console, now), a.id, &input).await?
+                }
+                None => {
+                    kb::create_article(&Ctx::new(store, Operator::Console, now), &input).await?
+                }
             };
             println!(
                 "article #{} version {} ({})",
@@ -248,7 +253,9 @@ pub async fn runbook(
                 .into_iter()
                 .find(|r| r.title.eq_ignore_ascii_case(title.trim()))
                 .map(|r| r.id);
-            let saved = rb::save_runbook(store, Operator::Console, existing, &input, now).await?;
+            let saved =
+                rb::save_runbook(&Ctx::new(store, Operator::Console, now), existing, &input)
+                    .await?;
             println!("runbook #{} with {} steps", saved.id, saved.steps.len());
             Ok(())
         }
@@ -302,7 +309,8 @@ pub async fn check(store: &Store, command: &CheckCommand, now: Timestamp) -> Res
                 window_minutes: *window_minutes,
                 active: Some(true),
             };
-            let saved = rb::save_check(store, Operator::Console, None, &input, now).await?;
+            let saved =
+                rb::save_check(&Ctx::new(store, Operator::Console, now), None, &input).await?;
             let out = rb::check_out(store, &saved, now).await?;
             println!(
                 "check #{}; next: {}",

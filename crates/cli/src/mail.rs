@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use opsdesk_server::ops::mail as ops;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::mail::{MailboxIn, ServerIn};
 use opsdesk_store::Store;
@@ -182,7 +183,8 @@ pub async fn mailbox(
 ) -> Result<(), Failure> {
     match command {
         MailboxCommand::Create(args) => {
-            let m = ops::create_mailbox(store, Operator::Console, &args.wire()?, now).await?;
+            let m = ops::create_mailbox(&Ctx::new(store, Operator::Console, now), &args.wire()?)
+                .await?;
             println!(
                 "created mailbox {} <{}> (id {})",
                 m.settings.name, m.settings.address, m.id
@@ -191,8 +193,12 @@ pub async fn mailbox(
         }
         MailboxCommand::Update(args) => {
             let existing = ops::mailbox_named(store, &args.name).await?;
-            let m = ops::update_mailbox(store, Operator::Console, existing.id, &args.wire()?, now)
-                .await?;
+            let m = ops::update_mailbox(
+                &Ctx::new(store, Operator::Console, now),
+                existing.id,
+                &args.wire()?,
+            )
+            .await?;
             println!("updated mailbox {} (id {})", m.settings.name, m.id);
             Ok(())
         }
@@ -264,7 +270,8 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
                     raw
                 }
             };
-            let received = ops::ingest(store, Operator::Console, &mailbox, raw, now).await?;
+            let received =
+                ops::ingest(&Ctx::new(store, Operator::Console, now), &mailbox, raw).await?;
             let out = ops::intake_out(&received);
             match (out.ticket_id, out.reason) {
                 (Some(ticket), _) => println!("{} #{ticket} (mail {})", out.outcome, out.mail_id),
@@ -327,7 +334,8 @@ pub async fn org_domains(
         .org_by_name(name)
         .await?
         .ok_or_else(|| Failure(format!("no organisation named '{name}'")))?;
-    let set = ops::set_org_domains(store, Operator::Console, org.id, domains, now).await?;
+    let set =
+        ops::set_org_domains(&Ctx::new(store, Operator::Console, now), org.id, domains).await?;
     println!(
         "{}: {}",
         org.name,

@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use opsdesk_search::{SearchError, SearchIndex};
 use opsdesk_server::error::ApiError;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::{
     CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
@@ -423,7 +424,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 organization: args.org.clone(),
                 password: Some(password.clone()),
             };
-            let user = ops::create_user(store, Operator::Console, &input, now).await?;
+            let user = ops::create_user(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created {} {} (id {})",
                 user.role.as_str(),
@@ -452,7 +453,8 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 teams: (!teams.is_empty()).then(|| teams.clone()),
                 active: *active,
             };
-            let user = ops::update_user(store, Operator::Console, user.id, &input, now).await?;
+            let user =
+                ops::update_user(&Ctx::new(store, Operator::Console, now), user.id, &input).await?;
             println!(
                 "updated {} ({}{})",
                 user.email,
@@ -489,7 +491,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 tier: tier.clone(),
                 escalates_to: escalates_to.clone(),
             };
-            let team = ops::create_team(store, Operator::Console, &input, now).await?;
+            let team = ops::create_team(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created team {} at {} (id {})",
                 team.name, team.tier, team.id
@@ -502,11 +504,9 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 .await?
                 .ok_or_else(|| Failure(format!("name: no team named '{name}'")))?;
             let team = ops::set_team_escalation(
-                store,
-                Operator::Console,
+                &Ctx::new(store, Operator::Console, now),
                 team.id,
                 Some(escalates_to),
-                now,
             )
             .await?;
             let target = match team.escalates_to {
@@ -534,7 +534,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             )
         }
         Command::Org(OrgCommand::Create { name }) => {
-            let org = ops::create_org(store, Operator::Console, name, now).await?;
+            let org = ops::create_org(&Ctx::new(store, Operator::Console, now), name).await?;
             println!("created organisation {} (id {})", org.name, org.id);
             Ok(())
         }
@@ -546,8 +546,12 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             })
         }
         Command::Token(TokenCommand::Create { email, name }) => {
-            let (_, token) =
-                ops::create_token(store, Operator::Console, email, name.as_deref(), now).await?;
+            let (_, token) = ops::create_token(
+                &Ctx::new(store, Operator::Console, now),
+                email,
+                name.as_deref(),
+            )
+            .await?;
             println!("{token}");
             eprintln!("(shown once; send it as 'Authorization: Bearer {token}')");
             Ok(())
@@ -570,7 +574,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             )
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            ops::revoke_token(store, Operator::Console, *id, now).await?;
+            ops::revoke_token(&Ctx::new(store, Operator::Console, now), *id).await?;
             println!("revoked token {id} (running servers stop accepting it within 2 seconds)");
             Ok(())
         }

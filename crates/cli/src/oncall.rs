@@ -4,6 +4,7 @@
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_server::ops::oncall as ops;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::incidents::{
     ContactMethodIn, EscalationPolicyIn, LayerWire, OverrideIn, PolicyLevelWire, ScheduleIn,
@@ -187,7 +188,7 @@ pub async fn schedule(
                     .map(|l| layer_from(l))
                     .collect::<Result<_, _>>()?,
             };
-            let s = ops::create_schedule(store, Operator::Console, &input, now).await?;
+            let s = ops::create_schedule(&Ctx::new(store, Operator::Console, now), &input).await?;
             let out = ops::schedule_out(store, &s, now, now, now).await;
             println!(
                 "created schedule {} (id {}); on call now: {}",
@@ -248,13 +249,14 @@ pub async fn schedule(
                 starts_at: from.clone(),
                 ends_at: until.clone(),
             };
-            let created = ops::add_override(store, Operator::Console, id, &input, now).await?;
+            let created =
+                ops::add_override(&Ctx::new(store, Operator::Console, now), id, &input).await?;
             println!("override {created}: {email} is on call for {name} from {from} until {until}");
             Ok(())
         }
         ScheduleCommand::Delete { name } => {
             let id = schedule_id(store, name).await?;
-            ops::delete_schedule(store, Operator::Console, id, now).await?;
+            ops::delete_schedule(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted schedule {name}");
             Ok(())
         }
@@ -289,7 +291,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                     .collect::<Result<_, _>>()?,
                 repeats: *repeats,
             };
-            let p = ops::create_policy(store, Operator::Console, &input, now).await?;
+            let p = ops::create_policy(&Ctx::new(store, Operator::Console, now), &input).await?;
             for service in services {
                 let id = store
                     .services()
@@ -298,7 +300,12 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                     .find(|s| s.name.eq_ignore_ascii_case(service.trim()))
                     .map(|s| s.id)
                     .ok_or_else(|| Failure(format!("no service named '{service}'")))?;
-                ops::set_service_policy(store, Operator::Console, id, Some(&p.name), now).await?;
+                ops::set_service_policy(
+                    &Ctx::new(store, Operator::Console, now),
+                    id,
+                    Some(&p.name),
+                )
+                .await?;
             }
             println!("created escalation policy {} (id {})", p.name, p.id);
             Ok(())
@@ -335,7 +342,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                 .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
                 .map(|p| p.id)
                 .ok_or_else(|| Failure(format!("no escalation policy named '{name}'")))?;
-            ops::delete_policy(store, Operator::Console, id, now).await?;
+            ops::delete_policy(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted escalation policy {name}");
             Ok(())
         }

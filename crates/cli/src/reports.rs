@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use opsdesk_server::ops::reports::{self, Kind, ReportQuery};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_store::Store;
 
@@ -121,7 +122,8 @@ pub async fn run(store: &Store, command: &ReportCommand, now: Timestamp) -> Resu
     query
         .table
         .get_or_insert_with(|| kind.default_table().to_owned());
-    let (filters, built) = reports::build(store, Operator::Console, kind, query, now).await?;
+    let (filters, built) =
+        reports::build(&Ctx::new(store, Operator::Console, now), kind, query).await?;
     if matches!(args.format.format, Format::Json) {
         return print_json(&built);
     }

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use jiff::Timestamp;
 use opsdesk_server::ops::reviews as ops;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::incidents::ProblemIn;
 use opsdesk_store::Store;
@@ -131,7 +132,8 @@ pub async fn problem(
                 workaround: String::new(),
                 incidents: incidents.clone(),
             };
-            let p = ops::save_problem(store, Operator::Console, None, &input, now).await?;
+            let p =
+                ops::save_problem(&Ctx::new(store, Operator::Console, now), None, &input).await?;
             println!("created problem #{} {}", p.id, p.title);
             Ok(())
         }

@@ -5,6 +5,7 @@ use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_server::ops::sla::policy_out;
 use opsdesk_server::ops::sla::{self, level_line, parse_level_line, Names};
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::Operator;
 use opsdesk_server::wire::desk::{
     CalendarIn, CalendarOut, ConditionsWire, HolidayWire, PolicyIn, PolicyOut, TargetWire,
@@ -144,7 +145,9 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
                 response_minutes: *response,
                 resolution_minutes: *resolution,
             };
-            let record = sla::save_vendor(store, Operator::Console, existing, &input, now).await?;
+            let record =
+                sla::save_vendor(&Ctx::new(store, Operator::Console, now), existing, &input)
+                    .await?;
             println!(
                 "saved vendor {} (id {})",
                 record.terms.name, record.terms.id
@@ -153,7 +156,7 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
         }
         VendorCommand::Delete { name } => {
             let id = sla::vendor_named(store, name).await?;
-            sla::delete_vendor(store, Operator::Console, id, now).await?;
+            sla::delete_vendor(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted vendor {name}");
             Ok(())
         }
@@ -335,7 +338,7 @@ pub async fn calendar(
                     .collect(),
                 default: *default,
             };
-            let record = sla::create_calendar(store, by, &input, now).await?;
+            let record = sla::create_calendar(&Ctx::new(store, by, now), &input).await?;
             println!(
                 "created calendar {} (id {}): {}",
                 record.name,
@@ -348,7 +351,7 @@ pub async fn calendar(
             let text = std::fs::read_to_string(file)
                 .map_err(|e| Failure(format!("file: cannot read {}: {e}", file.display())))?;
             let id = calendar_id(store, calendar).await?;
-            let added = sla::import_ics(store, by, id, &text, now).await?;
+            let added = sla::import_ics(&Ctx::new(store, by, now), id, &text).await?;
             println!("added {added} holidays to {calendar}");
             Ok(())
         }
@@ -367,7 +370,7 @@ pub async fn calendar(
                     .team_by_name(team)
                     .await?
                     .ok_or_else(|| Failure(format!("team: no team named '{team}'")))?;
-                sla::set_team_calendar(store, by, t.id, cal, now).await?;
+                sla::set_team_calendar(&Ctx::new(store, by, now), t.id, cal).await?;
                 println!(
                     "team {team} counts business time in {}",
                     cal.unwrap_or("the default calendar")
@@ -378,8 +381,13 @@ pub async fn calendar(
                     .org_by_name(org)
                     .await?
                     .ok_or_else(|| Failure(format!("org: no organisation named '{org}'")))?;
-                sla::set_org_sla(store, by, o.id, Some(cal), plan.as_deref().map(Some), now)
-                    .await?;
+                sla::set_org_sla(
+                    &Ctx::new(store, by, now),
+                    o.id,
+                    Some(cal),
+                    plan.as_deref().map(Some),
+                )
+                .await?;
                 println!(
                     "organisation {org} counts business time in {}",
                     cal.unwrap_or("its team's or the default calendar")
@@ -389,7 +397,7 @@ pub async fn calendar(
         }
         CalendarCommand::Delete { name } => {
             let id = calendar_id(store, name).await?;
-            sla::delete_calendar(store, by, id, now).await?;
+            sla::delete_calendar(&Ctx::new(store, by, now), id).await?;
             println!("deleted calendar {name}");
             Ok(())
         }
@@ -477,7 +485,7 @@ pub async fn run(store: &Store, command: &SlaCommand, now: Timestamp) -> Result<
                 },
                 levels,
             };
-            let record = sla::create_policy(store, by, &input, now).await?;
+            let record = sla::create_policy(&Ctx::new(store, by, now), &input).await?;
             println!(
                 "created policy {} at position {} (id {}); open tickets are recomputed in the background by the running server",
                 record.policy.name, record.position, record.policy.id
@@ -491,7 +499,7 @@ pub async fn run(store: &Store, command: &SlaCommand, now: Timestamp) -> Result<
                 .into_iter()
                 .find(|p| p.policy.name.eq_ignore_ascii_case(name))
                 .ok_or_else(|| Failure(format!("name: no policy named '{name}'")))?;
-            sla::delete_policy(store, by, record.policy.id, now).await?;
+            sla::delete_policy(&Ctx::new(store, by, now), record.policy.id).await?;
             println!("deleted policy {name}");
             Ok(())
         }

@@ -84,7 +84,7 @@ pub(super) async fn seed_services(store: &Store, now: Timestamp) -> Result<(), A
             description: description.into(),
             team: Some(team.into()),
         };
-        inc::save_service(store, by, None, &input, ago(60 * 24 * 10)).await?;
+        inc::save_service(&Ctx::new(store, by, ago(60 * 24 * 10)), None, &input).await?;
     }
     Ok(())
 }
@@ -122,7 +122,7 @@ pub(super) async fn seed_incidents(
             },
         };
         let (created, _token) =
-            inc::create_integration(store, by, &input, ago(60 * 24 * 10)).await?;
+            inc::create_integration(&Ctx::new(store, by, ago(60 * 24 * 10)), &input).await?;
         integrations.push(created);
     }
     let berlin_saturday = {
@@ -158,7 +158,7 @@ pub(super) async fn seed_incidents(
         },
     ];
     for w in &windows {
-        inc::create_maintenance(store, by, w, ago(60 * 24 * 7)).await?;
+        inc::create_maintenance(&Ctx::new(store, by, ago(60 * 24 * 7)), w).await?;
     }
     let noah = store
         .user_by_email("noah.l2@opsdesk.example")
@@ -180,7 +180,7 @@ pub(super) async fn seed_incidents(
     };
     let note = |id: i64, actor: &opsdesk_domain::Actor, body: &'static str, at: Timestamp| {
         let actor = actor.clone();
-        async move { inc::note(store, Operator::User(&actor), id, body, at).await }
+        async move { inc::note(&Ctx::new(store, Operator::User(&actor), at), id, body).await }
     };
 
     // On call: a weekly platform rotation (Monday 09:00 Berlin), a business-hours layer with
@@ -222,7 +222,7 @@ pub(super) async fn seed_incidents(
                 },
             ],
         };
-        oncall::create_schedule(store, by, &schedule, ago(60 * 24 * 14)).await?;
+        oncall::create_schedule(&Ctx::new(store, by, ago(60 * 24 * 14)), &schedule).await?;
         let policy = EscalationPolicyIn {
             name: "Platform".into(),
             levels: vec![
@@ -237,15 +237,13 @@ pub(super) async fn seed_incidents(
             ],
             repeats: 1,
         };
-        oncall::create_policy(store, by, &policy, ago(60 * 24 * 14)).await?;
+        oncall::create_policy(&Ctx::new(store, by, ago(60 * 24 * 14)), &policy).await?;
         for service in store.services().await? {
             if service.name == "billing-db" || service.name == "payments-api" {
                 oncall::set_service_policy(
-                    store,
-                    by,
+                    &Ctx::new(store, by, ago(60 * 24 * 14)),
                     service.id,
                     Some("Platform"),
-                    ago(60 * 24 * 14),
                 )
                 .await?;
             }
@@ -272,14 +270,12 @@ pub(super) async fn seed_incidents(
     if let Some(id) = opened.opened.first().copied() {
         let at = |m: i64| t0 + SignedDuration::from_mins(m);
         inc::patch(
-            store,
-            Operator::User(&noah),
+            &Ctx::new(store, Operator::User(&noah), at(4)),
             id,
             &PatchIncidentIn {
                 commander: Some(Some("me".into())),
                 ..patch("acknowledged")
             },
-            at(4),
         )
         .await?;
         note(
@@ -290,11 +286,9 @@ pub(super) async fn seed_incidents(
         )
         .await?;
         inc::patch(
-            store,
-            Operator::User(&noah),
+            &Ctx::new(store, Operator::User(&noah), at(15)),
             id,
             &patch("identified"),
-            at(15),
         )
         .await?;
         note(
@@ -342,14 +336,12 @@ pub(super) async fn seed_incidents(
     store.page_due(t1 + SignedDuration::from_secs(2)).await?;
     if let Some(id) = opened.opened.first().copied() {
         inc::patch(
-            store,
-            Operator::User(&noah),
+            &Ctx::new(store, Operator::User(&noah), ago(21)),
             id,
             &PatchIncidentIn {
                 commander: Some(Some("me".into())),
                 ..patch("investigating")
             },
-            ago(21),
         )
         .await?;
         note(
@@ -363,8 +355,7 @@ pub(super) async fn seed_incidents(
 
     // An hour ago, declared from a customer's ticket.
     let declared = inc::declare(
-        store,
-        Operator::User(&olga),
+        &Ctx::new(store, Operator::User(&olga), ago(60)),
         &DeclareIncidentIn {
             title: "Checkout returns 502 for some EU customers".into(),
             severity: "SEV2".into(),
@@ -374,18 +365,15 @@ pub(super) async fn seed_incidents(
             commander: Some("me".into()),
             ticket,
         },
-        ago(60),
     )
     .await?;
     inc::patch(
-        store,
-        Operator::User(&olga),
+        &Ctx::new(store, Operator::User(&olga), ago(40)),
         declared.id,
         &PatchIncidentIn {
             comms: Some(Some("manager@opsdesk.example".into())),
             ..patch("identified")
         },
-        ago(40),
     )
     .await?;
     note(declared.id, &olga, "The payment provider's EU endpoint answers 503; failover to the secondary region under way.", ago(35)).await?;
@@ -393,7 +381,8 @@ pub(super) async fn seed_incidents(
     // The status page: four components, the EU checkout incident published, and the
     // resolved latency incident's public story.
     for service in store.services().await? {
-        crate::ops::status::set_public(store, by, service.id, true, ago(60 * 24 * 10)).await?;
+        crate::ops::status::set_public(&Ctx::new(store, by, ago(60 * 24 * 10)), service.id, true)
+            .await?;
     }
     let olga = &olga;
     let publish = |id: i64,
@@ -408,7 +397,8 @@ pub(super) async fn seed_incidents(
             body: body.into(),
             title: title.map(str::to_owned),
         };
-        crate::ops::status::post_update(store, Operator::User(olga), id, &input, at).await
+        crate::ops::status::post_update(&Ctx::new(store, Operator::User(olga), at), id, &input)
+            .await
     };
     publish(declared.id, Some("Card payments failing for some customers in Europe"), "identified", "partial_outage",
         "Some card payments from Germany and Austria fail. We have found the cause at our payment provider and are switching to its second region.", ago(38)).await?;

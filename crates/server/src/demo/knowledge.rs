@@ -44,7 +44,7 @@ pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), 
             description: description.into(),
             position: position as i64,
         };
-        kb::save_category(store, by, None, &input, now).await?;
+        kb::save_category(&Ctx::new(store, by, now), None, &input).await?;
     }
     let owner = |email: &str| Some(email.to_owned());
     // (title, category, visibility, body, owner, review in days)
@@ -72,7 +72,7 @@ pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), 
             publish: true,
             base_version: None,
         };
-        made.push(kb::create_article(store, by, &input, now).await?);
+        made.push(kb::create_article(&Ctx::new(store, by, now), &input).await?);
     }
     // An edit waiting to be published, and a draft nobody published yet.
     if let Some(first) = made.first() {
@@ -90,7 +90,7 @@ pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), 
             publish: false,
             base_version: Some(first.version),
         };
-        kb::edit_article(store, by, first.id, &input, now).await?;
+        kb::edit_article(&Ctx::new(store, by, now), first.id, &input).await?;
     }
     let draft = ArticleIn {
         title: "Adding user seats".into(),
@@ -104,7 +104,7 @@ pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), 
         publish: false,
         base_version: None,
     };
-    kb::create_article(store, by, &draft, now).await?;
+    kb::create_article(&Ctx::new(store, by, now), &draft).await?;
     // Readers' feedback and a deflection on the public ones.
     let carol = store
         .user_by_email("carol@acme.example")
@@ -193,7 +193,7 @@ pub(super) async fn seed_runbooks(store: &Store, now: Timestamp) -> Result<(), A
             alert_match: alert_match.into(),
             category: category.into(),
         };
-        made.push(rb::save_runbook(store, by, None, &input, now).await?);
+        made.push(rb::save_runbook(&Ctx::new(store, by, now), None, &input).await?);
     }
     // The checkout runbook under way on the open checkout incident.
     let incidents = store

@@ -172,7 +172,7 @@ pub async fn seed(
             tier: tier.into(),
             escalates_to: None,
         };
-        ops::create_team(store, by, &input, now).await?;
+        ops::create_team(&Ctx::new(store, by, now), &input).await?;
     }
     for (name, _, target) in TEAMS {
         if let (Some(team), Some(target)) = (store.team_by_name(name).await?, target) {
@@ -192,11 +192,11 @@ pub async fn seed(
             organization: None,
             password: Some(DEMO_PASSWORD.into()),
         };
-        ops::create_user(store, by, &input, now).await?;
+        ops::create_user(&Ctx::new(store, by, now), &input).await?;
     }
     let mut customers = Vec::new();
     for (org, people) in CUSTOMERS {
-        ops::create_org(store, by, org, now).await?;
+        ops::create_org(&Ctx::new(store, by, now), org).await?;
         for (email, name) in people {
             let input = CreateUserIn {
                 email: email.into(),
@@ -207,7 +207,7 @@ pub async fn seed(
                 organization: Some(org.into()),
                 password: Some(DEMO_PASSWORD.into()),
             };
-            customers.push(ops::create_user(store, by, &input, now).await?);
+            customers.push(ops::create_user(&Ctx::new(store, by, now), &input).await?);
         }
     }
     seed_sla(store, now).await?;

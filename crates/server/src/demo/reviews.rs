@@ -33,11 +33,9 @@ pub(super) async fn seed_review(
             ..ReviewIn::default()
         };
         reviews::save_review(
-            store,
-            Operator::User(noah),
+            &Ctx::new(store, Operator::User(noah), at(24 * 60)),
             resolved.id,
             &review,
-            at(24 * 60),
         )
         .await?;
         let item = |title: &str, owner: &str, due: &str, verification: &str| ActionItemIn {
@@ -49,37 +47,35 @@ pub(super) async fn seed_review(
             problem: None,
         };
         let alert = reviews::create_action_item(
-            store,
-            Operator::User(noah),
+            &Ctx::new(store, Operator::User(noah), at(24 * 60 + 5)),
             &item(
                 "Alert on connection pool saturation above 80%",
                 "noah.l2@opsdesk.example",
                 &(t + SignedDuration::from_hours(48)).to_string(),
                 "A load test at 85% pages the on-call",
             ),
-            at(24 * 60 + 5),
         )
         .await?;
-        reviews::set_action_state(store, Operator::User(noah), alert.id, "done", at(40 * 60))
-            .await?;
         reviews::set_action_state(
-            store,
-            Operator::User(olga),
+            &Ctx::new(store, Operator::User(noah), at(40 * 60)),
+            alert.id,
+            "done",
+        )
+        .await?;
+        reviews::set_action_state(
+            &Ctx::new(store, Operator::User(olga), at(44 * 60)),
             alert.id,
             "verified",
-            at(44 * 60),
         )
         .await?;
         reviews::create_action_item(
-            store,
-            Operator::User(noah),
+            &Ctx::new(store, Operator::User(noah), at(24 * 60 + 6)),
             &item(
                 "Show config changes in release notes",
                 "olga.l3@opsdesk.example",
                 &(t + SignedDuration::from_hours(24)).to_string(),
                 "The next release's notes list its config diff",
             ),
-            at(24 * 60 + 6),
         )
         .await?;
         let problem = ProblemIn {
@@ -92,7 +88,12 @@ pub(super) async fn seed_review(
                 .into(),
             incidents: vec![resolved.id],
         };
-        reviews::save_problem(store, Operator::User(olga), None, &problem, at(26 * 60)).await?;
+        reviews::save_problem(
+            &Ctx::new(store, Operator::User(olga), at(26 * 60)),
+            None,
+            &problem,
+        )
+        .await?;
     }
     Ok(())
 }

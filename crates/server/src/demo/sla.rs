@@ -53,14 +53,20 @@ pub(super) async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiErr
         ],
         default: false,
     };
-    sla::create_calendar(store, by, &berlin, now).await?;
-    sla::create_calendar(store, by, &new_york, now).await?;
+    sla::create_calendar(&Ctx::new(store, by, now), &berlin).await?;
+    sla::create_calendar(&Ctx::new(store, by, now), &new_york).await?;
     for (org, calendar, plan) in [
         ("Acme Logistics", "Berlin office", "gold"),
         ("Globex Retail", "New York support", "standard"),
     ] {
         if let Some(o) = store.org_by_name(org).await? {
-            sla::set_org_sla(store, by, o.id, Some(Some(calendar)), Some(Some(plan)), now).await?;
+            sla::set_org_sla(
+                &Ctx::new(store, by, now),
+                o.id,
+                Some(Some(calendar)),
+                Some(Some(plan)),
+            )
+            .await?;
         }
     }
     let target = |minutes: i64, business: bool| {
@@ -182,7 +188,7 @@ pub(super) async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiErr
         },
     ];
     for policy in &policies {
-        sla::create_policy(store, by, policy, now).await?;
+        sla::create_policy(&Ctx::new(store, by, now), policy).await?;
     }
     let carrier = crate::wire::desk::VendorIn {
         name: "Carrier Co".into(),
@@ -191,7 +197,7 @@ pub(super) async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiErr
         response_minutes: Some(60),
         resolution_minutes: Some(8 * 60),
     };
-    sla::save_vendor(store, by, None, &carrier, now).await?;
+    sla::save_vendor(&Ctx::new(store, by, now), None, &carrier).await?;
     Ok(())
 }
 

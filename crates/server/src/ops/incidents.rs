@@ -308,11 +308,10 @@ pub fn hook_path(kind: IntegrationKind, token: &str) -> String {
 
 /// Creates an integration; answers it with its token, shown this once.
 pub async fn create_integration(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &IntegrationIn,
-    now: Timestamp,
 ) -> Result<(Integration, String), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     let input = integration_input(store, input, IntegrationSettings::default()).await?;
     let token = auth::new_secret();
@@ -324,12 +323,11 @@ pub async fn create_integration(
 
 /// Changes an integration's name, service, team and settings.
 pub async fn update_integration(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &IntegrationIn,
-    now: Timestamp,
 ) -> Result<Integration, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     let current = store.integration(id).await?;
     let parsed = integration_input(store, input, current.settings.clone()).await?;
@@ -344,12 +342,8 @@ pub async fn update_integration(
 }
 
 /// Gives an integration a new token; the old one stops working.
-pub async fn rotate_integration(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(Integration, String), ApiError> {
+pub async fn rotate_integration(ctx: &Ctx<'_>, id: i64) -> Result<(Integration, String), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     let token = auth::new_secret();
     store
@@ -359,12 +353,8 @@ pub async fn rotate_integration(
 }
 
 /// Deletes an integration that never received an alert.
-pub async fn delete_integration(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_integration(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     Ok(store.delete_integration(id, actor, now).await?)
 }
@@ -377,12 +367,11 @@ pub async fn integrations(store: &Store, by: Operator<'_>) -> Result<Vec<Integra
 
 /// Creates (`id` = `None`) or changes a service.
 pub async fn save_service(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &ServiceIn,
-    now: Timestamp,
 ) -> Result<Service, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let dir = Directory::load(store).await?;
     let mut checks = Checks::default();
@@ -399,11 +388,8 @@ pub async fn save_service(
 }
 
 /// Services with their maintenance state and open incident counts.
-pub async fn services(
-    store: &Store,
-    by: Operator<'_>,
-    now: Timestamp,
-) -> Result<Vec<ServiceOut>, ApiError> {
+pub async fn services(ctx: &Ctx<'_>) -> Result<Vec<ServiceOut>, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     by.authorize_to(Action::ReadIncidents)?;
     let dir = Directory::load(store).await?;
     let windows = store.maintenance_windows().await?;
@@ -451,11 +437,10 @@ fn instant(field: &'static str, raw: &str, checks: &mut Checks) -> Option<Timest
 
 /// Creates a maintenance window.
 pub async fn create_maintenance(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &MaintenanceIn,
-    now: Timestamp,
 ) -> Result<MaintenanceRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let dir = Directory::load(store).await?;
     let mut checks = Checks::default();
@@ -515,12 +500,8 @@ pub async fn create_maintenance(
 }
 
 /// Deletes a maintenance window.
-pub async fn delete_maintenance(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_maintenance(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     Ok(store.delete_maintenance(id, actor, now).await?)
 }
@@ -553,12 +534,8 @@ fn title_text(field: &'static str, raw: &str, checks: &mut Checks) -> Option<Str
 }
 
 /// Declares an incident by hand, optionally from a ticket.
-pub async fn declare(
-    store: &Store,
-    by: Operator<'_>,
-    input: &DeclareIncidentIn,
-    now: Timestamp,
-) -> Result<Incident, ApiError> {
+pub async fn declare(ctx: &Ctx<'_>, input: &DeclareIncidentIn) -> Result<Incident, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let dir = Directory::load(store).await?;
     let mut checks = Checks::default();
@@ -611,13 +588,8 @@ pub async fn declare(
 }
 
 /// Changes an incident (status, severity, roles, services, text).
-pub async fn patch(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    input: &PatchIncidentIn,
-    now: Timestamp,
-) -> Result<Incident, ApiError> {
+pub async fn patch(ctx: &Ctx<'_>, id: i64, input: &PatchIncidentIn) -> Result<Incident, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let current = store.incident(id).await?;
     let dir = Directory::load(store).await?;
@@ -664,13 +636,8 @@ pub async fn patch(
 }
 
 /// Adds a note to an incident's timeline.
-pub async fn note(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    body: &str,
-    now: Timestamp,
-) -> Result<i64, ApiError> {
+pub async fn note(ctx: &Ctx<'_>, id: i64, body: &str) -> Result<i64, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let body = body.trim();
     if body.is_empty() {
@@ -691,25 +658,15 @@ pub async fn note(
 }
 
 /// Links a ticket to an incident.
-pub async fn link_ticket(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    ticket: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn link_ticket(ctx: &Ctx<'_>, id: i64, ticket: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     Ok(store.link_incident_ticket(id, ticket, actor, now).await?)
 }
 
 /// Unlinks a ticket from an incident.
-pub async fn unlink_ticket(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    ticket: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn unlink_ticket(ctx: &Ctx<'_>, id: i64, ticket: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     Ok(store.unlink_incident_ticket(id, ticket, actor, now).await?)
 }

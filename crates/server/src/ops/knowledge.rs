@@ -255,12 +255,11 @@ pub fn category_out(c: &opsdesk_store::Category) -> CategoryOut {
 
 /// Creates or changes (`id`) a category (administrators and managers).
 pub async fn save_category(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &CategoryIn,
-    now: Timestamp,
 ) -> Result<CategoryOut, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageKnowledge)?;
     let mut checks = Checks::default();
     let name = input.name.trim();
@@ -363,12 +362,8 @@ async fn draft_of(
 }
 
 /// Writes a new article (staff), published at once if asked.
-pub async fn create_article(
-    store: &Store,
-    by: Operator<'_>,
-    input: &ArticleIn,
-    now: Timestamp,
-) -> Result<Article, ApiError> {
+pub async fn create_article(ctx: &Ctx<'_>, input: &ArticleIn) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     let draft = draft_of(store, input, writer).await?;
     Ok(store
@@ -377,13 +372,8 @@ pub async fn create_article(
 }
 
 /// Saves an edit (a new version when the content changed), publishing it if asked.
-pub async fn edit_article(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    input: &ArticleIn,
-    now: Timestamp,
-) -> Result<Article, ApiError> {
+pub async fn edit_article(ctx: &Ctx<'_>, id: i64, input: &ArticleIn) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     let current = writable(store, by, id).await?;
     if let Some(base) = input.base_version {
@@ -433,37 +423,24 @@ async fn writable(store: &Store, by: Operator<'_>, id: i64) -> Result<Article, A
 }
 
 /// Publishes the latest version (staff).
-pub async fn publish_article(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<Article, ApiError> {
+pub async fn publish_article(ctx: &Ctx<'_>, id: i64) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     writable(store, by, id).await?;
     Ok(store.publish_article(id, writer, now).await?)
 }
 
 /// Archives an article (staff).
-pub async fn archive_article(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<Article, ApiError> {
+pub async fn archive_article(ctx: &Ctx<'_>, id: i64) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     writable(store, by, id).await?;
     Ok(store.archive_article(id, writer, now).await?)
 }
 
 /// Restores an old version as the latest (staff); publish it to show it to readers.
-pub async fn restore_version(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    version: i64,
-    now: Timestamp,
-) -> Result<Article, ApiError> {
+pub async fn restore_version(ctx: &Ctx<'_>, id: i64, version: i64) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     writable(store, by, id).await?;
     Ok(store
@@ -474,12 +451,11 @@ pub async fn restore_version(
 /// Publishes a problem record's known error as an article (symptom, cause, workaround), or
 /// updates the article made from it before.
 pub async fn publish_known_error(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     problem_id: i64,
     visibility: Option<&str>,
-    now: Timestamp,
 ) -> Result<Article, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let writer = by.authorize_to(Action::EditArticles)?;
     let problem = store.problem(problem_id).await?;
     if problem.status != ProblemStatus::KnownError && problem.status != ProblemStatus::Resolved {

@@ -1,7 +1,6 @@
 //! Mail actions: mailboxes (with their servers checked field by field), handing in a message,
 //! "fetch now", templates, organisations' mail domains, and the views of stored mail.
 
-use jiff::Timestamp;
 use opsdesk_domain::mail::Security;
 use opsdesk_domain::{Action, Actor, Email, Name};
 use opsdesk_store::{
@@ -137,12 +136,8 @@ async fn settings(
 }
 
 /// Creates a mailbox (administrators).
-pub async fn create_mailbox(
-    store: &Store,
-    by: Operator<'_>,
-    input: &MailboxIn,
-    now: Timestamp,
-) -> Result<Mailbox, ApiError> {
+pub async fn create_mailbox(ctx: &Ctx<'_>, input: &MailboxIn) -> Result<Mailbox, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     let mut checks = Checks::default();
     let settings = settings(store, input, &mut checks).await?;
@@ -153,12 +148,11 @@ pub async fn create_mailbox(
 
 /// Changes a mailbox (administrators); empty passwords keep the stored ones.
 pub async fn update_mailbox(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &MailboxIn,
-    now: Timestamp,
 ) -> Result<Mailbox, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     store.mailbox(id).await?;
     let mut checks = Checks::default();
@@ -183,13 +177,8 @@ pub async fn mailbox_named(store: &Store, name: &str) -> Result<Mailbox, ApiErro
 }
 
 /// Takes in one raw message for `mailbox` (administrators, and `opsdesk mail ingest`).
-pub async fn ingest(
-    store: &Store,
-    by: Operator<'_>,
-    mailbox: &Mailbox,
-    raw: Vec<u8>,
-    now: Timestamp,
-) -> Result<Received, ApiError> {
+pub async fn ingest(ctx: &Ctx<'_>, mailbox: &Mailbox, raw: Vec<u8>) -> Result<Received, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     by.authorize_to(Action::Administer)?;
     if raw.is_empty() {
         return Err(ApiError::field(
@@ -240,13 +229,8 @@ pub async fn templates_out(store: &Store) -> Result<Vec<TemplateOut>, ApiError> 
 }
 
 /// Saves a template (administrators), refusing unknown placeholders by field.
-pub async fn save_template(
-    store: &Store,
-    by: Operator<'_>,
-    key: &str,
-    input: &TemplateIn,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn save_template(ctx: &Ctx<'_>, key: &str, input: &TemplateIn) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     if templates::kind(key).is_none() {
         return Err(ApiError::new(
@@ -267,12 +251,11 @@ pub async fn save_template(
 
 /// Sets an organisation's mail domains (administrators).
 pub async fn set_org_domains(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     org_id: i64,
     domains: &[String],
-    now: Timestamp,
 ) -> Result<Vec<String>, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::Administer)?;
     store.org(org_id).await?;
     let mut checks = Checks::default();
@@ -473,7 +456,7 @@ pub async fn mailbox(ctx: &Ctx<'_>, id: i64) -> Result<Mailbox, ApiError> {
 /// Takes in one raw message as if it had arrived in mailbox `id` (administrators).
 pub async fn hand_in(ctx: &Ctx<'_>, id: i64, raw: Vec<u8>) -> Result<Received, ApiError> {
     let mailbox = mailbox(ctx, id).await?;
-    ingest(ctx.store, ctx.operator, &mailbox, raw, ctx.now).await
+    ingest(ctx, &mailbox, raw).await
 }
 
 /// The newest mail in and out, of one mailbox or all, 1–200 of it (administrators).
@@ -515,10 +498,8 @@ pub async fn org_domains(ctx: &Ctx<'_>, org_id: i64) -> Result<Vec<String>, ApiE
 pub async fn save_mailbox(ctx: &Ctx<'_>, input: &MailboxIn) -> Result<Mailbox, ApiError> {
     ctx.authorize(Action::Administer)?;
     match ctx.store.mailbox_by_name(input.name.trim()).await? {
-        Some(existing) => {
-            update_mailbox(ctx.store, ctx.operator, existing.id, input, ctx.now).await
-        }
-        None => create_mailbox(ctx.store, ctx.operator, input, ctx.now).await,
+        Some(existing) => update_mailbox(ctx, existing.id, input).await,
+        None => create_mailbox(ctx, input).await,
     }
 }
 

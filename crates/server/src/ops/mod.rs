@@ -768,35 +768,30 @@ pub async fn patch_team(
         ctx.authorize(Action::Administer)?;
     }
     if let Some(calendar) = &input.calendar {
-        sla::set_team_calendar(ctx.store, ctx.operator, id, calendar.as_deref(), ctx.now).await?;
+        sla::set_team_calendar(
+            &Ctx::new(ctx.store, ctx.operator, ctx.now),
+            id,
+            calendar.as_deref(),
+        )
+        .await?;
     }
     match &input.escalates_to {
-        Some(target) => {
-            set_team_escalation(ctx.store, ctx.operator, id, target.as_deref(), ctx.now).await
-        }
+        Some(target) => set_team_escalation(ctx, id, target.as_deref()).await,
         None => Ok(ctx.store.team(id).await?),
     }
 }
 
 /// Creates an organisation.
-pub async fn create_org(
-    store: &Store,
-    by: Operator<'_>,
-    name: &str,
-    now: Timestamp,
-) -> Result<Org, ApiError> {
+pub async fn create_org(ctx: &Ctx<'_>, name: &str) -> Result<Org, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let name = Name::parse("name", name)?;
     Ok(store.create_org(&name, actor, now).await?)
 }
 
 /// Creates a team.
-pub async fn create_team(
-    store: &Store,
-    by: Operator<'_>,
-    input: &CreateTeamIn,
-    now: Timestamp,
-) -> Result<Team, ApiError> {
+pub async fn create_team(ctx: &Ctx<'_>, input: &CreateTeamIn) -> Result<Team, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let mut checks = Checks::default();
     let name = checks.check(Name::parse("name", &input.name));
@@ -822,12 +817,11 @@ pub async fn create_team(
 
 /// Changes where a team escalates to.
 pub async fn set_team_escalation(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     team_id: i64,
     escalates_to: Option<&str>,
-    now: Timestamp,
 ) -> Result<Team, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let team = store.team(team_id).await?;
     let target = match escalates_to.map(str::trim).filter(|t| !t.is_empty()) {
@@ -860,12 +854,8 @@ pub async fn set_team_escalation(
 }
 
 /// Creates a user; the password, if any, is stored as an argon2id hash.
-pub async fn create_user(
-    store: &Store,
-    by: Operator<'_>,
-    input: &CreateUserIn,
-    now: Timestamp,
-) -> Result<User, ApiError> {
+pub async fn create_user(ctx: &Ctx<'_>, input: &CreateUserIn) -> Result<User, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let mut checks = Checks::default();
     let email = checks.check(Email::parse("email", &input.email));
@@ -934,12 +924,11 @@ pub async fn create_user(
 
 /// Creates an API token for the user with `email`; returns its id and the secret, shown once.
 pub async fn create_token(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     email: &str,
     name: Option<&str>,
-    now: Timestamp,
 ) -> Result<(i64, String), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let email = Email::parse("email", email)?;
     let user = store.user_by_email(email.as_str()).await?.ok_or_else(|| {
@@ -967,24 +956,19 @@ pub async fn list_tokens(
 }
 
 /// Revokes an API token.
-pub async fn revoke_token(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn revoke_token(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     Ok(store.revoke_token(id, actor, now).await?)
 }
 
 /// Changes a user's name, tier, teams or whether they are active.
 pub async fn update_user(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &crate::wire::desk::PatchUserIn,
-    now: Timestamp,
 ) -> Result<User, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize()?;
     let user = store.user(id).await?;
     let mut checks = Checks::default();

@@ -11,7 +11,7 @@ use opsdesk_store::{
     UserRef,
 };
 
-use super::{Ctx, Operator};
+use super::Ctx;
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::incidents::{
@@ -63,11 +63,10 @@ async fn person(store: &Store, id: i64) -> PersonOut {
 
 /// Creates a schedule.
 pub async fn create_schedule(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &ScheduleIn,
-    now: Timestamp,
 ) -> Result<ScheduleRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let mut checks = Checks::default();
     let name = checks.check(Name::parse("name", &input.name));
@@ -209,24 +208,19 @@ pub async fn schedule_out(
 }
 
 /// Deletes a schedule no policy pages.
-pub async fn delete_schedule(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_schedule(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     Ok(store.delete_schedule(id, actor, now).await?)
 }
 
 /// Puts someone on call over a schedule (any responder may swap shifts).
 pub async fn add_override(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     schedule: i64,
     input: &OverrideIn,
-    now: Timestamp,
 ) -> Result<i64, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let mut checks = Checks::default();
     let user = super::staff_member(store, "user", &input.user, actor, &mut checks).await?;
@@ -248,13 +242,8 @@ pub async fn add_override(
 }
 
 /// Removes an override.
-pub async fn delete_override(
-    store: &Store,
-    by: Operator<'_>,
-    schedule: i64,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_override(ctx: &Ctx<'_>, schedule: i64, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     Ok(store.delete_override(schedule, id, actor, now).await?)
 }
@@ -301,11 +290,10 @@ async fn target(
 
 /// Creates an escalation policy.
 pub async fn create_policy(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &EscalationPolicyIn,
-    now: Timestamp,
 ) -> Result<EscalationPolicyRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let mut checks = Checks::default();
     let name = checks.check(Name::parse("name", &input.name));
@@ -400,24 +388,19 @@ pub async fn policy_out(
 }
 
 /// Deletes a policy no service uses and no incident was paged by.
-pub async fn delete_policy(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_policy(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     Ok(store.delete_escalation_policy(id, actor, now).await?)
 }
 
 /// Chooses the policy that pages for a service (by name; `None` pages no one).
 pub async fn set_service_policy(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     service: i64,
     policy: Option<&str>,
-    now: Timestamp,
 ) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let policy_id = match policy.map(str::trim).filter(|p| !p.is_empty()) {
         Some(name) => Some(

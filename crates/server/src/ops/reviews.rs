@@ -6,7 +6,7 @@ use opsdesk_domain::review::{overdue, ActionState, ProblemStatus};
 use opsdesk_domain::Action;
 use opsdesk_store::{ActionItem, Incident, NewActionItem, Problem, Review, Store};
 
-use super::{Ctx, Operator};
+use super::Ctx;
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::incidents::{
@@ -90,12 +90,11 @@ async fn timeline_text(store: &Store, incident: i64) -> Result<String, ApiError>
 
 /// Saves an incident's review from the template (responders).
 pub async fn save_review(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     incident: i64,
     input: &ReviewIn,
-    now: Timestamp,
 ) -> Result<Review, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     store.incident(incident).await?;
     let mut sections = vec![
@@ -135,11 +134,10 @@ fn due(raw: &str, checks: &mut Checks) -> Option<Timestamp> {
 
 /// Creates an action item (responders).
 pub async fn create_action_item(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &ActionItemIn,
-    now: Timestamp,
 ) -> Result<ActionItem, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let mut checks = Checks::default();
     let title = input.title.trim();
@@ -183,13 +181,8 @@ pub async fn create_action_item(
 }
 
 /// Moves an action item (responders; someone other than the owner verifies).
-pub async fn set_action_state(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    state: &str,
-    now: Timestamp,
-) -> Result<ActionItem, ApiError> {
+pub async fn set_action_state(ctx: &Ctx<'_>, id: i64, state: &str) -> Result<ActionItem, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let to = ActionState::parse("state", state)?;
     Ok(store.set_action_state(id, to, actor, now).await?)
@@ -210,12 +203,11 @@ pub fn problem_out(p: &Problem) -> ProblemOut {
 
 /// Creates (`id` = `None`) or changes a problem record (responders).
 pub async fn save_problem(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &ProblemIn,
-    now: Timestamp,
 ) -> Result<Problem, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let mut checks = Checks::default();
     let title = input.title.trim();

@@ -9,7 +9,7 @@ use opsdesk_domain::runbook::{self, Outcome, Step};
 use opsdesk_domain::{Action, Actor};
 use opsdesk_store::{Check, CheckDraft, Occurrence, Run, RunTarget, Runbook, Store};
 
-use super::{Ctx, Operator};
+use super::Ctx;
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::{rfc3339, PersonOut};
 use crate::wire::runbooks::{
@@ -60,12 +60,11 @@ pub async fn runbooks_out(
 
 /// Creates (`id` = `None`) or changes a runbook (staff who write).
 pub async fn save_runbook(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &RunbookIn,
-    now: Timestamp,
 ) -> Result<Runbook, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::EditRunbooks)?;
     let mut checks = Checks::default();
     let title = input.title.trim();
@@ -300,12 +299,11 @@ pub fn recurrence_of(check: &Check) -> Result<Recurrence, ApiError> {
 
 /// Creates (`id` = `None`) or changes a scheduled check (administrators and managers).
 pub async fn save_check(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &CheckIn,
-    now: Timestamp,
 ) -> Result<Check, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     let mut checks = Checks::default();
     let name = input.name.trim();

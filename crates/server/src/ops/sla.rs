@@ -16,7 +16,7 @@ use opsdesk_store::{
 };
 
 use crate::error::{ApiError, Checks, Code};
-use crate::ops::{ticket_for, Ctx, Operator};
+use crate::ops::{ticket_for, Ctx};
 use crate::wire::desk::{
     ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
     TargetsWire, VendorIn, WeekHoursWire,
@@ -88,11 +88,10 @@ pub fn calendar_wire(record: &CalendarRecord) -> (WeekHoursWire, Vec<HolidayWire
 
 /// Creates a calendar (and makes it the default when asked).
 pub async fn create_calendar(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     input: &CalendarIn,
-    now: Timestamp,
 ) -> Result<CalendarRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let parsed = calendar_input(input)?;
     let record = store.create_calendar(&parsed, actor, now).await?;
@@ -105,12 +104,11 @@ pub async fn create_calendar(
 
 /// Replaces a calendar's name, zone, hours and holidays.
 pub async fn update_calendar(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &CalendarIn,
-    now: Timestamp,
 ) -> Result<CalendarRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let parsed = calendar_input(input)?;
     store.update_calendar(id, &parsed, actor, now).await?;
@@ -121,13 +119,8 @@ pub async fn update_calendar(
 }
 
 /// Adds the holidays of an iCalendar text to a calendar; answers how many were new.
-pub async fn import_ics(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    ics: &str,
-    now: Timestamp,
-) -> Result<usize, ApiError> {
+pub async fn import_ics(ctx: &Ctx<'_>, id: i64, ics: &str) -> Result<usize, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     store.calendar(id).await?;
     let holidays = holidays_from_ics(ics)?;
@@ -156,12 +149,11 @@ pub async fn calendar_named(
 
 /// Sets a team's calendar (`None` = the default).
 pub async fn set_team_calendar(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     team_id: i64,
     calendar: Option<&str>,
-    now: Timestamp,
 ) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let calendar_id = match calendar.map(str::trim).filter(|c| !c.is_empty()) {
         Some(name) => Some(calendar_named(store, "calendar", name).await?.id),
@@ -174,13 +166,12 @@ pub async fn set_team_calendar(
 
 /// Sets an organisation's calendar and plan; `None` leaves a field as it is.
 pub async fn set_org_sla(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     org_id: i64,
     calendar: Option<Option<&str>>,
     plan: Option<Option<&str>>,
-    now: Timestamp,
 ) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let calendar_id = match calendar {
         Some(Some(name)) if !name.trim().is_empty() => {
@@ -471,12 +462,8 @@ pub fn policy_wire(
 }
 
 /// Creates a policy.
-pub async fn create_policy(
-    store: &Store,
-    by: Operator<'_>,
-    input: &PolicyIn,
-    now: Timestamp,
-) -> Result<PolicyRecord, ApiError> {
+pub async fn create_policy(ctx: &Ctx<'_>, input: &PolicyIn) -> Result<PolicyRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let policy = policy_from(store, input).await?;
     Ok(store
@@ -486,12 +473,11 @@ pub async fn create_policy(
 
 /// Replaces a policy.
 pub async fn update_policy(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: i64,
     input: &PolicyIn,
-    now: Timestamp,
 ) -> Result<PolicyRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     store.policy(id).await?;
     let policy = policy_from(store, input).await?;
@@ -501,12 +487,8 @@ pub async fn update_policy(
 }
 
 /// Deletes a policy.
-pub async fn delete_policy(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_policy(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     Ok(store.delete_policy(id, actor, now).await?)
 }
@@ -556,23 +538,15 @@ pub async fn at_risk(
 }
 
 /// Deletes a calendar nothing uses.
-pub async fn delete_calendar(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_calendar(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     Ok(store.delete_calendar(id, actor, now).await?)
 }
 
 /// Deletes a vendor no ticket was handed to.
-pub async fn delete_vendor(
-    store: &Store,
-    by: Operator<'_>,
-    id: i64,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn delete_vendor(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     Ok(store.delete_vendor(id, actor, now).await?)
 }
@@ -596,12 +570,11 @@ pub async fn vendor_named(store: &Store, name: &str) -> Result<i64, ApiError> {
 
 /// Creates (`id` = `None`) or replaces a vendor.
 pub async fn save_vendor(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     id: Option<i64>,
     input: &VendorIn,
-    now: Timestamp,
 ) -> Result<VendorRecord, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageSla)?;
     let mut checks = Checks::default();
     let name = checks.check(Name::parse("name", &input.name));

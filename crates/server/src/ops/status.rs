@@ -7,7 +7,7 @@ use opsdesk_domain::status::{self, ComponentStatus};
 use opsdesk_domain::{Action, ExternalUrl};
 use opsdesk_store::{NewStatusUpdate, PublicIncident, StatusUpdate, Store};
 
-use super::{Ctx, Operator};
+use super::Ctx;
 use crate::error::{ApiError, Checks, Code};
 use crate::wire::desk::rfc3339;
 use crate::wire::incidents::{
@@ -142,12 +142,11 @@ pub async fn page(store: &Store, now: Timestamp) -> Result<StatusPageOut, ApiErr
 
 /// Posts a public update on an incident (responders).
 pub async fn post_update(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     incident: i64,
     input: &StatusUpdateIn,
-    now: Timestamp,
 ) -> Result<StatusUpdate, ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::RespondToIncident)?;
     let mut checks = Checks::default();
     let to = checks.check(status::public_status("status", &input.status));
@@ -197,13 +196,8 @@ pub async fn post_update(
 }
 
 /// Shows a service on the status page or hides it (administrators and managers).
-pub async fn set_public(
-    store: &Store,
-    by: Operator<'_>,
-    service: i64,
-    public: bool,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn set_public(ctx: &Ctx<'_>, service: i64, public: bool) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let actor = by.authorize_to(Action::ManageOperations)?;
     Ok(store
         .set_service_public(service, public, actor, now)
@@ -212,24 +206,16 @@ pub async fn set_public(
 
 /// Subscribes a webhook to public updates. Administrators and managers add them: a webhook
 /// makes opsdesk call an address, which must not be open to anyone (visitors have the feed).
-pub async fn subscribe(
-    store: &Store,
-    by: Operator<'_>,
-    url: &str,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn subscribe(ctx: &Ctx<'_>, url: &str) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     by.authorize_to(Action::ManageOperations)?;
     let url = ExternalUrl::parse("webhook", url.trim())?;
     Ok(store.subscribe_status(url.as_str(), now).await?)
 }
 
 /// Subscribes an e-mail address directly (administrators and managers: no confirmation).
-pub async fn subscribe_email(
-    store: &Store,
-    by: Operator<'_>,
-    email: &str,
-    now: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn subscribe_email(ctx: &Ctx<'_>, email: &str) -> Result<(), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     by.authorize_to(Action::ManageOperations)?;
     let email = opsdesk_domain::Email::parse("email", email)?;
     Ok(store.subscribe_status_email(email.as_str(), now).await?)

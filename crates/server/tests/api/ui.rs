@@ -2,6 +2,7 @@
 //! may open which page.
 
 use jiff::Timestamp;
+use opsdesk_server::ops::Ctx;
 use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::CreateUserIn;
 use reqwest::StatusCode;
@@ -27,9 +28,12 @@ async fn with_password(
         organization: org.map(Into::into),
         password: Some(PASSWORD.into()),
     };
-    ops::create_user(&app.store, Operator::Console, &input, Timestamp::now())
-        .await
-        .unwrap();
+    ops::create_user(
+        &Ctx::new(&app.store, Operator::Console, Timestamp::now()),
+        &input,
+    )
+    .await
+    .unwrap();
 }
 
 fn browser() -> reqwest::Client {

@@ -12,6 +12,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::incidents::{self as ops, Directory};
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::desk::{EventOut, Page};
@@ -110,13 +111,7 @@ async fn declare(
     caller: ApiCaller,
     ApiJson(input): ApiJson<DeclareIncidentIn>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
-    let incident = ops::declare(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let incident = ops::declare(&state.ctx(&caller.actor), &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(incident_out(&state, &caller, incident.id).await?),
@@ -151,14 +146,7 @@ async fn patch_incident(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchIncidentIn>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    ops::patch(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::patch(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
@@ -183,14 +171,7 @@ async fn add_note(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IncidentNoteIn>,
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
-    let seq = ops::note(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input.body,
-        Timestamp::now(),
-    )
-    .await?;
+    let seq = ops::note(&state.ctx(&caller.actor), id, &input.body).await?;
     let event = ops::incident_event(&state.ctx(&caller.actor), id, seq).await?;
     Ok((StatusCode::CREATED, Json(EventOut::from(&event))))
 }
@@ -217,14 +198,7 @@ async fn link_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<LinkTicketIn>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    ops::link_ticket(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        input.ticket,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::link_ticket(&state.ctx(&caller.actor), id, input.ticket).await?;
     Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
@@ -235,14 +209,7 @@ async fn unlink_ticket(
     caller: ApiCaller,
     Path((id, ticket)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    ops::unlink_ticket(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        ticket,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::unlink_ticket(&state.ctx(&caller.actor), id, ticket).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -296,13 +263,7 @@ async fn create_integration(
     caller: ApiCaller,
     ApiJson(input): ApiJson<IntegrationIn>,
 ) -> Result<(StatusCode, Json<IntegrationCreatedOut>), ApiError> {
-    let (integration, token) = ops::create_integration(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let (integration, token) = ops::create_integration(&state.ctx(&caller.actor), &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok((
         StatusCode::CREATED,
@@ -334,14 +295,7 @@ async fn put_integration(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IntegrationIn>,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    let integration = ops::update_integration(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let integration = ops::update_integration(&state.ctx(&caller.actor), id, &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(dir.integration_out(&integration)))
 }
@@ -353,13 +307,7 @@ async fn delete_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_integration(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::delete_integration(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -370,13 +318,7 @@ async fn rotate_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<IntegrationCreatedOut>, ApiError> {
-    let (integration, token) = ops::rotate_integration(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    let (integration, token) = ops::rotate_integration(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(IntegrationCreatedOut {
         path: ops::hook_path(integration.kind, &token),
@@ -392,12 +334,7 @@ async fn list_services(
     caller: ApiCaller,
 ) -> Result<Json<Items<ServiceOut>>, ApiError> {
     Ok(Json(Items {
-        items: ops::services(
-            &state.store,
-            Operator::User(&caller.actor),
-            Timestamp::now(),
-        )
-        .await?,
+        items: ops::services(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -406,15 +343,11 @@ async fn service_out(
     caller: &ApiCaller,
     id: i64,
 ) -> Result<ServiceOut, ApiError> {
-    ops::services(
-        &state.store,
-        Operator::User(&caller.actor),
-        Timestamp::now(),
-    )
-    .await?
-    .into_iter()
-    .find(|s| s.id == id)
-    .ok_or_else(|| ApiError::new(Code::NotFound, "service not found"))
+    ops::services(&state.ctx(&caller.actor))
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ApiError::new(Code::NotFound, "service not found"))
 }
 
 /// Creates a service (administrators and managers).
@@ -424,14 +357,7 @@ async fn create_service(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ServiceIn>,
 ) -> Result<(StatusCode, Json<ServiceOut>), ApiError> {
-    let s = ops::save_service(
-        &state.store,
-        Operator::User(&caller.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let s = ops::save_service(&state.ctx(&caller.actor), None, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(service_out(&state, &caller, s.id).await?),
@@ -446,14 +372,7 @@ async fn put_service(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ServiceIn>,
 ) -> Result<Json<ServiceOut>, ApiError> {
-    ops::save_service(
-        &state.store,
-        Operator::User(&caller.actor),
-        Some(id),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::save_service(&state.ctx(&caller.actor), Some(id), &input).await?;
     Ok(Json(service_out(&state, &caller, id).await?))
 }
 
@@ -480,8 +399,11 @@ async fn create_maintenance(
     ApiJson(input): ApiJson<MaintenanceIn>,
 ) -> Result<(StatusCode, Json<MaintenanceOut>), ApiError> {
     let now = Timestamp::now();
-    let m =
-        ops::create_maintenance(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    let m = ops::create_maintenance(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        &input,
+    )
+    .await?;
     let dir = Directory::load(&state.store).await?;
     Ok((StatusCode::CREATED, Json(dir.maintenance(&m, now))))
 }
@@ -493,13 +415,7 @@ async fn delete_maintenance(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_maintenance(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::delete_maintenance(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,6 +16,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::knowledge as ops;
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::knowledge::*;
@@ -176,14 +177,7 @@ async fn create_category(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CategoryIn>,
 ) -> Result<(StatusCode, Json<CategoryOut>), ApiError> {
-    let out = ops::save_category(
-        &state.store,
-        Operator::User(&caller.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let out = ops::save_category(&state.ctx(&caller.actor), None, &input).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -196,14 +190,7 @@ async fn update_category(
     ApiJson(input): ApiJson<CategoryIn>,
 ) -> Result<Json<CategoryOut>, ApiError> {
     Ok(Json(
-        ops::save_category(
-            &state.store,
-            Operator::User(&caller.actor),
-            Some(id),
-            &input,
-            Timestamp::now(),
-        )
-        .await?,
+        ops::save_category(&state.ctx(&caller.actor), Some(id), &input).await?,
     ))
 }
 
@@ -260,8 +247,11 @@ async fn create_article(
     ApiJson(input): ApiJson<ArticleIn>,
 ) -> Result<(StatusCode, Json<ArticleOut>), ApiError> {
     let now = Timestamp::now();
-    let article =
-        ops::create_article(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    let article = ops::create_article(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        &input,
+    )
+    .await?;
     Ok((StatusCode::CREATED, answer(&state, &caller, &article, now)))
 }
 
@@ -287,8 +277,12 @@ async fn edit_article(
     ApiJson(input): ApiJson<ArticleIn>,
 ) -> Result<Json<ArticleOut>, ApiError> {
     let now = Timestamp::now();
-    let article =
-        ops::edit_article(&state.store, Operator::User(&caller.actor), id, &input, now).await?;
+    let article = ops::edit_article(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        id,
+        &input,
+    )
+    .await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -300,8 +294,11 @@ async fn publish_article(
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
     let now = Timestamp::now();
-    let article =
-        ops::publish_article(&state.store, Operator::User(&caller.actor), id, now).await?;
+    let article = ops::publish_article(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        id,
+    )
+    .await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -313,8 +310,11 @@ async fn archive_article(
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
     let now = Timestamp::now();
-    let article =
-        ops::archive_article(&state.store, Operator::User(&caller.actor), id, now).await?;
+    let article = ops::archive_article(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        id,
+    )
+    .await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -369,11 +369,9 @@ async fn restore_version(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let now = Timestamp::now();
     let article = ops::restore_version(
-        &state.store,
-        Operator::User(&caller.actor),
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
         id,
         version,
-        now,
     )
     .await?;
     Ok(answer(&state, &caller, &article, now))
@@ -484,11 +482,9 @@ async fn known_error(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let now = Timestamp::now();
     let article = ops::publish_known_error(
-        &state.store,
-        Operator::User(&caller.actor),
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
         id,
         input.visibility.as_deref(),
-        now,
     )
     .await?;
     Ok(answer(&state, &caller, &article, now))

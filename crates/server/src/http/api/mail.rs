@@ -7,7 +7,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
@@ -88,13 +87,7 @@ async fn create_mailbox(
     caller: ApiCaller,
     ApiJson(input): ApiJson<MailboxIn>,
 ) -> Result<(StatusCode, Json<MailboxOut>), ApiError> {
-    let mailbox = ops::create_mailbox(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let mailbox = ops::create_mailbox(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json(ops::mailbox_out(&mailbox))))
 }
 
@@ -117,14 +110,7 @@ async fn put_mailbox(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<MailboxIn>,
 ) -> Result<Json<MailboxOut>, ApiError> {
-    let mailbox = ops::update_mailbox(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let mailbox = ops::update_mailbox(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(ops::mailbox_out(&mailbox)))
 }
 
@@ -272,14 +258,7 @@ async fn put_template(
     Path(key): Path<String>,
     ApiJson(input): ApiJson<TemplateIn>,
 ) -> Result<Json<Items<TemplateOut>>, ApiError> {
-    ops::save_template(
-        &state.store,
-        Operator::User(&caller.actor),
-        &key,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::save_template(&state.ctx(&caller.actor), &key, &input).await?;
     Ok(Json(Items {
         items: ops::templates_out(&state.store).await?,
     }))
@@ -305,13 +284,6 @@ async fn put_domains(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<DomainsWire>,
 ) -> Result<Json<DomainsWire>, ApiError> {
-    let domains = ops::set_org_domains(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input.domains,
-        Timestamp::now(),
-    )
-    .await?;
+    let domains = ops::set_org_domains(&state.ctx(&caller.actor), id, &input.domains).await?;
     Ok(Json(DomainsWire { domains }))
 }

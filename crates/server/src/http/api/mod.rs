@@ -412,13 +412,7 @@ async fn create_user(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateUserIn>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
-    let user = ops::create_user(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let user = ops::create_user(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json((&user).into())))
 }
 
@@ -453,13 +447,7 @@ async fn create_team(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateTeamIn>,
 ) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
-    let team = ops::create_team(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let team = ops::create_team(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json((&team).into())))
 }
 
@@ -507,13 +495,7 @@ async fn create_org(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateOrgIn>,
 ) -> Result<(StatusCode, Json<OrgOut>), ApiError> {
-    let org = ops::create_org(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input.name,
-        Timestamp::now(),
-    )
-    .await?;
+    let org = ops::create_org(&state.ctx(&caller.actor), &input.name).await?;
     Ok((StatusCode::CREATED, Json((&org).into())))
 }
 
@@ -536,11 +518,9 @@ async fn create_token(
     ApiJson(input): ApiJson<CreateTokenIn>,
 ) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
     let (id, token) = ops::create_token(
-        &state.store,
-        Operator::User(&caller.actor),
+        &state.ctx(&caller.actor),
         &input.email,
         input.name.as_deref(),
-        Timestamp::now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(TokenOut { id, token })))
@@ -568,13 +548,7 @@ async fn revoke_token(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::revoke_token(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::revoke_token(&state.ctx(&caller.actor), id).await?;
     state.token_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -588,14 +562,7 @@ async fn patch_user(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchUserIn>,
 ) -> Result<Json<UserOut>, ApiError> {
-    let user = ops::update_user(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let user = ops::update_user(&state.ctx(&caller.actor), id, &input).await?;
     if input.active == Some(false) {
         state.token_cache.clear();
     }

@@ -13,6 +13,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Checks, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::oncall as ops;
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::desk::PersonOut;
@@ -125,7 +126,11 @@ async fn create_schedule(
     ApiJson(input): ApiJson<ScheduleIn>,
 ) -> Result<(StatusCode, Json<ScheduleOut>), ApiError> {
     let now = Timestamp::now();
-    let s = ops::create_schedule(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    let s = ops::create_schedule(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        &input,
+    )
+    .await?;
     let (from, to) = ops::default_window(now);
     Ok((
         StatusCode::CREATED,
@@ -153,13 +158,7 @@ async fn delete_schedule(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_schedule(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::delete_schedule(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,14 +177,7 @@ async fn add_override(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<OverrideIn>,
 ) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
-    let created = ops::add_override(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let created = ops::add_override(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json(CreatedOut { id: created })))
 }
 
@@ -196,14 +188,7 @@ async fn delete_override(
     caller: ApiCaller,
     Path((id, override_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_override(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        override_id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::delete_override(&state.ctx(&caller.actor), id, override_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -250,13 +235,7 @@ async fn create_policy(
     caller: ApiCaller,
     ApiJson(input): ApiJson<EscalationPolicyIn>,
 ) -> Result<(StatusCode, Json<EscalationPolicyOut>), ApiError> {
-    let p = ops::create_policy(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let p = ops::create_policy(&state.ctx(&caller.actor), &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ops::policy_out(&state.store, &p).await?),
@@ -270,13 +249,7 @@ async fn delete_policy(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_policy(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::delete_policy(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,11 +262,9 @@ async fn set_service_policy(
     ApiJson(input): ApiJson<ServicePolicyIn>,
 ) -> Result<StatusCode, ApiError> {
     ops::set_service_policy(
-        &state.store,
-        Operator::User(&caller.actor),
+        &state.ctx(&caller.actor),
         id,
         input.escalation_policy.as_deref(),
-        Timestamp::now(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,6 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::reports::{self, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport};
-use crate::ops::Operator;
 use crate::AppState;
 
 /// The report routes.
@@ -48,14 +47,8 @@ async fn respond(
     kind: Kind,
     query: Q,
 ) -> Result<Response, ApiError> {
-    let (filters, built) = reports::build(
-        &state.store,
-        Operator::User(&caller.actor),
-        kind,
-        read_query(query)?,
-        Timestamp::now(),
-    )
-    .await?;
+    let (filters, built) =
+        reports::build(&state.ctx(&caller.actor), kind, read_query(query)?).await?;
     if filters.csv {
         let body = built.csv(&filters.table)?;
         return Ok(crate::http::download::csv(

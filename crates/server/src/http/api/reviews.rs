@@ -11,6 +11,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::reviews as ops;
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::incidents::*;
@@ -63,8 +64,12 @@ async fn put_review(
     ApiJson(input): ApiJson<ReviewIn>,
 ) -> Result<Json<ReviewOut>, ApiError> {
     let now = Timestamp::now();
-    let review =
-        ops::save_review(&state.store, Operator::User(&caller.actor), id, &input, now).await?;
+    let review = ops::save_review(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        id,
+        &input,
+    )
+    .await?;
     Ok(Json(ops::review_out(&state.store, &review, now).await?))
 }
 
@@ -110,8 +115,11 @@ async fn create_item(
     ApiJson(input): ApiJson<ActionItemIn>,
 ) -> Result<(StatusCode, Json<ActionItemOut>), ApiError> {
     let now = Timestamp::now();
-    let item =
-        ops::create_action_item(&state.store, Operator::User(&caller.actor), &input, now).await?;
+    let item = ops::create_action_item(
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
+        &input,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ops::item_out(&item, now))))
 }
 
@@ -125,11 +133,9 @@ async fn set_state(
 ) -> Result<Json<ActionItemOut>, ApiError> {
     let now = Timestamp::now();
     let item = ops::set_action_state(
-        &state.store,
-        Operator::User(&caller.actor),
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
         id,
         &input.state,
-        now,
     )
     .await?;
     Ok(Json(ops::item_out(&item, now)))
@@ -156,14 +162,7 @@ async fn create_problem(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ProblemIn>,
 ) -> Result<(StatusCode, Json<ProblemOut>), ApiError> {
-    let p = ops::save_problem(
-        &state.store,
-        Operator::User(&caller.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let p = ops::save_problem(&state.ctx(&caller.actor), None, &input).await?;
     Ok((StatusCode::CREATED, Json(ops::problem_out(&p))))
 }
 
@@ -187,13 +186,6 @@ async fn put_problem(
     ApiJson(input): ApiJson<ProblemIn>,
 ) -> Result<Json<ProblemOut>, ApiError> {
     ops::problem(&state.ctx(&caller.actor), id).await?;
-    let p = ops::save_problem(
-        &state.store,
-        Operator::User(&caller.actor),
-        Some(id),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let p = ops::save_problem(&state.ctx(&caller.actor), Some(id), &input).await?;
     Ok(Json(ops::problem_out(&p)))
 }

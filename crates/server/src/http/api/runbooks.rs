@@ -12,6 +12,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::runbooks as ops;
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::runbooks::*;
@@ -79,14 +80,7 @@ async fn create_runbook(
     caller: ApiCaller,
     ApiJson(input): ApiJson<RunbookIn>,
 ) -> Result<(StatusCode, Json<RunbookOut>), ApiError> {
-    let saved = ops::save_runbook(
-        &state.store,
-        Operator::User(&caller.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let saved = ops::save_runbook(&state.ctx(&caller.actor), None, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ops::runbook_out(&state.store, &saved).await?),
@@ -111,14 +105,7 @@ async fn update_runbook(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RunbookIn>,
 ) -> Result<Json<RunbookOut>, ApiError> {
-    let saved = ops::save_runbook(
-        &state.store,
-        Operator::User(&caller.actor),
-        Some(id),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let saved = ops::save_runbook(&state.ctx(&caller.actor), Some(id), &input).await?;
     Ok(Json(ops::runbook_out(&state.store, &saved).await?))
 }
 
@@ -243,11 +230,9 @@ async fn create_check(
 ) -> Result<(StatusCode, Json<CheckOut>), ApiError> {
     let now = Timestamp::now();
     let check = ops::save_check(
-        &state.store,
-        Operator::User(&caller.actor),
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
         None,
         &input,
-        now,
     )
     .await?;
     Ok((
@@ -276,11 +261,9 @@ async fn update_check(
 ) -> Result<Json<CheckOut>, ApiError> {
     let now = Timestamp::now();
     let check = ops::save_check(
-        &state.store,
-        Operator::User(&caller.actor),
+        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
         Some(id),
         &input,
-        now,
     )
     .await?;
     Ok(Json(ops::check_out(&state.store, &check, now).await?))

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::{sla, Operator};
+use crate::ops::sla;
 use crate::wire::desk::*;
 use crate::AppState;
 
@@ -187,13 +187,7 @@ async fn create_calendar(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CalendarIn>,
 ) -> Result<(StatusCode, Json<CalendarOut>), ApiError> {
-    let record = sla::create_calendar(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let record = sla::create_calendar(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json(calendar_out(&record))))
 }
 
@@ -205,14 +199,7 @@ async fn put_calendar(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<CalendarIn>,
 ) -> Result<Json<CalendarOut>, ApiError> {
-    let record = sla::update_calendar(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let record = sla::update_calendar(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(calendar_out(&record)))
 }
 
@@ -224,14 +211,7 @@ async fn import_holidays(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IcsImportIn>,
 ) -> Result<Json<IcsImportOut>, ApiError> {
-    let added = sla::import_ics(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input.ics,
-        Timestamp::now(),
-    )
-    .await?;
+    let added = sla::import_ics(&state.ctx(&caller.actor), id, &input.ics).await?;
     Ok(Json(IcsImportOut { added }))
 }
 
@@ -263,13 +243,7 @@ async fn create_policy(
     caller: ApiCaller,
     ApiJson(input): ApiJson<PolicyIn>,
 ) -> Result<(StatusCode, Json<PolicyOut>), ApiError> {
-    let record = sla::create_policy(
-        &state.store,
-        Operator::User(&caller.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let record = sla::create_policy(&state.ctx(&caller.actor), &input).await?;
     let out = sla::policy(&state.ctx(&caller.actor), record.policy.id).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -282,14 +256,7 @@ async fn put_policy(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PolicyIn>,
 ) -> Result<Json<PolicyOut>, ApiError> {
-    let record = sla::update_policy(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let record = sla::update_policy(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(
         sla::policy(&state.ctx(&caller.actor), record.policy.id).await?,
     ))
@@ -302,13 +269,7 @@ async fn delete_policy(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    sla::delete_policy(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    sla::delete_policy(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -385,12 +346,10 @@ async fn patch_org_sla(
     ApiJson(input): ApiJson<PatchOrgIn>,
 ) -> Result<Json<OrgOut>, ApiError> {
     sla::set_org_sla(
-        &state.store,
-        Operator::User(&caller.actor),
+        &state.ctx(&caller.actor),
         id,
         input.calendar.as_ref().map(|c| c.as_deref()),
         input.plan.as_ref().map(|p| p.as_deref()),
-        Timestamp::now(),
     )
     .await?;
     let org = crate::ops::directory::org(&state.ctx(&caller.actor), id).await?;
@@ -425,14 +384,7 @@ async fn create_vendor(
     caller: ApiCaller,
     ApiJson(input): ApiJson<VendorIn>,
 ) -> Result<(StatusCode, Json<VendorOut>), ApiError> {
-    let record = sla::save_vendor(
-        &state.store,
-        Operator::User(&caller.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let record = sla::save_vendor(&state.ctx(&caller.actor), None, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(sla::vendor(&state.ctx(&caller.actor), record.terms.id).await?),
@@ -447,14 +399,7 @@ async fn put_vendor(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<VendorIn>,
 ) -> Result<Json<VendorOut>, ApiError> {
-    sla::save_vendor(
-        &state.store,
-        Operator::User(&caller.actor),
-        Some(id),
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    sla::save_vendor(&state.ctx(&caller.actor), Some(id), &input).await?;
     Ok(Json(sla::vendor(&state.ctx(&caller.actor), id).await?))
 }
 
@@ -465,13 +410,7 @@ async fn delete_calendar(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    sla::delete_calendar(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    sla::delete_calendar(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -482,13 +421,7 @@ async fn delete_vendor(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    sla::delete_vendor(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await?;
+    sla::delete_vendor(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,6 +11,7 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::status as ops;
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::incidents::*;
@@ -48,9 +49,11 @@ async fn subscribe(
 ) -> Result<StatusCode, ApiError> {
     let by = Operator::User(&caller.actor);
     match (&input.webhook, &input.email) {
-        (Some(url), None) => ops::subscribe(&state.store, by, url, Timestamp::now()).await?,
+        (Some(url), None) => {
+            ops::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), url).await?
+        }
         (None, Some(email)) => {
-            ops::subscribe_email(&state.store, by, email, Timestamp::now()).await?
+            ops::subscribe_email(&Ctx::new(&state.store, by, Timestamp::now()), email).await?
         }
         _ => {
             return Err(ApiError::field(
@@ -87,14 +90,7 @@ async fn post_update(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<StatusUpdateIn>,
 ) -> Result<(StatusCode, Json<StatusUpdateOut>), ApiError> {
-    let u = ops::post_update(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let u = ops::post_update(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json(ops::update_out(&u))))
 }
 
@@ -106,13 +102,6 @@ async fn set_public(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ServicePublicIn>,
 ) -> Result<StatusCode, ApiError> {
-    ops::set_public(
-        &state.store,
-        Operator::User(&caller.actor),
-        id,
-        input.public,
-        Timestamp::now(),
-    )
-    .await?;
+    ops::set_public(&state.ctx(&caller.actor), id, input.public).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use jiff::Timestamp;
 use opsdesk_domain::{Role, Tier};
 use serde::Deserialize;
 
@@ -14,7 +13,7 @@ use super::render_with;
 use super::session::{Session, SignedForm};
 use super::views::{AdminPage, FormErrors, UserRow};
 use crate::error::ApiError;
-use crate::ops::{self, Operator};
+use crate::ops::{self};
 use crate::wire::desk::{CreateOrgIn, CreateTeamIn, CreateUserIn};
 use crate::AppState;
 
@@ -118,14 +117,9 @@ async fn create_team(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<CreateTeamIn>,
 ) -> Response {
-    let result = ops::create_team(
-        &state.store,
-        Operator::User(&session.actor),
-        &form,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::create_team(&state.ctx(&session.actor), &form)
+        .await
+        .map(|_| ());
     after(&state, &session, result).await
 }
 
@@ -144,11 +138,9 @@ async fn set_escalation(
         let ctx = state.ctx(&session.actor);
         let team = ops::directory::team_named(&ctx, "name", &form.name).await?;
         ops::set_team_escalation(
-            &state.store,
-            Operator::User(&session.actor),
+            &state.ctx(&session.actor),
             team.id,
             Some(&form.escalates_to),
-            Timestamp::now(),
         )
         .await
         .map(|_| ())
@@ -161,14 +153,9 @@ async fn create_org(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<CreateOrgIn>,
 ) -> Response {
-    let result = ops::create_org(
-        &state.store,
-        Operator::User(&session.actor),
-        &form.name,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::create_org(&state.ctx(&session.actor), &form.name)
+        .await
+        .map(|_| ());
     after(&state, &session, result).await
 }
 
@@ -200,14 +187,9 @@ async fn create_user(
         organization: Some(form.organization),
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
-    let result = ops::create_user(
-        &state.store,
-        Operator::User(&session.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::create_user(&state.ctx(&session.actor), &input)
+        .await
+        .map(|_| ());
     after(&state, &session, result).await
 }
 
@@ -220,15 +202,7 @@ async fn create_token(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<TokenForm>,
 ) -> Response {
-    match ops::create_token(
-        &state.store,
-        Operator::User(&session.actor),
-        &form.email,
-        Some("ui"),
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::create_token(&state.ctx(&session.actor), &form.email, Some("ui")).await {
         Ok((_, token)) => {
             admin_page(
                 &state,
@@ -252,13 +226,7 @@ async fn revoke_token(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<RevokeForm>,
 ) -> Response {
-    let result = ops::revoke_token(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::revoke_token(&state.ctx(&session.actor), form.id).await;
     if result.is_ok() {
         state.token_cache.clear();
     }
@@ -282,15 +250,9 @@ async fn set_active(
             active: Some(form.active),
             ..Default::default()
         };
-        ops::update_user(
-            &state.store,
-            Operator::User(&session.actor),
-            user.id,
-            &input,
-            Timestamp::now(),
-        )
-        .await
-        .map(|_| ())
+        ops::update_user(&state.ctx(&session.actor), user.id, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     if result.is_ok() && !form.active {

@@ -15,6 +15,7 @@ use super::views::{self, AdminSlaPage, CalendarRow, FormErrors, PolicyRow};
 use super::{form_errors, page_error, render_with};
 use crate::error::ApiError;
 use crate::ops::sla::{self as sla_ops, level_line, parse_level_line};
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::{
     CalendarIn, ConditionsWire, HolidayWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
@@ -263,15 +264,9 @@ async fn save_vendor(
             resolution_minutes,
         };
         let id = form.id.trim().parse::<i64>().ok();
-        sla_ops::save_vendor(
-            &state.store,
-            Operator::User(&session.actor),
-            id,
-            &input,
-            Timestamp::now(),
-        )
-        .await
-        .map(|_| ())
+        sla_ops::save_vendor(&state.ctx(&session.actor), id, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     after(&state, &session, result).await
@@ -379,10 +374,10 @@ async fn save_calendar(
     let by = Operator::User(&session.actor);
     let now = Timestamp::now();
     let result = match form.id.trim().parse::<i64>() {
-        Ok(id) => sla_ops::update_calendar(&state.store, by, id, &input, now)
+        Ok(id) => sla_ops::update_calendar(&Ctx::new(&state.store, by, now), id, &input)
             .await
             .map(|_| ()),
-        Err(_) => sla_ops::create_calendar(&state.store, by, &input, now)
+        Err(_) => sla_ops::create_calendar(&Ctx::new(&state.store, by, now), &input)
             .await
             .map(|_| ()),
     };
@@ -401,14 +396,7 @@ async fn import_ics(
 ) -> Response {
     let result = async {
         let calendar = sla_ops::calendar_named(&state.store, "calendar", &form.calendar).await?;
-        sla_ops::import_ics(
-            &state.store,
-            Operator::User(&session.actor),
-            calendar.id,
-            &form.ics,
-            Timestamp::now(),
-        )
-        .await
+        sla_ops::import_ics(&state.ctx(&session.actor), calendar.id, &form.ics).await
     }
     .await;
     match result {
@@ -561,10 +549,10 @@ async fn save_policy(
         let by = Operator::User(&session.actor);
         let now = Timestamp::now();
         match form.id.trim().parse::<i64>() {
-            Ok(id) => sla_ops::update_policy(&state.store, by, id, &input, now)
+            Ok(id) => sla_ops::update_policy(&Ctx::new(&state.store, by, now), id, &input)
                 .await
                 .map(|_| ()),
-            Err(_) => sla_ops::create_policy(&state.store, by, &input, now)
+            Err(_) => sla_ops::create_policy(&Ctx::new(&state.store, by, now), &input)
                 .await
                 .map(|_| ()),
         }
@@ -582,13 +570,7 @@ async fn delete_calendar(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<DeleteForm>,
 ) -> Response {
-    let result = sla_ops::delete_calendar(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = sla_ops::delete_calendar(&state.ctx(&session.actor), form.id).await;
     after(&state, &session, result).await
 }
 
@@ -596,13 +578,7 @@ async fn delete_vendor(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<DeleteForm>,
 ) -> Response {
-    let result = sla_ops::delete_vendor(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = sla_ops::delete_vendor(&state.ctx(&session.actor), form.id).await;
     after(&state, &session, result).await
 }
 
@@ -610,13 +586,7 @@ async fn delete_policy(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<DeleteForm>,
 ) -> Response {
-    let result = sla_ops::delete_policy(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = sla_ops::delete_policy(&state.ctx(&session.actor), form.id).await;
     after(&state, &session, result).await
 }
 
@@ -643,13 +613,19 @@ async fn assign(
         if !form.team.trim().is_empty() {
             let ctx = state.ctx(&session.actor);
             let team = crate::ops::directory::team_named(&ctx, "team", &form.team).await?;
-            sla_ops::set_team_calendar(&state.store, by, team.id, calendar, now).await?;
+            sla_ops::set_team_calendar(&Ctx::new(&state.store, by, now), team.id, calendar).await?;
         }
         if !form.org.trim().is_empty() {
             let ctx = state.ctx(&session.actor);
             let org = crate::ops::directory::org_named(&ctx, "org", &form.org).await?;
             let plan = Some(form.plan.as_str()).filter(|p| !p.trim().is_empty());
-            sla_ops::set_org_sla(&state.store, by, org.id, Some(calendar), Some(plan), now).await?;
+            sla_ops::set_org_sla(
+                &Ctx::new(&state.store, by, now),
+                org.id,
+                Some(calendar),
+                Some(plan),
+            )
+            .await?;
         }
         Ok(())
     }

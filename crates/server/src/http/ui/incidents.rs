@@ -20,7 +20,6 @@ use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
 use crate::ops::incidents::{self as ops, Directory};
 use crate::ops::workspace::{self, IncidentTimeline};
-use crate::ops::Operator;
 use crate::wire::incidents::IncidentQuery;
 use crate::wire::incidents::{DeclareIncidentIn, PatchIncidentIn};
 use crate::AppState;
@@ -272,14 +271,7 @@ async fn declare(
         commander: Some("me".to_owned()),
         ticket: form.ticket.trim().parse().ok(),
     };
-    match ops::declare(
-        &state.store,
-        Operator::User(&session.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::declare(&state.ctx(&session.actor), &input).await {
         Ok(incident) => Redirect::to(&format!("/incidents/{}", incident.id)).into_response(),
         Err(err) => {
             let (status, errors) = form_errors(err);
@@ -667,15 +659,9 @@ async fn update(
                 .collect()
         }),
     };
-    let result = ops::patch(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::patch(&state.ctx(&session.actor), id, &input)
+        .await
+        .map(|_| ());
     after(&state, &session, id, result).await
 }
 
@@ -701,15 +687,9 @@ async fn add_note(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<NoteForm>,
 ) -> Response {
-    let result = ops::note(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &form.body,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::note(&state.ctx(&session.actor), id, &form.body)
+        .await
+        .map(|_| ());
     after(&state, &session, id, result).await
 }
 
@@ -738,14 +718,7 @@ async fn link_ticket(
 ) -> Response {
     let result = async {
         let ticket = ticket_number(&form.ticket)?;
-        ops::link_ticket(
-            &state.store,
-            Operator::User(&session.actor),
-            id,
-            ticket,
-            Timestamp::now(),
-        )
-        .await
+        ops::link_ticket(&state.ctx(&session.actor), id, ticket).await
     }
     .await;
     after(&state, &session, id, result).await
@@ -758,14 +731,7 @@ async fn unlink_ticket(
 ) -> Response {
     let result = async {
         let ticket = ticket_number(&form.ticket)?;
-        ops::unlink_ticket(
-            &state.store,
-            Operator::User(&session.actor),
-            id,
-            ticket,
-            Timestamp::now(),
-        )
-        .await
+        ops::unlink_ticket(&state.ctx(&session.actor), id, ticket).await
     }
     .await;
     after(&state, &session, id, result).await
@@ -791,15 +757,9 @@ async fn public_update(
         body: form.body,
         title: blank_to_none(&form.title),
     };
-    let result = crate::ops::status::post_update(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = crate::ops::status::post_update(&state.ctx(&session.actor), id, &input)
+        .await
+        .map(|_| ());
     after(&state, &session, id, result).await
 }
 

@@ -20,7 +20,6 @@ use super::views::{Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
 use crate::ops::knowledge as ops;
-use crate::ops::Operator;
 use crate::wire::knowledge::{ArticleIn, ArticleOut, CategoryIn, SearchHitOut};
 use crate::AppState;
 
@@ -198,15 +197,7 @@ async fn kb_category(
         description: form.description,
         position: 0,
     };
-    match ops::save_category(
-        &state.store,
-        Operator::User(&session.actor),
-        None,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::save_category(&state.ctx(&session.actor), None, &input).await {
         Ok(_) => Redirect::to("/desk/kb").into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -348,14 +339,7 @@ async fn kb_create(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<ArticleForm>,
 ) -> Response {
-    match ops::create_article(
-        &state.store,
-        Operator::User(&session.actor),
-        &form.input(),
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::create_article(&state.ctx(&session.actor), &form.input()).await {
         Ok(article) => Redirect::to(&format!("/desk/kb/{}", article.id)).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -404,15 +388,7 @@ async fn kb_save(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<ArticleForm>,
 ) -> Response {
-    match ops::edit_article(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &form.input(),
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::edit_article(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -528,13 +504,7 @@ async fn kb_publish(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::publish_article(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await;
+    let done = ops::publish_article(&state.ctx(&session.actor), id).await;
     back_to_article(id, &session, done)
 }
 
@@ -543,13 +513,7 @@ async fn kb_archive(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::archive_article(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        Timestamp::now(),
-    )
-    .await;
+    let done = ops::archive_article(&state.ctx(&session.actor), id).await;
     back_to_article(id, &session, done)
 }
 
@@ -635,14 +599,7 @@ async fn kb_restore(
     Path((id, version)): Path<(i64, i64)>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::restore_version(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        version,
-        Timestamp::now(),
-    )
-    .await;
+    let done = ops::restore_version(&state.ctx(&session.actor), id, version).await;
     back_to_article(id, &session, done)
 }
 
@@ -775,11 +732,9 @@ async fn known_error(
     SignedForm { session, form }: SignedForm<KnownErrorForm>,
 ) -> Response {
     match ops::publish_known_error(
-        &state.store,
-        Operator::User(&session.actor),
+        &state.ctx(&session.actor),
         id,
         some(&form.visibility).as_deref(),
-        Timestamp::now(),
     )
     .await
     {

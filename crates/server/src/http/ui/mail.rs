@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
@@ -260,14 +259,7 @@ async fn save_template(
         subject: form.subject.clone(),
         body: form.body.replace("\r\n", "\n"),
     };
-    let result = ops::save_template(
-        &state.store,
-        Operator::User(&session.actor),
-        &form.key,
-        &input,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::save_template(&state.ctx(&session.actor), &form.key, &input).await;
     after(&state, &session, result).await
 }
 
@@ -293,15 +285,9 @@ async fn save_domains(
             .filter(|d| !d.is_empty())
             .map(str::to_owned)
             .collect();
-        ops::set_org_domains(
-            &state.store,
-            Operator::User(&session.actor),
-            org.id,
-            &domains,
-            Timestamp::now(),
-        )
-        .await
-        .map(|_| ())
+        ops::set_org_domains(&state.ctx(&session.actor), org.id, &domains)
+            .await
+            .map(|_| ())
     }
     .await;
     after(&state, &session, result).await

@@ -16,7 +16,6 @@ use super::views::{Chrome, FormErrors};
 use super::{page_error, refuse_customers, render_with};
 use crate::error::ApiError;
 use crate::ops::oncall as ops;
-use crate::ops::Operator;
 use crate::wire::incidents::{
     ContactMethodIn, ContactMethodOut, EscalationPolicyOut, OverrideIn, ScheduleOut,
 };
@@ -120,15 +119,9 @@ async fn add_override(
         starts_at: form.starts_at,
         ends_at: form.ends_at,
     };
-    let result = ops::add_override(
-        &state.store,
-        Operator::User(&session.actor),
-        form.schedule,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::add_override(&state.ctx(&session.actor), form.schedule, &input)
+        .await
+        .map(|_| ());
     after(&state, &session, result).await
 }
 

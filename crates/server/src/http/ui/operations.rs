@@ -18,6 +18,7 @@ use super::{form_errors, page_error, refuse_customers, render_with};
 use crate::error::ApiError;
 use crate::ops::incidents::{self as ops, Directory};
 use crate::ops::workspace::{self};
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::incidents::{IntegrationIn, IntegrationSettingsWire, MaintenanceIn, ServiceIn};
 use crate::AppState;
@@ -84,7 +85,7 @@ async fn operations_page(
     let result = async {
         let ctx = state.ctx(&session.actor);
         let now = ctx.now;
-        let services = ops::services(&state.store, ctx.operator, now).await?;
+        let services = ops::services(&Ctx::new(&state.store, ctx.operator, now)).await?;
         let dir = Directory::load(&state.store).await?;
         let is_admin = ctx.may(Action::Administer);
         let windows = ops::maintenance_windows(&ctx)
@@ -197,15 +198,9 @@ async fn save_service(
             description: form.description.clone(),
             team: blank_to_none(&form.team),
         };
-        ops::save_service(
-            &state.store,
-            Operator::User(&session.actor),
-            existing,
-            &input,
-            Timestamp::now(),
-        )
-        .await
-        .map(|_| ())
+        ops::save_service(&state.ctx(&session.actor), existing, &input)
+            .await
+            .map(|_| ())
     }
     .await;
     operations_after(&state, &session, result).await
@@ -263,14 +258,9 @@ async fn create_maintenance(
             .filter(|s| !s.is_empty())
             .collect(),
     };
-    let result = ops::create_maintenance(
-        &state.store,
-        Operator::User(&session.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::create_maintenance(&state.ctx(&session.actor), &input)
+        .await
+        .map(|_| ());
     operations_after(&state, &session, result).await
 }
 
@@ -283,13 +273,7 @@ async fn delete_maintenance(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::delete_maintenance(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::delete_maintenance(&state.ctx(&session.actor), form.id).await;
     operations_after(&state, &session, result).await
 }
 
@@ -338,13 +322,7 @@ async fn create_integration(
             ..IntegrationSettingsWire::default()
         },
     };
-    let result = ops::create_integration(
-        &state.store,
-        Operator::User(&session.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::create_integration(&state.ctx(&session.actor), &input).await;
     token_page(&state, &session, &headers, result, StatusCode::CREATED).await
 }
 
@@ -374,13 +352,7 @@ async fn rotate_integration(
     headers: axum::http::HeaderMap,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::rotate_integration(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::rotate_integration(&state.ctx(&session.actor), form.id).await;
     token_page(&state, &session, &headers, result, StatusCode::OK).await
 }
 
@@ -388,13 +360,7 @@ async fn delete_integration(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::delete_integration(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        Timestamp::now(),
-    )
-    .await;
+    let result = ops::delete_integration(&state.ctx(&session.actor), form.id).await;
     operations_after(&state, &session, result).await
 }
 
@@ -408,14 +374,9 @@ async fn set_public(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<PublicForm>,
 ) -> Response {
-    let result = crate::ops::status::set_public(
-        &state.store,
-        Operator::User(&session.actor),
-        form.id,
-        form.public == "true",
-        Timestamp::now(),
-    )
-    .await;
+    let result =
+        crate::ops::status::set_public(&state.ctx(&session.actor), form.id, form.public == "true")
+            .await;
     operations_after(&state, &session, result).await
 }
 
@@ -431,9 +392,14 @@ async fn add_subscriber(
 ) -> Response {
     let by = Operator::User(&session.actor);
     let result = if form.webhook.contains('@') && !form.webhook.contains("://") {
-        crate::ops::status::subscribe_email(&state.store, by, &form.webhook, Timestamp::now()).await
+        crate::ops::status::subscribe_email(
+            &Ctx::new(&state.store, by, Timestamp::now()),
+            &form.webhook,
+        )
+        .await
     } else {
-        crate::ops::status::subscribe(&state.store, by, &form.webhook, Timestamp::now()).await
+        crate::ops::status::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), &form.webhook)
+            .await
     };
     operations_after(&state, &session, result).await
 }

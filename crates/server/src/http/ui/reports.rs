@@ -19,6 +19,7 @@ use crate::error::{ApiError, Code};
 use crate::ops::reports::{
     self as ops, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
 };
+use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::AppState;
 
@@ -114,14 +115,7 @@ async fn csv(
 ) -> Response {
     let result = async {
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, built) = ops::build(
-            &state.store,
-            Operator::User(&session.actor),
-            kind,
-            q,
-            Timestamp::now(),
-        )
-        .await?;
+        let (filters, built) = ops::build(&state.ctx(&session.actor), kind, q).await?;
         Ok::<_, ApiError>((built.csv(&filters.table)?, filters.table))
     }
     .await;
@@ -140,8 +134,8 @@ async fn report(
     now: Timestamp,
 ) -> Result<(ReportQuery, ops::Built), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let operator = Operator::User(&session.actor);
-    let (_, built) = ops::build(&state.store, operator, kind, q.clone(), now).await?;
+    let ctx = Ctx::new(&state.store, Operator::User(&session.actor), now);
+    let (_, built) = ops::build(&ctx, kind, q.clone()).await?;
     Ok((q, built))
 }
 

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use jiff::Timestamp;
 use opsdesk_domain::Action;
 use serde::Deserialize;
 
@@ -15,7 +14,6 @@ use super::views::{readable, Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render_with};
 use crate::error::ApiError;
 use crate::ops::reviews as ops;
-use crate::ops::Operator;
 use crate::wire::incidents::{ActionItemIn, ActionItemOut, ProblemIn, ProblemOut, ReviewIn};
 use crate::AppState;
 
@@ -163,15 +161,7 @@ async fn save_review(
         went_poorly: form.went_poorly,
         published: form.published.as_deref() == Some("true"),
     };
-    match ops::save_review(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::save_review(&state.ctx(&session.actor), id, &input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{id}/review")).into_response(),
         Err(err) => {
             // Keep what was typed.
@@ -211,14 +201,7 @@ async fn add_item(
         incident: Some(form.incident),
         problem: None,
     };
-    match ops::create_action_item(
-        &state.store,
-        Operator::User(&session.actor),
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::create_action_item(&state.ctx(&session.actor), &input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}/review", form.incident)).into_response(),
         Err(err) => {
             let (status, errors) = form_errors(err);
@@ -243,15 +226,7 @@ async fn move_item(
     } else {
         "/incidents".to_owned()
     };
-    match ops::set_action_state(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &form.state,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::set_action_state(&state.ctx(&session.actor), id, &form.state).await {
         Ok(item) => match item.incident_id {
             Some(i) => Redirect::to(&format!("/incidents/{i}/review")).into_response(),
             None => Redirect::to(&back).into_response(),
@@ -347,14 +322,7 @@ async fn create_problem(
 ) -> Response {
     let result = async {
         let input = problem_input(form)?;
-        ops::save_problem(
-            &state.store,
-            Operator::User(&session.actor),
-            None,
-            &input,
-            Timestamp::now(),
-        )
-        .await
+        ops::save_problem(&state.ctx(&session.actor), None, &input).await
     }
     .await;
     match result {
@@ -374,14 +342,7 @@ async fn update_problem(
     let result = async {
         ops::problem(&state.ctx(&session.actor), id).await?;
         let input = problem_input(form)?;
-        ops::save_problem(
-            &state.store,
-            Operator::User(&session.actor),
-            Some(id),
-            &input,
-            Timestamp::now(),
-        )
-        .await
+        ops::save_problem(&state.ctx(&session.actor), Some(id), &input).await
     }
     .await;
     match result {

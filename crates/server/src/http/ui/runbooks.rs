@@ -18,7 +18,6 @@ use super::views::{Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
 use crate::error::ApiError;
 use crate::ops::runbooks as ops;
-use crate::ops::Operator;
 use crate::wire::runbooks::{
     CheckIn, CheckOut, RunIn, RunOut, RunbookIn, RunbookOut, StepOutcomeIn,
 };
@@ -169,15 +168,7 @@ async fn save_runbook(
     id: Option<i64>,
     form: RunbookForm,
 ) -> Response {
-    match ops::save_runbook(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &form.input(),
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::save_runbook(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(r) => Redirect::to(&format!("/runbooks#runbook-{}", r.id)).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -356,15 +347,7 @@ async fn save_check(
     id: Option<i64>,
     form: CheckTyped,
 ) -> Response {
-    match ops::save_check(
-        &state.store,
-        Operator::User(&session.actor),
-        id,
-        &form.input(),
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::save_check(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(_) => Redirect::to("/checks").into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);

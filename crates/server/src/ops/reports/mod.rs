@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Checks, Code};
-use crate::ops::Operator;
+use crate::ops::{Ctx, Operator};
 
 mod tables;
 
@@ -94,11 +94,10 @@ fn blank(v: &Option<String>) -> Option<&str> {
 /// Reads a report's filters for `actor` (an agent's report is narrowed to their own tickets);
 /// every bad field is named.
 pub async fn read_filters(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     query: ReportQuery,
-    now: Timestamp,
 ) -> Result<(Filters, ReportReach), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     let reach = match by {
         Operator::User(actor) => actor.report_reach()?,
         Operator::Console => ReportReach::Desk,
@@ -836,14 +835,13 @@ pub enum Built {
 /// Authorizes, reads the filters and builds a report: the one path of the API, the UI's CSV
 /// downloads and the CLI.
 pub async fn build(
-    store: &Store,
-    by: Operator<'_>,
+    ctx: &Ctx<'_>,
     kind: Kind,
     query: ReportQuery,
-    now: Timestamp,
 ) -> Result<(Filters, Built), ApiError> {
+    let (store, by, now) = (ctx.store, ctx.operator, ctx.now);
     kind.authorize(by)?;
-    let (filters, reach) = read_filters(store, by, query, now).await?;
+    let (filters, reach) = read_filters(ctx, query).await?;
     kind.refuse_foreign_filters(&filters)?;
     let built = match kind {
         Kind::Tickets => {
