@@ -218,18 +218,22 @@ pub(super) async fn seed_runbooks(store: &Store, now: Timestamp) -> Result<(), A
             tier: noah.tier,
         };
         let run = rb::start_run(
-            store,
-            &actor,
+            &Ctx::new(store, Operator::User(&actor), now),
             RunTarget::Incident(incident.id),
             checkout.id,
-            now,
         )
         .await?;
         let note = StepOutcomeIn {
             outcome: Some("done".into()),
             note: "502s only on /eu/checkout since the 09:05 release".into(),
         };
-        rb::record_step(store, &actor, run.id, 1, &note, now).await?;
+        rb::record_step(
+            &Ctx::new(store, Operator::User(&actor), now),
+            run.id,
+            1,
+            &note,
+        )
+        .await?;
     }
     // Checks with history: scheduled a week ago, driven through the days since.
     let owner = store

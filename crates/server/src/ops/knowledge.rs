@@ -646,12 +646,11 @@ pub async fn record_feedback(
 
 /// Links an article to a ticket (staff who may read both).
 pub async fn link_article(
-    store: &Store,
-    actor: &Actor,
+    ctx: &Ctx<'_>,
     ticket_id: i64,
     article_id: i64,
-    now: Timestamp,
 ) -> Result<bool, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     actor.authorize(Action::EditArticles)?;
     let ticket = store.ticket(ticket_id).await?;
     actor.authorize(Action::ReadTicket(ticket.scope()))?;

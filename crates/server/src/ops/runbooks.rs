@@ -164,13 +164,8 @@ async fn authorize_target(store: &Store, actor: &Actor, target: RunTarget) -> Re
 }
 
 /// Starts a run of a runbook on a ticket or incident.
-pub async fn start_run(
-    store: &Store,
-    actor: &Actor,
-    target: RunTarget,
-    runbook_id: i64,
-    now: Timestamp,
-) -> Result<Run, ApiError> {
+pub async fn start_run(ctx: &Ctx<'_>, target: RunTarget, runbook_id: i64) -> Result<Run, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     authorize_target(store, actor, target).await?;
     let runbook = store
         .runbook(runbook_id)
@@ -183,13 +178,12 @@ pub async fn start_run(
 
 /// Records step `position` (1-based) of a run.
 pub async fn record_step(
-    store: &Store,
-    actor: &Actor,
+    ctx: &Ctx<'_>,
     run_id: i64,
     position: usize,
     input: &StepOutcomeIn,
-    now: Timestamp,
 ) -> Result<Run, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     let run = store.run(run_id).await?;
     authorize_target(store, actor, run.target).await?;
     let mut checks = Checks::default();

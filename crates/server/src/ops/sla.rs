@@ -9,7 +9,7 @@ use opsdesk_domain::ics::holidays_from_ics;
 use opsdesk_domain::sla::{
     Conditions, Level, LevelAction, LevelPoint, Metric, PauseSet, Policy, Target,
 };
-use opsdesk_domain::{Action, Actor, Invalid, Name, PendingReason, Priority};
+use opsdesk_domain::{Action, Invalid, Name, PendingReason, Priority};
 use opsdesk_store::{
     AtRisk, CalendarInput, CalendarRecord, Notification, Org, OutboxItem, PolicyRecord, SlaJob,
     Store, Team, TicketSla, VendorInput, VendorRecord,
@@ -494,12 +494,8 @@ pub async fn delete_policy(ctx: &Ctx<'_>, id: i64) -> Result<(), ApiError> {
 }
 
 /// The clocks of a ticket, for staff.
-pub async fn ticket_sla(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    now: Timestamp,
-) -> Result<TicketSla, ApiError> {
+pub async fn ticket_sla(ctx: &Ctx<'_>, id: i64) -> Result<TicketSla, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     ticket_for(store, actor, id).await?;
     actor.authorize(Action::ReadInternal)?;
     Ok(store.ticket_sla(id, now).await?)
@@ -508,12 +504,11 @@ pub async fn ticket_sla(
 /// Clocks whose next breach or level falls within `within`, and active breached clocks; for
 /// staff, optionally one team's.
 pub async fn at_risk(
-    store: &Store,
-    actor: &Actor,
+    ctx: &Ctx<'_>,
     within: SignedDuration,
     team: Option<&str>,
-    now: Timestamp,
 ) -> Result<Vec<AtRisk>, ApiError> {
+    let (store, actor, now) = (ctx.store, ctx.user()?, ctx.now);
     actor.authorize(Action::ListQueues)?;
     let teams = match team.map(str::trim).filter(|t| !t.is_empty()) {
         Some(name) => Some(vec![

@@ -12,7 +12,6 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::Ctx;
 use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::desk::{EventOut, Page};
@@ -398,12 +397,9 @@ async fn create_maintenance(
     caller: ApiCaller,
     ApiJson(input): ApiJson<MaintenanceIn>,
 ) -> Result<(StatusCode, Json<MaintenanceOut>), ApiError> {
-    let now = Timestamp::now();
-    let m = ops::create_maintenance(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let m = ops::create_maintenance(&ctx, &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok((StatusCode::CREATED, Json(dir.maintenance(&m, now))))
 }

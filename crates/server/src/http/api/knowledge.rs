@@ -16,8 +16,6 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::knowledge as ops;
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::knowledge::*;
 use crate::AppState;
@@ -246,12 +244,9 @@ async fn create_article(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ArticleIn>,
 ) -> Result<(StatusCode, Json<ArticleOut>), ApiError> {
-    let now = Timestamp::now();
-    let article = ops::create_article(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::create_article(&ctx, &input).await?;
     Ok((StatusCode::CREATED, answer(&state, &caller, &article, now)))
 }
 
@@ -276,13 +271,9 @@ async fn edit_article(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ArticleIn>,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let now = Timestamp::now();
-    let article = ops::edit_article(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::edit_article(&ctx, id, &input).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -293,12 +284,9 @@ async fn publish_article(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let now = Timestamp::now();
-    let article = ops::publish_article(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::publish_article(&ctx, id).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -309,12 +297,9 @@ async fn archive_article(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let now = Timestamp::now();
-    let article = ops::archive_article(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::archive_article(&ctx, id).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -367,13 +352,9 @@ async fn restore_version(
     caller: ApiCaller,
     Path((id, version)): Path<(i64, i64)>,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let now = Timestamp::now();
-    let article = ops::restore_version(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-        version,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::restore_version(&ctx, id, version).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -447,14 +428,7 @@ async fn link_article(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<TicketArticleIn>,
 ) -> Result<StatusCode, ApiError> {
-    let added = ops::link_article(
-        &state.store,
-        &caller.actor,
-        id,
-        input.article,
-        Timestamp::now(),
-    )
-    .await?;
+    let added = ops::link_article(&state.ctx(&caller.actor), id, input.article).await?;
     Ok(if added {
         StatusCode::CREATED
     } else {
@@ -480,12 +454,8 @@ async fn known_error(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<KnownErrorIn>,
 ) -> Result<Json<ArticleOut>, ApiError> {
-    let now = Timestamp::now();
-    let article = ops::publish_known_error(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-        input.visibility.as_deref(),
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let article = ops::publish_known_error(&ctx, id, input.visibility.as_deref()).await?;
     Ok(answer(&state, &caller, &article, now))
 }

@@ -13,8 +13,6 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Checks, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::oncall as ops;
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::desk::PersonOut;
 use crate::wire::incidents::*;
@@ -125,12 +123,9 @@ async fn create_schedule(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ScheduleIn>,
 ) -> Result<(StatusCode, Json<ScheduleOut>), ApiError> {
-    let now = Timestamp::now();
-    let s = ops::create_schedule(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let s = ops::create_schedule(&ctx, &input).await?;
     let (from, to) = ops::default_window(now);
     Ok((
         StatusCode::CREATED,

@@ -4,15 +4,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::reviews as ops;
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::incidents::*;
 use crate::AppState;
@@ -63,13 +60,9 @@ async fn put_review(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ReviewIn>,
 ) -> Result<Json<ReviewOut>, ApiError> {
-    let now = Timestamp::now();
-    let review = ops::save_review(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let review = ops::save_review(&ctx, id, &input).await?;
     Ok(Json(ops::review_out(&state.store, &review, now).await?))
 }
 
@@ -114,12 +107,9 @@ async fn create_item(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ActionItemIn>,
 ) -> Result<(StatusCode, Json<ActionItemOut>), ApiError> {
-    let now = Timestamp::now();
-    let item = ops::create_action_item(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let item = ops::create_action_item(&ctx, &input).await?;
     Ok((StatusCode::CREATED, Json(ops::item_out(&item, now))))
 }
 
@@ -131,13 +121,9 @@ async fn set_state(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ActionStateIn>,
 ) -> Result<Json<ActionItemOut>, ApiError> {
-    let now = Timestamp::now();
-    let item = ops::set_action_state(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        id,
-        &input.state,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let item = ops::set_action_state(&ctx, id, &input.state).await?;
     Ok(Json(ops::item_out(&item, now)))
 }
 

@@ -5,15 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jiff::Timestamp;
 use opsdesk_store::RunTarget;
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::ops::runbooks as ops;
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::runbooks::*;
 use crate::AppState;
@@ -139,11 +136,9 @@ async fn start_ticket_run(
     ApiJson(input): ApiJson<RunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
     let run = ops::start_run(
-        &state.store,
-        &caller.actor,
+        &state.ctx(&caller.actor),
         RunTarget::Ticket(id),
         input.runbook,
-        Timestamp::now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(ops::run_out(&run))))
@@ -168,11 +163,9 @@ async fn start_incident_run(
     ApiJson(input): ApiJson<RunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
     let run = ops::start_run(
-        &state.store,
-        &caller.actor,
+        &state.ctx(&caller.actor),
         RunTarget::Incident(id),
         input.runbook,
-        Timestamp::now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(ops::run_out(&run))))
@@ -198,15 +191,7 @@ async fn record_step(
     Path((id, position)): Path<(i64, usize)>,
     ApiJson(input): ApiJson<StepOutcomeIn>,
 ) -> Result<Json<RunOut>, ApiError> {
-    let run = ops::record_step(
-        &state.store,
-        &caller.actor,
-        id,
-        position,
-        &input,
-        Timestamp::now(),
-    )
-    .await?;
+    let run = ops::record_step(&state.ctx(&caller.actor), id, position, &input).await?;
     Ok(Json(ops::run_out(&run)))
 }
 
@@ -228,13 +213,9 @@ async fn create_check(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CheckIn>,
 ) -> Result<(StatusCode, Json<CheckOut>), ApiError> {
-    let now = Timestamp::now();
-    let check = ops::save_check(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        None,
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let check = ops::save_check(&ctx, None, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(ops::check_out(&state.store, &check, now).await?),
@@ -259,12 +240,8 @@ async fn update_check(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<CheckIn>,
 ) -> Result<Json<CheckOut>, ApiError> {
-    let now = Timestamp::now();
-    let check = ops::save_check(
-        &Ctx::new(&state.store, Operator::User(&caller.actor), now),
-        Some(id),
-        &input,
-    )
-    .await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let check = ops::save_check(&ctx, Some(id), &input).await?;
     Ok(Json(ops::check_out(&state.store, &check, now).await?))
 }

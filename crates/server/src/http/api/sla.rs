@@ -280,8 +280,9 @@ async fn ticket_sla(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<TicketSlaOut>, ApiError> {
-    let now = Timestamp::now();
-    let sla = sla::ticket_sla(&state.store, &caller.actor, id, now).await?;
+    let ctx = state.ctx(&caller.actor);
+    let now = ctx.now;
+    let sla = sla::ticket_sla(&ctx, id).await?;
     Ok(Json(ticket_sla_out(&sla, now)))
 }
 
@@ -313,11 +314,9 @@ async fn at_risk(
         ));
     }
     let items = sla::at_risk(
-        &state.store,
-        &caller.actor,
+        &state.ctx(&caller.actor),
         SignedDuration::from_mins(within),
         query.team.as_deref(),
-        Timestamp::now(),
     )
     .await?;
     Ok(Json(Items {

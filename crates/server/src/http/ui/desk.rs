@@ -59,15 +59,14 @@ async fn at_risk(
     if let Some(r) = refuse_customers(&session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
+    let now = ctx.now;
     let within = query.within.unwrap_or(60).clamp(0, 10_080);
     let team = query.team.clone().unwrap_or_default();
     let found = ops::sla::at_risk(
-        &state.store,
-        &session.actor,
+        &ctx,
         jiff::SignedDuration::from_mins(within),
         Some(team.as_str()),
-        now,
     )
     .await;
     let items = match found {

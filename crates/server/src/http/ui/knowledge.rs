@@ -706,15 +706,7 @@ async fn link_article(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<LinkForm>,
 ) -> Response {
-    match ops::link_article(
-        &state.store,
-        &session.actor,
-        id,
-        form.article,
-        Timestamp::now(),
-    )
-    .await
-    {
+    match ops::link_article(&state.ctx(&session.actor), id, form.article).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (super::status_of(&e), e.detail).into_response(),
     }

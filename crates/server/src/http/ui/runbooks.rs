@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use jiff::Timestamp;
 use opsdesk_domain::Action;
 use opsdesk_store::RunTarget;
 use serde::Deserialize;
@@ -476,15 +475,9 @@ async fn start_run(
     let input = RunIn {
         runbook: form.runbook,
     };
-    let result = ops::start_run(
-        &state.store,
-        &session.actor,
-        target,
-        input.runbook,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::start_run(&state.ctx(&session.actor), target, input.runbook)
+        .await
+        .map(|_| ());
     after(&state, &session, &headers, target, result).await
 }
 
@@ -528,15 +521,8 @@ async fn record_step(
         outcome: Some(form.outcome),
         note: form.note,
     };
-    let result = ops::record_step(
-        &state.store,
-        &session.actor,
-        id,
-        position,
-        &input,
-        Timestamp::now(),
-    )
-    .await
-    .map(|_| ());
+    let result = ops::record_step(&state.ctx(&session.actor), id, position, &input)
+        .await
+        .map(|_| ());
     after(&state, &session, &headers, run.target, result).await
 }
