@@ -75,16 +75,6 @@ pub fn check_new_password(password: &str) -> Result<(), opsdesk_domain::Invalid>
     Ok(())
 }
 
-/// The domain's view of a user.
-pub fn actor_of(user: &User) -> Actor {
-    Actor {
-        user_id: user.id,
-        role: user.role,
-        org_id: user.org_id,
-        tier: user.tier,
-    }
-}
-
 /// The caller of an API route, authenticated by a bearer token.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
@@ -137,7 +127,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                 user
             }
         };
-        let actor = actor_of(&user);
+        let actor = user.actor();
         Ok(Self { user, actor })
     }
 }

@@ -812,7 +812,7 @@ impl Store {
             let user = self.user(owner).await.map_err(|_| {
                 StoreError::from(opsdesk_domain::Invalid::new("owner", "no such user"))
             })?;
-            if !user.role.is_staff() {
+            if !user.actor().works_the_desk() {
                 return Err(
                     opsdesk_domain::Invalid::new("owner", "must be a member of staff").into(),
                 );

@@ -1,6 +1,7 @@
 //! What the store hands back: rows as typed records, built from validated domain values.
 
 use jiff::Timestamp;
+use opsdesk_domain::access::Actor;
 use opsdesk_domain::{Impact, LinkKind, PendingReason, Priority, Role, Status, Tier, Urgency};
 
 /// A customer organisation.
@@ -56,6 +57,18 @@ pub struct User {
     pub created_at: Timestamp,
     /// Whether the user may sign in and use API tokens.
     pub active: bool,
+}
+
+impl User {
+    /// The user as the rules see them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            role: self.role,
+            org_id: self.org_id,
+            tier: self.tier,
+        }
+    }
 }
 
 /// Changes to a user; `None` leaves a field as it is.

@@ -383,7 +383,7 @@ impl Store {
     async fn check_users(&self, ids: impl IntoIterator<Item = i64>) -> Result<(), StoreError> {
         for id in ids.into_iter().collect::<HashSet<_>>() {
             match self.user(id).await {
-                Ok(u) if u.active && u.role.is_staff() => {}
+                Ok(u) if u.active && u.actor().works_the_desk() => {}
                 _ => {
                     return Err(Invalid::new(
                         "participants",

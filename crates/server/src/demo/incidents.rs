@@ -163,11 +163,11 @@ pub(super) async fn seed_incidents(
     let noah = store
         .user_by_email("noah.l2@opsdesk.example")
         .await?
-        .map(|u| crate::auth::actor_of(&u));
+        .map(|u| u.actor());
     let olga = store
         .user_by_email("olga.l3@opsdesk.example")
         .await?
-        .map(|u| crate::auth::actor_of(&u));
+        .map(|u| u.actor());
     let (Some(noah), Some(olga)) = (noah, olga) else {
         return Ok(());
     };

@@ -251,9 +251,9 @@ pub async fn seed(
         if fate == 0 {
             continue; // stays new and unassigned
         }
-        let lena_actor = crate::auth::actor_of(&lena);
+        let lena_actor = lena.actor();
         triage(store, &lena_actor, &ticket, &mut rng, step(3)).await?;
-        let liam_actor = crate::auth::actor_of(&liam);
+        let liam_actor = liam.actor();
         let worker = if fate >= 6 {
             ops::escalate(
                 &Ctx::new(store, Operator::User(&lena_actor), step(5)),
@@ -277,7 +277,7 @@ pub async fn seed(
                     },
                 )
                 .await?;
-                let noah_actor = crate::auth::actor_of(&noah);
+                let noah_actor = noah.actor();
                 assign(store, &noah_actor, ticket.id, step(45)).await?;
                 noah_actor
             } else {

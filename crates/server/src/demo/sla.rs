@@ -209,7 +209,7 @@ pub(super) async fn fresh_tickets(
     agent: &opsdesk_store::User,
     now: Timestamp,
 ) -> Result<Vec<i64>, ApiError> {
-    let agent_actor = crate::auth::actor_of(agent);
+    let agent_actor = agent.actor();
     let plan: [(&str, i64, Option<&str>, &str); 6] = [
         (
             "Checkout returns 502 for every customer",

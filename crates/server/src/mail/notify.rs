@@ -95,7 +95,7 @@ async fn decide(
     let mut message_id = None;
     let to = match purpose {
         "acknowledgement" => {
-            if ticket.channel != "email" || crate::auth::actor_of(&requester).works_the_desk() {
+            if ticket.channel != "email" || requester.actor().works_the_desk() {
                 return Ok(None);
             }
             let first = store.first_inbound_mail(ticket.id).await?;
@@ -121,7 +121,7 @@ async fn decide(
             let Some(message) = messages.iter().find(|m| m.id == id) else {
                 return Ok(None);
             };
-            if !message.author_is_staff || crate::auth::actor_of(&requester).works_the_desk() {
+            if !message.author_is_staff || requester.actor().works_the_desk() {
                 return Ok(None);
             }
             values.agent.clone_from(&message.author.name);
@@ -130,7 +130,7 @@ async fn decide(
             requester.email.as_str().to_owned()
         }
         "resolved" => {
-            if crate::auth::actor_of(&requester).works_the_desk() {
+            if requester.actor().works_the_desk() {
                 return Ok(None);
             }
             let secret = crate::paging::secret(store).await?;

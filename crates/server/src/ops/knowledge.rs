@@ -329,7 +329,7 @@ async fn draft_of(
         .filter(|o| !o.is_empty())
     {
         match store.user_by_email(raw).await? {
-            Some(user) if crate::auth::actor_of(&user).works_the_desk() => owner_id = Some(user.id),
+            Some(user) if user.actor().works_the_desk() => owner_id = Some(user.id),
             Some(_) => checks.fail("owner", "must be a member of staff"),
             None => checks.fail("owner", format!("no user '{raw}'")),
         }

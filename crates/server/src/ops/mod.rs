@@ -91,7 +91,7 @@ pub(crate) async fn staff_member(
         return Ok(me);
     }
     match store.user_by_email(&raw.to_lowercase()).await? {
-        Some(user) if user.active && auth::actor_of(&user).works_the_desk() => Ok(Some(user.id)),
+        Some(user) if user.active && user.actor().works_the_desk() => Ok(Some(user.id)),
         _ => {
             checks.fail(
                 field,
@@ -182,7 +182,7 @@ pub async fn create_ticket(
     idempotency_key: Option<&str>,
     now: Timestamp,
 ) -> Result<(Ticket, bool), ApiError> {
-    let actor = auth::actor_of(caller);
+    let actor = caller.actor();
     actor.authorize(Action::CreateTicket)?;
     let staff_only = [
         (

@@ -463,10 +463,7 @@ pub async fn add_contact_method(
             format!("'{}' is not webhook, slack or email", input.kind.trim()),
         );
     }
-    if crate::auth::actor_of(user)
-        .authorize(Action::RespondToIncident)
-        .is_err()
-    {
+    if user.actor().authorize(Action::RespondToIncident).is_err() {
         checks.fail(
             "user",
             "only responders (agents, managers, administrators) are paged",

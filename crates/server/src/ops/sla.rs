@@ -296,7 +296,7 @@ pub async fn policy_from(store: &Store, input: &PolicyIn) -> Result<Policy, ApiE
         for action in &level.actions {
             let arg = match (action.kind.trim(), action.target.as_deref().map(str::trim)) {
                 ("notify_user", Some(email)) => match store.user_by_email(email).await? {
-                    Some(u) if crate::auth::actor_of(&u).works_the_desk() => Some(u.id.to_string()),
+                    Some(u) if u.actor().works_the_desk() => Some(u.id.to_string()),
                     _ => {
                         checks.fail(
                             "levels.actions",

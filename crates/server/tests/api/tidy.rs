@@ -23,8 +23,6 @@ const OVERSIZE: &[(&str, usize)] = &[
 /// becomes an `Action`.
 const ROLE_DECISIONS: &[(&str, usize)] = &[
     ("crates/store/src/clocks.rs", 1),
-    ("crates/store/src/knowledge.rs", 1),
-    ("crates/store/src/oncall.rs", 1),
     ("crates/store/src/tickets.rs", 4),
 ];
 

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::render_with;
 use super::views::{Chrome, LoginPage, Me, MessagePage};
-use crate::auth::{self, actor_of};
+use crate::auth;
 use crate::input::MAX_BODY_BYTES;
 use crate::ops::sessions::{self, SESSION_HOURS};
 use crate::AppState;
@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for Session {
         };
         match sessions::resume(&state.store, &secret, Timestamp::now()).await {
             Ok(Some((user, csrf))) => {
-                let actor = actor_of(&user);
+                let actor = user.actor();
                 Ok(Self { user, actor, csrf })
             }
             Ok(None) => Err(to_login()),
