@@ -21,6 +21,7 @@ mod idempotency;
 mod incidents;
 mod knowledge;
 mod mail;
+mod mail_intake;
 mod migrate;
 mod model;
 mod new_tickets;
