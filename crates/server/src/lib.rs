@@ -75,6 +75,16 @@ impl AppState {
 }
 
 impl AppState {
+    /// The secret that signs links mailed or paged out (page answers, surveys, status
+    /// subscriptions), read from the database once per process.
+    pub async fn signing_secret(&self) -> Result<&str, opsdesk_store::StoreError> {
+        Ok(self
+            .paging_secret
+            .get_or_try_init(|| paging::secret(&self.store))
+            .await?
+            .as_str())
+    }
+
     /// The application layer's view of one request by `actor`, arriving now.
     pub fn ctx<'a>(&'a self, actor: &'a opsdesk_domain::Actor) -> ops::Ctx<'a> {
         ops::Ctx::of(&self.store, actor)

@@ -16,7 +16,6 @@ use super::views::Chrome;
 use super::{render, render_with};
 use crate::error::ApiError;
 use crate::ops::oncall;
-use crate::paging;
 use crate::AppState;
 
 /// The page-answer routes.
@@ -66,14 +65,6 @@ fn chrome() -> Chrome {
     }
 }
 
-async fn secret(state: &AppState) -> Result<&str, ApiError> {
-    Ok(state
-        .paging_secret
-        .get_or_try_init(|| paging::secret(&state.store))
-        .await?
-        .as_str())
-}
-
 fn view(
     page: PageRecord,
     incident: Incident,
@@ -112,7 +103,7 @@ async fn show(
     Query(link): Query<Signed>,
 ) -> Response {
     let result = async {
-        let secret = secret(&state).await?;
+        let secret = state.signing_secret().await?;
         let (page, incident) =
             oncall::linked_page(&state.store, secret, id, &link.action, &link.sig).await?;
         let heading = if link.action == "resolve" {
@@ -135,7 +126,7 @@ async fn answer(
     Form(link): Form<Signed>,
 ) -> Response {
     let result = async {
-        let secret = secret(&state).await?;
+        let secret = state.signing_secret().await?;
         let record = oncall::answer_linked_page(
             &state.store,
             secret,

@@ -47,15 +47,6 @@ fn said(status: StatusCode, heading: &str, text: String) -> Response {
     render_with(status, &page)
 }
 
-async fn secret(state: &AppState) -> Option<&str> {
-    state
-        .paging_secret
-        .get_or_try_init(|| crate::paging::secret(&state.store))
-        .await
-        .ok()
-        .map(String::as_str)
-}
-
 /// The public form: mails a confirmation link (at most three a day per address).
 async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionForm>) -> Response {
     let email = match opsdesk_domain::Email::parse("email", &form.email) {
@@ -91,7 +82,7 @@ async fn checked(
     form: &SubscriptionForm,
     action: ops::Subscription,
 ) -> Result<String, Response> {
-    let Some(secret) = secret(state).await else {
+    let Ok(secret) = state.signing_secret().await else {
         return Err(unavailable("the link cannot be checked right now".into()));
     };
     let email = form.email.trim().to_lowercase();

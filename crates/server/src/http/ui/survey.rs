@@ -69,10 +69,7 @@ fn chrome() -> Chrome {
 }
 
 async fn check(state: &AppState, id: i64, sig: &str) -> Result<String, ApiError> {
-    let secret = state
-        .paging_secret
-        .get_or_try_init(|| crate::paging::secret(&state.store))
-        .await?;
+    let secret = state.signing_secret().await?;
     surveyed_ticket_subject(&state.store, secret, id, sig).await
 }
 
