@@ -195,7 +195,17 @@ async fn commit(
             if segment.len() > 1 {
                 merged = collapse(merged);
             }
-            let effects = ingest_in(&mut w, &ctx, &jobs[last].integration, merged).await?;
+            // Each request is one delivery of its alerts, however the segment collapsed them.
+            let mut deliveries: HashMap<&str, i64> = HashMap::new();
+            if segment.len() > 1 {
+                for n in &segment {
+                    for (fp, _) in &jobs[*n].seen {
+                        *deliveries.entry(fp.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            let effects =
+                ingest_in(&mut w, &ctx, &jobs[last].integration, merged, &deliveries).await?;
             attribute(jobs, &segment, &effects, &mut outcomes);
         }
     }

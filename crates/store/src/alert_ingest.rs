@@ -123,12 +123,15 @@ pub(crate) struct AlertEffect {
 }
 
 /// Ingests `alerts` (already [`collapse`]d: one per fingerprint) from one integration inside
-/// `w`; answers each alert's effect by fingerprint.
+/// `w`; `deliveries` says how many requests carried each fingerprint (one when absent), so an
+/// alert's receipts count every delivery a merged batch collapsed. Answers each alert's effect
+/// by fingerprint.
 pub(crate) async fn ingest_in(
     w: &mut Write,
     ctx: &IngestContext,
     integration: &Integration,
     alerts: Vec<AlertInput>,
+    deliveries: &HashMap<&str, i64>,
 ) -> Result<HashMap<String, AlertEffect>, StoreError> {
     let mut effects: HashMap<String, AlertEffect> = HashMap::new();
     if alerts.is_empty() {
@@ -349,6 +352,7 @@ pub(crate) async fn ingest_in(
             a.starts_at.as_microsecond(),
             ends_at,
             suppressed_by[i],
+            deliveries.get(a.fingerprint.as_str()).copied().unwrap_or(1),
         ));
     }
     // Serialized straight from the tuples: building a `Value` tree first cost an allocation
@@ -358,13 +362,13 @@ pub(crate) async fn ingest_in(
             Backend::Sqlite => {
                 "SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
                  j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, \
-                 j.value ->> 10, j.value ->> 11, $2, $2, 1, j.value ->> 12 \
+                 j.value ->> 10, j.value ->> 11, $2, $2, j.value ->> 13, j.value ->> 12 \
                  FROM json_each($3) AS j WHERE true"
             }
             Backend::Postgres => {
                 "SELECT $1, j ->> 0, j ->> 1, (j ->> 2)::bigint, (j ->> 3)::bigint, j ->> 4, \
                  j ->> 5, j ->> 6, j ->> 7, j ->> 8, j ->> 9, (j ->> 10)::bigint, (j ->> 11)::bigint, \
-                 $2, $2, 1, (j ->> 12)::bigint FROM jsonb_array_elements($3::jsonb) AS j"
+                 $2, $2, (j ->> 13)::bigint, (j ->> 12)::bigint FROM jsonb_array_elements($3::jsonb) AS j"
             }
         };
     sqlx::query(&format!(
@@ -378,7 +382,7 @@ pub(crate) async fn ingest_in(
              labels = excluded.labels, annotations = excluded.annotations, \
              source_url = excluded.source_url, starts_at = excluded.starts_at, \
              ends_at = excluded.ends_at, last_seen = excluded.last_seen, \
-             receipts = alerts.receipts + 1, suppressed_by = excluded.suppressed_by"
+             receipts = alerts.receipts + excluded.receipts, suppressed_by = excluded.suppressed_by"
     ))
     .bind(integration.id)
     .bind(now_us)

@@ -16,6 +16,7 @@ mod reviews;
 mod runbooks;
 mod sla;
 mod status_page;
+mod store;
 mod tickets;
 mod tidy;
 mod ui;
