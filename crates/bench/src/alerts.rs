@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use opsdesk_server::ops::incidents as ops;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::incidents as app;
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::incidents::{IntegrationIn, IntegrationSettingsWire};
 use serde_json::{json, Value};
 
@@ -153,7 +153,7 @@ async fn paging_desk(
     store: &opsdesk_store::Store,
     now: Timestamp,
 ) -> Result<tokio::sync::mpsc::UnboundedReceiver<(i64, Instant)>, Failure> {
-    use opsdesk_server::ops::oncall;
+    use opsdesk_server::app::oncall;
     use opsdesk_server::wire::incidents::{
         ContactMethodIn, EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn, ServiceIn,
     };
@@ -226,7 +226,7 @@ async fn paging_desk(
                     description: String::new(),
                     team: None,
                 };
-                ops::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
+                app::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
                     .await
                     .map_err(|e| fail(e.detail))?
                     .id
@@ -269,7 +269,7 @@ pub async fn ingest(
             ..IntegrationSettingsWire::default()
         },
     };
-    let (_, token) = ops::create_integration(&Ctx::new(&store, Operator::Console, now), &input)
+    let (_, token) = app::create_integration(&Ctx::new(&store, Operator::Console, now), &input)
         .await
         .map_err(|e| fail(e.detail))?;
     let incidents_before = store

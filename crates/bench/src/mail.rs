@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::wire::mail::{MailboxIn, ServerIn};
 use opsdesk_store::Store;
 
@@ -107,7 +107,7 @@ pub async fn intake(
         active: Some(true),
         tls_ca: None,
     };
-    let mailbox = ops::mail::create_mailbox(&Ctx::new(&store, Operator::Console, now), &input)
+    let mailbox = app::mail::create_mailbox(&Ctx::new(&store, Operator::Console, now), &input)
         .await
         .map_err(|e| fail(e.detail))?;
     let server = start(target).await?;

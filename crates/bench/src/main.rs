@@ -1,7 +1,7 @@
 //! opsdesk benchmark harness: a realistic data generator and scenarios run against a real
 //! `opsdesk serve` over HTTP. Figures go to BENCHMARKS.md with the command that produced them.
 //!
-//! Every scenario prepares the database directly (through the store and the ops layer), then
+//! Every scenario prepares the database directly (through the store and the application layer), then
 //! starts the opsdesk binary as a child process and measures it from the outside.
 
 mod alerts;
@@ -19,8 +19,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{Body, Category, Impact, Status, Subject, Tag, Tier, Urgency};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::wire::desk::{CreateTeamIn, CreateUserIn};
 use opsdesk_store::{ImportedTicket, NewTicket, ServiceRef, Store, TeamRef};
 
@@ -312,7 +312,7 @@ pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
                 tier: tier.into(),
                 escalates_to: None,
             };
-            ops::create_team(&Ctx::new(store, Operator::Console, now), &input)
+            app::create_team(&Ctx::new(store, Operator::Console, now), &input)
                 .await
                 .map_err(|e| fail(e.detail))?;
         }
@@ -327,11 +327,11 @@ pub(crate) async fn ensure_desk(store: &Store) -> Result<String, Failure> {
             organization: None,
             password: Some(BENCH_PASSWORD.into()),
         };
-        ops::create_user(&Ctx::new(store, Operator::Console, now), &input)
+        app::create_user(&Ctx::new(store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
-    let (_, token) = ops::create_token(
+    let (_, token) = app::create_token(
         &Ctx::new(store, Operator::Console, now),
         BENCH_AGENT,
         Some("bench"),
@@ -349,7 +349,7 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
     let mut customers: Vec<(i64, Option<i64>)> = Vec::new();
     let existing_orgs = store.orgs().await?.len();
     for o in existing_orgs..50 {
-        let org = ops::create_org(
+        let org = app::create_org(
             &Ctx::new(&store, Operator::Console, now),
             &format!("Customer {o:02}"),
         )
@@ -366,7 +366,7 @@ async fn generate(target: &Target, tickets: usize, articles: usize) -> Result<()
                 organization: Some(org.name.clone()),
                 password: None,
             };
-            let user = ops::create_user(&Ctx::new(&store, Operator::Console, now), &input)
+            let user = app::create_user(&Ctx::new(&store, Operator::Console, now), &input)
                 .await
                 .map_err(|e| fail(e.detail))?;
             customers.push((user.id, user.org_id));
@@ -577,7 +577,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
                             "actions": [{"kind": "notify_assignee"}]}],
             }))
             .map_err(|e| fail(e.to_string()))?;
-        ops::sla::create_policy(&Ctx::new(store, Operator::Console, now), &input)
+        app::sla::create_policy(&Ctx::new(store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
@@ -587,7 +587,7 @@ async fn realistic_desk(store: &Store) -> Result<(), Failure> {
             description: String::new(),
             team: Some("Support L1".into()),
         };
-        ops::incidents::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
+        app::incidents::save_service(&Ctx::new(store, Operator::Console, now), None, &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }

@@ -5,8 +5,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::{IncidentStatus, Severity};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::wire::desk::CreateUserIn;
 use opsdesk_store::{IncidentChanges, NewIncident, Service, Store};
 
@@ -24,7 +24,7 @@ pub(crate) async fn ensure_services(store: &Store) -> Result<Vec<Service>, Failu
             description: String::new(),
             team: None,
         };
-        opsdesk_server::ops::incidents::save_service(
+        opsdesk_server::app::incidents::save_service(
             &Ctx::new(store, Operator::Console, now),
             None,
             &input,
@@ -107,11 +107,11 @@ pub(crate) async fn reports(
             organization: None,
             password: None,
         };
-        ops::create_user(&Ctx::new(&store, Operator::Console, now), &input)
+        app::create_user(&Ctx::new(&store, Operator::Console, now), &input)
             .await
             .map_err(|e| fail(e.detail))?;
     }
-    let (_, token) = ops::create_token(
+    let (_, token) = app::create_token(
         &Ctx::new(&store, Operator::Console, now),
         BENCH_MANAGER,
         Some("bench"),

@@ -9,8 +9,8 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::knowledge::Visibility;
 use opsdesk_domain::{Body, Tier};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_store::{ArticleDraft, ImportedMessage, Store};
 
 use crate::{fail, open, report, start, timed_gets, Failure, Target, BENCH_AGENT};
@@ -432,7 +432,7 @@ pub(crate) async fn bench(target: &Target, queries: usize, clients: usize) -> Re
         .into_iter()
         .next()
         .ok_or_else(|| fail("no customers: run generate first"))?;
-    let (_, customer_token) = ops::create_token(
+    let (_, customer_token) = app::create_token(
         &Ctx::new(&store, Operator::Console, Timestamp::now()),
         customer.email.as_str(),
         Some("bench"),

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_domain::calendar::{Calendar, Holiday, HolidayDate, OpenRange, WeekHours};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{sla, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{sla, Operator};
 use opsdesk_server::wire::desk::{
     ActionWire, CalendarIn, LevelWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
 };

@@ -3,9 +3,9 @@
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use opsdesk_server::ops::incidents::{self as ops, Directory};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::incidents::{self as app, Directory};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::incidents::{
     DeclareIncidentIn, GenericMappingWire, IntegrationIn, IntegrationSettingsWire, MaintenanceIn,
     PatchIncidentIn, ServiceIn,
@@ -287,7 +287,7 @@ pub async fn integration(
                 },
             };
             let (created, token) =
-                ops::create_integration(&Ctx::new(store, Operator::Console, now), &input).await?;
+                app::create_integration(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created {} integration {} (id {})",
                 created.kind.as_str(),
@@ -297,7 +297,7 @@ pub async fn integration(
             println!(
                 "inbound URL: {}{}",
                 base_url(public_url, listen),
-                ops::hook_path(created.kind, &token)
+                app::hook_path(created.kind, &token)
             );
             println!("the token is shown only now; it can also be sent as 'Authorization: Bearer <token>'");
             Ok(())
@@ -337,17 +337,17 @@ pub async fn integration(
         IntegrationCommand::Rotate { name, public_url } => {
             let id = integration_named(store, name).await?;
             let (integration, token) =
-                ops::rotate_integration(&Ctx::new(store, Operator::Console, now), id).await?;
+                app::rotate_integration(&Ctx::new(store, Operator::Console, now), id).await?;
             println!(
                 "new inbound URL: {}{}",
                 base_url(public_url, listen),
-                ops::hook_path(integration.kind, &token)
+                app::hook_path(integration.kind, &token)
             );
             Ok(())
         }
         IntegrationCommand::Delete { name } => {
             let id = integration_named(store, name).await?;
-            ops::delete_integration(&Ctx::new(store, Operator::Console, now), id).await?;
+            app::delete_integration(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted integration {name}");
             Ok(())
         }
@@ -378,7 +378,7 @@ pub async fn service(
                 team: team.clone(),
             };
             let saved =
-                ops::save_service(&Ctx::new(store, Operator::Console, now), existing, &input)
+                app::save_service(&Ctx::new(store, Operator::Console, now), existing, &input)
                     .await?;
             println!("saved service {} (id {})", saved.name, saved.id);
             Ok(())
@@ -391,7 +391,7 @@ pub async fn service(
                 .find(|s| s.name.eq_ignore_ascii_case(name.trim()))
                 .map(|s| s.id)
                 .ok_or_else(|| Failure(format!("no service named '{name}'")))?;
-            opsdesk_server::ops::status::set_public(
+            opsdesk_server::app::status::set_public(
                 &Ctx::new(store, Operator::Console, now),
                 id,
                 *shown,
@@ -404,7 +404,7 @@ pub async fn service(
             Ok(())
         }
         ServiceCommand::List(f) => {
-            let rows = ops::services(&Ctx::new(store, Operator::Console, now)).await?;
+            let rows = app::services(&Ctx::new(store, Operator::Console, now)).await?;
             print_rows(
                 f.format,
                 &rows,
@@ -459,7 +459,7 @@ pub async fn maintenance(
                 services: services.clone(),
             };
             let created =
-                ops::create_maintenance(&Ctx::new(store, Operator::Console, now), &input).await?;
+                app::create_maintenance(&Ctx::new(store, Operator::Console, now), &input).await?;
             let dir = Directory::load(store).await?;
             let out = dir.maintenance(&created, now);
             println!("planned maintenance window {} (id {})", out.title, out.id);
@@ -505,7 +505,7 @@ pub async fn maintenance(
             )
         }
         MaintenanceCommand::Delete { id } => {
-            ops::delete_maintenance(&Ctx::new(store, Operator::Console, now), *id).await?;
+            app::delete_maintenance(&Ctx::new(store, Operator::Console, now), *id).await?;
             println!("deleted maintenance window {id}");
             Ok(())
         }
@@ -527,7 +527,7 @@ pub async fn incident(
                 ..Default::default()
             };
             let filter: IncidentFilter =
-                opsdesk_server::ops::incidents::incident_filter(&query, &dir)?;
+                opsdesk_server::app::incidents::incident_filter(&query, &dir)?;
             let rows: Vec<_> = store
                 .incidents(&filter)
                 .await?
@@ -634,7 +634,7 @@ pub async fn incident(
                 commander: commander.clone(),
                 ticket: *ticket,
             };
-            let created = ops::declare(&Ctx::new(store, Operator::Console, now), &input).await?;
+            let created = app::declare(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "declared incident #{} ({})",
                 created.id,
@@ -656,7 +656,7 @@ pub async fn incident(
                 comms: comms.clone().map(Some),
                 ..PatchIncidentIn::default()
             };
-            let changed = ops::patch(&Ctx::new(store, Operator::Console, now), *id, &input).await?;
+            let changed = app::patch(&Ctx::new(store, Operator::Console, now), *id, &input).await?;
             println!(
                 "incident #{} is {} ({})",
                 changed.id,
@@ -678,7 +678,7 @@ pub async fn incident(
                 body: body.clone(),
                 title: title.clone(),
             };
-            opsdesk_server::ops::status::post_update(
+            opsdesk_server::app::status::post_update(
                 &Ctx::new(store, Operator::Console, now),
                 *id,
                 &input,
@@ -688,7 +688,7 @@ pub async fn incident(
             Ok(())
         }
         IncidentCommand::Note { id, body } => {
-            ops::note(&Ctx::new(store, Operator::Console, now), *id, body).await?;
+            app::note(&Ctx::new(store, Operator::Console, now), *id, body).await?;
             println!("noted on incident #{id}");
             Ok(())
         }

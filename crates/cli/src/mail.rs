@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use opsdesk_server::ops::mail as ops;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::mail as app;
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::mail::{MailboxIn, ServerIn};
 use opsdesk_store::Store;
 
@@ -183,7 +183,7 @@ pub async fn mailbox(
 ) -> Result<(), Failure> {
     match command {
         MailboxCommand::Create(args) => {
-            let m = ops::create_mailbox(&Ctx::new(store, Operator::Console, now), &args.wire()?)
+            let m = app::create_mailbox(&Ctx::new(store, Operator::Console, now), &args.wire()?)
                 .await?;
             println!(
                 "created mailbox {} <{}> (id {})",
@@ -192,8 +192,8 @@ pub async fn mailbox(
             Ok(())
         }
         MailboxCommand::Update(args) => {
-            let existing = ops::mailbox_named(store, &args.name).await?;
-            let m = ops::update_mailbox(
+            let existing = app::mailbox_named(store, &args.name).await?;
+            let m = app::update_mailbox(
                 &Ctx::new(store, Operator::Console, now),
                 existing.id,
                 &args.wire()?,
@@ -207,7 +207,7 @@ pub async fn mailbox(
                 .mailboxes()
                 .await?
                 .iter()
-                .map(ops::mailbox_out)
+                .map(app::mailbox_out)
                 .collect();
             print_rows(
                 f.format,
@@ -242,8 +242,8 @@ pub async fn mailbox(
             )
         }
         MailboxCommand::Fetch { name } => {
-            let m = ops::mailbox_named(store, name).await?;
-            ops::fetch_now(store, Operator::Console, m.id).await?;
+            let m = app::mailbox_named(store, name).await?;
+            app::fetch_now(store, Operator::Console, m.id).await?;
             println!(
                 "mailbox {} will be polled at the server's next turn",
                 m.settings.name
@@ -257,7 +257,7 @@ pub async fn mailbox(
 pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Result<(), Failure> {
     match command {
         MailCommand::Ingest { mailbox, file } => {
-            let mailbox = ops::mailbox_named(store, mailbox).await?;
+            let mailbox = app::mailbox_named(store, mailbox).await?;
             let raw = match file {
                 Some(path) => std::fs::read(path)
                     .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?,
@@ -271,8 +271,8 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
                 }
             };
             let received =
-                ops::ingest(&Ctx::new(store, Operator::Console, now), &mailbox, raw).await?;
-            let out = ops::intake_out(&received);
+                app::ingest(&Ctx::new(store, Operator::Console, now), &mailbox, raw).await?;
+            let out = app::intake_out(&received);
             match (out.ticket_id, out.reason) {
                 (Some(ticket), _) => println!("{} #{ticket} (mail {})", out.outcome, out.mail_id),
                 (None, Some(reason)) => {
@@ -288,11 +288,11 @@ pub async fn mail(store: &Store, command: &MailCommand, now: Timestamp) -> Resul
             format,
         } => {
             let mailbox = match mailbox {
-                Some(name) => Some(ops::mailbox_named(store, name).await?.id),
+                Some(name) => Some(app::mailbox_named(store, name).await?.id),
                 None => None,
             };
             let mail = store.recent_mail(mailbox, (*limit).clamp(1, 1000)).await?;
-            let rows: Vec<_> = mail.iter().map(ops::mail_out).collect();
+            let rows: Vec<_> = mail.iter().map(app::mail_out).collect();
             print_rows(
                 format.format,
                 &rows,
@@ -335,7 +335,7 @@ pub async fn org_domains(
         .await?
         .ok_or_else(|| Failure(format!("no organisation named '{name}'")))?;
     let set =
-        ops::set_org_domains(&Ctx::new(store, Operator::Console, now), org.id, domains).await?;
+        app::set_org_domains(&Ctx::new(store, Operator::Console, now), org.id, domains).await?;
     println!(
         "{}: {}",
         org.name,

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use opsdesk_search::{SearchError, SearchIndex};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::error::ApiError;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
 use opsdesk_server::wire::desk::{
     CreateTeamIn, CreateUserIn, OrgOut, PatchUserIn, TeamOut, TokenInfoOut, UserOut,
 };
@@ -424,7 +424,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 organization: args.org.clone(),
                 password: Some(password.clone()),
             };
-            let user = ops::create_user(&Ctx::new(store, Operator::Console, now), &input).await?;
+            let user = app::create_user(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created {} {} (id {})",
                 user.role.as_str(),
@@ -454,7 +454,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 active: *active,
             };
             let user =
-                ops::update_user(&Ctx::new(store, Operator::Console, now), user.id, &input).await?;
+                app::update_user(&Ctx::new(store, Operator::Console, now), user.id, &input).await?;
             println!(
                 "updated {} ({}{})",
                 user.email,
@@ -491,7 +491,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 tier: tier.clone(),
                 escalates_to: escalates_to.clone(),
             };
-            let team = ops::create_team(&Ctx::new(store, Operator::Console, now), &input).await?;
+            let team = app::create_team(&Ctx::new(store, Operator::Console, now), &input).await?;
             println!(
                 "created team {} at {} (id {})",
                 team.name, team.tier, team.id
@@ -503,7 +503,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
                 .team_by_name(name)
                 .await?
                 .ok_or_else(|| Failure(format!("name: no team named '{name}'")))?;
-            let team = ops::set_team_escalation(
+            let team = app::set_team_escalation(
                 &Ctx::new(store, Operator::Console, now),
                 team.id,
                 Some(escalates_to),
@@ -534,7 +534,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             )
         }
         Command::Org(OrgCommand::Create { name }) => {
-            let org = ops::create_org(&Ctx::new(store, Operator::Console, now), name).await?;
+            let org = app::create_org(&Ctx::new(store, Operator::Console, now), name).await?;
             println!("created organisation {} (id {})", org.name, org.id);
             Ok(())
         }
@@ -546,7 +546,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             })
         }
         Command::Token(TokenCommand::Create { email, name }) => {
-            let (_, token) = ops::create_token(
+            let (_, token) = app::create_token(
                 &Ctx::new(store, Operator::Console, now),
                 email,
                 name.as_deref(),
@@ -557,7 +557,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             Ok(())
         }
         Command::Token(TokenCommand::List(f)) => {
-            let tokens = ops::list_tokens(store, Operator::Console).await?;
+            let tokens = app::list_tokens(store, Operator::Console).await?;
             let rows: Vec<TokenInfoOut> = tokens.iter().map(TokenInfoOut::from).collect();
             print_rows(
                 f.format,
@@ -574,7 +574,7 @@ async fn command(cli: &Cli, store: &Store, now: Timestamp) -> Result<(), Failure
             )
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            ops::revoke_token(&Ctx::new(store, Operator::Console, now), *id).await?;
+            app::revoke_token(&Ctx::new(store, Operator::Console, now), *id).await?;
             println!("revoked token {id} (running servers stop accepting it within 2 seconds)");
             Ok(())
         }

@@ -3,9 +3,9 @@
 
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_server::ops::oncall as ops;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::oncall as app;
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::incidents::{
     ContactMethodIn, EscalationPolicyIn, LayerWire, OverrideIn, PolicyLevelWire, ScheduleIn,
 };
@@ -165,7 +165,7 @@ fn level_from(text: &str) -> Result<PolicyLevelWire, Failure> {
 }
 
 async fn schedule_id(store: &Store, name: &str) -> Result<i64, Failure> {
-    Ok(ops::schedule_named(store, "name", name).await?.id)
+    Ok(app::schedule_named(store, "name", name).await?.id)
 }
 
 /// Runs a `schedule` verb.
@@ -188,8 +188,8 @@ pub async fn schedule(
                     .map(|l| layer_from(l))
                     .collect::<Result<_, _>>()?,
             };
-            let s = ops::create_schedule(&Ctx::new(store, Operator::Console, now), &input).await?;
-            let out = ops::schedule_out(store, &s, now, now, now).await;
+            let s = app::create_schedule(&Ctx::new(store, Operator::Console, now), &input).await?;
+            let out = app::schedule_out(store, &s, now, now, now).await;
             println!(
                 "created schedule {} (id {}); on call now: {}",
                 out.name,
@@ -199,10 +199,10 @@ pub async fn schedule(
             Ok(())
         }
         ScheduleCommand::List(f) => {
-            let (from, to) = ops::default_window(now);
+            let (from, to) = app::default_window(now);
             let mut rows = Vec::new();
             for s in store.schedules().await? {
-                rows.push(ops::schedule_out(store, &s, now, from, to).await);
+                rows.push(app::schedule_out(store, &s, now, from, to).await);
             }
             print_rows(
                 f.format,
@@ -226,9 +226,9 @@ pub async fn schedule(
             )
         }
         ScheduleCommand::Show { name, days } => {
-            let s = ops::schedule_named(store, "name", name).await?;
+            let s = app::schedule_named(store, "name", name).await?;
             let to = now + SignedDuration::from_hours(24 * (*days).clamp(1, 400));
-            let out = ops::schedule_out(store, &s, now, now, to).await;
+            let out = app::schedule_out(store, &s, now, now, to).await;
             for shift in out.shifts {
                 println!(
                     "{} → {}  {} <{}>",
@@ -250,13 +250,13 @@ pub async fn schedule(
                 ends_at: until.clone(),
             };
             let created =
-                ops::add_override(&Ctx::new(store, Operator::Console, now), id, &input).await?;
+                app::add_override(&Ctx::new(store, Operator::Console, now), id, &input).await?;
             println!("override {created}: {email} is on call for {name} from {from} until {until}");
             Ok(())
         }
         ScheduleCommand::Delete { name } => {
             let id = schedule_id(store, name).await?;
-            ops::delete_schedule(&Ctx::new(store, Operator::Console, now), id).await?;
+            app::delete_schedule(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted schedule {name}");
             Ok(())
         }
@@ -265,7 +265,7 @@ pub async fn schedule(
 
 /// Prints who is on call now, per schedule.
 pub async fn oncall(store: &Store, now: Timestamp) -> Result<(), Failure> {
-    for (schedule, who) in ops::on_call_now(store, now).await? {
+    for (schedule, who) in app::on_call_now(store, now).await? {
         match who {
             Some(u) => println!("{schedule}: {} <{}>", u.name, u.email),
             None => println!("{schedule}: nobody"),
@@ -291,7 +291,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                     .collect::<Result<_, _>>()?,
                 repeats: *repeats,
             };
-            let p = ops::create_policy(&Ctx::new(store, Operator::Console, now), &input).await?;
+            let p = app::create_policy(&Ctx::new(store, Operator::Console, now), &input).await?;
             for service in services {
                 let id = store
                     .services()
@@ -300,7 +300,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                     .find(|s| s.name.eq_ignore_ascii_case(service.trim()))
                     .map(|s| s.id)
                     .ok_or_else(|| Failure(format!("no service named '{service}'")))?;
-                ops::set_service_policy(
+                app::set_service_policy(
                     &Ctx::new(store, Operator::Console, now),
                     id,
                     Some(&p.name),
@@ -313,7 +313,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
         PolicyCommand::List(f) => {
             let mut rows = Vec::new();
             for p in store.escalation_policies().await? {
-                rows.push(ops::policy_out(store, &p).await?);
+                rows.push(app::policy_out(store, &p).await?);
             }
             print_rows(
                 f.format,
@@ -342,7 +342,7 @@ pub async fn policy(store: &Store, command: &PolicyCommand, now: Timestamp) -> R
                 .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
                 .map(|p| p.id)
                 .ok_or_else(|| Failure(format!("no escalation policy named '{name}'")))?;
-            ops::delete_policy(&Ctx::new(store, Operator::Console, now), id).await?;
+            app::delete_policy(&Ctx::new(store, Operator::Console, now), id).await?;
             println!("deleted escalation policy {name}");
             Ok(())
         }
@@ -368,7 +368,7 @@ pub async fn contact(
                 kind: kind.clone(),
                 address: address.clone(),
             };
-            let c = ops::add_contact_method(store, &user, &input, now).await?;
+            let c = app::add_contact_method(store, &user, &input, now).await?;
             println!(
                 "{} is paged by {} at {} (id {})",
                 user.email, c.kind, c.address, c.id

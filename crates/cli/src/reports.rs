@@ -3,9 +3,9 @@
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use opsdesk_server::ops::reports::{self, Kind, ReportQuery};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::reports::{self, Kind, ReportQuery};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_store::Store;
 
 use crate::{print_rows, Failure, Format, FormatArg};

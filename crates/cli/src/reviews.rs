@@ -2,9 +2,9 @@
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use opsdesk_server::ops::reviews as ops;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::reviews as app;
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::incidents::ProblemIn;
 use opsdesk_store::Store;
 
@@ -60,7 +60,7 @@ pub async fn review(store: &Store, command: &ReviewCommand, now: Timestamp) -> R
         .review(*incident)
         .await?
         .ok_or_else(|| Failure(format!("incident #{incident} has no review yet")))?;
-    let out = ops::review_out(store, &review, now).await?;
+    let out = app::review_out(store, &review, now).await?;
     println!("Review of incident #{incident} ({})", out.status);
     for ((_, heading), text) in opsdesk_store::REVIEW_SECTIONS.iter().zip(&review.sections) {
         println!("\n## {heading}\n{text}");
@@ -90,7 +90,7 @@ pub async fn action_item(
         .action_items(None, None, None, false)
         .await?
         .iter()
-        .map(|a| ops::item_out(a, now))
+        .map(|a| app::item_out(a, now))
         .filter(|a| !overdue || a.overdue)
         .collect();
     print_rows(
@@ -133,7 +133,7 @@ pub async fn problem(
                 incidents: incidents.clone(),
             };
             let p =
-                ops::save_problem(&Ctx::new(store, Operator::Console, now), None, &input).await?;
+                app::save_problem(&Ctx::new(store, Operator::Console, now), None, &input).await?;
             println!("created problem #{} {}", p.id, p.title);
             Ok(())
         }
@@ -142,7 +142,7 @@ pub async fn problem(
                 .problems()
                 .await?
                 .iter()
-                .map(ops::problem_out)
+                .map(app::problem_out)
                 .collect();
             print_rows(
                 f.format,

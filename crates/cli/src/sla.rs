@@ -3,10 +3,10 @@
 
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
-use opsdesk_server::ops::sla::policy_out;
-use opsdesk_server::ops::sla::{self, level_line, parse_level_line, Names};
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::Operator;
+use opsdesk_server::app::sla::policy_out;
+use opsdesk_server::app::sla::{self, level_line, parse_level_line, Names};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::Operator;
 use opsdesk_server::wire::desk::{
     CalendarIn, CalendarOut, ConditionsWire, HolidayWire, PolicyIn, PolicyOut, TargetWire,
     TargetsWire, WeekHoursWire,
@@ -161,7 +161,7 @@ pub async fn vendor(store: &Store, command: &VendorCommand, now: Timestamp) -> R
             Ok(())
         }
         VendorCommand::List(f) => {
-            let rows = opsdesk_server::ops::sla::vendors_out(store, jiff::Timestamp::now()).await?;
+            let rows = opsdesk_server::app::sla::vendors_out(store, jiff::Timestamp::now()).await?;
             print_rows(
                 f.format,
                 &rows,

@@ -1,8 +1,9 @@
 //! The opsdesk server: the JSON API, the HTML UI and the state they share.
 //!
-//! Handlers are thin: they read input, call [`ops`] (which authorizes and validates once for
+//! Handlers are thin: they read input, call [`app`] (which authorizes and validates once for
 //! both the API and the UI), and render the result. The clock is read here, at the edge.
 
+pub mod app;
 pub mod auth;
 pub mod demo;
 pub mod error;
@@ -12,7 +13,6 @@ pub mod input;
 pub mod mail;
 pub mod markdown;
 pub mod metrics;
-pub mod ops;
 pub mod paging;
 pub mod wire;
 pub mod workers;
@@ -49,7 +49,7 @@ pub struct AppState {
     /// This process's search index.
     pub search: Arc<opsdesk_search::SearchIndex>,
     /// What this process's indexer is doing; asks it to rebuild.
-    pub indexer: ops::search::SearchState,
+    pub indexer: app::search::SearchState,
     /// Request counts and latencies of this process, for `/metrics`.
     pub requests: metrics::RequestStats,
 }
@@ -68,7 +68,7 @@ impl AppState {
             paging_secret: Arc::default(),
             allow_private_webhooks: false,
             search,
-            indexer: ops::search::SearchState::default(),
+            indexer: app::search::SearchState::default(),
             requests: metrics::RequestStats::default(),
         }
     }
@@ -86,8 +86,8 @@ impl AppState {
     }
 
     /// The application layer's view of one request by `actor`, arriving now.
-    pub fn ctx<'a>(&'a self, actor: &'a opsdesk_domain::Actor) -> ops::Ctx<'a> {
-        ops::Ctx::of(&self.store, actor)
+    pub fn ctx<'a>(&'a self, actor: &'a opsdesk_domain::Actor) -> app::Ctx<'a> {
+        app::Ctx::of(&self.store, actor)
     }
 }
 

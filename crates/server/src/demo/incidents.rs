@@ -53,7 +53,7 @@ fn demo_alert(
 /// one just triggered.
 /// The demo's services, before the tickets and incidents that name them.
 pub(super) async fn seed_services(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::ops::incidents as inc;
+    use crate::app::incidents as inc;
     use crate::wire::incidents::ServiceIn;
     let by = Operator::Console;
     let ago = |m: i64| now.checked_sub(SignedDuration::from_mins(m)).unwrap_or(now);
@@ -94,7 +94,7 @@ pub(super) async fn seed_incidents(
     ticket: Option<i64>,
     now: Timestamp,
 ) -> Result<(), ApiError> {
-    use crate::ops::incidents as inc;
+    use crate::app::incidents as inc;
     use crate::wire::incidents::{
         DeclareIncidentIn, IntegrationIn, IntegrationSettingsWire, MaintenanceIn, PatchIncidentIn,
     };
@@ -187,7 +187,7 @@ pub(super) async fn seed_incidents(
     // the L2 expert on top, and a policy paging it, then the manager, for the databases and
     // payments.
     {
-        use crate::ops::oncall;
+        use crate::app::oncall;
         use crate::wire::incidents::{EscalationPolicyIn, LayerWire, PolicyLevelWire, ScheduleIn};
         let monday = {
             let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
@@ -381,7 +381,7 @@ pub(super) async fn seed_incidents(
     // The status page: four components, the EU checkout incident published, and the
     // resolved latency incident's public story.
     for service in store.services().await? {
-        crate::ops::status::set_public(&Ctx::new(store, by, ago(60 * 24 * 10)), service.id, true)
+        crate::app::status::set_public(&Ctx::new(store, by, ago(60 * 24 * 10)), service.id, true)
             .await?;
     }
     let olga = &olga;
@@ -397,7 +397,7 @@ pub(super) async fn seed_incidents(
             body: body.into(),
             title: title.map(str::to_owned),
         };
-        crate::ops::status::post_update(&Ctx::new(store, Operator::User(olga), at), id, &input)
+        crate::app::status::post_update(&Ctx::new(store, Operator::User(olga), at), id, &input)
             .await
     };
     publish(declared.id, Some("Card payments failing for some customers in Europe"), "identified", "partial_outage",

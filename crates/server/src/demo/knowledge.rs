@@ -16,7 +16,7 @@ type DemoArticle = (
 /// L2 and above), a few past their review date, one with an unpublished draft, a known error
 /// from a problem record, feedback, a deflection and links from resolved tickets.
 pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::ops::knowledge as kb;
+    use crate::app::knowledge as kb;
     use crate::wire::knowledge::{ArticleIn, CategoryIn};
     let by = Operator::Console;
     let day = |days: i64| {
@@ -166,7 +166,7 @@ pub(super) async fn seed_knowledge(store: &Store, now: Timestamp) -> Result<(), 
 /// Runbooks attached to services and alerts, one run under way on an open incident, and
 /// scheduled checks with a few days of history: done, done late, and missed occurrences.
 pub(super) async fn seed_runbooks(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::ops::runbooks as rb;
+    use crate::app::runbooks as rb;
     use crate::wire::runbooks::{RunbookIn, StepOutcomeIn};
     use opsdesk_store::RunTarget;
     let by = Operator::Console;

@@ -20,10 +20,10 @@ pub(super) async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiEr
         active: Some(true),
         tls_ca: None,
     };
-    let mailbox = ops::mail::create_mailbox(&Ctx::new(store, by, now), &input).await?;
+    let mailbox = app::mail::create_mailbox(&Ctx::new(store, by, now), &input).await?;
     for ((org, _), domain) in CUSTOMERS.iter().zip(["acme.example", "globex.example"]) {
         if let Some(found) = store.org_by_name(org).await? {
-            ops::mail::set_org_domains(&Ctx::new(store, by, now), found.id, &[domain.to_owned()])
+            app::mail::set_org_domains(&Ctx::new(store, by, now), found.id, &[domain.to_owned()])
                 .await?;
         }
     }
@@ -34,7 +34,7 @@ pub(super) async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiEr
         printer in bay 4 feeds blank labels. Log attached.\r\n\r\nCarol\r\n--b\r\n\
         Content-Type: text/plain; name=\"printer-log.txt\"\r\nContent-Disposition: attachment; \
         filename=\"printer-log.txt\"\r\n\r\n08:02 job 4411 sent\r\n08:02 ribbon sensor: no ribbon\r\n--b--\r\n";
-    let opened = ops::mail::ingest(
+    let opened = app::mail::ingest(
         &Ctx::new(store, by, now),
         &mailbox,
         first.as_bytes().to_vec(),
@@ -50,7 +50,7 @@ pub(super) async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiEr
              <carol@acme.example> wrote:\r\n> Since the driver update this morning the label printer\r\n\
              > in bay 4 feeds blank labels.\r\n"
         );
-        ops::mail::ingest(&Ctx::new(store, by, now), &mailbox, reply.into_bytes()).await?;
+        app::mail::ingest(&Ctx::new(store, by, now), &mailbox, reply.into_bytes()).await?;
     }
     let unknown = "From: Zoe Driver <zoe@acme.example>\r\nTo: support@opsdesk.example\r\n\
         Subject: =?utf-8?q?Can=E2=80=99t_log_in_to_the_driver_app?=\r\nMessage-ID: <demo-3@acme.example>\r\n\
@@ -63,7 +63,7 @@ pub(super) async fn seed_mail(store: &Store, now: Timestamp) -> Result<(), ApiEr
         Auto-Submitted: auto-replied\r\n\r\nI am away until Monday.\r\n";
     let broken = "To: support@opsdesk.example\r\nSubject: ???\r\n\r\n\u{1}\u{2}";
     for raw in [unknown, out_of_office, broken] {
-        ops::mail::ingest(&Ctx::new(store, by, now), &mailbox, raw.as_bytes().to_vec()).await?;
+        app::mail::ingest(&Ctx::new(store, by, now), &mailbox, raw.as_bytes().to_vec()).await?;
     }
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Demo data (`opsdesk demo seed`, `serve --demo`): organisations, a tiered team ladder, staff and customers, and tickets in varied
-//! states. Everything goes through [`crate::ops`], so demo rows carry their events like real ones.
+//! states. Everything goes through [`crate::app`], so demo rows carry their events like real ones.
 
 use jiff::{SignedDuration, Timestamp};
 use opsdesk_store::{Store, Ticket};
 
+use crate::app::{self, Ctx, Operator};
 use crate::error::ApiError;
-use crate::ops::{self, Ctx, Operator};
 use crate::wire::desk::{
     CreateMessageIn, CreateTeamIn, CreateTicketIn, CreateUserIn, EscalateIn, PatchTicketIn,
 };
@@ -172,7 +172,7 @@ pub async fn seed(
             tier: tier.into(),
             escalates_to: None,
         };
-        ops::create_team(&Ctx::new(store, by, now), &input).await?;
+        app::create_team(&Ctx::new(store, by, now), &input).await?;
     }
     for (name, _, target) in TEAMS {
         if let (Some(team), Some(target)) = (store.team_by_name(name).await?, target) {
@@ -192,11 +192,11 @@ pub async fn seed(
             organization: None,
             password: Some(DEMO_PASSWORD.into()),
         };
-        ops::create_user(&Ctx::new(store, by, now), &input).await?;
+        app::create_user(&Ctx::new(store, by, now), &input).await?;
     }
     let mut customers = Vec::new();
     for (org, people) in CUSTOMERS {
-        ops::create_org(&Ctx::new(store, by, now), org).await?;
+        app::create_org(&Ctx::new(store, by, now), org).await?;
         for (email, name) in people {
             let input = CreateUserIn {
                 email: email.into(),
@@ -207,7 +207,7 @@ pub async fn seed(
                 organization: Some(org.into()),
                 password: Some(DEMO_PASSWORD.into()),
             };
-            customers.push(ops::create_user(&Ctx::new(store, by, now), &input).await?);
+            customers.push(app::create_user(&Ctx::new(store, by, now), &input).await?);
         }
     }
     seed_sla(store, now).await?;
@@ -241,7 +241,7 @@ pub async fn seed(
             tags: None,
         };
         let (ticket, _) =
-            ops::create_ticket(store, customer, &input, "portal", None, created).await?;
+            app::create_ticket(store, customer, &input, "portal", None, created).await?;
         let step = |minutes: i64| {
             created
                 .checked_add(SignedDuration::from_mins(minutes))
@@ -255,7 +255,7 @@ pub async fn seed(
         triage(store, &lena_actor, &ticket, &mut rng, step(3)).await?;
         let liam_actor = liam.actor();
         let worker = if fate >= 6 {
-            ops::escalate(
+            app::escalate(
                 &Ctx::new(store, Operator::User(&lena_actor), step(5)),
                 ticket.id,
                 &EscalateIn {
@@ -267,7 +267,7 @@ pub async fn seed(
             .await?;
             assign(store, &liam_actor, ticket.id, step(8)).await?;
             if fate >= 8 {
-                ops::escalate(
+                app::escalate(
                     &Ctx::new(store, Operator::User(&liam_actor), step(40)),
                     ticket.id,
                     &EscalateIn {
@@ -349,7 +349,7 @@ async fn wait_on_vendor(
         vendor_ref: Some(Some(format!("CC-{}", 4000 + id))),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
+    app::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }
 
@@ -364,7 +364,7 @@ async fn triage(
         add_tags: Some(vec![TAGS[rng.usize(..TAGS.len())].to_owned()]),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(
+    app::patch_ticket(
         &Ctx::new(store, Operator::User(actor), at),
         ticket.id,
         &patch,
@@ -383,7 +383,7 @@ async fn assign(
         assignee: Some(Some("me".into())),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
+    app::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }
 
@@ -399,7 +399,7 @@ async fn reply(
         body: body.into(),
         internal,
     };
-    ops::add_message(&Ctx::new(store, Operator::User(actor), at), id, &input).await?;
+    app::add_message(&Ctx::new(store, Operator::User(actor), at), id, &input).await?;
     Ok(())
 }
 
@@ -414,6 +414,6 @@ async fn set_status(
         status: Some(status.into()),
         ..PatchTicketIn::default()
     };
-    ops::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
+    app::patch_ticket(&Ctx::new(store, Operator::User(actor), at), id, &patch).await?;
     Ok(())
 }

@@ -18,7 +18,7 @@ pub(super) async fn seed_review(
         .into_iter()
         .find(|i| i.title.starts_with("p99 checkout latency"))
     {
-        use crate::ops::reviews;
+        use crate::app::reviews;
         use crate::wire::incidents::{ActionItemIn, ProblemIn, ReviewIn};
         let t = resolved.milestones.detected;
         let at = |m: i64| t + SignedDuration::from_mins(m);

@@ -5,7 +5,7 @@ use super::*;
 /// Two business calendars (Berlin and New York, with holidays), organisation plans and four
 /// policies with escalation levels, so demo tickets carry live clocks.
 pub(super) async fn seed_sla(store: &Store, now: Timestamp) -> Result<(), ApiError> {
-    use crate::ops::sla;
+    use crate::app::sla;
     use crate::wire::desk::{
         ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
         TargetsWire, WeekHoursWire,
@@ -264,7 +264,7 @@ pub(super) async fn fresh_tickets(
             tags: None,
         };
         let (ticket, _) =
-            ops::create_ticket(store, customer, &input, "portal", None, created).await?;
+            app::create_ticket(store, customer, &input, "portal", None, created).await?;
         ids.push(ticket.id);
         let later = |m: i64| {
             created
@@ -276,7 +276,7 @@ pub(super) async fn fresh_tickets(
                 priority: Some(p.into()),
                 ..PatchTicketIn::default()
             };
-            ops::patch_ticket(
+            app::patch_ticket(
                 &Ctx::new(store, Operator::User(&agent_actor), later(2)),
                 ticket.id,
                 &patch,

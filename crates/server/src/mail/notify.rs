@@ -134,7 +134,7 @@ async fn decide(
                 return Ok(None);
             }
             let secret = crate::paging::secret(store).await?;
-            values.survey = crate::ops::survey::survey_link(public_url, &secret, ticket.id);
+            values.survey = crate::app::survey::survey_link(public_url, &secret, ticket.id);
             requester.email.as_str().to_owned()
         }
         _ => {

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use opsdesk_domain::{Body, Impact, Subject, Tag, Urgency};
 use opsdesk_store::{Check, NewTicket, Occurrence, Store, TeamRef};
 
+use crate::app::runbooks::recurrence_of;
 use crate::error::ApiError;
-use crate::ops::runbooks::recurrence_of;
 
 /// Occurrences that may be skipped over after downtime before the rest are ignored.
 const MAX_SLEPT_THROUGH: usize = 200;

@@ -179,7 +179,7 @@ async fn send_notice(
         .ok_or("no active mailbox with an SMTP server to send through")?;
     let (subject, body) = match item.kind.as_str() {
         "page_email" => crate::paging::render_mail(&item.payload, base, secret)?,
-        kind => crate::ops::status::render_mail(kind, &item.target, &item.payload, base, secret)?,
+        kind => crate::app::status::render_mail(kind, &item.target, &item.payload, base, secret)?,
     };
     let message = crate::mail::send::notice(&mailbox, &item.target, &subject, &body)?;
     crate::mail::send::send(&mailbox, message).await

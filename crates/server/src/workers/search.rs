@@ -14,7 +14,7 @@ use opsdesk_domain::knowledge::Visibility;
 use opsdesk_search::{Audience, Change, Doc, Kind, SearchIndex};
 use opsdesk_store::{Owner, SearchRow, Searchable, Store, StoreError};
 
-use crate::ops::search::SearchState;
+use crate::app::search::SearchState;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -10,8 +10,8 @@ use opsdesk_domain::sla::format_duration;
 use opsdesk_domain::Role;
 use opsdesk_store::{OutgoingMail, ReportScope, Store};
 
+use crate::app::reports::{incident_report, ticket_report, Filters, ReportQuery, TicketTotals};
 use crate::error::ApiError;
-use crate::ops::reports::{incident_report, ticket_report, Filters, ReportQuery, TicketTotals};
 
 /// The cursor that remembers the last week summarised.
 const CURSOR: &str = "weekly_summary";

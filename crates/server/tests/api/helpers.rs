@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::wire::desk::{CreateTeamIn, CreateUserIn};
 use opsdesk_server::workers::Workers;
 use opsdesk_server::AppState;
@@ -207,7 +207,7 @@ async fn seed_desk(store: &Store) -> HashMap<&'static str, String> {
             tier: tier.into(),
             escalates_to: None,
         };
-        ops::create_team(&Ctx::new(store, by, now), &team)
+        app::create_team(&Ctx::new(store, by, now), &team)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
     }
@@ -230,7 +230,7 @@ async fn seed_desk(store: &Store) -> HashMap<&'static str, String> {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for org in ["Acme", "Globex"] {
-        ops::create_org(&Ctx::new(store, by, now), org)
+        app::create_org(&Ctx::new(store, by, now), org)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
     }
@@ -245,10 +245,10 @@ async fn seed_desk(store: &Store) -> HashMap<&'static str, String> {
             organization: org.map(Into::into),
             password: None,
         };
-        ops::create_user(&Ctx::new(store, by, now), &user)
+        app::create_user(&Ctx::new(store, by, now), &user)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
-        let (_, token) = ops::create_token(&Ctx::new(store, by, now), email, None)
+        let (_, token) = app::create_token(&Ctx::new(store, by, now), email, None)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         tokens.insert(key, token);

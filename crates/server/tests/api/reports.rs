@@ -1024,7 +1024,7 @@ async fn the_survey_link_records_an_answer_without_signing_in() {
     let app = spawn_app().await;
     let [t1, t2, ..] = desk_with_history(&app).await;
     let secret = opsdesk_server::paging::secret(&app.store).await.unwrap();
-    let link = opsdesk_server::ops::survey::survey_link(&app.base, &secret, t1);
+    let link = opsdesk_server::app::survey::survey_link(&app.base, &secret, t1);
     let client = reqwest::Client::new();
     let forged = client
         .get(format!("{}/survey/{t1}?sig=00ff", app.base))

@@ -53,7 +53,7 @@ const KNOWN_CIRCLES: &[&str] = &[];
 const FORBIDDEN_IMPORTS: &[(&str, &[&str])] = &[
     // The wire types are the lowest floor; `wire` may name only itself (checked apart).
     (
-        "ops",
+        "app",
         &["http", "api", "ui", "hooks", "download", "workers", "demo"],
     ),
     ("api", &["ui", "hooks", "demo"]),
@@ -129,7 +129,7 @@ fn clock_reads(source: &Source) -> Vec<String> {
         .collect()
 }
 
-/// The server module a file under `crates/server/src/` belongs to (`ops` for `ops/mod.rs`;
+/// The server module a file under `crates/server/src/` belongs to (`app` for `app/mod.rs`;
 /// an edge under `http/` by its own name, `api` for `http/api/tickets.rs`).
 fn floor(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("crates/server/src/")?;
@@ -190,7 +190,7 @@ fn floor_breaks(source: &Source) -> Vec<String> {
             ));
         }
     }
-    if matches!(floor, "ops" | "wire") {
+    if matches!(floor, "app" | "wire") {
         for (n, line) in code_lines(&source.text) {
             if line.contains("axum::") {
                 out.push(format!(
@@ -286,7 +286,7 @@ fn edge_authorizations(source: &Source) -> usize {
         .sum()
 }
 
-/// A file's module in its crate: `("crates/store", "clocks")`, `("crates/server", "ops::sla")`;
+/// A file's module in its crate: `("crates/store", "clocks")`, `("crates/server", "app::sla")`;
 /// the crate root is `""`.
 fn module_of(path: &str) -> Option<(&str, String)> {
     let (krate, rest) = path.split_once("/src/")?;
@@ -537,7 +537,7 @@ fn edges_reach_the_store_only_through_the_application_layer() {
         .filter(|(_, n)| *n > 0)
         .collect();
     assert_none(
-        "an edge calls `ops`, never the store",
+        "an edge calls `app`, never the store",
         against_ceilings("store calls", &counts, &[], 0),
     );
     let named: Vec<String> = sources()
@@ -659,16 +659,16 @@ fn each_rule_catches_a_deliberate_violation() {
         "use crate::http::api::reports::csv_response;\n",
     );
     assert_eq!(floor_breaks(&ui_on_api).len(), 1);
-    let ops_on_axum = source("crates/server/src/ops/mod.rs", "use axum::Json;\n");
-    assert_eq!(floor_breaks(&ops_on_axum).len(), 1);
-    let wire_on_ops = source(
+    let app_on_axum = source("crates/server/src/app/mod.rs", "use axum::Json;\n");
+    assert_eq!(floor_breaks(&app_on_axum).len(), 1);
+    let wire_on_app = source(
         "crates/server/src/wire/desk.rs",
-        "fn f() { crate::ops::x(); crate::wire::desk::y(); }\n",
+        "fn f() { crate::app::x(); crate::wire::desk::y(); }\n",
     );
-    assert_eq!(floor_breaks(&wire_on_ops).len(), 1);
+    assert_eq!(floor_breaks(&wire_on_app).len(), 1);
     let allowed = source(
         "crates/server/src/http/ui/x.rs",
-        "use crate::ops::Operator;\n",
+        "use crate::app::Operator;\n",
     );
     assert!(floor_breaks(&allowed).is_empty());
     let other_crate = source(
@@ -685,7 +685,7 @@ fn each_rule_catches_a_deliberate_violation() {
 
     let edge = source(
         "crates/server/src/http/api/x.rs",
-        "let t = state\n    .store\n    .ticket(id)\n    .await?;\nops::x(&state.store, id);\ncaller.actor.authorize(Action::Administer)?;\n",
+        "let t = state\n    .store\n    .ticket(id)\n    .await?;\napp::x(&state.store, id);\ncaller.actor.authorize(Action::Administer)?;\n",
     );
     assert_eq!(store_calls(&edge), 1);
     assert_eq!(edge_authorizations(&edge), 1);
@@ -694,7 +694,7 @@ fn each_rule_catches_a_deliberate_violation() {
         "use opsdesk_store::{Integration, Store};\nfn f(s: &Store) {}\nlet x = StoreError::Busy;\n",
     );
     assert_eq!(store_type_names(&typed).len(), 2);
-    assert!(is_edge(&edge.path) && !is_edge("crates/server/src/ops/mod.rs"));
+    assert!(is_edge(&edge.path) && !is_edge("crates/server/src/app/mod.rs"));
 
     let circle = [
         source(

@@ -2,8 +2,8 @@
 //! may open which page.
 
 use jiff::Timestamp;
-use opsdesk_server::ops::Ctx;
-use opsdesk_server::ops::{self, Operator};
+use opsdesk_server::app::Ctx;
+use opsdesk_server::app::{self, Operator};
 use opsdesk_server::wire::desk::CreateUserIn;
 use reqwest::StatusCode;
 
@@ -28,7 +28,7 @@ async fn with_password(
         organization: org.map(Into::into),
         password: Some(PASSWORD.into()),
     };
-    ops::create_user(
+    app::create_user(
         &Ctx::new(&app.store, Operator::Console, Timestamp::now()),
         &input,
     )

@@ -8,11 +8,11 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use crate::app::incidents::{self as app, Directory};
+use crate::app::Operator;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::desk::{EventOut, Page};
 use crate::wire::incidents::*;
@@ -96,7 +96,7 @@ async fn list_incidents(
     Query(q): Query<IncidentQuery>,
 ) -> Result<Json<Page<IncidentOut>>, ApiError> {
     let dir = Directory::load(&state.store).await?;
-    let (items, next_cursor) = ops::incidents(&state.ctx(&caller.actor), &q, &dir).await?;
+    let (items, next_cursor) = app::incidents(&state.ctx(&caller.actor), &q, &dir).await?;
     Ok(Json(Page {
         items: items.iter().map(|i| dir.incident(i, None)).collect(),
         next_cursor,
@@ -110,7 +110,7 @@ async fn declare(
     caller: ApiCaller,
     ApiJson(input): ApiJson<DeclareIncidentIn>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
-    let incident = ops::declare(&state.ctx(&caller.actor), &input).await?;
+    let incident = app::declare(&state.ctx(&caller.actor), &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(incident_out(&state, &caller, incident.id).await?),
@@ -122,7 +122,7 @@ async fn incident_out(
     caller: &ApiCaller,
     id: i64,
 ) -> Result<IncidentOut, ApiError> {
-    let (incident, tickets) = ops::incident(&state.ctx(&caller.actor), id).await?;
+    let (incident, tickets) = app::incident(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(dir.incident(&incident, Some(tickets)))
 }
@@ -145,7 +145,7 @@ async fn patch_incident(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchIncidentIn>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    ops::patch(&state.ctx(&caller.actor), id, &input).await?;
+    app::patch(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
@@ -156,7 +156,7 @@ async fn incident_events(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<EventOut>>, ApiError> {
-    let events = ops::incident_events(&state.ctx(&caller.actor), id).await?;
+    let events = app::incident_events(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: events.iter().map(EventOut::from).collect(),
     }))
@@ -170,8 +170,8 @@ async fn add_note(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IncidentNoteIn>,
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
-    let seq = ops::note(&state.ctx(&caller.actor), id, &input.body).await?;
-    let event = ops::incident_event(&state.ctx(&caller.actor), id, seq).await?;
+    let seq = app::note(&state.ctx(&caller.actor), id, &input.body).await?;
+    let event = app::incident_event(&state.ctx(&caller.actor), id, seq).await?;
     Ok((StatusCode::CREATED, Json(EventOut::from(&event))))
 }
 
@@ -182,7 +182,7 @@ async fn incident_alerts(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<AlertOut>>, ApiError> {
-    let alerts = ops::incident_alerts(&state.ctx(&caller.actor), id, 1000).await?;
+    let alerts = app::incident_alerts(&state.ctx(&caller.actor), id, 1000).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(Items {
         items: alerts.iter().map(|a| dir.alert(a)).collect(),
@@ -197,7 +197,7 @@ async fn link_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<LinkTicketIn>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    ops::link_ticket(&state.ctx(&caller.actor), id, input.ticket).await?;
+    app::link_ticket(&state.ctx(&caller.actor), id, input.ticket).await?;
     Ok(Json(incident_out(&state, &caller, id).await?))
 }
 
@@ -208,7 +208,7 @@ async fn unlink_ticket(
     caller: ApiCaller,
     Path((id, ticket)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    ops::unlink_ticket(&state.ctx(&caller.actor), id, ticket).await?;
+    app::unlink_ticket(&state.ctx(&caller.actor), id, ticket).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,7 +230,7 @@ async fn list_alerts(
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<Items<AlertOut>>, ApiError> {
     let dir = Directory::load(&state.store).await?;
-    let alerts = ops::recent_alerts(
+    let alerts = app::recent_alerts(
         &state.ctx(&caller.actor),
         q.integration.as_deref(),
         q.limit,
@@ -248,7 +248,7 @@ async fn list_integrations(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<IntegrationOut>>, ApiError> {
-    let list = ops::integrations(&state.store, Operator::User(&caller.actor)).await?;
+    let list = app::integrations(&state.store, Operator::User(&caller.actor)).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(Items {
         items: list.iter().map(|i| dir.integration_out(i)).collect(),
@@ -262,12 +262,12 @@ async fn create_integration(
     caller: ApiCaller,
     ApiJson(input): ApiJson<IntegrationIn>,
 ) -> Result<(StatusCode, Json<IntegrationCreatedOut>), ApiError> {
-    let (integration, token) = ops::create_integration(&state.ctx(&caller.actor), &input).await?;
+    let (integration, token) = app::create_integration(&state.ctx(&caller.actor), &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok((
         StatusCode::CREATED,
         Json(IntegrationCreatedOut {
-            path: ops::hook_path(integration.kind, &token),
+            path: app::hook_path(integration.kind, &token),
             integration: dir.integration_out(&integration),
             token,
         }),
@@ -281,7 +281,7 @@ async fn get_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    let integration = ops::integration(&state.ctx(&caller.actor), id).await?;
+    let integration = app::integration(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(dir.integration_out(&integration)))
 }
@@ -294,7 +294,7 @@ async fn put_integration(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IntegrationIn>,
 ) -> Result<Json<IntegrationOut>, ApiError> {
-    let integration = ops::update_integration(&state.ctx(&caller.actor), id, &input).await?;
+    let integration = app::update_integration(&state.ctx(&caller.actor), id, &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(dir.integration_out(&integration)))
 }
@@ -306,7 +306,7 @@ async fn delete_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_integration(&state.ctx(&caller.actor), id).await?;
+    app::delete_integration(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -317,10 +317,10 @@ async fn rotate_integration(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<IntegrationCreatedOut>, ApiError> {
-    let (integration, token) = ops::rotate_integration(&state.ctx(&caller.actor), id).await?;
+    let (integration, token) = app::rotate_integration(&state.ctx(&caller.actor), id).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(IntegrationCreatedOut {
-        path: ops::hook_path(integration.kind, &token),
+        path: app::hook_path(integration.kind, &token),
         integration: dir.integration_out(&integration),
         token,
     }))
@@ -333,7 +333,7 @@ async fn list_services(
     caller: ApiCaller,
 ) -> Result<Json<Items<ServiceOut>>, ApiError> {
     Ok(Json(Items {
-        items: ops::services(&state.ctx(&caller.actor)).await?,
+        items: app::services(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -342,7 +342,7 @@ async fn service_out(
     caller: &ApiCaller,
     id: i64,
 ) -> Result<ServiceOut, ApiError> {
-    ops::services(&state.ctx(&caller.actor))
+    app::services(&state.ctx(&caller.actor))
         .await?
         .into_iter()
         .find(|s| s.id == id)
@@ -356,7 +356,7 @@ async fn create_service(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ServiceIn>,
 ) -> Result<(StatusCode, Json<ServiceOut>), ApiError> {
-    let s = ops::save_service(&state.ctx(&caller.actor), None, &input).await?;
+    let s = app::save_service(&state.ctx(&caller.actor), None, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(service_out(&state, &caller, s.id).await?),
@@ -371,7 +371,7 @@ async fn put_service(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ServiceIn>,
 ) -> Result<Json<ServiceOut>, ApiError> {
-    ops::save_service(&state.ctx(&caller.actor), Some(id), &input).await?;
+    app::save_service(&state.ctx(&caller.actor), Some(id), &input).await?;
     Ok(Json(service_out(&state, &caller, id).await?))
 }
 
@@ -382,7 +382,7 @@ async fn list_maintenance(
     caller: ApiCaller,
 ) -> Result<Json<Items<MaintenanceOut>>, ApiError> {
     let ctx = state.ctx(&caller.actor);
-    let windows = ops::maintenance_windows(&ctx).await?;
+    let windows = app::maintenance_windows(&ctx).await?;
     let now = ctx.now;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(Items {
@@ -399,7 +399,7 @@ async fn create_maintenance(
 ) -> Result<(StatusCode, Json<MaintenanceOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let m = ops::create_maintenance(&ctx, &input).await?;
+    let m = app::create_maintenance(&ctx, &input).await?;
     let dir = Directory::load(&state.store).await?;
     Ok((StatusCode::CREATED, Json(dir.maintenance(&m, now))))
 }
@@ -411,7 +411,7 @@ async fn delete_maintenance(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_maintenance(&state.ctx(&caller.actor), id).await?;
+    app::delete_maintenance(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -421,7 +421,7 @@ pub struct RepliedOut {
     /// Tickets that got the reply.
     pub replied: Vec<i64>,
     /// Tickets that refused it, and why.
-    pub failed: Vec<ops::ReplyFailure>,
+    pub failed: Vec<app::ReplyFailure>,
 }
 
 /// Replies publicly on every customer ticket linked to the incident (each reply committed on its
@@ -433,7 +433,7 @@ async fn reply_to_tickets(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<IncidentNoteIn>,
 ) -> Result<Json<RepliedOut>, ApiError> {
-    let (replied, failed) = ops::reply_to_linked(
+    let (replied, failed) = app::reply_to_linked(
         &state.store,
         &caller.actor,
         id,

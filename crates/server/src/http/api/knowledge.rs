@@ -12,10 +12,10 @@ use opsdesk_domain::Action;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::app::knowledge as app;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::knowledge as ops;
 use crate::wire::desk::Items;
 use crate::wire::knowledge::*;
 use crate::AppState;
@@ -97,9 +97,9 @@ async fn search(
     query: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchOut>, ApiError> {
     let params = query_params(query)?;
-    let query = ops::search_query(&params)?;
-    let found = ops::run_search(&state.search, query.clone(), caller.actor.search_reach()).await?;
-    Ok(Json(ops::search_out(
+    let query = app::search_query(&params)?;
+    let found = app::run_search(&state.search, query.clone(), caller.actor.search_reach()).await?;
+    Ok(Json(app::search_out(
         found,
         &query,
         state.ctx(&caller.actor).may(Action::ListQueues),
@@ -124,9 +124,9 @@ async fn suggest(
     query: Result<Query<SuggestParams>, QueryRejection>,
 ) -> Result<Json<SearchOut>, ApiError> {
     let params = query_params(query)?;
-    let found = ops::suggest(&state.search, &params.q, caller.actor.search_reach(), 5).await?;
+    let found = app::suggest(&state.search, &params.q, caller.actor.search_reach(), 5).await?;
     let query = opsdesk_search::SearchQuery::default();
-    Ok(Json(ops::search_out(found, &query, false)))
+    Ok(Json(app::search_out(found, &query, false)))
 }
 
 /// The search index of the answering process: documents, position in the event log, rebuild
@@ -138,7 +138,7 @@ async fn search_status(
 ) -> Result<Json<SearchStatusOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     Ok(Json(
-        crate::ops::search::status(&ctx, &state.indexer, &state.search).await?,
+        crate::app::search::status(&ctx, &state.indexer, &state.search).await?,
     ))
 }
 
@@ -152,7 +152,7 @@ async fn reindex(
     let ctx = state.ctx(&caller.actor);
     Ok((
         StatusCode::ACCEPTED,
-        Json(crate::ops::search::rebuild(&ctx, &state.indexer, &state.search).await?),
+        Json(crate::app::search::rebuild(&ctx, &state.indexer, &state.search).await?),
     ))
 }
 
@@ -162,9 +162,9 @@ async fn list_categories(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<CategoryOut>>, ApiError> {
-    let items = ops::categories(&state.ctx(&caller.actor)).await?;
+    let items = app::categories(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items {
-        items: items.iter().map(ops::category_out).collect(),
+        items: items.iter().map(app::category_out).collect(),
     }))
 }
 
@@ -175,7 +175,7 @@ async fn create_category(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CategoryIn>,
 ) -> Result<(StatusCode, Json<CategoryOut>), ApiError> {
-    let out = ops::save_category(&state.ctx(&caller.actor), None, &input).await?;
+    let out = app::save_category(&state.ctx(&caller.actor), None, &input).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -188,7 +188,7 @@ async fn update_category(
     ApiJson(input): ApiJson<CategoryIn>,
 ) -> Result<Json<CategoryOut>, ApiError> {
     Ok(Json(
-        ops::save_category(&state.ctx(&caller.actor), Some(id), &input).await?,
+        app::save_category(&state.ctx(&caller.actor), Some(id), &input).await?,
     ))
 }
 
@@ -221,18 +221,18 @@ async fn list_articles(
     let q = query_params(query)?;
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let filter = ops::article_filter(
+    let filter = app::article_filter(
         &ctx,
         q.category,
         q.status.as_deref(),
         q.stale == Some(true),
         q.owner.as_deref(),
     )?;
-    let articles = ops::articles(&ctx, filter).await?;
+    let articles = app::articles(&ctx, filter).await?;
     Ok(Json(Items {
         items: articles
             .iter()
-            .map(|a| ops::article_out(a, Some(&caller.actor), &state.public_url, now))
+            .map(|a| app::article_out(a, Some(&caller.actor), &state.public_url, now))
             .collect(),
     }))
 }
@@ -246,7 +246,7 @@ async fn create_article(
 ) -> Result<(StatusCode, Json<ArticleOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::create_article(&ctx, &input).await?;
+    let article = app::create_article(&ctx, &input).await?;
     Ok((StatusCode::CREATED, answer(&state, &caller, &article, now)))
 }
 
@@ -258,7 +258,7 @@ async fn get_article(
     IdPath(id): IdPath,
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
-    let article = ops::article(&ctx, id).await?;
+    let article = app::article(&ctx, id).await?;
     Ok(answer(&state, &caller, &article, ctx.now))
 }
 
@@ -273,7 +273,7 @@ async fn edit_article(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::edit_article(&ctx, id, &input).await?;
+    let article = app::edit_article(&ctx, id, &input).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -286,7 +286,7 @@ async fn publish_article(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::publish_article(&ctx, id).await?;
+    let article = app::publish_article(&ctx, id).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -299,7 +299,7 @@ async fn archive_article(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::archive_article(&ctx, id).await?;
+    let article = app::archive_article(&ctx, id).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -310,7 +310,7 @@ fn answer(
     article: &opsdesk_store::Article,
     now: Timestamp,
 ) -> Json<ArticleOut> {
-    Json(ops::article_out(
+    Json(app::article_out(
         article,
         Some(&caller.actor),
         &state.public_url,
@@ -325,11 +325,11 @@ async fn list_versions(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<ArticleVersionOut>>, ApiError> {
-    let versions = ops::versions(&state.ctx(&caller.actor), id).await?;
+    let versions = app::versions(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: versions
             .iter()
-            .map(|v| ops::version_out(v, None, false))
+            .map(|v| app::version_out(v, None, false))
             .collect(),
     }))
 }
@@ -341,8 +341,8 @@ async fn get_version(
     caller: ApiCaller,
     Path((id, version)): Path<(i64, i64)>,
 ) -> Result<Json<ArticleVersionOut>, ApiError> {
-    let (this, previous) = ops::version(&state.ctx(&caller.actor), id, version).await?;
-    Ok(Json(ops::version_out(&this, previous.as_ref(), true)))
+    let (this, previous) = app::version(&state.ctx(&caller.actor), id, version).await?;
+    Ok(Json(app::version_out(&this, previous.as_ref(), true)))
 }
 
 /// Makes an old version the latest again, as a new version (staff); publish to show it.
@@ -354,7 +354,7 @@ async fn restore_version(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::restore_version(&ctx, id, version).await?;
+    let article = app::restore_version(&ctx, id, version).await?;
     Ok(answer(&state, &caller, &article, now))
 }
 
@@ -365,7 +365,7 @@ async fn list_feedback(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<FeedbackOut>>, ApiError> {
-    let feedback = ops::feedback(&state.ctx(&caller.actor), id).await?;
+    let feedback = app::feedback(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Items {
         items: feedback
             .iter()
@@ -387,7 +387,7 @@ async fn give_feedback(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<FeedbackIn>,
 ) -> Result<StatusCode, ApiError> {
-    ops::give_feedback(&state.ctx(&caller.actor), id, &input).await?;
+    app::give_feedback(&state.ctx(&caller.actor), id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -398,7 +398,7 @@ async fn deflected(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::record_deflection(&state.ctx(&caller.actor), id).await?;
+    app::record_deflection(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,11 +411,11 @@ async fn ticket_articles(
 ) -> Result<Json<Items<ArticleOut>>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let articles = ops::ticket_articles(&ctx, id).await?;
+    let articles = app::ticket_articles(&ctx, id).await?;
     Ok(Json(Items {
         items: articles
             .iter()
-            .map(|a| ops::article_out(a, Some(&caller.actor), &state.public_url, now))
+            .map(|a| app::article_out(a, Some(&caller.actor), &state.public_url, now))
             .collect(),
     }))
 }
@@ -428,7 +428,7 @@ async fn link_article(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<TicketArticleIn>,
 ) -> Result<StatusCode, ApiError> {
-    let added = ops::link_article(&state.ctx(&caller.actor), id, input.article).await?;
+    let added = app::link_article(&state.ctx(&caller.actor), id, input.article).await?;
     Ok(if added {
         StatusCode::CREATED
     } else {
@@ -456,6 +456,6 @@ async fn known_error(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let article = ops::publish_known_error(&ctx, id, input.visibility.as_deref()).await?;
+    let article = app::publish_known_error(&ctx, id, input.visibility.as_deref()).await?;
     Ok(answer(&state, &caller, &article, now))
 }

@@ -9,12 +9,12 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::app::mail as app;
+use crate::app::Operator;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
 use crate::mail::fetch::MAX_MESSAGE_BYTES;
-use crate::ops::mail as ops;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::mail::*;
 use crate::AppState;
@@ -74,9 +74,9 @@ async fn list_mailboxes(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<MailboxOut>>, ApiError> {
-    let items = ops::mailboxes(&state.ctx(&caller.actor)).await?;
+    let items = app::mailboxes(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items {
-        items: items.iter().map(ops::mailbox_out).collect(),
+        items: items.iter().map(app::mailbox_out).collect(),
     }))
 }
 
@@ -87,8 +87,8 @@ async fn create_mailbox(
     caller: ApiCaller,
     ApiJson(input): ApiJson<MailboxIn>,
 ) -> Result<(StatusCode, Json<MailboxOut>), ApiError> {
-    let mailbox = ops::create_mailbox(&state.ctx(&caller.actor), &input).await?;
-    Ok((StatusCode::CREATED, Json(ops::mailbox_out(&mailbox))))
+    let mailbox = app::create_mailbox(&state.ctx(&caller.actor), &input).await?;
+    Ok((StatusCode::CREATED, Json(app::mailbox_out(&mailbox))))
 }
 
 /// One mailbox (administrators).
@@ -98,8 +98,8 @@ async fn get_mailbox(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<MailboxOut>, ApiError> {
-    let mailbox = ops::mailbox(&state.ctx(&caller.actor), id).await?;
-    Ok(Json(ops::mailbox_out(&mailbox)))
+    let mailbox = app::mailbox(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(app::mailbox_out(&mailbox)))
 }
 
 /// Changes a mailbox (administrators); empty passwords keep the stored ones.
@@ -110,8 +110,8 @@ async fn put_mailbox(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<MailboxIn>,
 ) -> Result<Json<MailboxOut>, ApiError> {
-    let mailbox = ops::update_mailbox(&state.ctx(&caller.actor), id, &input).await?;
-    Ok(Json(ops::mailbox_out(&mailbox)))
+    let mailbox = app::update_mailbox(&state.ctx(&caller.actor), id, &input).await?;
+    Ok(Json(app::mailbox_out(&mailbox)))
 }
 
 /// Polls a mailbox now instead of at its next turn (administrators).
@@ -121,8 +121,8 @@ async fn fetch_now(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<(StatusCode, Json<MailboxOut>), ApiError> {
-    let mailbox = ops::fetch_now(&state.store, Operator::User(&caller.actor), id).await?;
-    Ok((StatusCode::ACCEPTED, Json(ops::mailbox_out(&mailbox))))
+    let mailbox = app::fetch_now(&state.store, Operator::User(&caller.actor), id).await?;
+    Ok((StatusCode::ACCEPTED, Json(app::mailbox_out(&mailbox))))
 }
 
 /// Hands in one raw message (`Content-Type: message/rfc822`) as if it had arrived in the
@@ -145,8 +145,8 @@ async fn hand_in(
             "send the message as Content-Type: message/rfc822",
         ));
     }
-    let received = ops::hand_in(&state.ctx(&caller.actor), id, body.to_vec()).await?;
-    Ok((StatusCode::CREATED, Json(ops::intake_out(&received))))
+    let received = app::hand_in(&state.ctx(&caller.actor), id, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(app::intake_out(&received))))
 }
 
 /// Which mail to list.
@@ -166,9 +166,9 @@ async fn list_mail(
     caller: ApiCaller,
     Query(q): Query<MailQuery>,
 ) -> Result<Json<Items<MailOut>>, ApiError> {
-    let mail = ops::recent_mail(&state.ctx(&caller.actor), q.mailbox, q.limit).await?;
+    let mail = app::recent_mail(&state.ctx(&caller.actor), q.mailbox, q.limit).await?;
     Ok(Json(Items {
-        items: mail.iter().map(ops::mail_out).collect(),
+        items: mail.iter().map(app::mail_out).collect(),
     }))
 }
 
@@ -180,8 +180,8 @@ async fn get_mail(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<MailOut>, ApiError> {
-    let mail = ops::mail_for(&state.store, &caller.actor, id).await?;
-    Ok(Json(ops::mail_out(&mail)))
+    let mail = app::mail_for(&state.store, &caller.actor, id).await?;
+    Ok(Json(app::mail_out(&mail)))
 }
 
 /// The source of a mail that did not become ticket content (unparseable, ignored, held,
@@ -192,7 +192,7 @@ async fn get_source(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
-    let raw = ops::mail_source(&state.ctx(&caller.actor), id).await?;
+    let raw = app::mail_source(&state.ctx(&caller.actor), id).await?;
     Ok(crate::http::download::file(
         raw,
         "message/rfc822",
@@ -208,7 +208,7 @@ async fn ticket_mail(
     IdPath(id): IdPath,
 ) -> Result<Json<Items<MailOut>>, ApiError> {
     Ok(Json(Items {
-        items: ops::ticket_mail(&state.store, &caller.actor, id).await?,
+        items: app::ticket_mail(&state.store, &caller.actor, id).await?,
     }))
 }
 
@@ -220,7 +220,7 @@ async fn ticket_attachments(
     IdPath(id): IdPath,
 ) -> Result<Json<Items<AttachmentOut>>, ApiError> {
     Ok(Json(Items {
-        items: ops::ticket_attachments(&state.store, &caller.actor, id).await?,
+        items: app::ticket_attachments(&state.store, &caller.actor, id).await?,
     }))
 }
 
@@ -231,7 +231,7 @@ async fn get_attachment(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
-    let (attachment, data) = ops::attachment_content(&state.store, &caller.actor, id).await?;
+    let (attachment, data) = app::attachment_content(&state.store, &caller.actor, id).await?;
     Ok(crate::http::download::file(
         data,
         &attachment.content_type,
@@ -246,7 +246,7 @@ async fn list_templates(
     caller: ApiCaller,
 ) -> Result<Json<Items<TemplateOut>>, ApiError> {
     Ok(Json(Items {
-        items: ops::templates(&state.ctx(&caller.actor)).await?,
+        items: app::templates(&state.ctx(&caller.actor)).await?,
     }))
 }
 
@@ -258,9 +258,9 @@ async fn put_template(
     Path(key): Path<String>,
     ApiJson(input): ApiJson<TemplateIn>,
 ) -> Result<Json<Items<TemplateOut>>, ApiError> {
-    ops::save_template(&state.ctx(&caller.actor), &key, &input).await?;
+    app::save_template(&state.ctx(&caller.actor), &key, &input).await?;
     Ok(Json(Items {
-        items: ops::templates_out(&state.store).await?,
+        items: app::templates_out(&state.store).await?,
     }))
 }
 
@@ -272,7 +272,7 @@ async fn get_domains(
     IdPath(id): IdPath,
 ) -> Result<Json<DomainsWire>, ApiError> {
     Ok(Json(DomainsWire {
-        domains: ops::org_domains(&state.ctx(&caller.actor), id).await?,
+        domains: app::org_domains(&state.ctx(&caller.actor), id).await?,
     }))
 }
 
@@ -284,6 +284,6 @@ async fn put_domains(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<DomainsWire>,
 ) -> Result<Json<DomainsWire>, ApiError> {
-    let domains = ops::set_org_domains(&state.ctx(&caller.actor), id, &input.domains).await?;
+    let domains = app::set_org_domains(&state.ctx(&caller.actor), id, &input.domains).await?;
     Ok(Json(DomainsWire { domains }))
 }

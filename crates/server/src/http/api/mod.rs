@@ -19,10 +19,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use utoipa::OpenApi;
 
+use crate::app::{self, Operator, TicketQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::{self, Operator, TicketQuery};
 use crate::wire::desk::*;
 use crate::AppState;
 
@@ -122,7 +122,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// Health of the server and its database.
 #[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, body = HealthOut), (status = 503, body = Problem)))]
 async fn health(State(state): State<AppState>) -> Result<Json<HealthOut>, ApiError> {
-    let database = ops::database_health(&state.store).await?;
+    let database = app::database_health(&state.store).await?;
     Ok(Json(HealthOut {
         status: "ok".into(),
         database: database.into(),
@@ -144,7 +144,7 @@ async fn list_tickets(
     query: Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<TicketOut>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let page = ops::list_tickets(&state.store, &caller.actor, &query).await?;
+    let page = app::list_tickets(&state.store, &caller.actor, &query).await?;
     Ok(Json(Page {
         items: page
             .items
@@ -183,7 +183,7 @@ async fn create_ticket(
         }
         None => None,
     };
-    let (ticket, created) = ops::create_ticket(
+    let (ticket, created) = app::create_ticket(
         &state.store,
         &caller.user,
         &input,
@@ -219,7 +219,7 @@ async fn get_ticket(
     IdPath(id): IdPath,
 ) -> Result<Json<TicketOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
-    let ticket = ops::readable_ticket(&ctx, id).await?;
+    let ticket = app::readable_ticket(&ctx, id).await?;
     let out = TicketOut::for_audience(&ticket, ctx.sees_internal());
     Ok(Json(sla::with_clocks(&ctx, out).await?))
 }
@@ -233,7 +233,7 @@ async fn patch_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTicketIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::patch_ticket(&state.ctx(&caller.actor), id, &input).await?;
+    let ticket = app::patch_ticket(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -247,7 +247,7 @@ async fn list_messages(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<MessageOut>>, ApiError> {
-    let messages = ops::ticket_messages(&state.ctx(&caller.actor), id).await?;
+    let messages = app::ticket_messages(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: messages.iter().map(MessageOut::from).collect(),
         next_cursor: None,
@@ -264,8 +264,8 @@ async fn create_message(
     ApiJson(input): ApiJson<CreateMessageIn>,
 ) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
-    let message_id = ops::add_message(&ctx, id, &input).await?;
-    let message = ops::ticket_message(&ctx, id, message_id).await?;
+    let message_id = app::add_message(&ctx, id, &input).await?;
+    let message = app::ticket_message(&ctx, id, message_id).await?;
     Ok((StatusCode::CREATED, Json((&message).into())))
 }
 
@@ -276,7 +276,7 @@ async fn list_events(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<EventOut>>, ApiError> {
-    let events = ops::ticket_events(&state.ctx(&caller.actor), id).await?;
+    let events = app::ticket_events(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: events.iter().map(EventOut::from).collect(),
         next_cursor: None,
@@ -292,7 +292,7 @@ async fn escalate(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<EscalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::escalate(&state.ctx(&caller.actor), id, &input).await?;
+    let ticket = app::escalate(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -308,7 +308,7 @@ async fn deescalate(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<DeescalateIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = ops::deescalate(&state.ctx(&caller.actor), id, &input).await?;
+    let ticket = app::deescalate(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json(TicketOut::for_audience(
         &ticket,
         caller.actor.sees_internal(),
@@ -322,7 +322,7 @@ async fn list_links(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<LinkOut>>, ApiError> {
-    let links = ops::ticket_links(&state.ctx(&caller.actor), id).await?;
+    let links = app::ticket_links(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: links.iter().map(LinkOut::from).collect(),
         next_cursor: None,
@@ -338,7 +338,7 @@ async fn create_link(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<CreateLinkIn>,
 ) -> Result<(StatusCode, Json<LinkOut>), ApiError> {
-    let link = ops::add_link(&state.ctx(&caller.actor), id, &input).await?;
+    let link = app::add_link(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json((&link).into())))
 }
 
@@ -349,7 +349,7 @@ async fn list_bug_reports(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Page<BugReportOut>>, ApiError> {
-    let reports = ops::ticket_bug_reports(&state.ctx(&caller.actor), id).await?;
+    let reports = app::ticket_bug_reports(&state.ctx(&caller.actor), id).await?;
     Ok(Json(Page {
         items: reports.iter().map(BugReportOut::from).collect(),
         next_cursor: None,
@@ -365,7 +365,7 @@ async fn create_bug_report(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<BugReportIn>,
 ) -> Result<(StatusCode, Json<BugReportOut>), ApiError> {
-    let report = ops::file_bug_report(&state.ctx(&caller.actor), id, &input).await?;
+    let report = app::file_bug_report(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json((&report).into())))
 }
 
@@ -391,7 +391,7 @@ async fn list_users(
     query: Result<Query<UserQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<UserOut>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let page = ops::directory::users(
+    let page = app::directory::users(
         &state.ctx(&caller.actor),
         query.role.as_deref(),
         query.team.as_deref(),
@@ -412,7 +412,7 @@ async fn create_user(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateUserIn>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
-    let user = ops::create_user(&state.ctx(&caller.actor), &input).await?;
+    let user = app::create_user(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json((&user).into())))
 }
 
@@ -423,7 +423,7 @@ async fn get_user(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<UserOut>, ApiError> {
-    let user = ops::directory::user(&state.ctx(&caller.actor), id).await?;
+    let user = app::directory::user(&state.ctx(&caller.actor), id).await?;
     Ok(Json((&user).into()))
 }
 
@@ -433,7 +433,7 @@ async fn list_teams(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Page<TeamOut>>, ApiError> {
-    let teams = ops::directory::teams(&state.ctx(&caller.actor)).await?;
+    let teams = app::directory::teams(&state.ctx(&caller.actor)).await?;
     Ok(Json(Page {
         items: teams.iter().map(TeamOut::from).collect(),
         next_cursor: None,
@@ -447,7 +447,7 @@ async fn create_team(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateTeamIn>,
 ) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
-    let team = ops::create_team(&state.ctx(&caller.actor), &input).await?;
+    let team = app::create_team(&state.ctx(&caller.actor), &input).await?;
     Ok((StatusCode::CREATED, Json((&team).into())))
 }
 
@@ -458,7 +458,7 @@ async fn get_team(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<TeamOut>, ApiError> {
-    let team = ops::directory::team(&state.ctx(&caller.actor), id).await?;
+    let team = app::directory::team(&state.ctx(&caller.actor), id).await?;
     Ok(Json((&team).into()))
 }
 
@@ -471,7 +471,7 @@ async fn patch_team(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchTeamIn>,
 ) -> Result<Json<TeamOut>, ApiError> {
-    let team = ops::patch_team(&state.ctx(&caller.actor), id, &input).await?;
+    let team = app::patch_team(&state.ctx(&caller.actor), id, &input).await?;
     Ok(Json((&team).into()))
 }
 
@@ -481,7 +481,7 @@ async fn list_orgs(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Page<OrgOut>>, ApiError> {
-    let orgs = ops::directory::orgs(&state.ctx(&caller.actor)).await?;
+    let orgs = app::directory::orgs(&state.ctx(&caller.actor)).await?;
     Ok(Json(Page {
         items: orgs.iter().map(OrgOut::from).collect(),
         next_cursor: None,
@@ -495,7 +495,7 @@ async fn create_org(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateOrgIn>,
 ) -> Result<(StatusCode, Json<OrgOut>), ApiError> {
-    let org = ops::create_org(&state.ctx(&caller.actor), &input.name).await?;
+    let org = app::create_org(&state.ctx(&caller.actor), &input.name).await?;
     Ok((StatusCode::CREATED, Json((&org).into())))
 }
 
@@ -506,7 +506,7 @@ async fn get_org(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<OrgOut>, ApiError> {
-    let org = ops::directory::org(&state.ctx(&caller.actor), id).await?;
+    let org = app::directory::org(&state.ctx(&caller.actor), id).await?;
     Ok(Json((&org).into()))
 }
 
@@ -517,7 +517,7 @@ async fn create_token(
     caller: ApiCaller,
     ApiJson(input): ApiJson<CreateTokenIn>,
 ) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
-    let (id, token) = ops::create_token(
+    let (id, token) = app::create_token(
         &state.ctx(&caller.actor),
         &input.email,
         input.name.as_deref(),
@@ -532,7 +532,7 @@ async fn list_tokens(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Page<TokenInfoOut>>, ApiError> {
-    let tokens = ops::list_tokens(&state.store, Operator::User(&caller.actor)).await?;
+    let tokens = app::list_tokens(&state.store, Operator::User(&caller.actor)).await?;
     Ok(Json(Page {
         items: tokens.iter().map(TokenInfoOut::from).collect(),
         next_cursor: None,
@@ -548,7 +548,7 @@ async fn revoke_token(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::revoke_token(&state.ctx(&caller.actor), id).await?;
+    app::revoke_token(&state.ctx(&caller.actor), id).await?;
     state.token_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -562,7 +562,7 @@ async fn patch_user(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<PatchUserIn>,
 ) -> Result<Json<UserOut>, ApiError> {
-    let user = ops::update_user(&state.ctx(&caller.actor), id, &input).await?;
+    let user = app::update_user(&state.ctx(&caller.actor), id, &input).await?;
     if input.active == Some(false) {
         state.token_cache.clear();
     }

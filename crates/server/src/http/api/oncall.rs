@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::app::oncall as app;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Checks, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::oncall as ops;
 use crate::wire::desk::Items;
 use crate::wire::desk::PersonOut;
 use crate::wire::incidents::*;
@@ -87,12 +87,12 @@ fn window(q: &WindowQuery, now: Timestamp) -> Result<(Timestamp, Timestamp), Api
     let mut checks = Checks::default();
     let utc = jiff::tz::TimeZone::UTC;
     let from = match q.from.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(f) => ops::instant_in("from", f, &utc, &mut checks),
+        Some(f) => app::instant_in("from", f, &utc, &mut checks),
         None => Some(now),
     };
     let to = match (q.to.as_deref().filter(|t| !t.trim().is_empty()), from) {
-        (Some(t), _) => ops::instant_in("to", t, &utc, &mut checks),
-        (None, Some(f)) => Some(ops::default_window(f).1),
+        (Some(t), _) => app::instant_in("to", t, &utc, &mut checks),
+        (None, Some(f)) => Some(app::default_window(f).1),
         (None, None) => None,
     };
     checks.finish()?;
@@ -112,7 +112,7 @@ async fn list_schedules(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ScheduleOut>>, ApiError> {
-    let items = ops::schedules(&state.ctx(&caller.actor)).await?;
+    let items = app::schedules(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -125,11 +125,11 @@ async fn create_schedule(
 ) -> Result<(StatusCode, Json<ScheduleOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let s = ops::create_schedule(&ctx, &input).await?;
-    let (from, to) = ops::default_window(now);
+    let s = app::create_schedule(&ctx, &input).await?;
+    let (from, to) = app::default_window(now);
     Ok((
         StatusCode::CREATED,
-        Json(ops::schedule_out(&state.store, &s, now, from, to).await),
+        Json(app::schedule_out(&state.store, &s, now, from, to).await),
     ))
 }
 
@@ -143,7 +143,7 @@ async fn get_schedule(
 ) -> Result<Json<ScheduleOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let (from, to) = window(&q, ctx.now)?;
-    Ok(Json(ops::schedule(&ctx, id, from, to).await?))
+    Ok(Json(app::schedule(&ctx, id, from, to).await?))
 }
 
 /// Deletes a schedule no escalation policy pages.
@@ -153,7 +153,7 @@ async fn delete_schedule(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_schedule(&state.ctx(&caller.actor), id).await?;
+    app::delete_schedule(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +172,7 @@ async fn add_override(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<OverrideIn>,
 ) -> Result<(StatusCode, Json<CreatedOut>), ApiError> {
-    let created = ops::add_override(&state.ctx(&caller.actor), id, &input).await?;
+    let created = app::add_override(&state.ctx(&caller.actor), id, &input).await?;
     Ok((StatusCode::CREATED, Json(CreatedOut { id: created })))
 }
 
@@ -183,7 +183,7 @@ async fn delete_override(
     caller: ApiCaller,
     Path((id, override_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_override(&state.ctx(&caller.actor), id, override_id).await?;
+    app::delete_override(&state.ctx(&caller.actor), id, override_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -202,7 +202,7 @@ async fn on_call_now(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<OnCallOut>>, ApiError> {
-    let items = ops::who_is_on_call(&state.ctx(&caller.actor))
+    let items = app::who_is_on_call(&state.ctx(&caller.actor))
         .await?
         .into_iter()
         .map(|(schedule, user)| OnCallOut {
@@ -219,7 +219,7 @@ async fn list_policies(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<EscalationPolicyOut>>, ApiError> {
-    let items = ops::policies(&state.ctx(&caller.actor)).await?;
+    let items = app::policies(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -230,10 +230,10 @@ async fn create_policy(
     caller: ApiCaller,
     ApiJson(input): ApiJson<EscalationPolicyIn>,
 ) -> Result<(StatusCode, Json<EscalationPolicyOut>), ApiError> {
-    let p = ops::create_policy(&state.ctx(&caller.actor), &input).await?;
+    let p = app::create_policy(&state.ctx(&caller.actor), &input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ops::policy_out(&state.store, &p).await?),
+        Json(app::policy_out(&state.store, &p).await?),
     ))
 }
 
@@ -244,7 +244,7 @@ async fn delete_policy(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_policy(&state.ctx(&caller.actor), id).await?;
+    app::delete_policy(&state.ctx(&caller.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -256,7 +256,7 @@ async fn set_service_policy(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ServicePolicyIn>,
 ) -> Result<StatusCode, ApiError> {
-    ops::set_service_policy(
+    app::set_service_policy(
         &state.ctx(&caller.actor),
         id,
         input.escalation_policy.as_deref(),
@@ -271,7 +271,7 @@ async fn list_contacts(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ContactMethodOut>>, ApiError> {
-    let items = ops::contact_methods(&state.store, &caller.user).await?;
+    let items = app::contact_methods(&state.store, &caller.user).await?;
     Ok(Json(Items { items }))
 }
 
@@ -282,8 +282,8 @@ async fn add_contact(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ContactMethodIn>,
 ) -> Result<(StatusCode, Json<ContactMethodOut>), ApiError> {
-    let c = ops::add_contact_method(&state.store, &caller.user, &input, Timestamp::now()).await?;
-    Ok((StatusCode::CREATED, Json(ops::contact_out(&c))))
+    let c = app::add_contact_method(&state.store, &caller.user, &input, Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json(app::contact_out(&c))))
 }
 
 /// Removes one of the caller's contact methods.
@@ -293,7 +293,7 @@ async fn delete_contact(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_contact_method(&state.store, &caller.user, id, Timestamp::now()).await?;
+    app::delete_contact_method(&state.store, &caller.user, id, Timestamp::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -304,10 +304,10 @@ async fn incident_pages(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<PageOut>>, ApiError> {
-    let items = ops::incident_pages(&state.ctx(&caller.actor), id)
+    let items = app::incident_pages(&state.ctx(&caller.actor), id)
         .await?
         .iter()
-        .map(ops::page_out)
+        .map(app::page_out)
         .collect();
     Ok(Json(Items { items }))
 }

@@ -8,10 +8,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::Timestamp;
 
+use crate::app::reports::{self, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::reports::{self, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport};
 use crate::AppState;
 
 /// The report routes.
@@ -133,9 +133,9 @@ async fn rate_ticket(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<SatisfactionIn>,
 ) -> Result<Json<SatisfactionOut>, ApiError> {
-    let answer = crate::ops::survey::rate_ticket(
+    let answer = crate::app::survey::rate_ticket(
         &state.store,
-        crate::ops::survey::Rater::Customer(&caller.actor),
+        crate::app::survey::Rater::Customer(&caller.actor),
         id,
         input.score,
         &input.comment,

@@ -6,10 +6,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::app::reviews as app;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::reviews as ops;
 use crate::wire::desk::Items;
 use crate::wire::incidents::*;
 use crate::AppState;
@@ -49,7 +49,7 @@ async fn get_review(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ReviewOut>, ApiError> {
-    Ok(Json(ops::review(&state.ctx(&caller.actor), id).await?))
+    Ok(Json(app::review(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Writes an incident's review (the first save pulls the timeline in).
@@ -62,8 +62,8 @@ async fn put_review(
 ) -> Result<Json<ReviewOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let review = ops::save_review(&ctx, id, &input).await?;
-    Ok(Json(ops::review_out(&state.store, &review, now).await?))
+    let review = app::save_review(&ctx, id, &input).await?;
+    Ok(Json(app::review_out(&state.store, &review, now).await?))
 }
 
 /// Which action items to list.
@@ -89,14 +89,14 @@ async fn list_items(
     caller: ApiCaller,
     Query(q): Query<ItemQuery>,
 ) -> Result<Json<Items<ActionItemOut>>, ApiError> {
-    let filter = ops::ItemFilter {
+    let filter = app::ItemFilter {
         incident: q.incident,
         problem: q.problem,
         owner: q.owner.as_deref(),
         overdue: q.overdue.unwrap_or(false),
         all: q.all.unwrap_or(false),
     };
-    let items = ops::action_items(&state.ctx(&caller.actor), filter).await?;
+    let items = app::action_items(&state.ctx(&caller.actor), filter).await?;
     Ok(Json(Items { items }))
 }
 
@@ -109,8 +109,8 @@ async fn create_item(
 ) -> Result<(StatusCode, Json<ActionItemOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let item = ops::create_action_item(&ctx, &input).await?;
-    Ok((StatusCode::CREATED, Json(ops::item_out(&item, now))))
+    let item = app::create_action_item(&ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(app::item_out(&item, now))))
 }
 
 /// Moves an action item: open → done → verified (by someone other than the owner).
@@ -123,8 +123,8 @@ async fn set_state(
 ) -> Result<Json<ActionItemOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let item = ops::set_action_state(&ctx, id, &input.state).await?;
-    Ok(Json(ops::item_out(&item, now)))
+    let item = app::set_action_state(&ctx, id, &input.state).await?;
+    Ok(Json(app::item_out(&item, now)))
 }
 
 /// Problem records, newest first (staff).
@@ -133,10 +133,10 @@ async fn list_problems(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<ProblemOut>>, ApiError> {
-    let items = ops::problems(&state.ctx(&caller.actor))
+    let items = app::problems(&state.ctx(&caller.actor))
         .await?
         .iter()
-        .map(ops::problem_out)
+        .map(app::problem_out)
         .collect();
     Ok(Json(Items { items }))
 }
@@ -148,8 +148,8 @@ async fn create_problem(
     caller: ApiCaller,
     ApiJson(input): ApiJson<ProblemIn>,
 ) -> Result<(StatusCode, Json<ProblemOut>), ApiError> {
-    let p = ops::save_problem(&state.ctx(&caller.actor), None, &input).await?;
-    Ok((StatusCode::CREATED, Json(ops::problem_out(&p))))
+    let p = app::save_problem(&state.ctx(&caller.actor), None, &input).await?;
+    Ok((StatusCode::CREATED, Json(app::problem_out(&p))))
 }
 
 /// One problem record (staff).
@@ -159,8 +159,8 @@ async fn get_problem(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<ProblemOut>, ApiError> {
-    let problem = ops::problem(&state.ctx(&caller.actor), id).await?;
-    Ok(Json(ops::problem_out(&problem)))
+    let problem = app::problem(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(app::problem_out(&problem)))
 }
 
 /// Changes a problem record: root cause, known error with workaround, status, more incidents.
@@ -171,7 +171,7 @@ async fn put_problem(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ProblemIn>,
 ) -> Result<Json<ProblemOut>, ApiError> {
-    ops::problem(&state.ctx(&caller.actor), id).await?;
-    let p = ops::save_problem(&state.ctx(&caller.actor), Some(id), &input).await?;
-    Ok(Json(ops::problem_out(&p)))
+    app::problem(&state.ctx(&caller.actor), id).await?;
+    let p = app::save_problem(&state.ctx(&caller.actor), Some(id), &input).await?;
+    Ok(Json(app::problem_out(&p)))
 }

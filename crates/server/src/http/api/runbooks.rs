@@ -7,10 +7,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use opsdesk_store::RunTarget;
 
+use crate::app::runbooks as app;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::runbooks as ops;
 use crate::wire::desk::Items;
 use crate::wire::runbooks::*;
 use crate::AppState;
@@ -66,7 +66,7 @@ async fn list_runbooks(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<RunbookOut>>, ApiError> {
-    let items = ops::runbooks(&state.ctx(&caller.actor)).await?;
+    let items = app::runbooks(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -77,10 +77,10 @@ async fn create_runbook(
     caller: ApiCaller,
     ApiJson(input): ApiJson<RunbookIn>,
 ) -> Result<(StatusCode, Json<RunbookOut>), ApiError> {
-    let saved = ops::save_runbook(&state.ctx(&caller.actor), None, &input).await?;
+    let saved = app::save_runbook(&state.ctx(&caller.actor), None, &input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ops::runbook_out(&state.store, &saved).await?),
+        Json(app::runbook_out(&state.store, &saved).await?),
     ))
 }
 
@@ -91,7 +91,7 @@ async fn get_runbook(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<RunbookOut>, ApiError> {
-    Ok(Json(ops::runbook(&state.ctx(&caller.actor), id).await?))
+    Ok(Json(app::runbook(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Changes a runbook (runs already started keep their steps).
@@ -102,8 +102,8 @@ async fn update_runbook(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RunbookIn>,
 ) -> Result<Json<RunbookOut>, ApiError> {
-    let saved = ops::save_runbook(&state.ctx(&caller.actor), Some(id), &input).await?;
-    Ok(Json(ops::runbook_out(&state.store, &saved).await?))
+    let saved = app::save_runbook(&state.ctx(&caller.actor), Some(id), &input).await?;
+    Ok(Json(app::runbook_out(&state.store, &saved).await?))
 }
 
 async fn runs(
@@ -111,9 +111,9 @@ async fn runs(
     caller: &ApiCaller,
     target: RunTarget,
 ) -> Result<Json<Items<RunOut>>, ApiError> {
-    let runs = ops::runs(&state.ctx(&caller.actor), target).await?;
+    let runs = app::runs(&state.ctx(&caller.actor), target).await?;
     Ok(Json(Items {
-        items: runs.iter().map(ops::run_out).collect(),
+        items: runs.iter().map(app::run_out).collect(),
     }))
 }
 
@@ -135,13 +135,13 @@ async fn start_ticket_run(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
-    let run = ops::start_run(
+    let run = app::start_run(
         &state.ctx(&caller.actor),
         RunTarget::Ticket(id),
         input.runbook,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(ops::run_out(&run))))
+    Ok((StatusCode::CREATED, Json(app::run_out(&run))))
 }
 
 /// The runbook runs on an incident (staff).
@@ -162,13 +162,13 @@ async fn start_incident_run(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<RunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
-    let run = ops::start_run(
+    let run = app::start_run(
         &state.ctx(&caller.actor),
         RunTarget::Incident(id),
         input.runbook,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(ops::run_out(&run))))
+    Ok((StatusCode::CREATED, Json(app::run_out(&run))))
 }
 
 /// One run with its steps (staff).
@@ -178,8 +178,8 @@ async fn get_run(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<RunOut>, ApiError> {
-    let run = ops::run(&state.ctx(&caller.actor), id).await?;
-    Ok(Json(ops::run_out(&run)))
+    let run = app::run(&state.ctx(&caller.actor), id).await?;
+    Ok(Json(app::run_out(&run)))
 }
 
 /// Records a step's outcome (`done`, `skipped`, `failed`) with a note; the last step finishes
@@ -191,8 +191,8 @@ async fn record_step(
     Path((id, position)): Path<(i64, usize)>,
     ApiJson(input): ApiJson<StepOutcomeIn>,
 ) -> Result<Json<RunOut>, ApiError> {
-    let run = ops::record_step(&state.ctx(&caller.actor), id, position, &input).await?;
-    Ok(Json(ops::run_out(&run)))
+    let run = app::record_step(&state.ctx(&caller.actor), id, position, &input).await?;
+    Ok(Json(app::run_out(&run)))
 }
 
 /// Scheduled checks with their next and latest occurrences (staff).
@@ -201,7 +201,7 @@ async fn list_checks(
     State(state): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Items<CheckOut>>, ApiError> {
-    let items = ops::checks(&state.ctx(&caller.actor)).await?;
+    let items = app::checks(&state.ctx(&caller.actor)).await?;
     Ok(Json(Items { items }))
 }
 
@@ -215,10 +215,10 @@ async fn create_check(
 ) -> Result<(StatusCode, Json<CheckOut>), ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let check = ops::save_check(&ctx, None, &input).await?;
+    let check = app::save_check(&ctx, None, &input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ops::check_out(&state.store, &check, now).await?),
+        Json(app::check_out(&state.store, &check, now).await?),
     ))
 }
 
@@ -229,7 +229,7 @@ async fn get_check(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<CheckOut>, ApiError> {
-    Ok(Json(ops::check(&state.ctx(&caller.actor), id).await?))
+    Ok(Json(app::check(&state.ctx(&caller.actor), id).await?))
 }
 
 /// Changes a check (administrators and managers); the next occurrence is computed again.
@@ -242,6 +242,6 @@ async fn update_check(
 ) -> Result<Json<CheckOut>, ApiError> {
     let ctx = state.ctx(&caller.actor);
     let now = ctx.now;
-    let check = ops::save_check(&ctx, Some(id), &input).await?;
-    Ok(Json(ops::check_out(&state.store, &check, now).await?))
+    let check = app::save_check(&ctx, Some(id), &input).await?;
+    Ok(Json(app::check_out(&state.store, &check, now).await?))
 }

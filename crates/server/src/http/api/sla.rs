@@ -9,10 +9,10 @@ use jiff::{SignedDuration, Timestamp};
 use opsdesk_store::{AtRisk, CalendarRecord, ClockView, SlaJob, TicketSla};
 use serde::Deserialize;
 
+use crate::app::sla;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::sla;
 use crate::wire::desk::*;
 use crate::AppState;
 
@@ -351,7 +351,7 @@ async fn patch_org_sla(
         input.plan.as_ref().map(|p| p.as_deref()),
     )
     .await?;
-    let org = crate::ops::directory::org(&state.ctx(&caller.actor), id).await?;
+    let org = crate::app::directory::org(&state.ctx(&caller.actor), id).await?;
     Ok(Json((&org).into()))
 }
 
@@ -456,7 +456,7 @@ async fn read_notifications(
 
 /// Adds the clocks to the representation of a ticket the caller has just read, for staff.
 pub async fn with_clocks(
-    ctx: &crate::ops::Ctx<'_>,
+    ctx: &crate::app::Ctx<'_>,
     mut out: TicketOut,
 ) -> Result<TicketOut, ApiError> {
     if let Some(sla) = sla::clocks_if_internal(ctx, out.id).await? {

@@ -7,12 +7,12 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
 
+use crate::app::status as app;
+use crate::app::Ctx;
+use crate::app::Operator;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
-use crate::ops::status as ops;
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::Items;
 use crate::wire::incidents::*;
 use crate::AppState;
@@ -37,7 +37,7 @@ pub struct StatusDoc;
 /// The public status page: components, published incidents, maintenance (no login).
 #[utoipa::path(get, path = "/api/v1/status", responses((status = 200, body = StatusPageOut)))]
 async fn status_page(State(state): State<AppState>) -> Result<Json<StatusPageOut>, ApiError> {
-    Ok(Json(ops::page(&state.store, Timestamp::now()).await?))
+    Ok(Json(app::page(&state.store, Timestamp::now()).await?))
 }
 
 /// Subscribes a webhook or an e-mail address to public updates (administrators and managers).
@@ -50,10 +50,10 @@ async fn subscribe(
     let by = Operator::User(&caller.actor);
     match (&input.webhook, &input.email) {
         (Some(url), None) => {
-            ops::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), url).await?
+            app::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), url).await?
         }
         (None, Some(email)) => {
-            ops::subscribe_email(&Ctx::new(&state.store, by, Timestamp::now()), email).await?
+            app::subscribe_email(&Ctx::new(&state.store, by, Timestamp::now()), email).await?
         }
         _ => {
             return Err(ApiError::field(
@@ -73,10 +73,10 @@ async fn list_updates(
     caller: ApiCaller,
     IdPath(id): IdPath,
 ) -> Result<Json<Items<StatusUpdateOut>>, ApiError> {
-    let items = ops::updates(&state.ctx(&caller.actor), id)
+    let items = app::updates(&state.ctx(&caller.actor), id)
         .await?
         .iter()
-        .map(ops::update_out)
+        .map(app::update_out)
         .collect();
     Ok(Json(Items { items }))
 }
@@ -90,8 +90,8 @@ async fn post_update(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<StatusUpdateIn>,
 ) -> Result<(StatusCode, Json<StatusUpdateOut>), ApiError> {
-    let u = ops::post_update(&state.ctx(&caller.actor), id, &input).await?;
-    Ok((StatusCode::CREATED, Json(ops::update_out(&u))))
+    let u = app::post_update(&state.ctx(&caller.actor), id, &input).await?;
+    Ok((StatusCode::CREATED, Json(app::update_out(&u))))
 }
 
 /// Shows a service on the status page as a component, or hides it.
@@ -102,6 +102,6 @@ async fn set_public(
     IdPath(id): IdPath,
     ApiJson(input): ApiJson<ServicePublicIn>,
 ) -> Result<StatusCode, ApiError> {
-    ops::set_public(&state.ctx(&caller.actor), id, input.public).await?;
+    app::set_public(&state.ctx(&caller.actor), id, input.public).await?;
     Ok(StatusCode::NO_CONTENT)
 }

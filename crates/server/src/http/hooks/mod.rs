@@ -50,7 +50,7 @@ impl HookState {
                 }
             }
         }
-        let found = crate::ops::incidents::integration_by_token(&state.store, &hash)
+        let found = crate::app::incidents::integration_by_token(&state.store, &hash)
             .await?
             .ok_or_else(|| ApiError::new(Code::Unauthenticated, "no integration has this token"))?;
         if let Ok(mut cache) = self.integrations.lock() {
@@ -225,14 +225,14 @@ async fn handle(
     };
     match request {
         Request::Acknowledge { fingerprint } => {
-            crate::ops::incidents::acknowledge_alert(&state.store, &integration, &fingerprint, now)
+            crate::app::incidents::acknowledge_alert(&state.store, &integration, &fingerprint, now)
                 .await?;
             Ok(pagerduty_reply(fingerprint))
         }
         Request::Alerts { alerts, truncated } => {
             let dedup = alerts.first().map(|a| a.fingerprint.clone());
             let outcome =
-                crate::ops::incidents::ingest_alerts(&state.store, &integration, alerts, now)
+                crate::app::incidents::ingest_alerts(&state.store, &integration, alerts, now)
                     .await?;
             if kind == IntegrationKind::PagerDuty {
                 return Ok(pagerduty_reply(dedup.unwrap_or_default()));

@@ -12,8 +12,8 @@ use super::page_error;
 use super::render_with;
 use super::session::{Session, SignedForm};
 use super::views::{AdminPage, FormErrors, UserRow};
+use crate::app::{self};
 use crate::error::ApiError;
-use crate::ops::{self};
 use crate::wire::desk::{CreateOrgIn, CreateTeamIn, CreateUserIn};
 use crate::AppState;
 
@@ -49,11 +49,11 @@ async fn admin_page(
 ) -> Response {
     let ctx = state.ctx(&session.actor);
     let result: Result<_, ApiError> = async {
-        let tokens = ops::list_tokens(&state.store, ctx.operator).await?;
-        let teams = ops::directory::teams(&ctx).await?;
-        let orgs = ops::directory::orgs(&ctx).await?;
-        let users = ops::directory::everyone(&ctx, 1000).await?;
-        let search = ops::search::status(&ctx, &state.indexer, &state.search).await?;
+        let tokens = app::list_tokens(&state.store, ctx.operator).await?;
+        let teams = app::directory::teams(&ctx).await?;
+        let orgs = app::directory::orgs(&ctx).await?;
+        let users = app::directory::everyone(&ctx, 1000).await?;
+        let search = app::search::status(&ctx, &state.indexer, &state.search).await?;
         Ok((teams, orgs, users, tokens, search))
     }
     .await;
@@ -117,7 +117,7 @@ async fn create_team(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<CreateTeamIn>,
 ) -> Response {
-    let result = ops::create_team(&state.ctx(&session.actor), &form)
+    let result = app::create_team(&state.ctx(&session.actor), &form)
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -136,8 +136,8 @@ async fn set_escalation(
 ) -> Response {
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let team = ops::directory::team_named(&ctx, "name", &form.name).await?;
-        ops::set_team_escalation(
+        let team = app::directory::team_named(&ctx, "name", &form.name).await?;
+        app::set_team_escalation(
             &state.ctx(&session.actor),
             team.id,
             Some(&form.escalates_to),
@@ -153,7 +153,7 @@ async fn create_org(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<CreateOrgIn>,
 ) -> Response {
-    let result = ops::create_org(&state.ctx(&session.actor), &form.name)
+    let result = app::create_org(&state.ctx(&session.actor), &form.name)
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -187,7 +187,7 @@ async fn create_user(
         organization: Some(form.organization),
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
-    let result = ops::create_user(&state.ctx(&session.actor), &input)
+    let result = app::create_user(&state.ctx(&session.actor), &input)
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -202,7 +202,7 @@ async fn create_token(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<TokenForm>,
 ) -> Response {
-    match ops::create_token(&state.ctx(&session.actor), &form.email, Some("ui")).await {
+    match app::create_token(&state.ctx(&session.actor), &form.email, Some("ui")).await {
         Ok((_, token)) => {
             admin_page(
                 &state,
@@ -226,7 +226,7 @@ async fn revoke_token(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<RevokeForm>,
 ) -> Response {
-    let result = ops::revoke_token(&state.ctx(&session.actor), form.id).await;
+    let result = app::revoke_token(&state.ctx(&session.actor), form.id).await;
     if result.is_ok() {
         state.token_cache.clear();
     }
@@ -245,12 +245,12 @@ async fn set_active(
 ) -> Response {
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let user = ops::directory::user_by_email(&ctx, "email", &form.email).await?;
+        let user = app::directory::user_by_email(&ctx, "email", &form.email).await?;
         let input = crate::wire::desk::PatchUserIn {
             active: Some(form.active),
             ..Default::default()
         };
-        ops::update_user(&state.ctx(&session.actor), user.id, &input)
+        app::update_user(&state.ctx(&session.actor), user.id, &input)
             .await
             .map(|_| ())
     }

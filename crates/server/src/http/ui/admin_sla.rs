@@ -13,10 +13,10 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{self, AdminSlaPage, CalendarRow, FormErrors, PolicyRow};
 use super::{form_errors, page_error, render_with};
+use crate::app::sla::{self as sla_ops, level_line, parse_level_line};
+use crate::app::Ctx;
+use crate::app::Operator;
 use crate::error::ApiError;
-use crate::ops::sla::{self as sla_ops, level_line, parse_level_line};
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::desk::{
     CalendarIn, ConditionsWire, HolidayWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
 };
@@ -612,12 +612,12 @@ async fn assign(
         let calendar = Some(form.calendar.as_str()).filter(|c| !c.trim().is_empty());
         if !form.team.trim().is_empty() {
             let ctx = state.ctx(&session.actor);
-            let team = crate::ops::directory::team_named(&ctx, "team", &form.team).await?;
+            let team = crate::app::directory::team_named(&ctx, "team", &form.team).await?;
             sla_ops::set_team_calendar(&Ctx::new(&state.store, by, now), team.id, calendar).await?;
         }
         if !form.org.trim().is_empty() {
             let ctx = state.ctx(&session.actor);
-            let org = crate::ops::directory::org_named(&ctx, "org", &form.org).await?;
+            let org = crate::app::directory::org_named(&ctx, "org", &form.org).await?;
             let plan = Some(form.plan.as_str()).filter(|p| !p.trim().is_empty());
             sla_ops::set_org_sla(
                 &Ctx::new(&state.store, by, now),

@@ -17,8 +17,8 @@ use super::views::{
     QueueLink, QueueRows, TicketView,
 };
 use super::{form_errors, page_error, refuse_customers, render, render_with, status_of};
+use crate::app::{self, TicketQuery};
 use crate::error::ApiError;
-use crate::ops::{self, TicketQuery};
 use crate::wire::desk::{
     BugReportIn, CreateLinkIn, CreateMessageIn, CreateTicketIn, DeescalateIn, EscalateIn,
     PatchTicketIn,
@@ -63,7 +63,7 @@ async fn at_risk(
     let now = ctx.now;
     let within = query.within.unwrap_or(60).clamp(0, 10_080);
     let team = query.team.clone().unwrap_or_default();
-    let found = ops::sla::at_risk(
+    let found = app::sla::at_risk(
         &ctx,
         jiff::SignedDuration::from_mins(within),
         Some(team.as_str()),
@@ -104,7 +104,7 @@ async fn at_risk(
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         return render(&rows);
     }
-    let teams = match ops::directory::teams(&state.ctx(&session.actor)).await {
+    let teams = match app::directory::teams(&state.ctx(&session.actor)).await {
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -123,7 +123,7 @@ async fn notifications(State(state): State<AppState>, session: Session) -> Respo
         return r;
     }
     let now = Timestamp::now();
-    match ops::sla::notifications(&state.ctx(&session.actor), 100).await {
+    match app::sla::notifications(&state.ctx(&session.actor), 100).await {
         Ok(found) => render(&views::DeskNotifications {
             chrome: session.chrome(),
             items: found
@@ -150,7 +150,7 @@ async fn read_notifications(
     State(state): State<AppState>,
     SignedForm { session, .. }: SignedForm<NoFields>,
 ) -> Response {
-    match ops::sla::read_notifications(&state.ctx(&session.actor)).await {
+    match app::sla::read_notifications(&state.ctx(&session.actor)).await {
         Ok(()) => Redirect::to("/desk/notifications").into_response(),
         Err(e) => page_error(e, session.chrome()),
     }
@@ -264,7 +264,7 @@ async fn queue(
     }
     let now = Timestamp::now();
     let (tickets, next_cursor, error) =
-        match ops::list_tickets(&state.store, &session.actor, &query).await {
+        match app::list_tickets(&state.store, &session.actor, &query).await {
             Ok(page) => (page.items, page.next_cursor, String::new()),
             Err(e) => (Vec::new(), None, e.detail),
         };
@@ -296,7 +296,7 @@ async fn queue(
         Ok(found) => found,
         Err(e) => return page_error(e, session.chrome()),
     };
-    let services = match ops::workspace::services(&ctx).await {
+    let services = match app::workspace::services(&ctx).await {
         Ok(services) => services.into_iter().map(|s| s.name).collect(),
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -356,8 +356,8 @@ fn query_string(query: &TicketQuery) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-async fn queue_links(ctx: &ops::Ctx<'_>) -> Result<(Vec<QueueLink>, i64), ApiError> {
-    let (teams, counts) = ops::workspace::queue_counts(ctx).await?;
+async fn queue_links(ctx: &app::Ctx<'_>) -> Result<(Vec<QueueLink>, i64), ApiError> {
+    let (teams, counts) = app::workspace::queue_counts(ctx).await?;
     let total = counts.iter().map(|(_, _, n)| n).sum();
     let queues = teams
         .iter()
@@ -401,11 +401,11 @@ async fn new_page(
     status: StatusCode,
 ) -> Response {
     let ctx = state.ctx(&session.actor);
-    let teams = match ops::directory::teams(&ctx).await {
+    let teams = match app::directory::teams(&ctx).await {
         Ok(teams) => teams.into_iter().map(|t| t.name).collect(),
         Err(e) => return page_error(e, session.chrome()),
     };
-    let services = match ops::workspace::services(&ctx).await {
+    let services = match app::workspace::services(&ctx).await {
         Ok(services) => services.into_iter().map(|s| s.name).collect(),
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -447,7 +447,7 @@ async fn create(
         service: Some(form.service.clone()),
         tags: Some(comma_list(&form.tags)),
     };
-    match ops::create_ticket(
+    match app::create_ticket(
         &state.store,
         &session.user,
         &input,
@@ -501,7 +501,7 @@ async fn build_ticket_page(
 ) -> Result<DeskTicket, ApiError> {
     let ctx = state.ctx(&session.actor);
     let now = ctx.now;
-    let ops::workspace::TicketWorkspace {
+    let app::workspace::TicketWorkspace {
         ticket,
         messages,
         events,
@@ -515,7 +515,7 @@ async fn build_ticket_page(
         incidents,
         mails,
         attachments,
-    } = ops::workspace::ticket_workspace(&ctx, id).await?;
+    } = app::workspace::ticket_workspace(&ctx, id).await?;
     let team = teams.iter().find(|t| t.id == ticket.team_id);
     let escalates_to = team
         .and_then(|t| t.escalates_to)
@@ -648,7 +648,7 @@ async fn add_message(
         body: form.body,
         internal: form.internal,
     };
-    let result = ops::add_message(&state.ctx(&session.actor), id, &input)
+    let result = app::add_message(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -677,7 +677,7 @@ async fn update(
     SignedForm { session, form }: SignedForm<TriageForm>,
 ) -> Response {
     let result = async {
-        let current = ops::ticket_for(&state.store, &session.actor, id).await?;
+        let current = app::ticket_for(&state.store, &session.actor, id).await?;
         let wanted: Vec<String> = form
             .tags
             .as_deref()
@@ -718,7 +718,7 @@ async fn update(
                     .collect(),
             ),
         };
-        ops::patch_ticket(&state.ctx(&session.actor), id, &patch)
+        app::patch_ticket(&state.ctx(&session.actor), id, &patch)
             .await
             .map(|_| ())
     }
@@ -731,7 +731,7 @@ async fn escalate(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<EscalateIn>,
 ) -> Response {
-    let result = ops::escalate(&state.ctx(&session.actor), id, &form)
+    let result = app::escalate(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -742,7 +742,7 @@ async fn deescalate(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<DeescalateIn>,
 ) -> Response {
-    let result = ops::deescalate(&state.ctx(&session.actor), id, &form)
+    let result = app::deescalate(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -771,7 +771,7 @@ async fn add_link(
             None
         },
     };
-    let result = ops::add_link(&state.ctx(&session.actor), id, &input)
+    let result = app::add_link(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await
@@ -782,7 +782,7 @@ async fn file_bug_report(
     IdPath(id): IdPath,
     SignedForm { session, form }: SignedForm<BugReportIn>,
 ) -> Response {
-    let result = ops::file_bug_report(&state.ctx(&session.actor), id, &form)
+    let result = app::file_bug_report(&state.ctx(&session.actor), id, &form)
         .await
         .map(|_| ());
     done(&state, &session, id, result).await

@@ -20,8 +20,8 @@ use super::session::Empty;
 use super::session::{Session, SignedForm};
 use super::views::Chrome;
 use super::{page_error, render};
+use crate::app::knowledge as app;
 use crate::error::ApiError;
-use crate::ops::knowledge as ops;
 use crate::wire::knowledge::{ArticleOut, FeedbackIn, SearchHitOut};
 use crate::AppState;
 
@@ -98,7 +98,7 @@ async fn help(
         return render(&results);
     }
     let result = async {
-        let (categories, articles) = ops::help_centre(&state.store).await?;
+        let (categories, articles) = app::help_centre(&state.store).await?;
         let mut groups: Vec<HelpCategory> = categories
             .iter()
             .map(|c: &Category| (c.name.clone(), c.description.clone(), Vec::new()))
@@ -176,9 +176,9 @@ async fn help_article(
 ) -> Response {
     let actor = reader(&session).cloned();
     let result = async {
-        let article = ops::article_for(&state.store, actor.as_ref(), id).await?;
+        let article = app::article_for(&state.store, actor.as_ref(), id).await?;
         // Everyone reads the published version here, staff included.
-        Ok::<_, ApiError>(ops::article_out(
+        Ok::<_, ApiError>(app::article_out(
             &article,
             None,
             &state.public_url,
@@ -229,7 +229,7 @@ async fn feedback(
             helpful: form.helpful == "true",
             comment: form.comment,
         };
-        ops::give_feedback(&state.ctx(&session.actor), id, &input)
+        app::give_feedback(&state.ctx(&session.actor), id, &input)
             .await
             .map(|_| ())
     }
@@ -246,7 +246,7 @@ async fn deflected(
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
     let result = async {
-        ops::record_deflection(&state.ctx(&session.actor), id)
+        app::record_deflection(&state.ctx(&session.actor), id)
             .await
             .map(|_| ())
     }
@@ -276,7 +276,7 @@ async fn portal_suggest(
     session: Session,
     Query(form): Query<SuggestForm>,
 ) -> Response {
-    let hits = match ops::suggest(
+    let hits = match app::suggest(
         &state.search,
         &form.subject,
         session.actor.search_reach(),
@@ -284,7 +284,7 @@ async fn portal_suggest(
     )
     .await
     {
-        Ok(found) => ops::search_out(found, &opsdesk_search::SearchQuery::default(), false).items,
+        Ok(found) => app::search_out(found, &opsdesk_search::SearchQuery::default(), false).items,
         Err(_) => Vec::new(),
     };
     render(&Suggestions { hits })

@@ -17,9 +17,9 @@ use serde_json::Value;
 use super::session::{Session, SignedForm};
 use super::views::{age, exact, Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
+use crate::app::incidents::{self as app, Directory};
+use crate::app::workspace::{self, IncidentTimeline};
 use crate::error::ApiError;
-use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::workspace::{self, IncidentTimeline};
 use crate::wire::incidents::IncidentQuery;
 use crate::wire::incidents::{DeclareIncidentIn, PatchIncidentIn};
 use crate::AppState;
@@ -216,7 +216,7 @@ async fn list_page(
     let result = async {
         let ctx = state.ctx(&session.actor);
         let dir = Directory::load(&state.store).await?;
-        let (found, _) = ops::incidents(&ctx, q, &dir).await?;
+        let (found, _) = app::incidents(&ctx, q, &dir).await?;
         let counts = workspace::open_incident_counts(&ctx).await?;
         let now = ctx.now;
         Ok::<_, ApiError>(IncidentsPage {
@@ -271,7 +271,7 @@ async fn declare(
         commander: Some("me".to_owned()),
         ticket: form.ticket.trim().parse().ok(),
     };
-    match ops::declare(&state.ctx(&session.actor), &input).await {
+    match app::declare(&state.ctx(&session.actor), &input).await {
         Ok(incident) => Redirect::to(&format!("/incidents/{}", incident.id)).into_response(),
         Err(err) => {
             let (status, errors) = form_errors(err);
@@ -659,7 +659,7 @@ async fn update(
                 .collect()
         }),
     };
-    let result = ops::patch(&state.ctx(&session.actor), id, &input)
+    let result = app::patch(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     after(&state, &session, id, result).await
@@ -687,7 +687,7 @@ async fn add_note(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<NoteForm>,
 ) -> Response {
-    let result = ops::note(&state.ctx(&session.actor), id, &form.body)
+    let result = app::note(&state.ctx(&session.actor), id, &form.body)
         .await
         .map(|_| ());
     after(&state, &session, id, result).await
@@ -718,7 +718,7 @@ async fn link_ticket(
 ) -> Response {
     let result = async {
         let ticket = ticket_number(&form.ticket)?;
-        ops::link_ticket(&state.ctx(&session.actor), id, ticket).await
+        app::link_ticket(&state.ctx(&session.actor), id, ticket).await
     }
     .await;
     after(&state, &session, id, result).await
@@ -731,7 +731,7 @@ async fn unlink_ticket(
 ) -> Response {
     let result = async {
         let ticket = ticket_number(&form.ticket)?;
-        ops::unlink_ticket(&state.ctx(&session.actor), id, ticket).await
+        app::unlink_ticket(&state.ctx(&session.actor), id, ticket).await
     }
     .await;
     after(&state, &session, id, result).await
@@ -757,7 +757,7 @@ async fn public_update(
         body: form.body,
         title: blank_to_none(&form.title),
     };
-    let result = crate::ops::status::post_update(&state.ctx(&session.actor), id, &input)
+    let result = crate::app::status::post_update(&state.ctx(&session.actor), id, &input)
         .await
         .map(|_| ());
     after(&state, &session, id, result).await
@@ -768,7 +768,7 @@ async fn reply_all(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<NoteForm>,
 ) -> Response {
-    let result = ops::reply_to_linked(
+    let result = app::reply_to_linked(
         &state.store,
         &session.actor,
         id,

@@ -18,8 +18,8 @@ use super::search::some;
 use super::session::{Empty, Session, SignedForm};
 use super::views::{Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
+use crate::app::knowledge as app;
 use crate::error::ApiError;
-use crate::ops::knowledge as ops;
 use crate::wire::knowledge::{ArticleIn, ArticleOut, CategoryIn, SearchHitOut};
 use crate::AppState;
 
@@ -140,8 +140,8 @@ async fn kb_list_page(
             "mine" => (None, true, Some("me")),
             _ => (None, false, None),
         };
-        let query = ops::article_filter(&ctx, None, status, stale, owner)?;
-        let articles = ops::articles(&ctx, query).await?;
+        let query = app::article_filter(&ctx, None, status, stale, owner)?;
+        let articles = app::articles(&ctx, query).await?;
         let rows = articles
             .iter()
             .filter(|a| !filter.is_empty() || a.status != ArticleStatus::Archived)
@@ -168,7 +168,7 @@ async fn kb_list_page(
             chrome: session.chrome(),
             filter: filter.clone(),
             articles: rows,
-            categories: ops::categories(&ctx).await?,
+            categories: app::categories(&ctx).await?,
             can_edit: ctx.may(Action::EditArticles),
             can_shape: ctx.may(Action::ManageKnowledge),
             form,
@@ -197,7 +197,7 @@ async fn kb_category(
         description: form.description,
         position: 0,
     };
-    match ops::save_category(&state.ctx(&session.actor), None, &input).await {
+    match app::save_category(&state.ctx(&session.actor), None, &input).await {
         Ok(_) => Redirect::to("/desk/kb").into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -298,7 +298,7 @@ async fn editor(
     if let Some(r) = refuse_customers(session) {
         return r;
     }
-    let categories = ops::categories(&state.ctx(&session.actor))
+    let categories = app::categories(&state.ctx(&session.actor))
         .await
         .unwrap_or_default();
     let page = KbEdit {
@@ -339,7 +339,7 @@ async fn kb_create(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<ArticleForm>,
 ) -> Response {
-    match ops::create_article(&state.ctx(&session.actor), &form.input()).await {
+    match app::create_article(&state.ctx(&session.actor), &form.input()).await {
         Ok(article) => Redirect::to(&format!("/desk/kb/{}", article.id)).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -349,7 +349,7 @@ async fn kb_create(
 }
 
 async fn kb_edit(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let article = match ops::article(&state.ctx(&session.actor), id).await {
+    let article = match app::article(&state.ctx(&session.actor), id).await {
         Ok(a) => a,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -388,7 +388,7 @@ async fn kb_save(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<ArticleForm>,
 ) -> Response {
-    match ops::edit_article(&state.ctx(&session.actor), id, &form.input()).await {
+    match app::edit_article(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(_) => Redirect::to(&format!("/desk/kb/{id}")).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -443,10 +443,10 @@ async fn kb_article(
     }
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let article = ops::staff_article(&ctx, id).await?;
-        let versions = ops::versions(&ctx, id).await?;
-        let feedback = ops::feedback(&ctx, id).await?;
-        let out = ops::article_out(
+        let article = app::staff_article(&ctx, id).await?;
+        let versions = app::versions(&ctx, id).await?;
+        let feedback = app::feedback(&ctx, id).await?;
+        let out = app::article_out(
             &article,
             Some(&session.actor),
             &state.public_url,
@@ -504,7 +504,7 @@ async fn kb_publish(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::publish_article(&state.ctx(&session.actor), id).await;
+    let done = app::publish_article(&state.ctx(&session.actor), id).await;
     back_to_article(id, &session, done)
 }
 
@@ -513,7 +513,7 @@ async fn kb_archive(
     Path(id): Path<i64>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::archive_article(&state.ctx(&session.actor), id).await;
+    let done = app::archive_article(&state.ctx(&session.actor), id).await;
     back_to_article(id, &session, done)
 }
 
@@ -555,9 +555,9 @@ async fn kb_version(
     }
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let article = ops::staff_article(&ctx, id).await?;
-        let (this, previous) = ops::version(&ctx, id, version).await?;
-        let diff = ops::diff(previous.as_ref(), &this)
+        let article = app::staff_article(&ctx, id).await?;
+        let (this, previous) = app::version(&ctx, id, version).await?;
+        let diff = app::diff(previous.as_ref(), &this)
             .lines()
             .map(|line| {
                 let class = match line.chars().next() {
@@ -599,7 +599,7 @@ async fn kb_restore(
     Path((id, version)): Path<(i64, i64)>,
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
-    let done = ops::restore_version(&state.ctx(&session.actor), id, version).await;
+    let done = app::restore_version(&state.ctx(&session.actor), id, version).await;
     back_to_article(id, &session, done)
 }
 
@@ -651,14 +651,14 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
     }
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let ticket = crate::ops::readable_ticket(&ctx, id).await?;
+        let ticket = crate::app::readable_ticket(&ctx, id).await?;
         let (articles, similar) =
-            ops::related(&state.search, &session.actor, id, ticket.subject.as_str()).await?;
-        let linked = ops::ticket_articles(&ctx, id).await?;
+            app::related(&state.search, &session.actor, id, ticket.subject.as_str()).await?;
+        let linked = app::ticket_articles(&ctx, id).await?;
         let mut related = Vec::new();
         for h in articles.hits {
             // Only a published public article has an address a customer can open.
-            let public = ops::article_for(&state.store, None, h.id).await.is_ok();
+            let public = app::article_for(&state.store, None, h.id).await.is_ok();
             related.push(RelatedArticle {
                 link: if public {
                     format!("{}/help/articles/{}", state.public_url, h.id)
@@ -671,7 +671,7 @@ async fn related(State(state): State<AppState>, session: Session, Path(id): Path
             });
         }
         let articles = related;
-        let similar = ops::search_out(similar, &opsdesk_search::SearchQuery::default(), true).items;
+        let similar = app::search_out(similar, &opsdesk_search::SearchQuery::default(), true).items;
         Ok::<_, ApiError>(RelatedPanel {
             ticket: id,
             articles,
@@ -706,7 +706,7 @@ async fn link_article(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<LinkForm>,
 ) -> Response {
-    match ops::link_article(&state.ctx(&session.actor), id, form.article).await {
+    match app::link_article(&state.ctx(&session.actor), id, form.article).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (super::status_of(&e), e.detail).into_response(),
     }
@@ -723,7 +723,7 @@ async fn known_error(
     Path(id): Path<i64>,
     SignedForm { session, form }: SignedForm<KnownErrorForm>,
 ) -> Response {
-    match ops::publish_known_error(
+    match app::publish_known_error(
         &state.ctx(&session.actor),
         id,
         some(&form.visibility).as_deref(),
@@ -740,7 +740,7 @@ async fn reindex(
     SignedForm { session, .. }: SignedForm<Empty>,
 ) -> Response {
     let ctx = state.ctx(&session.actor);
-    match crate::ops::search::rebuild(&ctx, &state.indexer, &state.search).await {
+    match crate::app::search::rebuild(&ctx, &state.indexer, &state.search).await {
         Ok(_) => Redirect::to("/admin#search-index").into_response(),
         Err(e) => page_error(e, session.chrome()),
     }

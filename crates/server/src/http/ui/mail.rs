@@ -13,10 +13,10 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{exact, readable, Chrome, FormErrors};
 use super::{page_error, render, render_with};
+use crate::app::mail as app;
+use crate::app::Operator;
 use crate::error::{ApiError, Code};
 use crate::input::IdPath;
-use crate::ops::mail as ops;
-use crate::ops::Operator;
 use crate::wire::mail::{MailOut, MailboxIn, MailboxOut, ServerIn, TemplateIn, TemplateOut};
 use crate::AppState;
 
@@ -78,17 +78,17 @@ async fn mail_page(
 ) -> Response {
     let ctx = state.ctx(&session.actor);
     let built: Result<MailAdminPage, ApiError> = async {
-        let orgs = ops::domains_by_org(&ctx).await?;
+        let orgs = app::domains_by_org(&ctx).await?;
         let mut log = Vec::new();
-        for m in ops::recent_mail(&ctx, None, Some(50)).await? {
-            let mut out = ops::mail_out(&m);
+        for m in app::recent_mail(&ctx, None, Some(50)).await? {
+            let mut out = app::mail_out(&m);
             out.created_at = readable(&out.created_at);
             log.push(out);
         }
-        let mut mailboxes: Vec<MailboxOut> = ops::mailboxes(&ctx)
+        let mut mailboxes: Vec<MailboxOut> = app::mailboxes(&ctx)
             .await?
             .iter()
-            .map(ops::mailbox_out)
+            .map(app::mailbox_out)
             .collect();
         for m in &mut mailboxes {
             m.last_polled_at = m.last_polled_at.as_deref().map(readable);
@@ -97,13 +97,13 @@ async fn mail_page(
             chrome: session.chrome(),
             form,
             mailboxes,
-            teams: crate::ops::directory::teams(&ctx)
+            teams: crate::app::directory::teams(&ctx)
                 .await?
                 .into_iter()
                 .map(|t| t.name)
                 .collect(),
             orgs,
-            templates: ops::templates(&ctx).await?,
+            templates: app::templates(&ctx).await?,
             log,
         })
     }
@@ -221,7 +221,7 @@ async fn save_mailbox(
 ) -> Response {
     let result = async {
         let input = form.wire()?;
-        ops::save_mailbox(&state.ctx(&session.actor), &input)
+        app::save_mailbox(&state.ctx(&session.actor), &input)
             .await
             .map(|_| ())
     }
@@ -238,7 +238,7 @@ async fn fetch(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::fetch_now(&state.store, Operator::User(&session.actor), form.id)
+    let result = app::fetch_now(&state.store, Operator::User(&session.actor), form.id)
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -259,7 +259,7 @@ async fn save_template(
         subject: form.subject.clone(),
         body: form.body.replace("\r\n", "\n"),
     };
-    let result = ops::save_template(&state.ctx(&session.actor), &form.key, &input).await;
+    let result = app::save_template(&state.ctx(&session.actor), &form.key, &input).await;
     after(&state, &session, result).await
 }
 
@@ -277,7 +277,7 @@ async fn save_domains(
     let result = async {
         let ctx = state.ctx(&session.actor);
         let org =
-            crate::ops::directory::org_named(&ctx, "organization", &form.organization).await?;
+            crate::app::directory::org_named(&ctx, "organization", &form.organization).await?;
         let domains: Vec<String> = form
             .domains
             .split([',', ' ', '\n'])
@@ -285,7 +285,7 @@ async fn save_domains(
             .filter(|d| !d.is_empty())
             .map(str::to_owned)
             .collect();
-        ops::set_org_domains(&state.ctx(&session.actor), org.id, &domains)
+        app::set_org_domains(&state.ctx(&session.actor), org.id, &domains)
             .await
             .map(|_| ())
     }
@@ -295,10 +295,10 @@ async fn save_domains(
 
 async fn message(State(state): State<AppState>, session: Session, IdPath(id): IdPath) -> Response {
     let built: Result<MailMessagePage, ApiError> = async {
-        let mail = ops::mail_for(&state.store, &session.actor, id).await?;
+        let mail = app::mail_for(&state.store, &session.actor, id).await?;
         let at = exact(mail.created_at);
         let html = mail.html.clone().unwrap_or_default();
-        let mut m = ops::mail_out(&mail);
+        let mut m = app::mail_out(&mail);
         m.sent_at = m.sent_at.as_deref().map(readable);
         Ok(MailMessagePage {
             chrome: session.chrome(),
@@ -315,7 +315,7 @@ async fn message(State(state): State<AppState>, session: Session, IdPath(id): Id
 }
 
 async fn source(State(state): State<AppState>, session: Session, IdPath(id): IdPath) -> Response {
-    match ops::mail_source(&state.ctx(&session.actor), id).await {
+    match app::mail_source(&state.ctx(&session.actor), id).await {
         Ok(raw) => crate::http::download::file(raw, "message/rfc822", &format!("mail-{id}.eml")),
         Err(e) => page_error(e, session.chrome()),
     }
@@ -326,7 +326,7 @@ async fn attachment(
     session: Session,
     IdPath(id): IdPath,
 ) -> Response {
-    match ops::attachment_content(&state.store, &session.actor, id).await {
+    match app::attachment_content(&state.store, &session.actor, id).await {
         Ok((a, data)) => crate::http::download::file(data, &a.content_type, &a.filename),
         Err(e) => page_error(e, session.chrome()),
     }

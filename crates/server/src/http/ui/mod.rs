@@ -2,7 +2,7 @@
 //!
 //! Pages are askama templates (compile-time checked) rendered from view models in [`views`];
 //! forms post back with a CSRF token checked by [`session::SignedForm`] and call the same
-//! [`crate::ops`] functions as the API. Assets are embedded in the binary.
+//! [`crate::app`] functions as the API. Assets are embedded in the binary.
 
 mod admin;
 mod admin_sla;

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{Chrome, FormErrors};
 use super::{page_error, refuse_customers, render_with};
+use crate::app::oncall as app;
 use crate::error::ApiError;
-use crate::ops::oncall as ops;
 use crate::wire::incidents::{
     ContactMethodIn, ContactMethodOut, EscalationPolicyOut, OverrideIn, ScheduleOut,
 };
@@ -66,7 +66,7 @@ async fn render_page(
         let now = ctx.now;
         let to = now + SignedDuration::from_hours(24 * 7);
         let mut schedules = Vec::new();
-        for mut out in ops::schedules_between(&ctx, now, to).await? {
+        for mut out in app::schedules_between(&ctx, now, to).await? {
             // People read shifts in minutes, not RFC 3339 with nanoseconds.
             let readable = super::views::readable;
             for shift in &mut out.shifts {
@@ -78,12 +78,12 @@ async fn render_page(
             }
             schedules.push(out);
         }
-        let policies = ops::policies(&ctx).await?;
+        let policies = app::policies(&ctx).await?;
         Ok::<_, ApiError>(OnCallPage {
             chrome: session.chrome(),
             schedules,
             policies,
-            contacts: ops::contact_methods(&state.store, &session.user).await?,
+            contacts: app::contact_methods(&state.store, &session.user).await?,
             can_respond: ctx.may(Action::RespondToIncident),
             form,
         })
@@ -119,7 +119,7 @@ async fn add_override(
         starts_at: form.starts_at,
         ends_at: form.ends_at,
     };
-    let result = ops::add_override(&state.ctx(&session.actor), form.schedule, &input)
+    let result = app::add_override(&state.ctx(&session.actor), form.schedule, &input)
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -139,7 +139,7 @@ async fn add_contact(
         kind: form.kind,
         address: form.address,
     };
-    let result = ops::add_contact_method(&state.store, &session.user, &input, Timestamp::now())
+    let result = app::add_contact_method(&state.store, &session.user, &input, Timestamp::now())
         .await
         .map(|_| ());
     after(&state, &session, result).await
@@ -155,6 +155,6 @@ async fn delete_contact(
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
     let result =
-        ops::delete_contact_method(&state.store, &session.user, form.id, Timestamp::now()).await;
+        app::delete_contact_method(&state.store, &session.user, form.id, Timestamp::now()).await;
     after(&state, &session, result).await
 }

@@ -15,11 +15,11 @@ use super::incidents::blank_to_none;
 use super::session::{Session, SignedForm};
 use super::views::{age, Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render_with};
+use crate::app::incidents::{self as app, Directory};
+use crate::app::workspace::{self};
+use crate::app::Ctx;
+use crate::app::Operator;
 use crate::error::ApiError;
-use crate::ops::incidents::{self as ops, Directory};
-use crate::ops::workspace::{self};
-use crate::ops::Ctx;
-use crate::ops::Operator;
 use crate::wire::incidents::{IntegrationIn, IntegrationSettingsWire, MaintenanceIn, ServiceIn};
 use crate::AppState;
 
@@ -85,10 +85,10 @@ async fn operations_page(
     let result = async {
         let ctx = state.ctx(&session.actor);
         let now = ctx.now;
-        let services = ops::services(&Ctx::new(&state.store, ctx.operator, now)).await?;
+        let services = app::services(&Ctx::new(&state.store, ctx.operator, now)).await?;
         let dir = Directory::load(&state.store).await?;
         let is_admin = ctx.may(Action::Administer);
-        let windows = ops::maintenance_windows(&ctx)
+        let windows = app::maintenance_windows(&ctx)
             .await?
             .iter()
             .map(|m| {
@@ -198,7 +198,7 @@ async fn save_service(
             description: form.description.clone(),
             team: blank_to_none(&form.team),
         };
-        ops::save_service(&state.ctx(&session.actor), existing, &input)
+        app::save_service(&state.ctx(&session.actor), existing, &input)
             .await
             .map(|_| ())
     }
@@ -258,7 +258,7 @@ async fn create_maintenance(
             .filter(|s| !s.is_empty())
             .collect(),
     };
-    let result = ops::create_maintenance(&state.ctx(&session.actor), &input)
+    let result = app::create_maintenance(&state.ctx(&session.actor), &input)
         .await
         .map(|_| ());
     operations_after(&state, &session, result).await
@@ -273,7 +273,7 @@ async fn delete_maintenance(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::delete_maintenance(&state.ctx(&session.actor), form.id).await;
+    let result = app::delete_maintenance(&state.ctx(&session.actor), form.id).await;
     operations_after(&state, &session, result).await
 }
 
@@ -322,7 +322,7 @@ async fn create_integration(
             ..IntegrationSettingsWire::default()
         },
     };
-    let result = ops::create_integration(&state.ctx(&session.actor), &input).await;
+    let result = app::create_integration(&state.ctx(&session.actor), &input).await;
     token_page(&state, &session, &headers, result, StatusCode::CREATED).await
 }
 
@@ -336,7 +336,7 @@ async fn token_page(
 ) -> Response {
     match result {
         Ok((integration, token)) => {
-            let path = ops::hook_path(integration.kind, &token);
+            let path = app::hook_path(integration.kind, &token);
             let shown = (integration.name, endpoint(headers, &path), token);
             operations_page(state, session, FormErrors::default(), status, Some(shown)).await
         }
@@ -352,7 +352,7 @@ async fn rotate_integration(
     headers: axum::http::HeaderMap,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::rotate_integration(&state.ctx(&session.actor), form.id).await;
+    let result = app::rotate_integration(&state.ctx(&session.actor), form.id).await;
     token_page(&state, &session, &headers, result, StatusCode::OK).await
 }
 
@@ -360,7 +360,7 @@ async fn delete_integration(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<IdForm>,
 ) -> Response {
-    let result = ops::delete_integration(&state.ctx(&session.actor), form.id).await;
+    let result = app::delete_integration(&state.ctx(&session.actor), form.id).await;
     operations_after(&state, &session, result).await
 }
 
@@ -375,7 +375,7 @@ async fn set_public(
     SignedForm { session, form }: SignedForm<PublicForm>,
 ) -> Response {
     let result =
-        crate::ops::status::set_public(&state.ctx(&session.actor), form.id, form.public == "true")
+        crate::app::status::set_public(&state.ctx(&session.actor), form.id, form.public == "true")
             .await;
     operations_after(&state, &session, result).await
 }
@@ -392,13 +392,13 @@ async fn add_subscriber(
 ) -> Response {
     let by = Operator::User(&session.actor);
     let result = if form.webhook.contains('@') && !form.webhook.contains("://") {
-        crate::ops::status::subscribe_email(
+        crate::app::status::subscribe_email(
             &Ctx::new(&state.store, by, Timestamp::now()),
             &form.webhook,
         )
         .await
     } else {
-        crate::ops::status::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), &form.webhook)
+        crate::app::status::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), &form.webhook)
             .await
     };
     operations_after(&state, &session, result).await

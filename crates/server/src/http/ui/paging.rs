@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::views::Chrome;
 use super::{render, render_with};
+use crate::app::oncall;
 use crate::error::ApiError;
-use crate::ops::oncall;
 use crate::AppState;
 
 /// The page-answer routes.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{FormErrors, MessageView, PortalList, PortalNew, PortalTicket, TicketView};
 use super::{page_error, render, render_with, status_of};
+use crate::app::{self, TicketQuery};
 use crate::error::ApiError;
-use crate::ops::{self, TicketQuery};
 use crate::wire::desk::{CreateMessageIn, CreateTicketIn, PatchTicketIn};
 use crate::AppState;
 
@@ -56,12 +56,12 @@ async fn list(
         limit: Some(50),
         ..TicketQuery::default()
     };
-    let page = match ops::list_tickets(&state.store, &session.actor, &ticket_query).await {
+    let page = match app::list_tickets(&state.store, &session.actor, &ticket_query).await {
         Ok(page) => page,
         Err(e) => return page_error(e, session.chrome()),
     };
     let org = match session.user.org_id {
-        Some(id) => ops::directory::org(&state.ctx(&session.actor), id)
+        Some(id) => app::directory::org(&state.ctx(&session.actor), id)
             .await
             .ok()
             .map(|o| o.name),
@@ -115,7 +115,7 @@ async fn create(
         service: None,
         tags: None,
     };
-    match ops::create_ticket(
+    match app::create_ticket(
         &state.store,
         &session.user,
         &input,
@@ -151,9 +151,9 @@ async fn ticket_page(state: &AppState, session: &Session, id: i64, form: FormErr
     }
     let result: Result<_, ApiError> = async {
         let ctx = state.ctx(&session.actor);
-        let ticket = ops::readable_ticket(&ctx, id).await?;
-        let messages = ops::ticket_messages(&ctx, id).await?;
-        let attachments = ops::mail::attachments(&ctx, id).await?;
+        let ticket = app::readable_ticket(&ctx, id).await?;
+        let messages = app::ticket_messages(&ctx, id).await?;
+        let attachments = app::mail::attachments(&ctx, id).await?;
         Ok((ticket, messages, attachments))
     }
     .await;
@@ -205,7 +205,7 @@ async fn reply(
         body: form.body,
         internal: false,
     };
-    match ops::add_message(&state.ctx(&session.actor), id, &input).await {
+    match app::add_message(&state.ctx(&session.actor), id, &input).await {
         Ok(_) => Redirect::to(&format!("/portal/tickets/{id}")).into_response(),
         Err(err) if !err.errors.is_empty() => {
             ticket_page(&state, &session, id, FormErrors { errors: err.errors }).await
@@ -228,7 +228,7 @@ async fn set_status(
         status: Some(form.status),
         ..PatchTicketIn::default()
     };
-    match ops::patch_ticket(&state.ctx(&session.actor), id, &patch).await {
+    match app::patch_ticket(&state.ctx(&session.actor), id, &patch).await {
         Ok(_) => Redirect::to(&format!("/portal/tickets/{id}")).into_response(),
         Err(err) => page_error(err, session.chrome()),
     }

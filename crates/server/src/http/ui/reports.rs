@@ -15,12 +15,12 @@ use super::charts::{bars, heatmap, lines, Series};
 use super::session::Session;
 use super::views::Chrome;
 use super::{page_error, refuse_customers, render};
-use crate::error::{ApiError, Code};
-use crate::ops::reports::{
-    self as ops, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
+use crate::app::reports::{
+    self as app, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
 };
-use crate::ops::Ctx;
-use crate::ops::Operator;
+use crate::app::Ctx;
+use crate::app::Operator;
+use crate::error::{ApiError, Code};
 use crate::AppState;
 
 /// The report pages.
@@ -115,7 +115,7 @@ async fn csv(
 ) -> Response {
     let result = async {
         let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-        let (filters, built) = ops::build(&state.ctx(&session.actor), kind, q).await?;
+        let (filters, built) = app::build(&state.ctx(&session.actor), kind, q).await?;
         Ok::<_, ApiError>((built.csv(&filters.table)?, filters.table))
     }
     .await;
@@ -132,10 +132,10 @@ async fn report(
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
     kind: Kind,
     now: Timestamp,
-) -> Result<(ReportQuery, ops::Built), ApiError> {
+) -> Result<(ReportQuery, app::Built), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
     let ctx = Ctx::new(&state.store, Operator::User(&session.actor), now);
-    let (_, built) = ops::build(&ctx, kind, q.clone()).await?;
+    let (_, built) = app::build(&ctx, kind, q.clone()).await?;
     Ok((q, built))
 }
 
@@ -160,17 +160,17 @@ pub struct Choices {
 async fn choices(state: &AppState, session: &Session) -> Result<Choices, ApiError> {
     let ctx = state.ctx(&session.actor);
     Ok(Choices {
-        teams: crate::ops::directory::teams(&ctx)
+        teams: crate::app::directory::teams(&ctx)
             .await?
             .into_iter()
             .map(|t| t.name)
             .collect(),
-        orgs: crate::ops::directory::orgs(&ctx)
+        orgs: crate::app::directory::orgs(&ctx)
             .await?
             .into_iter()
             .map(|o| o.name)
             .collect(),
-        services: crate::ops::workspace::services(&ctx)
+        services: crate::app::workspace::services(&ctx)
             .await?
             .into_iter()
             .map(|s| s.name)
@@ -218,7 +218,7 @@ fn ticket_body(report: TicketReport, q: &ReportQuery) -> TicketBody {
     let t = &report.totals;
     let p = &report.previous;
     let f = |v: Option<i64>| v.map(|v| v as f64);
-    let sla_of = |totals: &ops::TicketTotals, metric: &str| {
+    let sla_of = |totals: &app::TicketTotals, metric: &str| {
         totals
             .sla
             .iter()
@@ -434,7 +434,7 @@ async fn tickets_page(
     let now = Timestamp::now();
     let result = async {
         let (q, built) = report(&state, &session, query, Kind::Tickets, now).await?;
-        let ops::Built::Tickets(report) = built else {
+        let app::Built::Tickets(report) = built else {
             return Err(not_built(Kind::Tickets));
         };
         let report = *report;
@@ -507,7 +507,7 @@ async fn incidents_page(
     let now = Timestamp::now();
     let result = async {
         let (q, built) = report(&state, &session, query, Kind::Incidents, now).await?;
-        let ops::Built::Incidents(report) = built else {
+        let app::Built::Incidents(report) = built else {
             return Err(not_built(Kind::Incidents));
         };
         let report = *report;
@@ -692,7 +692,7 @@ async fn forecast_page(
     let now = Timestamp::now();
     let result = async {
         let (q, built) = report(&state, &session, query, Kind::Forecast, now).await?;
-        let ops::Built::Forecast(report) = built else {
+        let app::Built::Forecast(report) = built else {
             return Err(not_built(Kind::Forecast));
         };
         let report = *report;

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{readable, Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render_with};
+use crate::app::reviews as app;
 use crate::error::ApiError;
-use crate::ops::reviews as ops;
 use crate::wire::incidents::{ActionItemIn, ActionItemOut, ProblemIn, ProblemOut, ReviewIn};
 use crate::AppState;
 
@@ -88,7 +88,7 @@ async fn review_page(
 ) -> Response {
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let (incident, saved) = ops::review_record(&ctx, id).await?;
+        let (incident, saved) = app::review_record(&ctx, id).await?;
         let texts = typed
             .or_else(|| saved.as_ref().map(|r| r.sections.clone()))
             .unwrap_or_default();
@@ -99,12 +99,12 @@ async fn review_page(
                 (*field, *heading, texts.get(i).cloned().unwrap_or_default())
             })
             .collect();
-        let filter = ops::ItemFilter {
+        let filter = app::ItemFilter {
             incident: Some(id),
             all: true,
-            ..ops::ItemFilter::default()
+            ..app::ItemFilter::default()
         };
-        let mut items: Vec<ActionItemOut> = ops::action_items(&ctx, filter).await?;
+        let mut items: Vec<ActionItemOut> = app::action_items(&ctx, filter).await?;
         for a in &mut items {
             a.due_at = readable(&a.due_at);
         }
@@ -161,7 +161,7 @@ async fn save_review(
         went_poorly: form.went_poorly,
         published: form.published.as_deref() == Some("true"),
     };
-    match ops::save_review(&state.ctx(&session.actor), id, &input).await {
+    match app::save_review(&state.ctx(&session.actor), id, &input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{id}/review")).into_response(),
         Err(err) => {
             // Keep what was typed.
@@ -201,7 +201,7 @@ async fn add_item(
         incident: Some(form.incident),
         problem: None,
     };
-    match ops::create_action_item(&state.ctx(&session.actor), &input).await {
+    match app::create_action_item(&state.ctx(&session.actor), &input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}/review", form.incident)).into_response(),
         Err(err) => {
             let (status, errors) = form_errors(err);
@@ -226,13 +226,13 @@ async fn move_item(
     } else {
         "/incidents".to_owned()
     };
-    match ops::set_action_state(&state.ctx(&session.actor), id, &form.state).await {
+    match app::set_action_state(&state.ctx(&session.actor), id, &form.state).await {
         Ok(item) => match item.incident_id {
             Some(i) => Redirect::to(&format!("/incidents/{i}/review")).into_response(),
             None => Redirect::to(&back).into_response(),
         },
         Err(err) => {
-            let incident = ops::incident_of_item(&state.ctx(&session.actor), id)
+            let incident = app::incident_of_item(&state.ctx(&session.actor), id)
                 .await
                 .ok()
                 .flatten();
@@ -262,10 +262,10 @@ async fn problems_page(
         let ctx = state.ctx(&session.actor);
         Ok::<_, ApiError>(ProblemsPage {
             chrome: session.chrome(),
-            problems: ops::problems(&ctx)
+            problems: app::problems(&ctx)
                 .await?
                 .iter()
-                .map(ops::problem_out)
+                .map(app::problem_out)
                 .collect(),
             can_act: ctx.may(Action::RespondToIncident),
             form,
@@ -322,7 +322,7 @@ async fn create_problem(
 ) -> Response {
     let result = async {
         let input = problem_input(form)?;
-        ops::save_problem(&state.ctx(&session.actor), None, &input).await
+        app::save_problem(&state.ctx(&session.actor), None, &input).await
     }
     .await;
     match result {
@@ -340,9 +340,9 @@ async fn update_problem(
     SignedForm { session, form }: SignedForm<ProblemForm>,
 ) -> Response {
     let result = async {
-        ops::problem(&state.ctx(&session.actor), id).await?;
+        app::problem(&state.ctx(&session.actor), id).await?;
         let input = problem_input(form)?;
-        ops::save_problem(&state.ctx(&session.actor), Some(id), &input).await
+        app::save_problem(&state.ctx(&session.actor), Some(id), &input).await
     }
     .await;
     match result {

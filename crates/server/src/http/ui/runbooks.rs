@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::session::{Session, SignedForm};
 use super::views::{Chrome, FormErrors};
 use super::{form_errors, page_error, refuse_customers, render, render_with};
+use crate::app::runbooks as app;
 use crate::error::ApiError;
-use crate::ops::runbooks as ops;
 use crate::wire::runbooks::{
     CheckIn, CheckOut, RunIn, RunOut, RunbookIn, RunbookOut, StepOutcomeIn,
 };
@@ -82,7 +82,7 @@ async fn runbooks_view(
     let result = async {
         let ctx = state.ctx(&session.actor);
         let mut runbooks = Vec::new();
-        for mut out in ops::runbooks(&ctx).await? {
+        for mut out in app::runbooks(&ctx).await? {
             // A refused edit shows what was typed, in the form it came from.
             if editing == Some(out.id) {
                 out.title = typed.0.clone();
@@ -91,7 +91,7 @@ async fn runbooks_view(
             }
             runbooks.push(out);
         }
-        let services = crate::ops::workspace::services(&ctx)
+        let services = crate::app::workspace::services(&ctx)
             .await?
             .into_iter()
             .map(|s| s.name)
@@ -167,7 +167,7 @@ async fn save_runbook(
     id: Option<i64>,
     form: RunbookForm,
 ) -> Response {
-    match ops::save_runbook(&state.ctx(&session.actor), id, &form.input()).await {
+    match app::save_runbook(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(r) => Redirect::to(&format!("/runbooks#runbook-{}", r.id)).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -284,7 +284,7 @@ async fn checks_view(
     let ctx = state.ctx(&session.actor);
     let result = async {
         let mut checks = Vec::new();
-        for mut out in ops::checks(&ctx).await? {
+        for mut out in app::checks(&ctx).await? {
             for o in &mut out.recent {
                 o.scheduled_at = super::views::readable(&o.scheduled_at);
             }
@@ -303,12 +303,12 @@ async fn checks_view(
             late,
             missed,
             checks,
-            runbooks: ops::runbook_records(&ctx)
+            runbooks: app::runbook_records(&ctx)
                 .await?
                 .into_iter()
                 .map(|r| r.title)
                 .collect(),
-            teams: crate::ops::directory::teams(&ctx)
+            teams: crate::app::directory::teams(&ctx)
                 .await?
                 .into_iter()
                 .map(|t| t.name)
@@ -346,7 +346,7 @@ async fn save_check(
     id: Option<i64>,
     form: CheckTyped,
 ) -> Response {
-    match ops::save_check(&state.ctx(&session.actor), id, &form.input()).await {
+    match app::save_check(&state.ctx(&session.actor), id, &form.input()).await {
         Ok(_) => Redirect::to("/checks").into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
@@ -391,13 +391,13 @@ async fn panel(state: &AppState, session: &Session, target: RunTarget, error: St
     }
     let result = async {
         let ctx = state.ctx(&session.actor);
-        let runs = ops::runs(&ctx, target).await?;
-        let suggested: Vec<i64> = ops::suggested_runbooks(&state.store, target)
+        let runs = app::runs(&ctx, target).await?;
+        let suggested: Vec<i64> = app::suggested_runbooks(&state.store, target)
             .await?
             .iter()
             .map(|r| r.id)
             .collect();
-        let mut runbooks: Vec<(i64, String, bool)> = ops::runbook_records(&ctx)
+        let mut runbooks: Vec<(i64, String, bool)> = app::runbook_records(&ctx)
             .await?
             .into_iter()
             .map(|r| (r.id, r.title, suggested.contains(&r.id)))
@@ -409,7 +409,7 @@ async fn panel(state: &AppState, session: &Session, target: RunTarget, error: St
         };
         Ok::<_, ApiError>(RunbookPanel {
             base: base_of(target),
-            runs: runs.iter().map(ops::run_out).collect(),
+            runs: runs.iter().map(app::run_out).collect(),
             runbooks,
             can_act,
             csrf: session.csrf.clone(),
@@ -475,7 +475,7 @@ async fn start_run(
     let input = RunIn {
         runbook: form.runbook,
     };
-    let result = ops::start_run(&state.ctx(&session.actor), target, input.runbook)
+    let result = app::start_run(&state.ctx(&session.actor), target, input.runbook)
         .await
         .map(|_| ());
     after(&state, &session, &headers, target, result).await
@@ -513,7 +513,7 @@ async fn record_step(
     headers: HeaderMap,
     SignedForm { session, form }: SignedForm<StepForm>,
 ) -> Response {
-    let run = match ops::run(&state.ctx(&session.actor), id).await {
+    let run = match app::run(&state.ctx(&session.actor), id).await {
         Ok(run) => run,
         Err(e) => return page_error(e, session.chrome()),
     };
@@ -521,7 +521,7 @@ async fn record_step(
         outcome: Some(form.outcome),
         note: form.note,
     };
-    let result = ops::record_step(&state.ctx(&session.actor), id, position, &input)
+    let result = app::record_step(&state.ctx(&session.actor), id, position, &input)
         .await
         .map(|_| ());
     after(&state, &session, &headers, run.target, result).await

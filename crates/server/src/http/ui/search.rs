@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::session::Session;
 use super::views::{Chrome, FormErrors};
 use super::{form_errors, render};
-use crate::ops::knowledge as ops;
+use crate::app::knowledge as app;
 use crate::wire::knowledge::{SearchHitOut, SearchParams};
 use crate::AppState;
 
@@ -184,16 +184,16 @@ pub(super) async fn run(
     if blank {
         return (Vec::new(), None, FormErrors::default());
     }
-    let mut query = match ops::search_query(&form.params()) {
+    let mut query = match app::search_query(&form.params()) {
         Ok(q) => q,
         Err(e) => return (Vec::new(), None, form_errors(e).1),
     };
     if let Some(kind) = only {
         query.kinds = vec![kind];
     }
-    match ops::run_search(&state.search, query.clone(), reach).await {
+    match app::run_search(&state.search, query.clone(), reach).await {
         Ok(found) => {
-            let out = ops::search_out(found, &query, staff);
+            let out = app::search_out(found, &query, staff);
             (out.items, out.next_offset, FormErrors::default())
         }
         Err(e) => (Vec::new(), None, form_errors(e).1),
@@ -224,8 +224,8 @@ async fn search_page(
         .into_response();
     }
     let (teams, orgs) = if staff {
-        let teams = crate::ops::directory::teams(&ctx).await.unwrap_or_default();
-        let orgs = crate::ops::directory::orgs(&ctx).await.unwrap_or_default();
+        let teams = crate::app::directory::teams(&ctx).await.unwrap_or_default();
+        let orgs = crate::app::directory::orgs(&ctx).await.unwrap_or_default();
         (
             teams.into_iter().map(|t| (t.id, t.name)).collect(),
             orgs.into_iter().map(|o| (o.id, o.name)).collect(),

@@ -18,9 +18,9 @@ use serde::Deserialize;
 
 use super::render_with;
 use super::views::{Chrome, LoginPage, Me, MessagePage};
+use crate::app::sessions::{self, SESSION_HOURS};
 use crate::auth;
 use crate::input::MAX_BODY_BYTES;
-use crate::ops::sessions::{self, SESSION_HOURS};
 use crate::AppState;
 
 /// Name of the session cookie.

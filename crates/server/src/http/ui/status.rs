@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::views::{Chrome, MessagePage};
 use super::{render, render_with};
-use crate::ops::status as ops;
+use crate::app::status as app;
 use crate::wire::incidents::{PublicIncidentOut, StatusPageOut};
 use crate::AppState;
 
@@ -59,7 +59,7 @@ async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionF
             )
         }
     };
-    match ops::request_subscription(&state.store, &email, Timestamp::now()).await {
+    match app::request_subscription(&state.store, &email, Timestamp::now()).await {
         Ok(true) => said(
             StatusCode::OK,
             "Check your inbox",
@@ -80,13 +80,13 @@ async fn subscribe(State(state): State<AppState>, Form(form): Form<SubscriptionF
 async fn checked(
     state: &AppState,
     form: &SubscriptionForm,
-    action: ops::Subscription,
+    action: app::Subscription,
 ) -> Result<String, Response> {
     let Ok(secret) = state.signing_secret().await else {
         return Err(unavailable("the link cannot be checked right now".into()));
     };
     let email = form.email.trim().to_lowercase();
-    if ops::subscription_link_is_valid(secret, action, &email, &form.sig) {
+    if app::subscription_link_is_valid(secret, action, &email, &form.sig) {
         Ok(email)
     } else {
         Err(said(
@@ -102,14 +102,14 @@ async fn checked(
 async fn link_page(
     state: &AppState,
     form: SubscriptionForm,
-    action: ops::Subscription,
+    action: app::Subscription,
 ) -> Response {
     match checked(state, &form, action).await {
         Ok(email) => render(&SubscriptionPage {
             chrome: chrome(),
             email,
             sig: form.sig,
-            confirm: action == ops::Subscription::Confirm,
+            confirm: action == app::Subscription::Confirm,
         })
         .into_response(),
         Err(refused) => refused,
@@ -120,24 +120,24 @@ async fn confirm_page(
     State(state): State<AppState>,
     Query(form): Query<SubscriptionForm>,
 ) -> Response {
-    link_page(&state, form, ops::Subscription::Confirm).await
+    link_page(&state, form, app::Subscription::Confirm).await
 }
 
 async fn unsubscribe_page(
     State(state): State<AppState>,
     Query(form): Query<SubscriptionForm>,
 ) -> Response {
-    link_page(&state, form, ops::Subscription::Unsubscribe).await
+    link_page(&state, form, app::Subscription::Unsubscribe).await
 }
 
 async fn confirm(State(state): State<AppState>, Form(form): Form<SubscriptionForm>) -> Response {
-    let email = match checked(&state, &form, ops::Subscription::Confirm).await {
+    let email = match checked(&state, &form, app::Subscription::Confirm).await {
         Ok(email) => email,
         Err(refused) => return refused,
     };
-    match ops::follow_subscription_link(
+    match app::follow_subscription_link(
         &state.store,
-        ops::Subscription::Confirm,
+        app::Subscription::Confirm,
         &email,
         Timestamp::now(),
     )
@@ -156,13 +156,13 @@ async fn unsubscribe(
     State(state): State<AppState>,
     Form(form): Form<SubscriptionForm>,
 ) -> Response {
-    let email = match checked(&state, &form, ops::Subscription::Unsubscribe).await {
+    let email = match checked(&state, &form, app::Subscription::Unsubscribe).await {
         Ok(email) => email,
         Err(refused) => return refused,
     };
-    match ops::follow_subscription_link(
+    match app::follow_subscription_link(
         &state.store,
-        ops::Subscription::Unsubscribe,
+        app::Subscription::Unsubscribe,
         &email,
         Timestamp::now(),
     )
@@ -251,7 +251,7 @@ fn readable_incident(i: &mut PublicIncidentOut) {
 }
 
 async fn page(State(state): State<AppState>) -> Response {
-    match ops::page(&state.store, Timestamp::now())
+    match app::page(&state.store, Timestamp::now())
         .await
         .map(readable)
     {
@@ -265,7 +265,7 @@ async fn page(State(state): State<AppState>) -> Response {
 }
 
 async fn incident(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
-    let page = match ops::page(&state.store, Timestamp::now()).await {
+    let page = match app::page(&state.store, Timestamp::now()).await {
         Ok(p) => p,
         Err(e) => return unavailable(e.detail),
     };
@@ -323,7 +323,7 @@ pub struct FeedEntry {
 }
 
 async fn feed(State(state): State<AppState>) -> Response {
-    let updates = match ops::feed(&state.store, 50).await {
+    let updates = match app::feed(&state.store, 50).await {
         Ok(u) => u,
         Err(e) => return unavailable(e.detail),
     };

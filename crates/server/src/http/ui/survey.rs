@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::views::Chrome;
 use super::{render, render_with};
+use crate::app::survey::{rate_ticket, surveyed_ticket_subject, Rater};
 use crate::error::ApiError;
-use crate::ops::survey::{rate_ticket, surveyed_ticket_subject, Rater};
 use crate::AppState;
 
 /// The survey routes.

@@ -13,8 +13,8 @@ use opsdesk_store::{BreakdownRow, IncidentFact, ReportScope, Store, TicketAggreg
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::app::{Ctx, Operator};
 use crate::error::{ApiError, Checks, Code};
-use crate::ops::{Ctx, Operator};
 
 mod tables;
 

@@ -15,8 +15,8 @@ use opsdesk_store::{
     Store, Team, TicketSla, VendorInput, VendorRecord,
 };
 
+use crate::app::{ticket_for, Ctx};
 use crate::error::{ApiError, Checks, Code};
-use crate::ops::{ticket_for, Ctx};
 use crate::wire::desk::{
     ActionWire, CalendarIn, ConditionsWire, HolidayWire, LevelWire, PolicyIn, TargetWire,
     TargetsWire, VendorIn, WeekHoursWire,
