@@ -70,6 +70,22 @@ impl Role {
     pub fn has_organisation(self) -> bool {
         matches!(self, Role::Customer)
     }
+
+    /// Whether a person of this role can be assigned tickets (staff who work them).
+    pub fn may_be_assigned(self) -> bool {
+        self.may_have_tier()
+    }
+
+    /// Whether this role is assigned only tickets of its own teams (agents).
+    pub fn assigned_within_own_teams(self) -> bool {
+        self.needs_tier()
+    }
+
+    /// Whether a message by this role is the customer's side of the conversation: it moves a
+    /// ticket's status and SLA clocks as a customer's reply does.
+    pub fn speaks_for_the_customer(self) -> bool {
+        matches!(self, Role::Customer)
+    }
 }
 
 /// A support tier, L0 (intake) to L4 (engineers who hotfix).

@@ -249,7 +249,10 @@ pub(crate) async fn load_inputs(
                     }
                 }
                 "message.added" if data.internal == Some(false) => {
-                    let by_customer = role.as_deref() == Some(Role::Customer.as_str());
+                    let by_customer = role
+                        .as_deref()
+                        .and_then(|r| Role::parse("role", r).ok())
+                        .is_some_and(Role::speaks_for_the_customer);
                     facts.push(Fact {
                         at,
                         what: Happening::Reply { by_customer },

@@ -552,7 +552,9 @@ impl Store {
                     internal: row.try_get::<i64, _>(5)? != 0,
                     body: row.try_get(6)?,
                     created_at: ts(row.try_get(7)?)?,
-                    author_is_staff: row.try_get::<String, _>(8)? != Role::Customer.as_str(),
+                    author_is_staff: !Role::parse("role", &row.try_get::<String, _>(8)?)
+                        .map_err(corrupt)?
+                        .speaks_for_the_customer(),
                     quoted: row.try_get(9)?,
                 })
             })
@@ -814,8 +816,8 @@ impl Store {
             StoreError::NotFound(_) => Invalid::new("assignee", "no such user").into(),
             other => other,
         })?;
-        match user.role {
-            Role::Customer | Role::Auditor => Err(Invalid::new(
+        if !user.role.may_be_assigned() {
+            return Err(Invalid::new(
                 "assignee",
                 format!(
                     "{} is a {} and cannot work tickets",
@@ -823,14 +825,16 @@ impl Store {
                     user.role.as_str()
                 ),
             )
-            .into()),
-            Role::Agent if !user.team_ids.contains(&team_id) => Err(Invalid::new(
+            .into());
+        }
+        if user.role.assigned_within_own_teams() && !user.team_ids.contains(&team_id) {
+            return Err(Invalid::new(
                 "assignee",
                 format!("{} is not a member of the ticket's team", user.email),
             )
-            .into()),
-            _ => Ok(user.email),
+            .into());
         }
+        Ok(user.email)
     }
 
     /// Escalates a ticket to its team's escalation target (or the named team), or de-escalates
@@ -965,7 +969,7 @@ pub(crate) async fn add_message_in(
         json!({"message_id": message_id, "internal": internal}),
     )
     .await?;
-    if let Some(next) = status.after_reply(author.role == Role::Customer, internal) {
+    if let Some(next) = status.after_reply(author.role.speaks_for_the_customer(), internal) {
         set_status(w, ticket_id, status, next).await?;
     }
     touch(w, ticket_id).await?;
