@@ -388,6 +388,21 @@ impl Store {
         Ok(ticket)
     }
 
+    /// The tickets of `ids` that exist, in id order: two reads however many there are.
+    pub async fn tickets_with_ids(&self, ids: &[i64]) -> Result<Vec<Ticket>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(TICKET_SELECT);
+        sql.push(" WHERE t.id IN ");
+        sql.bind_list(ids.iter().map(|id| Param::Int(*id)));
+        sql.push(" ORDER BY t.id");
+        let rows = sql.query().fetch_all(&self.read).await?;
+        let mut items: Vec<Ticket> = rows.iter().map(ticket_from_row).collect::<Result<_, _>>()?;
+        self.load_tags(&mut items).await?;
+        Ok(items)
+    }
+
     /// A page of tickets matching `filter` within `confinement`, in `sort` order.
     pub async fn tickets(
         &self,

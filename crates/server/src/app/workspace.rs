@@ -138,12 +138,9 @@ pub async fn war_room(ctx: &Ctx<'_>, id: i64) -> Result<WarRoom, ApiError> {
     let timeline = incident_timeline(ctx, id).await?;
     let store = ctx.store;
     let incident = store.incident(id).await?;
-    let mut tickets = Vec::new();
-    for t in store.incident_ticket_ids(id).await? {
-        if let Ok(ticket) = store.ticket(t).await {
-            tickets.push(ticket);
-        }
-    }
+    let tickets = store
+        .tickets_with_ids(&store.incident_ticket_ids(id).await?)
+        .await?;
     Ok(WarRoom {
         incident,
         timeline,

@@ -130,6 +130,13 @@ async fn concurrent_creates_each_commit_once_and_the_log_reads_back_in_order() {
             ticket.id
         );
     }
+    // Read back in bulk: the ones that exist, in id order, a missing id skipped.
+    let mut wanted: Vec<i64> = ids.iter().copied().collect();
+    wanted.push(i64::MAX);
+    let bulk = desk.store.tickets_with_ids(&wanted).await.unwrap();
+    let mut sorted: Vec<i64> = ids.iter().copied().collect();
+    sorted.sort_unstable();
+    assert_eq!(bulk.iter().map(|t| t.id).collect::<Vec<_>>(), sorted);
     let log = desk.store.events_after(0, 10_000).await.unwrap();
     assert!(
         log.windows(2).all(|w| w[0].seq < w[1].seq),
