@@ -85,6 +85,12 @@ impl Desk {
         }
     }
 
+    /// How many `ticket.created` events the log holds.
+    async fn tickets_in_the_log(&self) -> usize {
+        let log = self.store.events_after(0, 10_000).await.unwrap();
+        log.iter().filter(|e| e.kind == "ticket.created").count()
+    }
+
     /// Creates `n` tickets at once (one group commit or a few); answers each result in order.
     async fn create_many(
         &self,
@@ -166,15 +172,7 @@ async fn one_idempotency_key_makes_one_ticket_however_often_it_is_sent() {
     let ids: HashSet<i64> = answers.iter().map(|(t, _)| t.id).collect();
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(answers.iter().filter(|(_, fresh)| *fresh).count(), 1);
-    let tickets = desk
-        .store
-        .events_after(0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == "ticket.created")
-        .count();
-    assert_eq!(tickets, 1);
+    assert_eq!(desk.tickets_in_the_log().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,15 +200,7 @@ async fn a_refused_create_fails_alone_and_its_batch_commits() {
             (_, other) => panic!("create {n} was answered {other:?}"),
         }
     }
-    let created = desk
-        .store
-        .events_after(0, 10_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == "ticket.created")
-        .count();
-    assert_eq!(created, 11);
+    assert_eq!(desk.tickets_in_the_log().await, 11);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
