@@ -8,8 +8,6 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 
 use crate::app::status as app;
-use crate::app::Ctx;
-use crate::app::Operator;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Code, Problem};
 use crate::input::{ApiJson, IdPath};
@@ -47,14 +45,10 @@ async fn subscribe(
     caller: ApiCaller,
     ApiJson(input): ApiJson<SubscribeIn>,
 ) -> Result<StatusCode, ApiError> {
-    let by = Operator::User(&caller.actor);
+    let ctx = state.ctx(&caller.actor);
     match (&input.webhook, &input.email) {
-        (Some(url), None) => {
-            app::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), url).await?
-        }
-        (None, Some(email)) => {
-            app::subscribe_email(&Ctx::new(&state.store, by, Timestamp::now()), email).await?
-        }
+        (Some(url), None) => app::subscribe(&ctx, url).await?,
+        (None, Some(email)) => app::subscribe_email(&ctx, email).await?,
         _ => {
             return Err(ApiError::field(
                 Code::InvalidInput,

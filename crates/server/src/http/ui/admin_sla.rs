@@ -7,15 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::session::{Session, SignedForm};
 use super::views::{self, AdminSlaPage, CalendarRow, FormErrors, PolicyRow};
 use super::{form_errors, page_error, render_with};
 use crate::app::sla::{self as sla_ops, level_line, parse_level_line};
-use crate::app::Ctx;
-use crate::app::Operator;
 use crate::error::ApiError;
 use crate::wire::desk::{
     CalendarIn, ConditionsWire, HolidayWire, PolicyIn, TargetWire, TargetsWire, WeekHoursWire,
@@ -371,15 +368,10 @@ async fn save_calendar(
         holidays,
         default: form.default.is_some(),
     };
-    let by = Operator::User(&session.actor);
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
     let result = match form.id.trim().parse::<i64>() {
-        Ok(id) => sla_ops::update_calendar(&Ctx::new(&state.store, by, now), id, &input)
-            .await
-            .map(|_| ()),
-        Err(_) => sla_ops::create_calendar(&Ctx::new(&state.store, by, now), &input)
-            .await
-            .map(|_| ()),
+        Ok(id) => sla_ops::update_calendar(&ctx, id, &input).await.map(|_| ()),
+        Err(_) => sla_ops::create_calendar(&ctx, &input).await.map(|_| ()),
     };
     after(&state, &session, result).await
 }
@@ -546,15 +538,10 @@ async fn save_policy(
             targets,
             levels,
         };
-        let by = Operator::User(&session.actor);
-        let now = Timestamp::now();
+        let ctx = state.ctx(&session.actor);
         match form.id.trim().parse::<i64>() {
-            Ok(id) => sla_ops::update_policy(&Ctx::new(&state.store, by, now), id, &input)
-                .await
-                .map(|_| ()),
-            Err(_) => sla_ops::create_policy(&Ctx::new(&state.store, by, now), &input)
-                .await
-                .map(|_| ()),
+            Ok(id) => sla_ops::update_policy(&ctx, id, &input).await.map(|_| ()),
+            Err(_) => sla_ops::create_policy(&ctx, &input).await.map(|_| ()),
         }
     }
     .await;
@@ -607,25 +594,16 @@ async fn assign(
     SignedForm { session, form }: SignedForm<AssignForm>,
 ) -> Response {
     let result = async {
-        let by = Operator::User(&session.actor);
-        let now = Timestamp::now();
+        let ctx = state.ctx(&session.actor);
         let calendar = Some(form.calendar.as_str()).filter(|c| !c.trim().is_empty());
         if !form.team.trim().is_empty() {
-            let ctx = state.ctx(&session.actor);
             let team = crate::app::directory::team_named(&ctx, "team", &form.team).await?;
-            sla_ops::set_team_calendar(&Ctx::new(&state.store, by, now), team.id, calendar).await?;
+            sla_ops::set_team_calendar(&ctx, team.id, calendar).await?;
         }
         if !form.org.trim().is_empty() {
-            let ctx = state.ctx(&session.actor);
             let org = crate::app::directory::org_named(&ctx, "org", &form.org).await?;
             let plan = Some(form.plan.as_str()).filter(|p| !p.trim().is_empty());
-            sla_ops::set_org_sla(
-                &Ctx::new(&state.store, by, now),
-                org.id,
-                Some(calendar),
-                Some(plan),
-            )
-            .await?;
+            sla_ops::set_org_sla(&ctx, org.id, Some(calendar), Some(plan)).await?;
         }
         Ok(())
     }

@@ -122,8 +122,9 @@ async fn notifications(State(state): State<AppState>, session: Session) -> Respo
     if let Some(r) = refuse_customers(&session) {
         return r;
     }
-    let now = Timestamp::now();
-    match app::sla::notifications(&state.ctx(&session.actor), 100).await {
+    let ctx = state.ctx(&session.actor);
+    let now = ctx.now;
+    match app::sla::notifications(&ctx, 100).await {
         Ok(found) => render(&views::DeskNotifications {
             chrome: session.chrome(),
             items: found

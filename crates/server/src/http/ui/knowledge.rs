@@ -446,12 +446,7 @@ async fn kb_article(
         let article = app::staff_article(&ctx, id).await?;
         let versions = app::versions(&ctx, id).await?;
         let feedback = app::feedback(&ctx, id).await?;
-        let out = app::article_out(
-            &article,
-            Some(&session.actor),
-            &state.public_url,
-            Timestamp::now(),
-        );
+        let out = app::article_out(&article, Some(&session.actor), &state.public_url, ctx.now);
         Ok::<_, ApiError>(KbArticle {
             chrome: session.chrome(),
             owner: article

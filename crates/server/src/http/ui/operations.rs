@@ -18,7 +18,6 @@ use super::{form_errors, page_error, refuse_customers, render_with};
 use crate::app::incidents::{self as app, Directory};
 use crate::app::workspace::{self};
 use crate::app::Ctx;
-use crate::app::Operator;
 use crate::error::ApiError;
 use crate::wire::incidents::{IntegrationIn, IntegrationSettingsWire, MaintenanceIn, ServiceIn};
 use crate::AppState;
@@ -390,16 +389,11 @@ async fn add_subscriber(
     State(state): State<AppState>,
     SignedForm { session, form }: SignedForm<SubscriberForm>,
 ) -> Response {
-    let by = Operator::User(&session.actor);
+    let ctx = state.ctx(&session.actor);
     let result = if form.webhook.contains('@') && !form.webhook.contains("://") {
-        crate::app::status::subscribe_email(
-            &Ctx::new(&state.store, by, Timestamp::now()),
-            &form.webhook,
-        )
-        .await
+        crate::app::status::subscribe_email(&ctx, &form.webhook).await
     } else {
-        crate::app::status::subscribe(&Ctx::new(&state.store, by, Timestamp::now()), &form.webhook)
-            .await
+        crate::app::status::subscribe(&ctx, &form.webhook).await
     };
     operations_after(&state, &session, result).await
 }

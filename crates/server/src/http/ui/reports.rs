@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use opsdesk_domain::sla::format_duration;
 
 use super::charts::{bars, heatmap, lines, Series};
@@ -19,7 +19,6 @@ use crate::app::reports::{
     self as app, BreakdownOut, ForecastReport, IncidentReport, Kind, ReportQuery, TicketReport,
 };
 use crate::app::Ctx;
-use crate::app::Operator;
 use crate::error::{ApiError, Code};
 use crate::AppState;
 
@@ -127,15 +126,12 @@ async fn csv(
 
 /// The query as read (for the filter bar and links) and the report it asks for.
 async fn report(
-    state: &AppState,
-    session: &Session,
+    ctx: &Ctx<'_>,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
     kind: Kind,
-    now: Timestamp,
 ) -> Result<(ReportQuery, app::Built), ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(Code::InvalidInput, e.body_text()))?;
-    let ctx = Ctx::new(&state.store, Operator::User(&session.actor), now);
-    let (_, built) = app::build(&ctx, kind, q.clone()).await?;
+    let (_, built) = app::build(ctx, kind, q.clone()).await?;
     Ok((q, built))
 }
 
@@ -431,9 +427,10 @@ async fn tickets_page(
     if let Some(r) = refuse_customers(&session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
+    let _now = ctx.now;
     let result = async {
-        let (q, built) = report(&state, &session, query, Kind::Tickets, now).await?;
+        let (q, built) = report(&ctx, query, Kind::Tickets).await?;
         let app::Built::Tickets(report) = built else {
             return Err(not_built(Kind::Tickets));
         };
@@ -504,9 +501,10 @@ async fn incidents_page(
     if let Some(r) = refuse_customers(&session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
+    let _now = ctx.now;
     let result = async {
-        let (q, built) = report(&state, &session, query, Kind::Incidents, now).await?;
+        let (q, built) = report(&ctx, query, Kind::Incidents).await?;
         let app::Built::Incidents(report) = built else {
             return Err(not_built(Kind::Incidents));
         };
@@ -689,9 +687,10 @@ async fn forecast_page(
     if let Some(r) = refuse_customers(&session) {
         return r;
     }
-    let now = Timestamp::now();
+    let ctx = state.ctx(&session.actor);
+    let _now = ctx.now;
     let result = async {
-        let (q, built) = report(&state, &session, query, Kind::Forecast, now).await?;
+        let (q, built) = report(&ctx, query, Kind::Forecast).await?;
         let app::Built::Forecast(report) = built else {
             return Err(not_built(Kind::Forecast));
         };
