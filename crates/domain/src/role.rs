@@ -29,9 +29,10 @@ impl Role {
 
     /// Parses a role name such as `agent` for `field`.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+        // No allocation: the store parses a role for every message it reads back.
         Self::ALL
             .into_iter()
-            .find(|role| role.as_str() == raw.trim().to_lowercase())
+            .find(|role| role.as_str().eq_ignore_ascii_case(raw.trim()))
             .ok_or_else(|| {
                 Invalid::new(
                     field,
