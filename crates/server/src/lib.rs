@@ -27,9 +27,14 @@ use tokio::net::TcpListener;
 
 use http::{api, hooks, ui};
 
-/// What every request handler shares.
+/// What every request handler shares: cheap to clone (one reference count), as every
+/// extractor and middleware of a request clones it.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The state itself, read through [`AppState`].
+#[derive(Debug, Clone)]
+pub struct Shared {
     /// The database.
     pub store: Store,
     /// Failed sign-in counter.
@@ -58,7 +63,7 @@ impl AppState {
     /// State over `store` and the search index `search`, with the default sign-in limit
     /// (10 failures per 15 minutes).
     pub fn new(store: Store, search: Arc<opsdesk_search::SearchIndex>) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             store,
             login_limiter: Arc::new(auth::LoginLimiter::new(10, Duration::from_secs(15 * 60))),
             token_cache: Arc::new(auth::TokenCache::default()),
@@ -70,7 +75,23 @@ impl AppState {
             search,
             indexer: app::search::SearchState::default(),
             requests: metrics::RequestStats::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    /// Settings are changed while the state is being set up, before any request shares it
+    /// (afterwards a change would copy the state for this handle alone).
+    fn deref_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 }
 
