@@ -234,6 +234,43 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The events the mail notifier acts on among the next `limit` after `seq`, in log order:
+    /// replies, updates and SLA breaches of tickets, and the creation of tickets raised by
+    /// mail. With them the position those `limit` events reach, and whether there were that
+    /// many. The other events (most creates) are skipped by the database: decoding them was
+    /// most of the notifier's time.
+    pub async fn mail_events_after(
+        &self,
+        seq: i64,
+        limit: i64,
+    ) -> Result<(Vec<Event>, i64, bool), StoreError> {
+        let window = sqlx::query(
+            "SELECT COUNT(*), MAX(seq) FROM (SELECT seq FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) w",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_one(&self.read)
+        .await?;
+        let (count, reached): (i64, Option<i64>) = (window.try_get(0)?, window.try_get(1)?);
+        let Some(reached) = reached else {
+            return Ok((Vec::new(), seq, false));
+        };
+        let rows = sqlx::query(
+            "SELECT e.seq, e.at, e.actor_id, u.email, u.name, e.subject_kind, e.subject_id, e.kind, \
+             e.internal, e.data FROM events e LEFT JOIN users u ON u.id = e.actor_id \
+             LEFT JOIN tickets t ON t.id = e.subject_id \
+             WHERE e.seq > $1 AND e.seq <= $2 AND e.subject_kind = 'ticket' \
+             AND e.kind IN ('ticket.created', 'message.added', 'ticket.updated', 'sla.breached') \
+             AND (e.kind <> 'ticket.created' OR t.channel = 'email') ORDER BY e.seq",
+        )
+        .bind(seq)
+        .bind(reached)
+        .fetch_all(&self.read)
+        .await?;
+        let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+        Ok((events, reached, count == limit))
+    }
+
     /// Where up to `limit` events after `seq` happened, in log order: (position, subject kind,
     /// subject id), without who or what (a worker that reads the subjects again needs no more,
     /// and parsing every event's data was most of its read).

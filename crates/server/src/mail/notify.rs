@@ -22,10 +22,10 @@ const ACKNOWLEDGEMENTS_PER_HOUR: i64 = 3;
 /// Reads the events after the cursor and queues their mail; `true` when more are waiting.
 pub async fn step(store: &Store, public_url: &str, now: Timestamp) -> Result<bool, StoreError> {
     let cursor = store.event_cursor(CURSOR).await?;
-    let events = store.events_after(cursor, PER_STEP).await?;
-    let Some(last) = events.last().map(|e| e.seq) else {
+    let (events, last, more) = store.mail_events_after(cursor, PER_STEP).await?;
+    if last == cursor {
         return Ok(false);
-    };
+    }
     let stored = store.mail_templates().await?;
     let mut mails: Vec<OutgoingMail> = Vec::new();
     for event in &events {
@@ -49,7 +49,7 @@ pub async fn step(store: &Store, public_url: &str, now: Timestamp) -> Result<boo
         }
     }
     store.queue_mail(CURSOR, last, &mails, now).await?;
-    Ok(events.len() as i64 == PER_STEP)
+    Ok(more)
 }
 
 async fn decide(
