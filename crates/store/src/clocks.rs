@@ -501,9 +501,43 @@ pub(crate) async fn clocks_of_new_tickets(
     }
     // The report rollup is read and written back below: take the log's lock before any row.
     w.lock_log().await?;
+    settle_backlog(w, cache).await?;
     let config = cache.at(config_version(w).await?).await?;
     let plan = plan_new_tickets(&config, inputs, ts(w.now())?);
     write_plan(w, &config, plan, true).await
+}
+
+/// On SQLite, recomputes from their history the tickets whose derived rows (clocks, facts,
+/// rollup) the ticket writer had left for later when it stopped (a crash), or has not written
+/// yet while this writer, of another process, runs: every ticket from the database's
+/// `derived_backlog` mark on. Every writer of derived rows calls it first; it costs one read
+/// when there is no backlog.
+pub(crate) async fn settle_backlog(w: &mut Write, cache: &SlaCache) -> Result<(), StoreError> {
+    if w.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT first_ticket FROM derived_backlog WHERE id = 1")
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .flatten();
+    let Some(first) = first else {
+        return Ok(());
+    };
+    sqlx::query("UPDATE derived_backlog SET first_ticket = NULL WHERE id = 1")
+        .execute(&mut *w.tx)
+        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE id >= $1 ORDER BY id")
+        .bind(first)
+        .fetch_all(&mut *w.tx)
+        .await?;
+    tracing::info!(
+        tickets = ids.len(),
+        first,
+        "derived rows of new tickets recomputed"
+    );
+    recompute(w, cache, &ids, false).await?;
+    Ok(())
 }
 
 /// Recomputes the cached clocks of `ids` inside `w` and writes what changed; answers each
@@ -539,6 +573,20 @@ async fn refresh(
     // The report rollup is read and written back below: take the log's lock before any row
     // (the recomputation and the facts backfill write no event before this).
     w.lock_log().await?;
+    settle_backlog(w, cache).await?;
+    recompute(w, cache, ids, settle_past).await
+}
+
+/// [`refresh`] once the backlog is settled.
+async fn recompute(
+    w: &mut Write,
+    cache: &SlaCache,
+    ids: &[i64],
+    settle_past: bool,
+) -> Result<HashMap<i64, NearestDue>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let config = cache.at(config_version(w).await?).await?;
     if config.policies.is_empty() {
         // No policy, no clocks: clear what an earlier configuration left (usually nothing).
@@ -903,6 +951,7 @@ impl Store {
     /// due instant and fact row that differs; writes nothing. Empty when the write path left
     /// its derived data exact (the rollup has its own check, `report_rollup_differences`).
     pub async fn derived_differences(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.settle_derived().await?;
         let config = self.sla_config().await?;
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM tickets ORDER BY id")
             .fetch_all(&self.read)
@@ -993,6 +1042,7 @@ impl Store {
         team_ids: Option<&[i64]>,
         limit: i64,
     ) -> Result<Vec<AtRisk>, StoreError> {
+        self.settle_derived().await?;
         if team_ids.is_some_and(<[i64]>::is_empty) {
             return Ok(Vec::new());
         }

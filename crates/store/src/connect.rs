@@ -159,6 +159,13 @@ impl Store {
         self.batcher.costs()
     }
 
+    /// Returns once every ticket created so far has its derived rows (clocks, report facts,
+    /// rollup): the ticket writer may write them after answering while more creates wait.
+    /// Every read of those rows calls it first.
+    pub async fn settle_derived(&self) -> Result<(), StoreError> {
+        self.batcher.settle().await
+    }
+
     /// Wakes the background workers (a change they must act on now, such as a new schedule).
     pub fn ring_work(&self) {
         self.wake.notify_one();
@@ -174,6 +181,10 @@ impl Store {
     pub async fn migrate(&self, now: jiff::Timestamp) -> Result<usize, StoreError> {
         let applied = migrate::run(&self.write, self.backend, now).await?;
         self.fill_report_rollup(now).await?;
+        // Tickets a stopped process committed without their derived rows get them now.
+        let mut w = crate::events::Write::begin(&self.write, self.backend, None, now).await?;
+        crate::clocks::settle_backlog(&mut w, &self.sla).await?;
+        w.commit().await?;
         Ok(applied)
     }
 

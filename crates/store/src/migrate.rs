@@ -111,6 +111,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0021_counts_per_statement.sql"),
         include_str!("../migrations/postgres/0021_counts_per_statement.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_derived_backlog.sql"),
+        include_str!("../migrations/postgres/0022_derived_backlog.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that keeps two starting processes from migrating at once.

@@ -287,6 +287,7 @@ impl Store {
         today: i64,
         business: bool,
     ) -> Result<SummaryRows, StoreError> {
+        self.settle_derived().await?;
         let days = Grouping::by_day(
             format!("day >= {} AND day < {}", window.0, window.1),
             if business {
@@ -504,6 +505,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<(Vec<(i64, i64)>, [i64; 168]), StoreError> {
+        self.settle_derived().await?;
         let period = days(from, to);
         let created = format!("cohort = 0 AND day >= {} AND day < {}", period.0, period.1);
         let grouping = Grouping::by_day(created, |c| c == "tickets" || c == "hour_histogram");
@@ -686,6 +688,7 @@ impl Store {
     /// Where the daily rollup (either grain) differs from the facts folded afresh (nothing when
     /// they agree): one line per differing row.
     pub async fn report_rollup_differences(&self) -> Result<Vec<String>, StoreError> {
+        self.settle_derived().await?;
         let mut facts = Vec::new();
         for row in sqlx::query(&format!(
             "SELECT {} FROM ticket_facts",
@@ -907,6 +910,7 @@ impl Store {
         to: Timestamp,
         limit: i64,
     ) -> Result<Vec<CsatAnswer>, StoreError> {
+        self.settle_derived().await?;
         // Newest answers first, each checked against the period and scope, so the read stops
         // at the tenth match instead of joining every ticket resolved in the period.
         let mut sql = Sql::new(

@@ -11,6 +11,14 @@
 //! Derived rows are computed by the same functions the sqlx path uses
 //! ([`crate::clocks::plan_new_tickets`], [`crate::report_rollup::contributions`]) and added to
 //! the rollup with no read before the write.
+//!
+//! While more creates wait, a batch commits its tickets, messages, tags and events and keeps
+//! their clocks, facts and rollup rows in a backlog, written for several batches at once (the
+//! rollup then takes one upsert per key for all of them): those rows were most of a batch's
+//! pages. The backlog is written before the writer gives its turn back, so every other writer
+//! finds derived rows complete. `derived_backlog.first_ticket` says in the database that a
+//! backlog exists: after a crash, or for a writer of another process, every ticket from that id
+//! on is recomputed from its history (`clocks::settle_backlog`).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -21,8 +29,8 @@ use rusqlite::{
     params_from_iter, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use crate::clocks::{plan_new_tickets, ClockPlan, CLOCK_COLUMNS};
-use crate::fact_rows::COLUMNS as FACT_COLUMNS;
+use crate::clocks::{plan_new_tickets, ClockPlan, ClockRow, CLOCK_COLUMNS};
+use crate::fact_rows::{FactRow, COLUMNS as FACT_COLUMNS};
 use crate::new_tickets::{
     answers, batch_now, named_services, resolve, CreateRequest, People, Prepared, Services,
     PEOPLE_SQL, SERVICE_SQL, TEAMS_SQL,
@@ -36,16 +44,35 @@ use crate::{StoreError, Ticket, UserRef};
 
 /// What a batch came to.
 pub(crate) enum Outcome {
-    /// Committed: each request's ticket or its own refusal, in order, and how many statements
-    /// the batch ran (reads and writes, the commit aside).
-    Done(Vec<Result<Ticket, StoreError>>, usize),
+    /// Committed: each request's ticket or its own refusal, in order.
+    Done(Vec<Result<Ticket, StoreError>>),
     /// Nothing written: the SLA configuration is at this version, not the snapshot's.
     Stale(i64),
 }
 
-/// SQLite's ticket writer: its own connection, with its statements cached.
+/// SQLite's ticket writer: its own connection, with its statements cached, and the derived
+/// rows of committed tickets not written yet.
 pub(crate) struct SqliteWriter {
     conn: Connection,
+    backlog: Backlog,
+    /// What its commits cost since the last [`SqliteWriter::take_spent`].
+    spent: Spent,
+}
+
+/// Derived rows of committed tickets, not yet written: the database's
+/// `derived_backlog.first_ticket` is `first` while any are kept.
+#[derive(Default)]
+struct Backlog {
+    first: Option<i64>,
+    clocks: Vec<ClockRow>,
+    facts: Vec<FactRow>,
+}
+
+impl Backlog {
+    /// Tickets whose derived rows it holds.
+    fn tickets(&self) -> usize {
+        self.facts.len()
+    }
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -70,17 +97,97 @@ impl SqliteWriter {
     pub(crate) fn open(path: &Path, pragmas: &str) -> Result<Self, StoreError> {
         Ok(Self {
             conn: open(path, pragmas)?,
+            backlog: Backlog::default(),
+            spent: Spent::default(),
         })
     }
 
-    /// Runs one batch under `config`; the caller holds the process's write turn.
+    /// Runs one batch under `config`; the caller holds the process's write turn. The batch's
+    /// derived rows join the backlog (a backlog of `MAX_BACKLOG` tickets is written first),
+    /// unless the database's mark is not this writer's: then they are written in its commit.
     pub(crate) fn write(
         &mut self,
         requests: &[CreateRequest],
         config: &SlaConfig,
     ) -> Result<Outcome, StoreError> {
-        run(&mut self.conn, requests, config)
+        if self.backlog.tickets() >= MAX_BACKLOG {
+            self.flush()?;
+        }
+        run(
+            &mut self.conn,
+            &mut self.backlog,
+            &mut self.spent,
+            requests,
+            config,
+        )
     }
+
+    /// Whether derived rows of committed tickets wait to be written.
+    pub(crate) fn has_backlog(&self) -> bool {
+        self.backlog.first.is_some()
+    }
+
+    /// Writes the backlog in a commit of its own; the caller holds the process's write turn.
+    /// Unless another writer has recomputed those tickets meanwhile (the database's mark
+    /// moved), in which case there is nothing left to write.
+    pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
+        let Some(first) = self.backlog.first else {
+            return Ok(());
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tally = Tally::default();
+        if marked(&tx, &tally)? == Some(first) {
+            write_derived(
+                &tx,
+                &tally,
+                self.backlog.clocks.iter(),
+                self.backlog.facts.iter(),
+            )?;
+            mark(&tx, &tally, None)?;
+        }
+        tx.commit()?;
+        self.backlog = Backlog::default();
+        self.spent.statements += tally.0.get();
+        self.spent.derived_writes += 1;
+        self.spent.backlogs += 1;
+        Ok(())
+    }
+
+    /// What the writer's commits cost since the last call.
+    pub(crate) fn take_spent(&mut self) -> Spent {
+        std::mem::take(&mut self.spent)
+    }
+}
+
+/// What ticket creation cost on the writer: statements run (reads and writes, commits aside),
+/// commits that wrote derived rows (a batch's own, or a backlog's), backlogs written.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Spent {
+    pub(crate) statements: usize,
+    pub(crate) derived_writes: usize,
+    pub(crate) backlogs: usize,
+}
+
+/// Most tickets whose derived rows wait: then a batch writes them all.
+const MAX_BACKLOG: usize = 1024;
+
+/// The first ticket of the backlog the database records.
+fn marked(tx: &Transaction<'_>, tally: &Tally) -> Result<Option<i64>, StoreError> {
+    Ok(tally.one(
+        tx.prepare_cached("SELECT first_ticket FROM derived_backlog WHERE id = 1")?
+            .query_row([], |r| r.get(0)),
+    )?)
+}
+
+/// Records `first` as the first ticket of the backlog (none: no backlog).
+fn mark(tx: &Transaction<'_>, tally: &Tally, first: Option<i64>) -> Result<(), StoreError> {
+    tally.one(
+        tx.prepare_cached("UPDATE derived_backlog SET first_ticket = ?1 WHERE id = 1")?
+            .execute([first]),
+    )?;
+    Ok(())
 }
 
 /// Opens the writer's connection with the pragmas every connection of the store has, and the
@@ -106,14 +213,51 @@ fn open(path: &Path, pragmas: &str) -> Result<Connection, StoreError> {
 }
 
 /// One group commit: everything is read and written in one immediate transaction, committed
-/// before any request is answered.
+/// before any request is answered; the derived rows go to `backlog`.
 fn run(
     conn: &mut Connection,
+    backlog: &mut Backlog,
+    spent: &mut Spent,
     requests: &[CreateRequest],
     config: &SlaConfig,
 ) -> Result<Outcome, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let tally = Tally::default();
+    let marked = marked(&tx, &tally)?;
+    if backlog.first.is_some() && marked != backlog.first {
+        // Another writer recomputed the backlog's tickets from their history.
+        *backlog = Backlog::default();
+    }
+    // A mark that is not this writer's (a crash, another process) is left to its recovery.
+    let defer = marked == backlog.first;
+    let kept = (backlog.first, backlog.clocks.len(), backlog.facts.len());
+    let outcome = write_batch(&tx, &tally, backlog, requests, config, defer, marked)?;
+    if let Outcome::Done(_) = outcome {
+        if let Err(err) = tx.commit() {
+            // Rolled back: the backlog is what it was.
+            backlog.first = kept.0;
+            backlog.clocks.truncate(kept.1);
+            backlog.facts.truncate(kept.2);
+            return Err(err.into());
+        }
+        spent.statements += tally.0.get();
+        if !defer {
+            spent.derived_writes += 1;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The batch's reads and writes in `tx`, after the backlog's mark was read as `marked`.
+fn write_batch(
+    tx: &Transaction<'_>,
+    tally: &Tally,
+    backlog: &mut Backlog,
+    requests: &[CreateRequest],
+    config: &SlaConfig,
+    defer: bool,
+    marked: Option<i64>,
+) -> Result<Outcome, StoreError> {
     let version: i64 = tally.one(
         tx.prepare_cached("SELECT version FROM sla_config WHERE id = 1")?
             .query_row([], |r| r.get(0)),
@@ -123,9 +267,9 @@ fn run(
     }
     let prepared = resolve(
         requests,
-        &teams(&tx, &tally)?,
-        &people(&tx, requests, &tally)?,
-        &services(&tx, requests, &tally)?,
+        &teams(tx, tally)?,
+        &people(tx, requests, tally)?,
+        &services(tx, requests, tally)?,
     )?;
     let ready: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
     let first_id: i64 = tally.one(
@@ -141,16 +285,30 @@ fn run(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let plan = plan_new_tickets(config, inputs, now);
     // A new ticket has no stored clock, firing or fact, so nothing is removed or settled.
-    let cached = plan.ticket_columns();
-    for (p, id) in ready.iter().zip(&ids) {
-        insert_ticket(&tx, &tally, p, *id, cached(*id))?;
+    {
+        let cached = plan.ticket_columns();
+        for (p, id) in ready.iter().zip(&ids) {
+            insert_ticket(tx, tally, p, *id, cached(*id))?;
+        }
     }
-    write_derived(&tx, &tally, &plan)?;
-    tx.commit()?;
-    Ok(Outcome::Done(
-        answers(prepared, &ids, &plan.due),
-        tally.0.get(),
-    ))
+    let ClockPlan {
+        upserts,
+        facts,
+        due,
+        ..
+    } = plan;
+    if defer {
+        let first = backlog.first.or(ids.first().copied());
+        if first != marked {
+            mark(tx, tally, first)?;
+        }
+        backlog.first = first;
+        backlog.clocks.extend(upserts);
+        backlog.facts.extend(facts);
+    } else {
+        write_derived(tx, tally, upserts.iter(), facts.iter())?;
+    }
+    Ok(Outcome::Done(answers(prepared, &ids, &due)))
 }
 
 /// Counts the statements a batch runs, where they run: the write-path budget
@@ -193,18 +351,23 @@ fn statements() -> &'static Statements {
     })
 }
 
-/// Writes the clock rows and facts of a plan of new tickets and adds their facts to every
-/// grain of the rollup.
-fn write_derived(tx: &Transaction<'_>, tally: &Tally, plan: &ClockPlan) -> Result<(), StoreError> {
+/// Writes the clock rows and facts of new tickets and adds their facts to every grain of the
+/// rollup.
+fn write_derived<'a>(
+    tx: &Transaction<'_>,
+    tally: &Tally,
+    clocks: impl Iterator<Item = &'a ClockRow>,
+    facts: impl Iterator<Item = &'a FactRow> + Clone,
+) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(&statements().clocks)?;
-    for row in &plan.upserts {
+    for row in clocks {
         tally.one(insert.execute(params_from_iter(row.iter())))?;
     }
     let mut insert = tx.prepare_cached(&statements().facts)?;
-    for fact in &plan.facts {
+    for fact in facts.clone() {
         tally.one(insert.execute(params_from_iter(fact.params())))?;
     }
-    let added = fold(&plan.facts);
+    let added = fold(facts);
     for (grain, sql) in Grain::ALL.iter().zip(&statements().rollup) {
         let mut upsert = tx.prepare_cached(sql)?;
         for (key, daily) in grain.regroup(&added) {
