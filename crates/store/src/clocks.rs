@@ -1010,6 +1010,7 @@ impl Store {
 
     /// How many clocks have a trigger (breach or level) still to fire.
     pub async fn pending_sla_triggers(&self) -> Result<i64, StoreError> {
+        self.settle_derived().await?;
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM ticket_clocks WHERE next_at IS NOT NULL")
                 .fetch_one(&self.read)

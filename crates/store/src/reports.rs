@@ -731,6 +731,7 @@ impl Store {
         now: Timestamp,
         batch: i64,
     ) -> Result<usize, StoreError> {
+        self.settle_derived().await?;
         // Looked for on a reader, outside the write transaction: on a large desk with every
         // fact in place (every start) the search reads every ticket, and writers need not
         // wait for it. A ticket given its facts meanwhile is refreshed again, to the same row.
@@ -784,6 +785,7 @@ pub struct MetricGauges {
 impl Store {
     /// The gauges and counters `/metrics` exposes.
     pub async fn metric_gauges(&self) -> Result<MetricGauges, StoreError> {
+        self.settle_derived().await?;
         let mut out = MetricGauges::default();
         let rows = sqlx::query(
             "SELECT t.name, g.priority, g.tier, g.n FROM ticket_gauges g JOIN teams t ON t.id = g.team_id \

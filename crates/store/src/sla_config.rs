@@ -936,6 +936,7 @@ impl Store {
     /// Per vendor: how many response and resolution clocks were met, breached (including those
     /// running past their due instant at `now`) and are still running.
     pub async fn vendor_report(&self, now: Timestamp) -> Result<Vec<VendorReport>, StoreError> {
+        self.settle_derived().await?;
         let rows = sqlx::query(
             "SELECT c.vendor_id, c.metric, \
              SUM(CASE WHEN c.state = 'met' THEN 1 ELSE 0 END), \

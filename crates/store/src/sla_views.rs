@@ -72,6 +72,7 @@ impl Store {
         ticket_id: i64,
         now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
+        self.settle_derived().await?;
         let config = self.sla_config().await?;
         let mut conn = self.read.acquire().await?;
         let inputs = load_inputs(&mut conn, &[ticket_id])
