@@ -76,8 +76,14 @@ export async function startDesk() {
   }
   async function stop() {
     await browser.close();
-    server.kill("SIGTERM");
-    rmSync(dataDir, { recursive: true, force: true });
+    // Wait for the server to finish shutting down (its last search index commit and merges
+    // write into the data directory) before removing the directory under it.
+    if (server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    }
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }
   return { base, as, cli, stop, browser };
 }
