@@ -324,19 +324,9 @@ impl Writer {
         if !sqlite.has_backlog() {
             return;
         }
-        if turn.is_none() {
-            match self.runtime.block_on(self.pool.acquire()) {
-                Ok(connection) => {
-                    *turn = Some(Turn {
-                        _connection: connection,
-                        since: Instant::now(),
-                    })
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot take the write turn to write derived rows");
-                    return;
-                }
-            }
+        if let Err(err) = take_turn(&self.runtime, &self.pool, turn) {
+            tracing::error!(error = %err, "cannot take the write turn to write derived rows");
+            return;
         }
         if let Err(err) = sqlite.flush() {
             tracing::error!(error = %err, "writing the derived rows of new tickets failed; they are recomputed by the next writer");
@@ -372,12 +362,7 @@ impl Writer {
         };
         // Holding the write pool's one connection keeps every other writer of the process
         // out until this batch is committed.
-        if turn.is_none() {
-            *turn = Some(Turn {
-                _connection: runtime.block_on(self.pool.acquire())?,
-                since: Instant::now(),
-            });
-        }
+        take_turn(&runtime, &self.pool, turn)?;
         let mut config = self.sla.held();
         for _ in 0..3 {
             let outcome = sqlite.write(&requests, &config);
@@ -395,6 +380,21 @@ impl Writer {
             "the SLA configuration kept changing during the create".into(),
         ))
     }
+}
+
+/// Takes the process's write turn unless `turn` holds it already.
+fn take_turn(
+    runtime: &tokio::runtime::Handle,
+    pool: &AnyPool,
+    turn: &mut Option<Turn>,
+) -> Result<(), StoreError> {
+    if turn.is_none() {
+        *turn = Some(Turn {
+            _connection: runtime.block_on(pool.acquire())?,
+            since: Instant::now(),
+        });
+    }
+    Ok(())
 }
 
 /// Commits one batch through the pool: PostgreSQL's writer (which answers its round trips), or

@@ -206,12 +206,10 @@ impl Store {
         subject_id: i64,
         include_internal: bool,
     ) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.seq, e.at, e.actor_id, u.email, u.name, e.subject_kind, e.subject_id, e.kind, \
-             e.internal, e.data FROM events e LEFT JOIN users u ON u.id = e.actor_id \
-             WHERE e.subject_kind = $1 AND e.subject_id = $2 AND (e.internal = 0 OR $3 = 1) \
-             ORDER BY e.seq",
-        )
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE e.subject_kind = $1 AND e.subject_id = $2 AND (e.internal = 0 OR $3 = 1) \
+             ORDER BY e.seq"
+        ))
         .bind(subject_kind)
         .bind(subject_id)
         .bind(i64::from(include_internal))
@@ -222,11 +220,9 @@ impl Store {
 
     /// Up to `limit` events after `seq`, in log order: what a worker tailing the log reads.
     pub async fn events_after(&self, seq: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.seq, e.at, e.actor_id, u.email, u.name, e.subject_kind, e.subject_id, e.kind, \
-             e.internal, e.data FROM events e LEFT JOIN users u ON u.id = e.actor_id \
-             WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
-        )
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"
+        ))
         .bind(seq)
         .bind(limit)
         .fetch_all(&self.read)
@@ -255,14 +251,12 @@ impl Store {
         let Some(reached) = reached else {
             return Ok((Vec::new(), seq, false));
         };
-        let rows = sqlx::query(
-            "SELECT e.seq, e.at, e.actor_id, u.email, u.name, e.subject_kind, e.subject_id, e.kind, \
-             e.internal, e.data FROM events e LEFT JOIN users u ON u.id = e.actor_id \
-             LEFT JOIN tickets t ON t.id = e.subject_id \
+        let rows = sqlx::query(&format!(
+            "{EVENT_SELECT} LEFT JOIN tickets t ON t.id = e.subject_id \
              WHERE e.seq > $1 AND e.seq <= $2 AND e.subject_kind = 'ticket' \
              AND e.kind IN ('ticket.created', 'message.added', 'ticket.updated', 'sla.breached') \
-             AND (e.kind <> 'ticket.created' OR t.channel = 'email') ORDER BY e.seq",
-        )
+             AND (e.kind <> 'ticket.created' OR t.channel = 'email') ORDER BY e.seq"
+        ))
         .bind(seq)
         .bind(reached)
         .fetch_all(&self.read)
@@ -291,6 +285,10 @@ impl Store {
             .collect()
     }
 }
+
+/// The select of an event with its actor, as [`event_from_row`] reads it; a `WHERE` follows.
+const EVENT_SELECT: &str = "SELECT e.seq, e.at, e.actor_id, u.email, u.name, e.subject_kind, \
+     e.subject_id, e.kind, e.internal, e.data FROM events e LEFT JOIN users u ON u.id = e.actor_id";
 
 fn event_from_row(row: &sqlx::any::AnyRow) -> Result<Event, StoreError> {
     let actor_id: Option<i64> = row.try_get(2)?;

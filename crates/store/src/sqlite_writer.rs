@@ -12,10 +12,10 @@
 //! ([`crate::clocks::plan_new_tickets`], [`crate::report_rollup::contributions`]) and added to
 //! the rollup with no read before the write.
 //!
-//! While more creates wait, a batch commits its tickets, messages, tags and events and keeps
-//! their clocks, facts and rollup rows in a backlog, written for several batches at once (the
-//! rollup then takes one upsert per key for all of them): those rows were most of a batch's
-//! pages. The backlog is written before the writer gives its turn back, so every other writer
+//! A batch commits its tickets, messages, tags and events and keeps their clocks, facts and
+//! rollup rows in a backlog, written for several batches at once when the writer finds no
+//! create waiting, has held its turn long enough, or is asked (the rollup then takes one upsert
+//! per key for all of them): those rows were most of a batch's pages. The backlog is written before the writer gives its turn back, so every other writer
 //! finds derived rows complete. `derived_backlog.first_ticket` says in the database that a
 //! backlog exists: after a crash, or for a writer of another process, every ticket from that id
 //! on is recomputed from its history (`clocks::settle_backlog`).
@@ -138,20 +138,18 @@ impl SqliteWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let tally = Tally::default();
-        if marked(&tx, &tally)? == Some(first) {
-            write_derived(
-                &tx,
-                &tally,
-                self.backlog.clocks.iter(),
-                self.backlog.facts.iter(),
-            )?;
+        let ours = marked(&tx, &tally)? == Some(first);
+        if ours {
+            write_derived(&tx, &tally, &self.backlog.clocks, &self.backlog.facts)?;
             mark(&tx, &tally, None)?;
         }
         tx.commit()?;
         self.backlog = Backlog::default();
         self.spent.statements += tally.0.get();
-        self.spent.derived_writes += 1;
-        self.spent.backlogs += 1;
+        if ours {
+            self.spent.derived_writes += 1;
+            self.spent.backlogs += 1;
+        }
         Ok(())
     }
 
@@ -306,7 +304,7 @@ fn write_batch(
         backlog.clocks.extend(upserts);
         backlog.facts.extend(facts);
     } else {
-        write_derived(tx, tally, upserts.iter(), facts.iter())?;
+        write_derived(tx, tally, &upserts, &facts)?;
     }
     Ok(Outcome::Done(answers(prepared, &ids, &due)))
 }
@@ -353,18 +351,18 @@ fn statements() -> &'static Statements {
 
 /// Writes the clock rows and facts of new tickets and adds their facts to every grain of the
 /// rollup.
-fn write_derived<'a>(
+fn write_derived(
     tx: &Transaction<'_>,
     tally: &Tally,
-    clocks: impl Iterator<Item = &'a ClockRow>,
-    facts: impl Iterator<Item = &'a FactRow> + Clone,
+    clocks: &[ClockRow],
+    facts: &[FactRow],
 ) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(&statements().clocks)?;
     for row in clocks {
         tally.one(insert.execute(params_from_iter(row.iter())))?;
     }
     let mut insert = tx.prepare_cached(&statements().facts)?;
-    for fact in facts.clone() {
+    for fact in facts {
         tally.one(insert.execute(params_from_iter(fact.params())))?;
     }
     let added = fold(facts);
